@@ -1,0 +1,29 @@
+// Typed errors: the library throws these; the CLI prints `message` as one line and exits non-zero.
+
+export class LoupeError extends Error {
+  override name = 'LoupeError';
+}
+/** A model file that cannot be parsed or does not hold together (truncated, corrupt, weights that do not fit). */
+export class ModelFormatError extends LoupeError {
+  override name = 'ModelFormatError';
+}
+/** A well-formed model that uses an operator or attribute Loupe does not implement. */
+export class UnsupportedOpError extends LoupeError {
+  override name = 'UnsupportedOpError';
+}
+/** A tensor whose shape does not fit where it is used (wrong input size, mismatched weights). */
+export class ShapeError extends LoupeError {
+  override name = 'ShapeError';
+}
+/** An image or array file that cannot be decoded. */
+export class InputFormatError extends LoupeError {
+  override name = 'InputFormatError';
+}
+/** A user-given name or index that does not exist (layer, class, unit). */
+export class ArgumentError extends LoupeError {
+  override name = 'ArgumentError';
+}
+/** Something went wrong on the GPU (device lost, validation error). */
+export class GpuError extends LoupeError {
+  override name = 'GpuError';
+}
