@@ -1,0 +1,340 @@
+// The device wrapper: pipelines cached by kernel + variant + overrides, buffers
+// labelled and pooled, bind groups cached, uniforms packed, and optional per-dispatch
+// GPU timing from timestamp queries. Works on any `GPU` object: `navigator.gpu` in a
+// browser, or the one the `webgpu` package (Dawn) creates in Node (see cli/gpu-node.ts).
+
+import { GpuError } from './errors.ts';
+import { wgsl } from '../kernels/wgsl.generated.ts';
+import type { KernelSpec, UniformValue } from '../kernels/spec.ts';
+
+export interface EngineOptions {
+  /** Record per-dispatch GPU time with timestamp queries, when the adapter has them. */
+  timing?: boolean;
+  powerPreference?: GPUPowerPreference;
+}
+
+export interface Dispatch {
+  label: string; // kernel name (and node name), for timing tables and errors
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+  flops?: number;
+}
+
+export interface TimingRecord {
+  label: string;
+  ns: number;
+  flops?: number;
+}
+
+const MAX_WG_PER_DIM = 65535;
+
+/** Lines between `//#if NAME` / `//#else` / `//#endif` are kept when NAME is (or is not) among the defines. */
+export function preprocessWgsl(src: string, defines: ReadonlySet<string>): string {
+  const out: string[] = [];
+  const stack: boolean[] = [];
+  for (const line of src.split('\n')) {
+    const t = line.trim();
+    if (t.startsWith('//#if ')) stack.push(defines.has(t.slice(6).trim()));
+    else if (t === '//#else') stack[stack.length - 1] = !stack[stack.length - 1];
+    else if (t === '//#endif') stack.pop();
+    else if (stack.every(Boolean)) out.push(line);
+  }
+  return out.join('\n');
+}
+
+export class Engine {
+  readonly device: GPUDevice;
+  readonly adapterInfo: string;
+  readonly hasTimestamps: boolean;
+  timing: boolean;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private free = new Map<number, GPUBuffer[]>(); // pooled storage buffers by byte size
+  private lost: string | undefined;
+
+  private constructor(device: GPUDevice, adapterInfo: string, timing: boolean) {
+    this.device = device;
+    this.adapterInfo = adapterInfo;
+    this.hasTimestamps = device.features.has('timestamp-query');
+    this.timing = timing && this.hasTimestamps;
+    device.lost.then((info) => {
+      this.lost = info.message || info.reason;
+    });
+  }
+
+  static async create(gpu: GPU, opts: EngineOptions = {}): Promise<Engine> {
+    const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    if (!adapter) throw new GpuError('no WebGPU adapter found (on Linux without a GPU, install Mesa lavapipe: see README)');
+    const wantTs = adapter.features.has('timestamp-query');
+    const lim = adapter.limits;
+    const device = await adapter.requestDevice({
+      label: 'loupe',
+      requiredFeatures: wantTs ? ['timestamp-query'] : [],
+      requiredLimits: {
+        maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+        maxBufferSize: lim.maxBufferSize,
+        maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: lim.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: lim.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupSizeY: lim.maxComputeWorkgroupSizeY,
+        maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
+      },
+    });
+    const i = adapter.info;
+    const info = [i?.vendor, i?.architecture, i?.device, i?.description].filter((s) => s).join(' ') || 'unknown adapter';
+    return new Engine(device, info, opts.timing ?? false);
+  }
+
+  get maxBindingBytes(): number {
+    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+  }
+
+  checkAlive(): void {
+    if (this.lost !== undefined) throw new GpuError(`GPU device lost: ${this.lost}`);
+  }
+
+  // ---- pipelines -------------------------------------------------------------------
+
+  /** The compute pipeline of `spec` with the given variant defines and override constants, built once. */
+  pipeline(spec: KernelSpec, defines: string[] = [], overrides: Record<string, number> = {}): GPUComputePipeline {
+    const defs = [...defines].sort();
+    const ov = { ...(spec.overrides ?? {}), ...overrides };
+    const key = `${spec.name}|${defs.join(',')}|${Object.entries(ov).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    const src = wgsl[spec.name];
+    if (src === undefined) throw new GpuError(`kernel ${spec.name}.wgsl not found (run npm run gen)`);
+    const module = this.device.createShaderModule({ label: key, code: preprocessWgsl(src, new Set(defs)) });
+    p = this.device.createComputePipeline({
+      label: key,
+      layout: 'auto',
+      compute: { module, entryPoint: spec.entry ?? 'main', constants: ov },
+    });
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  // ---- buffers ---------------------------------------------------------------------
+
+  private id(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+
+  /** A storage buffer of at least `bytes` (rounded up to 256), from the pool when one is free. */
+  acquire(bytes: number, label: string): GPUBuffer {
+    const size = Math.max(256, Math.ceil(bytes / 256) * 256);
+    if (size > this.device.limits.maxBufferSize)
+      throw new GpuError(`${label}: a buffer of ${size} bytes exceeds the device limit ${this.device.limits.maxBufferSize}`);
+    const list = this.free.get(size);
+    const b = list?.pop();
+    if (b) return b;
+    return this.device.createBuffer({
+      label,
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  release(b: GPUBuffer): void {
+    const list = this.free.get(b.size) ?? [];
+    list.push(b);
+    this.free.set(b.size, list);
+  }
+
+  /** Frees every pooled buffer (pooled buffers are otherwise kept for reuse). */
+  trimPool(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+  }
+
+  upload(data: Float32Array | Int32Array | Uint32Array, label: string): GPUBuffer {
+    const b = this.acquire(data.byteLength, label);
+    this.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+    return b;
+  }
+
+  /** A uniform buffer holding `values`, packed as consecutive 4-byte scalars (WGSL struct of u32/i32/f32 fields; size rounded to 16). */
+  uniform(spec: KernelSpec, values: Record<string, UniformValue>, label: string): GPUBuffer {
+    const data = packUniforms(spec, values);
+    const b = this.device.createBuffer({ label: `${label}.uniforms`, size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(b, 0, data);
+    return b;
+  }
+
+  /** Bind group with the uniform at binding 0 (if any) and storage buffers at 1..n; cached by pipeline and buffers. */
+  bindGroup(pipeline: GPUComputePipeline, buffers: GPUBuffer[], label: string): GPUBindGroup {
+    const key = `${pipeline.label}#${buffers.map((b) => this.id(b)).join(',')}`;
+    let bg = this.bindGroups.get(key);
+    if (bg) return bg;
+    bg = this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    this.bindGroups.set(key, bg);
+    return bg;
+  }
+
+  /** Forget cached bind groups that refer to any of `buffers` (call before destroying them). */
+  forgetBindGroups(): void {
+    this.bindGroups.clear();
+  }
+
+  /**
+   * One dispatch of `spec`: builds (or reuses) the pipeline, a uniform buffer and the bind group.
+   * `threads` is the number of invocations along x (and y, z); the workgroup count is derived from
+   * the kernel's workgroup size, and x is folded into y when it exceeds the per-dimension limit
+   * (kernels rebuild the flat index from num_workgroups).
+   */
+  makeDispatch(
+    spec: KernelSpec,
+    args: { defines?: string[]; overrides?: Record<string, number>; uniforms?: Record<string, UniformValue>; buffers: GPUBuffer[]; label: string; flops?: number } & (
+      | { threads: number }
+      | { workgroups: [number, number, number] }
+    ),
+  ): Dispatch {
+    const pipeline = this.pipeline(spec, args.defines, args.overrides);
+    const bufs = [...args.buffers];
+    if (spec.uniforms.length > 0) bufs.unshift(this.uniform(spec, args.uniforms ?? {}, args.label));
+    const bindGroup = this.bindGroup(pipeline, bufs, args.label);
+    let workgroups: [number, number, number];
+    if ('threads' in args) {
+      const wg = (args.overrides?.WG ?? spec.overrides?.WG ?? 64) as number;
+      workgroups = foldWorkgroups(Math.ceil(args.threads / wg));
+    } else workgroups = args.workgroups;
+    return { label: args.label, pipeline, bindGroup, workgroups, flops: args.flops };
+  }
+
+  // ---- running ---------------------------------------------------------------------
+
+  /** Encode dispatches into `enc`: one compute pass, or one per dispatch with timestamps when timing. */
+  encode(enc: GPUCommandEncoder, dispatches: Dispatch[], timer?: Timer): void {
+    if (!timer) {
+      const pass = enc.beginComputePass();
+      for (const d of dispatches) {
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(...d.workgroups);
+      }
+      pass.end();
+      return;
+    }
+    for (const d of dispatches) {
+      const slot = timer.slot(d);
+      const pass = enc.beginComputePass({ timestampWrites: { querySet: timer.querySet, beginningOfPassWriteIndex: 2 * slot, endOfPassWriteIndex: 2 * slot + 1 } });
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+      pass.end();
+    }
+  }
+
+  /** Submit `dispatches`, then read back the given byte ranges of buffers with one map. */
+  async run(dispatches: Dispatch[], reads: { buffer: GPUBuffer; bytes: number; offset?: number }[] = []): Promise<ArrayBuffer[]> {
+    this.checkAlive();
+    const enc = this.device.createCommandEncoder();
+    const timer = this.timing ? new Timer(this.device, dispatches.length) : undefined;
+    this.encode(enc, dispatches, timer);
+    timer?.resolve(enc);
+    const total = reads.reduce((s, r) => s + align4(r.bytes), 0);
+    let staging: GPUBuffer | undefined;
+    if (total > 0) {
+      staging = this.device.createBuffer({ size: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      let off = 0;
+      for (const r of reads) {
+        enc.copyBufferToBuffer(r.buffer, r.offset ?? 0, staging, off, align4(r.bytes));
+        off += align4(r.bytes);
+      }
+    }
+    this.device.pushErrorScope('validation');
+    this.device.queue.submit([enc.finish()]);
+    const err = await this.device.popErrorScope();
+    if (err) throw new GpuError(`GPU validation error: ${err.message}`);
+    const out: ArrayBuffer[] = [];
+    if (staging) {
+      await staging.mapAsync(GPUMapMode.READ);
+      const all = staging.getMappedRange();
+      let off = 0;
+      for (const r of reads) {
+        out.push(all.slice(off, off + r.bytes));
+        off += align4(r.bytes);
+      }
+      staging.unmap();
+      staging.destroy();
+    } else await this.device.queue.onSubmittedWorkDone();
+    if (timer) this.lastTimings = await timer.read();
+    this.checkAlive();
+    return out;
+  }
+
+  /** Per-dispatch GPU times of the last `run` with timing on. */
+  lastTimings: TimingRecord[] = [];
+
+  async readFloats(buffer: GPUBuffer, count: number, offsetFloats = 0): Promise<Float32Array> {
+    const [ab] = await this.run([], [{ buffer, bytes: count * 4, offset: offsetFloats * 4 }]);
+    return new Float32Array(ab!);
+  }
+}
+
+function align4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}
+
+export function foldWorkgroups(n: number): [number, number, number] {
+  if (n <= MAX_WG_PER_DIM) return [Math.max(1, n), 1, 1];
+  const y = Math.ceil(n / MAX_WG_PER_DIM);
+  return [Math.ceil(n / y), y, 1];
+}
+
+/** Packs uniform values in the order the spec declares them, 4 bytes each, padded to 16 bytes. */
+export function packUniforms(spec: KernelSpec, values: Record<string, UniformValue>): ArrayBuffer {
+  const n = spec.uniforms.length;
+  const buf = new ArrayBuffer(Math.max(16, Math.ceil((n * 4) / 16) * 16));
+  const dv = new DataView(buf);
+  spec.uniforms.forEach(([name, type], i) => {
+    const v = values[name];
+    if (v === undefined) throw new GpuError(`kernel ${spec.name}: uniform ${name} not given`);
+    const num = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+    if (type === 'f32') dv.setFloat32(i * 4, num, true);
+    else if (type === 'i32') dv.setInt32(i * 4, num, true);
+    else dv.setUint32(i * 4, num, true);
+  });
+  return buf;
+}
+
+/** Timestamp queries around each dispatch's pass. */
+export class Timer {
+  readonly querySet: GPUQuerySet;
+  private labels: Dispatch[] = [];
+  private resolveBuf: GPUBuffer;
+  private readBuf: GPUBuffer;
+  constructor(device: GPUDevice, n: number) {
+    const count = Math.max(2, 2 * n);
+    this.querySet = device.createQuerySet({ type: 'timestamp', count });
+    this.resolveBuf = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    this.readBuf = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+  slot(d: Dispatch): number {
+    this.labels.push(d);
+    return this.labels.length - 1;
+  }
+  resolve(enc: GPUCommandEncoder): void {
+    const n = Math.max(2, this.labels.length * 2);
+    enc.resolveQuerySet(this.querySet, 0, n, this.resolveBuf, 0);
+    enc.copyBufferToBuffer(this.resolveBuf, 0, this.readBuf, 0, n * 8);
+  }
+  async read(): Promise<TimingRecord[]> {
+    await this.readBuf.mapAsync(GPUMapMode.READ);
+    const t = new BigUint64Array(this.readBuf.getMappedRange().slice(0));
+    this.readBuf.unmap();
+    this.readBuf.destroy();
+    this.resolveBuf.destroy();
+    this.querySet.destroy();
+    return this.labels.map((d, i) => ({ label: d.label, ns: Number(t[2 * i + 1]! - t[2 * i]!), flops: d.flops }));
+  }
+}

@@ -1,0 +1,150 @@
+// Lowering of IR nodes to kernel dispatches. Each function receives the shapes and the GPU
+// buffers already allocated by the planner and returns the dispatches that compute the node.
+
+import type { Engine, Dispatch } from './gpu.ts';
+import type { Node, ConvAttrs, PoolAttrs } from './ir.ts';
+import * as K from '../kernels/index.ts';
+import { numel } from './shapes.ts';
+import { UnsupportedOpError } from './errors.ts';
+import { lowerConv } from './conv.ts';
+
+export interface LowerContext {
+  engine: Engine;
+  /** GPU buffer of a graph parameter (uploaded once per model). */
+  param(name: string): GPUBuffer;
+  /** A buffer derived once per model from parameters (e.g. re-laid-out weights), cached under `key`. */
+  derived(key: string, make: () => Float32Array): GPUBuffer;
+  /** Element count of a graph parameter. */
+  paramSize(name: string): number;
+  /** A small placeholder buffer for unused optional bindings. */
+  dummy(): GPUBuffer;
+}
+
+export interface NodeIO {
+  node: Node;
+  inShapes: number[][];
+  outShape: number[];
+  ins: GPUBuffer[];
+  out: GPUBuffer;
+  /** Fuse a following ReLU into this node's output (conv, fc). */
+  fuseRelu?: boolean;
+  /** Record: also write auxiliary outputs (relu mask, max-pool switches). */
+  aux?: GPUBuffer;
+  flops?: number;
+}
+
+export function lowerNode(ctx: LowerContext, io: NodeIO): Dispatch[] {
+  const { node, inShapes, outShape, ins, out } = io;
+  const e = ctx.engine;
+  const x = inShapes[0]!;
+  const label = `${node.op}:${node.name}`;
+  const total = numel(outShape);
+  switch (node.op) {
+    case 'conv':
+      return lowerConv(ctx, node.attrs, x, outShape, ins[0]!, out, !!io.fuseRelu, label, io.flops);
+    case 'maxpool':
+    case 'avgpool':
+      return [poolDispatch(e, node.attrs, node.op === 'maxpool', x, outShape, ins[0]!, out, io.aux, label)];
+    case 'globalavgpool':
+    case 'globalmaxpool':
+      return [e.makeDispatch(K.globalPool, { defines: node.op === 'globalmaxpool' ? ['MAX'] : [], uniforms: { planes: x[0]! * x[1]!, hw: numel(x.slice(2)) }, buffers: [ins[0]!, out], threads: x[0]! * x[1]!, label })];
+    case 'relu':
+      return [e.makeDispatch(K.relu, { defines: io.aux ? ['MASK'] : [], uniforms: { total }, buffers: io.aux ? [ins[0]!, out, io.aux] : [ins[0]!, out], threads: total, label })];
+    case 'leakyrelu':
+    case 'elu':
+    case 'sigmoid':
+    case 'tanh': {
+      const alpha = 'alpha' in node.attrs ? (node.attrs as { alpha: number }).alpha : 0;
+      return [e.makeDispatch(K.unary, { uniforms: { total, op: K.UNARY_OP[node.op], alpha }, buffers: [ins[0]!, out], threads: total, label })];
+    }
+    case 'prelu': {
+      const c = x[1] ?? 1;
+      return [e.makeDispatch(K.channelAffine, {
+        defines: ['PRELU'],
+        uniforms: { total, hw: numel(x.slice(2)), c, chanMod: ctx.paramSize(node.attrs.slope) === 1 ? 1 : c, hasScale: 1, hasShift: 0 },
+        buffers: [ins[0]!, ctx.param(node.attrs.slope), ctx.dummy(), out], threads: total, label,
+      })];
+    }
+    case 'channelaffine': {
+      const c = x[1]!;
+      const sc = node.attrs.scale ? ctx.param(node.attrs.scale) : ctx.dummy();
+      const sh = node.attrs.shift ? ctx.param(node.attrs.shift) : ctx.dummy();
+      const p = node.attrs.scale ?? node.attrs.shift;
+      return [e.makeDispatch(K.channelAffine, {
+        uniforms: { total, hw: numel(x.slice(2)), c, chanMod: p && ctx.paramSize(p) === 1 ? 1 : c, hasScale: node.attrs.scale ? 1 : 0, hasShift: node.attrs.shift ? 1 : 0 },
+        buffers: [ins[0]!, sc, sh, out], threads: total, label,
+      })];
+    }
+    case 'lrn': {
+      const a = node.attrs;
+      return [e.makeDispatch(K.lrn, { uniforms: { total, c: x[1]!, hw: numel(x.slice(2)), size: a.size, alphaOverSize: a.alpha / a.size, beta: a.beta, bias: a.bias }, buffers: [ins[0]!, out], threads: total, label })];
+    }
+    case 'concat': {
+      let c0 = 0;
+      return inShapes.map((s, i) => {
+        const t = numel(s);
+        const d = e.makeDispatch(K.copyChannels, { uniforms: { total: t, cx: s[1]!, cy: outShape[1]!, hw: numel(s.slice(2)), c0 }, buffers: [ins[i]!, out], threads: t, label: `${label}[${i}]` });
+        c0 += s[1]!;
+        return d;
+      });
+    }
+    case 'fc': {
+      const a = node.attrs;
+      const n = x[0]!;
+      const inF = numel(x.slice(1));
+      const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(io.fuseRelu ? ['RELU'] : [])];
+      const bufs = [ins[0]!, ctx.param(a.weight), ...(a.bias ? [ctx.param(a.bias)] : []), out];
+      const groups = n * a.outFeatures;
+      const wx = Math.min(groups, 65535);
+      return [e.makeDispatch(K.fc, { defines, uniforms: { n, inF, outF: a.outFeatures }, buffers: bufs, workgroups: [wx, Math.ceil(groups / wx), 1], label, flops: io.flops })];
+    }
+    case 'softmax': {
+      const axis = node.attrs.axis < 0 ? node.attrs.axis + x.length : node.attrs.axis;
+      const c = x[axis]!;
+      const inner = numel(x.slice(axis + 1));
+      const rows = numel(x) / c;
+      return [e.makeDispatch(K.softmax, { defines: node.attrs.log ? ['LOG'] : [], uniforms: { rows, c, inner }, buffers: [ins[0]!, out], threads: rows, label })];
+    }
+    case 'add':
+    case 'mul': {
+      const ds: Dispatch[] = [];
+      let acc = ins[0]!;
+      for (let i = 1; i < ins.length; i++) {
+        ds.push(e.makeDispatch(K.binary, { defines: node.op === 'mul' ? ['MUL'] : [], uniforms: { total }, buffers: [acc, ins[i]!, out], threads: total, label: `${label}[${i}]` }));
+        acc = out;
+      }
+      return ds;
+    }
+    case 'pad': {
+      const p = node.attrs.pads;
+      return [e.makeDispatch(K.pad2d, { uniforms: { total, h: x[2]!, w: x[3]!, oh: outShape[2]!, ow: outShape[3]!, pt: p[0], pl: p[1], value: node.attrs.value }, buffers: [ins[0]!, out], threads: total, label })];
+    }
+    case 'resize':
+      return [e.makeDispatch(K.resize2d, {
+        defines: node.attrs.mode === 'nearest' ? ['NEAREST'] : [],
+        uniforms: { total, h: x[2]!, w: x[3]!, oh: outShape[2]!, ow: outShape[3]!, alignCorners: node.attrs.alignCorners ? 1 : 0 },
+        buffers: [ins[0]!, out], threads: total, label,
+      })];
+    case 'flatten':
+    case 'reshape':
+    case 'identity':
+      return []; // the planner aliases the output to the input buffer
+    default:
+      throw new UnsupportedOpError(`layer "${node.name}": the engine has no kernel for ${node.op}`);
+  }
+}
+
+export function poolUniforms(a: PoolAttrs, x: number[], y: number[]) {
+  const h = x[2]!, w = x[3]!;
+  return {
+    total: numel(y), h, w, oh: y[2]!, ow: y[3]!, kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
+    pt: a.pads[0], pl: a.pads[1], hEnd: h + a.pads[2], wEnd: w + a.pads[3], countPad: a.countIncludePad ? 1 : 0,
+  };
+}
+
+function poolDispatch(e: Engine, a: PoolAttrs, isMax: boolean, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, switches: GPUBuffer | undefined, label: string): Dispatch {
+  const defines = isMax ? (switches ? ['MAX', 'SWITCHES'] : ['MAX']) : [];
+  return e.makeDispatch(K.pool2d, { defines, uniforms: poolUniforms(a, x, y), buffers: switches ? [xb, yb, switches] : [xb, yb], threads: numel(y), label });
+}
+
+export type { ConvAttrs };

@@ -1,0 +1,296 @@
+// The graph runner: compiles a Graph into a plan for a batch size (shapes, buffers with
+// liveness-based reuse, pipelines, uniforms and bind groups all made once), then runs it with
+// every dispatch in one command encoder and a single readback of the requested values.
+// Batches larger than what fits the device's buffer limits (or the memory budget) are split.
+
+import type { Engine, Dispatch } from './gpu.ts';
+import type { Graph, Node } from './ir.ts';
+import { inferShapes, nodeFlops, numel } from './shapes.ts';
+import { lowerNode, type LowerContext } from './ops.ts';
+import { ArgumentError, ShapeError } from './errors.ts';
+
+export interface Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface RunOptions {
+  /** Values (or layer names) to read back; default: the graph's outputs. */
+  outputs?: string[];
+  /** Called after each chunk of a split batch with (images done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+interface Plan {
+  batch: number;
+  dispatches: Dispatch[];
+  input: GPUBuffer;
+  values: Map<string, GPUBuffer>;
+  shapes: Map<string, number[]>;
+  owned: GPUBuffer[];
+}
+
+const ALIAS_OPS = new Set(['flatten', 'reshape', 'identity']);
+
+export class Model {
+  readonly graph: Graph;
+  readonly engine: Engine;
+  private params = new Map<string, GPUBuffer>();
+  private derivedBufs = new Map<string, GPUBuffer>();
+  private dummyBuf: GPUBuffer | undefined;
+  private plans = new Map<string, Plan>();
+  /** Bytes of GPU memory one run may use for activations (batches are split to stay under it). */
+  memoryBudget = 1.5 * 2 ** 30;
+
+  constructor(engine: Engine, graph: Graph) {
+    this.engine = engine;
+    this.graph = graph;
+    inferShapes(graph, 1); // validate the graph once, up front
+  }
+
+  private ctx(): LowerContext {
+    const e = this.engine;
+    return {
+      engine: e,
+      param: (name) => {
+        let b = this.params.get(name);
+        if (!b) {
+          const p = this.graph.params.get(name);
+          if (!p) throw new ShapeError(`parameter ${name} is missing`);
+          b = e.device.createBuffer({ label: `param:${name}`, size: Math.max(16, p.data.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+          e.device.queue.writeBuffer(b, 0, p.data.buffer, p.data.byteOffset, p.data.byteLength);
+          this.params.set(name, b);
+        }
+        return b;
+      },
+      paramSize: (name) => this.graph.params.get(name)?.data.length ?? 0,
+      derived: (key, make) => {
+        let b = this.derivedBufs.get(key);
+        if (!b) {
+          const d = make();
+          b = e.device.createBuffer({ label: `derived:${key}`, size: Math.max(16, d.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+          e.device.queue.writeBuffer(b, 0, d.buffer, d.byteOffset, d.byteLength);
+          this.derivedBufs.set(key, b);
+        }
+        return b;
+      },
+      dummy: () => (this.dummyBuf ??= e.device.createBuffer({ label: 'dummy', size: 16, usage: GPUBufferUsage.STORAGE })),
+    };
+  }
+
+  /** Every value name in graph order, with the layer that produces it. */
+  values(): { value: string; layer: string; op: string }[] {
+    return this.graph.nodes.flatMap((n) => n.outputs.map((o) => ({ value: o, layer: n.name, op: n.op })));
+  }
+
+  /** Maps a layer name or value name to a value name; throws ArgumentError listing the valid names. */
+  resolve(name: string): string {
+    if (name === this.graph.input.name) return name;
+    for (const n of this.graph.nodes) if (n.outputs.includes(name)) return name;
+    const byLayer = this.graph.nodes.find((n) => n.name === name);
+    if (byLayer) return byLayer.outputs[0]!;
+    const names = this.graph.nodes.map((n) => n.name);
+    throw new ArgumentError(`no layer named "${name}"; layers are: ${names.join(', ')}`);
+  }
+
+  /** Largest batch whose every tensor fits one binding and whose activations fit the budget. */
+  maxBatch(outputs: string[] = this.graph.outputs): number {
+    const shapes = inferShapes(this.graph, 1);
+    let biggest = 0;
+    for (const s of shapes.values()) biggest = Math.max(biggest, numel(s) * 4);
+    const peak = this.peakBytesPerImage(shapes, new Set(outputs));
+    return Math.max(1, Math.min(Math.floor(this.engine.maxBindingBytes / biggest), Math.floor(this.memoryBudget / peak)));
+  }
+
+  private peakBytesPerImage(shapes: Map<string, number[]>, keep: Set<string>): number {
+    // Simulates the planner's allocation at batch 1.
+    let live = numel(shapes.get(this.graph.input.name)!) * 4;
+    let peak = live;
+    const last = this.lastUse(keep);
+    for (let i = 0; i < this.graph.nodes.length; i++) {
+      const n = this.graph.nodes[i]!;
+      if (!ALIAS_OPS.has(n.op)) for (const o of n.outputs) live += numel(shapes.get(o)!) * 4;
+      peak = Math.max(peak, live);
+      for (const v of n.inputs) if (last.get(v) === i && !keep.has(v) && !this.isAlias(v)) live -= numel(shapes.get(v)!) * 4;
+    }
+    return peak;
+  }
+
+  private producer = new Map<string, Node>();
+  private isAlias(v: string): boolean {
+    if (this.producer.size === 0) for (const n of this.graph.nodes) for (const o of n.outputs) this.producer.set(o, n);
+    const p = this.producer.get(v);
+    return !!p && ALIAS_OPS.has(p.op);
+  }
+
+  /** Index of the last node reading each value (aliases extend the life of what they alias). */
+  private lastUse(keep: Set<string>): Map<string, number> {
+    const last = new Map<string, number>();
+    const root = new Map<string, string>();
+    const rootOf = (v: string) => root.get(v) ?? v;
+    this.graph.nodes.forEach((n, i) => {
+      if (ALIAS_OPS.has(n.op)) root.set(n.outputs[0]!, rootOf(n.inputs[0]!));
+      for (const v of n.inputs) last.set(rootOf(v), i);
+    });
+    for (const k of keep) last.set(rootOf(k), Infinity);
+    const out = new Map<string, number>();
+    for (const n of [{ outputs: [this.graph.input.name] }, ...this.graph.nodes])
+      for (const o of n.outputs) out.set(o, last.get(rootOf(o)) ?? -1);
+    return out;
+  }
+
+  private plan(batch: number, outputs: string[]): Plan {
+    const key = `${batch}|${outputs.join(',')}`;
+    const cached = this.plans.get(key);
+    if (cached) return cached;
+    if (this.plans.size >= 4) this.dropPlans();
+    const e = this.engine;
+    const g = this.graph;
+    const shapes = inferShapes(g, batch);
+    const keep = new Set(outputs);
+    const last = this.lastUse(keep);
+    const consumers = new Map<string, number>();
+    for (const n of g.nodes) for (const v of n.inputs) consumers.set(v, (consumers.get(v) ?? 0) + 1);
+
+    // Buffers: a plan-local free list keyed by exact byte size.
+    const owned: GPUBuffer[] = [];
+    const released = new Set<GPUBuffer>();
+    const free = new Map<number, GPUBuffer[]>();
+    const alloc = (bytes: number, label: string) => {
+      const size = Math.max(256, Math.ceil(bytes / 256) * 256);
+      const b = free.get(size)?.pop();
+      if (b) {
+        released.delete(b);
+        return b;
+      }
+      const nb = e.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      owned.push(nb);
+      return nb;
+    };
+    const release = (b: GPUBuffer) => {
+      const l = free.get(b.size) ?? [];
+      l.push(b);
+      free.set(b.size, l);
+    };
+
+    const values = new Map<string, GPUBuffer>();
+    const input = alloc(numel(shapes.get(g.input.name)!) * 4, `input:${g.input.name}`);
+    values.set(g.input.name, input);
+    const ctx = this.ctx();
+    const dispatches: Dispatch[] = [];
+    const skip = new Set<Node>();
+
+    g.nodes.forEach((node, i) => {
+      if (skip.has(node)) return;
+      const inShapes = node.inputs.map((v) => shapes.get(v)!);
+      const outShape = shapes.get(node.outputs[0]!)!;
+      if (ALIAS_OPS.has(node.op)) {
+        values.set(node.outputs[0]!, values.get(node.inputs[0]!)!);
+        return;
+      }
+      // Fuse a ReLU that is the only reader of a conv/fc output nobody asked to keep.
+      let fuseRelu = false;
+      let outValue = node.outputs[0]!;
+      if ((node.op === 'conv' || node.op === 'fc') && consumers.get(outValue) === 1 && !keep.has(outValue)) {
+        const next = g.nodes[i + 1];
+        if (next && next.op === 'relu' && next.inputs[0] === outValue) {
+          fuseRelu = true;
+          skip.add(next);
+          outValue = next.outputs[0]!;
+        }
+      }
+      const out = alloc(numel(outShape) * 4, `${node.op}:${node.name}`);
+      values.set(outValue, out);
+      dispatches.push(
+        ...lowerNode(ctx, {
+          node, inShapes, outShape, out, fuseRelu,
+          ins: node.inputs.map((v) => values.get(v)!),
+          flops: nodeFlops(node, inShapes[0]!, outShape, g),
+        }),
+      );
+      // Return to the free list every buffer whose last reader this was (aliases share their root's life).
+      const lastIdx = fuseRelu ? i + 1 : i;
+      for (const v of new Set(node.inputs)) {
+        const b = values.get(v)!;
+        if ((last.get(v) ?? -1) <= lastIdx && !released.has(b)) {
+          released.add(b);
+          release(b);
+        }
+      }
+      if (last.get(outValue) === -1) release(out);
+    });
+    for (const o of outputs) if (!values.has(o)) throw new ArgumentError(`value "${o}" is not computed by the graph`);
+    const plan = { batch, dispatches, input, values, shapes, owned };
+    this.plans.set(key, plan);
+    return plan;
+  }
+
+  dropPlans(): void {
+    for (const p of this.plans.values()) for (const b of p.owned) b.destroy();
+    this.plans.clear();
+    this.engine.forgetBindGroups();
+  }
+
+  /**
+   * Runs `input` (N×C×H×W floats, N = `batch`) and returns the requested values, each with the
+   * full batch. Splits the batch into chunks when it does not fit.
+   */
+  async run(input: Float32Array, batch: number, opts: RunOptions = {}): Promise<Map<string, Tensor>> {
+    const outputs = (opts.outputs ?? this.graph.outputs).map((o) => this.resolve(o));
+    const per = numel(this.graph.input.shape.slice(1));
+    if (input.length !== per * batch)
+      throw new ShapeError(`input has ${input.length} values; the model expects ${batch}×[${this.graph.input.shape.slice(1).join('×')}] = ${per * batch}`);
+    const chunk = Math.min(batch, this.maxBatch(outputs));
+    const parts = new Map<string, Float32Array[]>(outputs.map((o) => [o, []]));
+    let shapes: Map<string, number[]> | undefined;
+    for (let start = 0; start < batch; start += chunk) {
+      const n = Math.min(chunk, batch - start);
+      const plan = this.plan(n, outputs);
+      shapes = plan.shapes;
+      this.engine.device.queue.writeBuffer(plan.input, 0, input.buffer, input.byteOffset + start * per * 4, n * per * 4);
+      const reads = outputs.map((o) => ({ buffer: plan.values.get(o)!, bytes: numel(plan.shapes.get(o)!) * 4 }));
+      const res = await this.engine.run(plan.dispatches, reads);
+      outputs.forEach((o, i) => parts.get(o)!.push(new Float32Array(res[i]!)));
+      opts.onProgress?.(start + n, batch);
+    }
+    const result = new Map<string, Tensor>();
+    for (const o of outputs) {
+      const s = [...shapes!.get(o)!];
+      s[0] = batch;
+      const ps = parts.get(o)!;
+      let data: Float32Array;
+      if (ps.length === 1) data = ps[0]!;
+      else {
+        data = new Float32Array(numel(s));
+        let off = 0;
+        for (const p of ps) {
+          data.set(p, off);
+          off += p.length;
+        }
+      }
+      result.set(o, { shape: s, data });
+    }
+    return result;
+  }
+
+  /** The dispatches of one plan (for benchmarks): runs it `reps` times without readback. */
+  async timePlan(batch: number, reps: number): Promise<number[]> {
+    const plan = this.plan(batch, this.graph.outputs);
+    const times: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      await this.engine.run(plan.dispatches, []);
+      times.push(performance.now() - t0);
+    }
+    return times;
+  }
+
+  destroy(): void {
+    this.dropPlans();
+    for (const b of this.params.values()) b.destroy();
+    for (const b of this.derivedBufs.values()) b.destroy();
+    this.params.clear();
+    this.derivedBufs.clear();
+    this.dummyBuf?.destroy();
+  }
+}

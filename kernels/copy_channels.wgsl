@@ -1,0 +1,16 @@
+// copy_channels: writes x [N, cx, hw] into y [N, cy, hw] at channel offset c0 (concat along axis 1).
+struct U { total: u32, cx: u32, cy: u32, hw: u32, c0: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+override WG: u32 = 64;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= u.total) { return; }
+  let p = i % u.hw;
+  let c = (i / u.hw) % u.cx;
+  let n = i / (u.hw * u.cx);
+  y[(n * u.cy + u.c0 + c) * u.hw + p] = x[i];
+}

@@ -1,0 +1,58 @@
+// Specs of every kernel (see spec.ts). One entry per kernels/<name>.wgsl.
+import { spec } from './spec.ts';
+export type { KernelSpec, UniformValue } from './spec.ts';
+
+const elementwise = { overrides: { WG: 64 } };
+
+export const conv2dDirect = spec({
+  name: 'conv2d_direct',
+  uniforms: [['total', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['cout', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'],
+    ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'], ['dw', 'u32'], ['cinPerGroup', 'u32'], ['coutPerGroup', 'u32']],
+  storage: ['r', 'r', 'r', 'w'], // x, w, (bias), y
+  variants: ['HAS_BIAS', 'RELU'],
+  ...elementwise,
+});
+
+export const pool2d = spec({
+  name: 'pool2d',
+  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'],
+    ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['hEnd', 'i32'], ['wEnd', 'i32'], ['countPad', 'u32']],
+  storage: ['r', 'w', 'w'], // x, y, (switches)
+  variants: ['MAX', 'SWITCHES'],
+  ...elementwise,
+});
+
+export const globalPool = spec({ name: 'global_pool', uniforms: [['planes', 'u32'], ['hw', 'u32']], storage: ['r', 'w'], variants: ['MAX'], ...elementwise });
+export const relu = spec({ name: 'relu', uniforms: [['total', 'u32']], storage: ['r', 'w', 'w'], variants: ['MASK'], ...elementwise });
+export const unary = spec({ name: 'unary', uniforms: [['total', 'u32'], ['op', 'u32'], ['alpha', 'f32']], storage: ['r', 'w'], ...elementwise });
+export const UNARY_OP = { leakyrelu: 0, elu: 1, sigmoid: 2, tanh: 3 } as const;
+export const channelAffine = spec({
+  name: 'channel_affine',
+  uniforms: [['total', 'u32'], ['hw', 'u32'], ['c', 'u32'], ['chanMod', 'u32'], ['hasScale', 'u32'], ['hasShift', 'u32']],
+  storage: ['r', 'r', 'r', 'w'],
+  variants: ['PRELU'],
+  ...elementwise,
+});
+export const lrn = spec({
+  name: 'lrn',
+  uniforms: [['total', 'u32'], ['c', 'u32'], ['hw', 'u32'], ['size', 'u32'], ['alphaOverSize', 'f32'], ['beta', 'f32'], ['bias', 'f32']],
+  storage: ['r', 'w'],
+  ...elementwise,
+});
+export const copyChannels = spec({ name: 'copy_channels', uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']], storage: ['r', 'w'], ...elementwise });
+export const binary = spec({ name: 'binary', uniforms: [['total', 'u32']], storage: ['r', 'r', 'w'], variants: ['MUL'], ...elementwise });
+export const softmax = spec({ name: 'softmax', uniforms: [['rows', 'u32'], ['c', 'u32'], ['inner', 'u32']], storage: ['r', 'w'], variants: ['LOG'], ...elementwise });
+export const pad2d = spec({
+  name: 'pad2d',
+  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['value', 'f32']],
+  storage: ['r', 'w'],
+  ...elementwise,
+});
+export const resize2d = spec({
+  name: 'resize2d',
+  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['alignCorners', 'u32']],
+  storage: ['r', 'w'],
+  variants: ['NEAREST'],
+  ...elementwise,
+});
+export const fc = spec({ name: 'fc', uniforms: [['n', 'u32'], ['inF', 'u32'], ['outF', 'u32']], storage: ['r', 'r', 'r', 'w'], variants: ['HAS_BIAS', 'RELU'], overrides: { WG: 64 } });

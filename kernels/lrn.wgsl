@@ -1,0 +1,24 @@
+// lrn: cross-channel local response normalisation (AlexNet, GoogLeNet; Caffe ACROSS_CHANNELS, ONNX LRN):
+// y = x / (bias + alpha/size * sum_{c' in [c - (size-1)/2, c + size/2]} x[c']^2)^beta.
+struct U { total: u32, c: u32, hw: u32, size: u32, alphaOverSize: f32, beta: f32, bias: f32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+override WG: u32 = 64;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= u.total) { return; }
+  let p = i % u.hw;
+  let c = i32((i / u.hw) % u.c);
+  let n = i / (u.hw * u.c);
+  let lo = max(c - i32((u.size - 1u) / 2u), 0);
+  let hi = min(c + i32(u.size / 2u), i32(u.c) - 1);
+  var s = 0.0;
+  for (var k = lo; k <= hi; k++) {
+    let v = x[(n * u.c + u32(k)) * u.hw + p];
+    s += v * v;
+  }
+  y[i] = x[i] / pow(u.bias + u.alphaOverSize * s, u.beta);
+}

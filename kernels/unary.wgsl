@@ -1,0 +1,21 @@
+// unary: elementwise activations chosen by u.op: 0 leaky ReLU (alpha), 1 ELU (alpha), 2 sigmoid, 3 tanh.
+struct U { total: u32, op: u32, alpha: f32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+override WG: u32 = 64;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= u.total) { return; }
+  let v = x[i];
+  var r = v;
+  switch u.op {
+    case 0u: { r = select(v * u.alpha, v, v > 0.0); }
+    case 1u: { r = select(u.alpha * (exp(v) - 1.0), v, v > 0.0); }
+    case 2u: { r = 1.0 / (1.0 + exp(-v)); }
+    default: { r = tanh(clamp(v, -20.0, 20.0)); }
+  }
+  y[i] = r;
+}
