@@ -1,0 +1,109 @@
+// File I/O for the CLI: reading models (ONNX or Caffe), images and .npy inputs, with the
+// preprocessing flags every command shares.
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import type { Graph, Preprocess } from '../engine/ir.ts';
+import { ArgumentError, InputFormatError, ModelFormatError, ShapeError } from '../engine/errors.ts';
+import { loadOnnx } from '../loaders/onnx.ts';
+import { loadCaffe } from '../loaders/caffe.ts';
+import { decodeImage, type RGBAImage } from '../loaders/image.ts';
+import { preprocessImage } from '../loaders/preprocess.ts';
+import { readNpy } from '../loaders/npy.ts';
+import type { Args } from './args.ts';
+
+export const MODEL_OPTIONS = ['model', 'weights'];
+export const INPUT_OPTIONS = ['image', 'input', 'size', 'mean', 'scale', 'labels'];
+export const INPUT_FLAGS = ['bgr', 'grayscale'];
+
+export function readBytes(path: string, what: string): Uint8Array {
+  if (!existsSync(path)) throw new ArgumentError(`${path}: ${what} not found`);
+  if (statSync(path).isDirectory()) throw new ArgumentError(`${path}: is a directory, expected a ${what}`);
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Loads `--model` (.onnx, or a Caffe .prototxt with `--weights` .caffemodel). */
+export function loadModelFile(model: string, weights?: string): Graph {
+  const ext = extname(model).toLowerCase();
+  if (ext === '.caffemodel') throw new ArgumentError(`${model}: pass the .prototxt as --model and the .caffemodel as --weights`);
+  if (ext === '.prototxt' || ext === '.pt' || ext === '.txt') {
+    const text = new TextDecoder().decode(readBytes(model, 'prototxt'));
+    const w = weights ? readBytes(weights, 'caffemodel') : undefined;
+    return loadCaffe(text, w, { prototxtName: basename(model), caffemodelName: weights ? basename(weights) : undefined });
+  }
+  if (weights) throw new ArgumentError(`--weights is for Caffe models; ${model} is read as ONNX`);
+  const bytes = readBytes(model, 'model');
+  if (ext !== '.onnx' && bytes.length > 0 && bytes[0] !== 0x08)
+    throw new ModelFormatError(`${model}: not an ONNX model (expected .onnx, or a Caffe .prototxt with --weights)`);
+  return loadOnnx(bytes, basename(model));
+}
+
+export interface InputBatch {
+  data: Float32Array;
+  batch: number;
+  names: string[]; // one per image (file name, or "X.npy[i]")
+  images?: RGBAImage[]; // decoded originals, for overlays
+}
+
+/** Preprocessing from flags, falling back to what the model file says, and to the model's input size. */
+export function preprocessFromArgs(args: Args, g: Graph): Preprocess & { channels: number } {
+  const p = g.preprocess ?? {};
+  const [, c, h, w] = g.input.shape;
+  if (c === undefined || h === undefined || w === undefined) throw new ShapeError(`model input ${g.input.name} is not an image (shape [${g.input.shape.join(', ')}])`);
+  let size: [number, number] = [h, w];
+  const s = args.get('size');
+  if (s !== undefined) {
+    const m = /^(\d+)(?:x(\d+))?$/.exec(s);
+    if (!m) throw new ArgumentError(`--size must be H or HxW, got "${s}"`);
+    size = [Number(m[1]), Number(m[2] ?? m[1])];
+  }
+  const mean = args.numbers('mean') ?? p.mean;
+  if (mean && mean.length !== 1 && mean.length !== c) throw new ArgumentError(`--mean has ${mean.length} values; the model has ${c} input channels`);
+  return {
+    size,
+    mean: mean && mean.length === 1 ? new Array(c).fill(mean[0]) : mean,
+    scale: args.num('scale') ?? p.scale,
+    bgr: args.flag('bgr') || (p.bgr ?? false),
+    grayscale: args.flag('grayscale') || (p.grayscale ?? false) || c === 1,
+    channels: c,
+  };
+}
+
+/** Reads `--image` (repeatable) or `--input X.npy` into one N×C×H×W batch for model `g`. */
+export function readInputs(args: Args, g: Graph): InputBatch {
+  const imgs = args.all('image');
+  const npy = args.get('input');
+  if (imgs.length > 0 && npy) throw new ArgumentError('give --image or --input, not both');
+  const per = g.input.shape.slice(1).reduce((a, b) => a * b, 1);
+  if (npy) {
+    const arr = readNpy(readBytes(npy, 'input array'), basename(npy));
+    const want = g.input.shape.slice(1);
+    const shape = arr.shape.length === want.length ? [1, ...arr.shape] : arr.shape;
+    if (shape.length !== want.length + 1 || shape.slice(1).some((d, i) => d !== want[i]))
+      throw new ShapeError(`${npy}: array of shape [${arr.shape.join(', ')}] does not fit the model input [N, ${want.join(', ')}]`);
+    const n = shape[0]!;
+    return { data: arr.data, batch: n, names: Array.from({ length: n }, (_, i) => (n === 1 ? basename(npy) : `${basename(npy)}[${i}]`)) };
+  }
+  if (imgs.length === 0) throw new ArgumentError('give an input: --image FILE or --input X.npy');
+  const pp = preprocessFromArgs(args, g);
+  const [, , h, w] = g.input.shape as number[];
+  if (pp.size![0] !== h || pp.size![1] !== w)
+    throw new ShapeError(`--size ${pp.size!.join('x')} does not match the model's input ${h}x${w}`);
+  const data = new Float32Array(per * imgs.length);
+  const images: RGBAImage[] = [];
+  imgs.forEach((file, i) => {
+    const img = decodeImage(readBytes(file, 'image'), basename(file));
+    images.push(img);
+    data.set(preprocessImage(img, pp), i * per);
+  });
+  return { data, batch: imgs.length, names: imgs.map((f) => basename(f)), images };
+}
+
+/** Class names, one per line; Caffe's synset_words.txt lines ("n01440764 tench, Tinca tinca") lose their id. */
+export function readLabels(path: string | undefined): string[] | undefined {
+  if (!path) return undefined;
+  const text = new TextDecoder().decode(readBytes(path, 'labels file'));
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (lines.length === 0) throw new InputFormatError(`${path}: no labels in file`);
+  return lines.map((l) => l.replace(/^n\d{8}\s+/, '').trim());
+}

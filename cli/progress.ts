@@ -1,0 +1,32 @@
+// A one-line progress bar with ETA on stderr (redrawn in place on a terminal, a line per 10 % otherwise).
+export interface Progress {
+  update: (done: number, total?: number) => void;
+  done: () => void;
+}
+
+export function progressBar(label: string, total: number): Progress {
+  const t0 = Date.now();
+  const tty = process.stderr.isTTY;
+  let lastDecile = -1;
+  const fmt = (s: number) => (s < 60 ? `${s.toFixed(0)}s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
+  const draw = (done: number) => {
+    const f = total > 0 ? done / total : 1;
+    const el = (Date.now() - t0) / 1000;
+    const eta = f > 0 ? (el / f) * (1 - f) : 0;
+    const line = `${label} [${'#'.repeat(Math.round(f * 30)).padEnd(30, '.')}] ${done}/${total} ${(f * 100).toFixed(0)}% elapsed ${fmt(el)} eta ${fmt(eta)}`;
+    if (tty) process.stderr.write(`\r${line}`);
+    else if (Math.floor(f * 10) > lastDecile) {
+      lastDecile = Math.floor(f * 10);
+      process.stderr.write(`${line}\n`);
+    }
+  };
+  return {
+    update: (done, t) => {
+      if (t !== undefined) total = t;
+      draw(done);
+    },
+    done: () => {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
