@@ -1,0 +1,126 @@
+// `loupe bench`: per-kernel GPU time and GFLOP/s from timestamp queries on real models' conv
+// shapes, and whole-model throughput of SqueezeNet against onnxruntime-node (CPU) in the same run.
+import { readFileSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Args } from './args.ts';
+import { createNodeEngine } from './gpu-node.ts';
+import { Model } from '../engine/runner.ts';
+import type { Engine, TimingRecord } from '../engine/gpu.ts';
+import { loadOnnx } from '../loaders/onnx.ts';
+import { inferShapes } from '../engine/shapes.ts';
+import { ortSession, ortRun } from './ort.ts';
+import { ArgumentError } from '../engine/errors.ts';
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+
+function dataDir(args: Args): string {
+  const d = args.get('data') ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data');
+  if (!existsSync(d)) throw new ArgumentError(`${d}: data folder not found (give --data DIR: the shared data with onnx/...)`);
+  return d;
+}
+
+interface KernelRow {
+  model: string;
+  layer: string;
+  shape: string;
+  batch: number;
+  ms: number;
+  gflops: number;
+}
+
+async function kernelTimes(engine: Engine, model: Model, tag: string, batch: number, reps: number): Promise<KernelRow[]> {
+  const per = model.graph.input.shape.slice(1).reduce((a, b) => a * b, 1);
+  const x = new Float32Array(per * batch).map((_, i) => Math.sin(i * 0.01));
+  const shapes = inferShapes(model.graph, batch);
+  engine.timing = engine.hasTimestamps;
+  const runs: TimingRecord[][] = [];
+  await model.run(x, batch); // warm-up: pipelines compiled
+  for (let r = 0; r < reps; r++) {
+    await model.run(x, batch);
+    runs.push(engine.lastTimings);
+  }
+  engine.timing = false;
+  if (runs[0]!.length === 0) return [];
+  const rows: KernelRow[] = [];
+  runs[0]!.forEach((t, i) => {
+    if (!t.label.startsWith('conv:')) return;
+    const name = t.label.slice(5);
+    const node = model.graph.nodes.find((n) => n.name === name);
+    if (!node || node.op !== 'conv') return;
+    const w = model.graph.params.get(node.attrs.weight)!.dims;
+    const xs = shapes.get(node.inputs[0]!)!;
+    const ns = median(runs.map((r) => r[i]!.ns));
+    rows.push({
+      model: tag, layer: name, batch,
+      shape: `${w[1]! * node.attrs.group}→${w[0]} ${w[2]}×${w[3]}${node.attrs.stride[0] > 1 ? ` s${node.attrs.stride[0]}` : ''}${node.attrs.group > 1 ? ` g${node.attrs.group}` : ''} @${xs[2]}×${xs[3]}`,
+      ms: ns / 1e6, gflops: (t.flops ?? 0) / ns,
+    });
+  });
+  return rows;
+}
+
+async function throughput(fn: () => Promise<unknown>, images: number, minMs: number): Promise<number> {
+  await fn(); // warm-up
+  const times: number[] = [];
+  const t0 = performance.now();
+  while (times.length < 3 || performance.now() - t0 < minMs) {
+    const s = performance.now();
+    await fn();
+    times.push(performance.now() - s);
+    if (times.length >= 20) break;
+  }
+  return (images / median(times)) * 1000;
+}
+
+export async function bench(argv: string[]): Promise<number> {
+  const args = new Args(argv, { values: ['data', 'batches'], flags: ['quick', 'json'] }, 'bench');
+  const data = dataDir(args);
+  const quick = args.flag('quick');
+  const batches = args.numbers('batches') ?? [1, 16, 64];
+  const engine = await createNodeEngine({ timing: false });
+  const log = (s: string) => !args.flag('json') && console.log(s);
+  log(`adapter: ${engine.adapterInfo}${engine.hasTimestamps ? '' : ' (no timestamp queries: per-kernel times unavailable)'}`);
+
+  const sqzBytes = new Uint8Array(readFileSync(join(data, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx')));
+  const sqz = new Model(engine, loadOnnx(sqzBytes, 'squeezenet_v1.0_decoded.onnx'));
+
+  // Per-kernel conv times.
+  const kernels: KernelRow[] = [];
+  kernels.push(...(await kernelTimes(engine, sqz, 'squeezenet', 16, quick ? 2 : 5)));
+  const light = quick ? ['bvlc_alexnet'] : ['bvlc_alexnet', 'vgg19'];
+  for (const name of light) {
+    const m = new Model(engine, loadOnnx(new Uint8Array(readFileSync(join(data, `onnx/onnx-light-models/light_${name}.onnx`))), name));
+    kernels.push(...(await kernelTimes(engine, m, name, 1, quick ? 2 : 3)));
+    m.destroy();
+  }
+  if (kernels.length > 0) {
+    log('\nconv kernels (median GPU time from timestamp queries)');
+    log(`${'model'.padEnd(13)}${'layer'.padEnd(26)}${'shape'.padEnd(28)}${'batch'.padStart(6)}${'ms'.padStart(10)}${'GFLOP/s'.padStart(10)}`);
+    for (const r of kernels) log(`${r.model.padEnd(13)}${r.layer.slice(0, 25).padEnd(26)}${r.shape.padEnd(28)}${String(r.batch).padStart(6)}${r.ms.toFixed(3).padStart(10)}${r.gflops.toFixed(1).padStart(10)}`);
+    for (const m of new Set(kernels.map((k) => k.model))) {
+      const ks = kernels.filter((k) => k.model === m);
+      const ms = ks.reduce((s, k) => s + k.ms, 0);
+      const gf = ks.reduce((s, k) => s + k.gflops * k.ms, 0) / ms;
+      log(`${m}: all convs ${ms.toFixed(1)} ms, ${gf.toFixed(1)} GFLOP/s`);
+    }
+  }
+
+  // Whole-model throughput against onnxruntime-node.
+  const session = await ortSession(sqzBytes);
+  const whole: { batch: number; loupe: number; ort: number; ratio: number }[] = [];
+  log('\nSqueezeNet v1.0 227×227, images/s (wall time: upload, all layers, readback of logits)');
+  log(`${'batch'.padStart(6)}${'loupe'.padStart(10)}${'onnxruntime-node cpu'.padStart(22)}${'ratio'.padStart(8)}`);
+  for (const n of batches) {
+    const x = new Float32Array(n * 3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60);
+    const minMs = quick ? 500 : 3000;
+    const ours = await throughput(() => sqz.run(x, n, { outputs: ['logits'] }), n, minMs);
+    const theirs = await throughput(() => ortRun(session, x, [n, 3, 227, 227], ['logits']), n, minMs);
+    whole.push({ batch: n, loupe: ours, ort: theirs, ratio: ours / theirs });
+    log(`${String(n).padStart(6)}${ours.toFixed(1).padStart(10)}${theirs.toFixed(1).padStart(22)}${(ours / theirs).toFixed(2).padStart(8)}`);
+    sqz.dropPlans();
+  }
+  if (args.flag('json')) console.log(JSON.stringify({ adapter: engine.adapterInfo, kernels, squeezenet: whole }, null, 1));
+  sqz.destroy();
+  return 0;
+}
