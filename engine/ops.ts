@@ -42,6 +42,18 @@ export function lowerNode(ctx: LowerContext, io: NodeIO): Dispatch[] {
   switch (node.op) {
     case 'conv':
       return lowerConv(ctx, node.attrs, x, outShape, ins[0]!, out, !!io.fuseRelu, label, io.flops);
+    case 'convtranspose': {
+      const a = node.attrs;
+      const cin = x[1]!, cout = outShape[1]!;
+      return [e.makeDispatch(K.convTranspose2d, {
+        defines: a.bias ? ['HAS_BIAS'] : [],
+        uniforms: {
+          total, cin, h: x[2]!, w: x[3]!, cout, oh: outShape[2]!, ow: outShape[3]!, kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
+          pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1], cinPerGroup: cin / a.group, coutPerGroup: cout / a.group,
+        },
+        buffers: [ins[0]!, ctx.param(a.weight), ...(a.bias ? [ctx.param(a.bias)] : []), out], threads: total, label, flops: io.flops,
+      })];
+    }
     case 'maxpool':
     case 'avgpool':
       return [poolDispatch(e, node.attrs, node.op === 'maxpool', x, outShape, ins[0]!, out, io.aux, label)];
@@ -61,7 +73,7 @@ export function lowerNode(ctx: LowerContext, io: NodeIO): Dispatch[] {
       const c = x[1] ?? 1;
       return [e.makeDispatch(K.channelAffine, {
         defines: ['PRELU'],
-        uniforms: { total, hw: numel(x.slice(2)), c, chanMod: ctx.paramSize(node.attrs.slope) === 1 ? 1 : c, hasScale: 1, hasShift: 0 },
+        uniforms: { total, hw: numel(x.slice(2)), c, scaleMod: ctx.paramSize(node.attrs.slope) === 1 ? 1 : c, shiftMod: 1, hasScale: 1, hasShift: 0 },
         buffers: [ins[0]!, ctx.param(node.attrs.slope), ctx.dummy(), out], threads: total, label,
       })];
     }
@@ -69,9 +81,9 @@ export function lowerNode(ctx: LowerContext, io: NodeIO): Dispatch[] {
       const c = x[1]!;
       const sc = node.attrs.scale ? ctx.param(node.attrs.scale) : ctx.dummy();
       const sh = node.attrs.shift ? ctx.param(node.attrs.shift) : ctx.dummy();
-      const p = node.attrs.scale ?? node.attrs.shift;
+      const mod = (p?: string) => (p && ctx.paramSize(p) === 1 ? 1 : c);
       return [e.makeDispatch(K.channelAffine, {
-        uniforms: { total, hw: numel(x.slice(2)), c, chanMod: p && ctx.paramSize(p) === 1 ? 1 : c, hasScale: node.attrs.scale ? 1 : 0, hasShift: node.attrs.shift ? 1 : 0 },
+        uniforms: { total, hw: numel(x.slice(2)), c, scaleMod: mod(node.attrs.scale), shiftMod: mod(node.attrs.shift), hasScale: node.attrs.scale ? 1 : 0, hasShift: node.attrs.shift ? 1 : 0 },
         buffers: [ins[0]!, sc, sh, out], threads: total, label,
       })];
     }
@@ -107,11 +119,11 @@ export function lowerNode(ctx: LowerContext, io: NodeIO): Dispatch[] {
     }
     case 'add':
     case 'mul': {
-      const ds: Dispatch[] = [];
-      let acc = ins[0]!;
-      for (let i = 1; i < ins.length; i++) {
-        ds.push(e.makeDispatch(K.binary, { defines: node.op === 'mul' ? ['MUL'] : [], uniforms: { total }, buffers: [acc, ins[i]!, out], threads: total, label: `${label}[${i}]` }));
-        acc = out;
+      // out = in0 (op) in1, then out += in_k for further inputs of a sum
+      const ds = [e.makeDispatch(K.binary, { defines: node.op === 'mul' ? ['MUL'] : [], uniforms: { total }, buffers: [ins[0]!, ins[1] ?? ins[0]!, out], threads: total, label })];
+      for (let i = 2; i < ins.length; i++) {
+        if (node.op === 'mul') throw new UnsupportedOpError(`layer "${node.name}": product of more than two inputs`);
+        ds.push(e.makeDispatch(K.binary, { defines: ['ACC'], uniforms: { total }, buffers: [ins[i]!, out], threads: total, label: `${label}[${i}]` }));
       }
       return ds;
     }

@@ -236,17 +236,15 @@ export class Model {
    * full batch. Splits the batch into chunks when it does not fit.
    */
   async run(input: Float32Array, batch: number, opts: RunOptions = {}): Promise<Map<string, Tensor>> {
-    const outputs = (opts.outputs ?? this.graph.outputs).map((o) => this.resolve(o));
+    const outputs = [...new Set((opts.outputs ?? this.graph.outputs).map((o) => this.resolve(o)))];
     const per = numel(this.graph.input.shape.slice(1));
     if (input.length !== per * batch)
       throw new ShapeError(`input has ${input.length} values; the model expects ${batch}×[${this.graph.input.shape.slice(1).join('×')}] = ${per * batch}`);
     const chunk = Math.min(batch, this.maxBatch(outputs));
     const parts = new Map<string, Float32Array[]>(outputs.map((o) => [o, []]));
-    let shapes: Map<string, number[]> | undefined;
     for (let start = 0; start < batch; start += chunk) {
       const n = Math.min(chunk, batch - start);
       const plan = this.plan(n, outputs);
-      shapes = plan.shapes;
       this.engine.device.queue.writeBuffer(plan.input, 0, input.buffer, input.byteOffset + start * per * 4, n * per * 4);
       const reads = outputs.map((o) => ({ buffer: plan.values.get(o)!, bytes: numel(plan.shapes.get(o)!) * 4 }));
       const res = await this.engine.run(plan.dispatches, reads);
@@ -254,9 +252,9 @@ export class Model {
       opts.onProgress?.(start + n, batch);
     }
     const result = new Map<string, Tensor>();
+    const shapes = inferShapes(this.graph, batch);
     for (const o of outputs) {
-      const s = [...shapes!.get(o)!];
-      s[0] = batch;
+      const s = shapes.get(o)!;
       const ps = parts.get(o)!;
       let data: Float32Array;
       if (ps.length === 1) data = ps[0]!;

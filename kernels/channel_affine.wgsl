@@ -1,7 +1,7 @@
-// channel_affine: per-channel y = x * scale[c] + shift[c] over NCHW (plane = hw elements);
-// the PRELU variant computes y = x > 0 ? x : x * scale[c] instead (shift unused, scale may have one entry
-// for all channels: chanMod = 1).
-struct U { total: u32, hw: u32, c: u32, chanMod: u32, hasScale: u32, hasShift: u32 }
+// channel_affine: per-channel y = x * scale[c] + shift[c] over NCHW (plane = hw elements); a
+// parameter with a single entry applies to every channel (scaleMod / shiftMod = 1, else C).
+// The PRELU variant computes y = x > 0 ? x : x * scale[c] instead (shift is bound but unused).
+struct U { total: u32, hw: u32, c: u32, scaleMod: u32, shiftMod: u32, hasScale: u32, hasShift: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> scale: array<f32>;
@@ -13,14 +13,15 @@ override WG: u32 = 64;
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= u.total) { return; }
-  let c = ((i / u.hw) % u.c) % u.chanMod;
+  let c = (i / u.hw) % u.c;
   let v = x[i];
 //#if PRELU
-  y[i] = select(v * scale[c], v, v > 0.0);
+  _ = shift[0]; // keeps the binding in the auto layout
+  y[i] = select(v * scale[c % u.scaleMod], v, v > 0.0);
 //#else
   var r = v;
-  if (u.hasScale == 1u) { r = r * scale[c]; }
-  if (u.hasShift == 1u) { r = r + shift[c]; }
+  if (u.hasScale == 1u) { r = r * scale[c % u.scaleMod]; }
+  if (u.hasShift == 1u) { r = r + shift[c % u.shiftMod]; }
   y[i] = r;
 //#endif
 }

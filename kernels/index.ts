@@ -28,7 +28,7 @@ export const unary = spec({ name: 'unary', uniforms: [['total', 'u32'], ['op', '
 export const UNARY_OP = { leakyrelu: 0, elu: 1, sigmoid: 2, tanh: 3 } as const;
 export const channelAffine = spec({
   name: 'channel_affine',
-  uniforms: [['total', 'u32'], ['hw', 'u32'], ['c', 'u32'], ['chanMod', 'u32'], ['hasScale', 'u32'], ['hasShift', 'u32']],
+  uniforms: [['total', 'u32'], ['hw', 'u32'], ['c', 'u32'], ['scaleMod', 'u32'], ['shiftMod', 'u32'], ['hasScale', 'u32'], ['hasShift', 'u32']],
   storage: ['r', 'r', 'r', 'w'],
   variants: ['PRELU'],
   ...elementwise,
@@ -40,7 +40,7 @@ export const lrn = spec({
   ...elementwise,
 });
 export const copyChannels = spec({ name: 'copy_channels', uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']], storage: ['r', 'w'], ...elementwise });
-export const binary = spec({ name: 'binary', uniforms: [['total', 'u32']], storage: ['r', 'r', 'w'], variants: ['MUL'], ...elementwise });
+export const binary = spec({ name: 'binary', uniforms: [['total', 'u32']], storage: ['r', 'r', 'w'], variants: ['MUL', 'ACC'], ...elementwise });
 export const softmax = spec({ name: 'softmax', uniforms: [['rows', 'u32'], ['c', 'u32'], ['inner', 'u32']], storage: ['r', 'w'], variants: ['LOG'], ...elementwise });
 export const pad2d = spec({
   name: 'pad2d',
@@ -56,3 +56,27 @@ export const resize2d = spec({
   ...elementwise,
 });
 export const fc = spec({ name: 'fc', uniforms: [['n', 'u32'], ['inF', 'u32'], ['outF', 'u32']], storage: ['r', 'r', 'r', 'w'], variants: ['HAS_BIAS', 'RELU'], overrides: { WG: 64 } });
+export const conv2dGemm = spec({
+  name: 'conv2d_gemm',
+  uniforms: [['npix', 'u32'], ['cin', 'u32'], ['cinPg', 'u32'], ['hw', 'u32'], ['w', 'u32'], ['h', 'u32'], ['ow', 'u32'], ['ohw', 'u32'],
+    ['cout', 'u32'], ['coutPg', 'u32'], ['coPad4', 'u32'], ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'],
+    ['dh', 'u32'], ['dw', 'u32']],
+  storage: ['r', 'r', 'r', 'w'], // x, wt (re-laid out [group][tap][ci][coPad]), (bias), y
+  variants: ['HAS_BIAS', 'RELU', 'POINTWISE'],
+  overrides: { WG: 64 },
+});
+export const convWeightsGemm = spec({
+  name: 'conv_weights_gemm',
+  uniforms: [['total', 'u32'], ['coutPg', 'u32'], ['coPad', 'u32'], ['cinPg', 'u32'], ['kh', 'u32'], ['kw', 'u32']],
+  storage: ['r', 'w'],
+  overrides: { WG: 64 },
+});
+
+export const convTranspose2d = spec({
+  name: 'conv_transpose2d',
+  uniforms: [['total', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['cout', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'],
+    ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'], ['dw', 'u32'], ['cinPerGroup', 'u32'], ['coutPerGroup', 'u32']],
+  storage: ['r', 'r', 'r', 'w'], // x, w [Cin, Cout/group, KH, KW], (bias), y
+  variants: ['HAS_BIAS'],
+  overrides: { WG: 64 },
+});
