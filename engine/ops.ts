@@ -16,6 +16,8 @@ export interface LowerContext {
   derived(key: string, make: () => Float32Array): GPUBuffer;
   /** Element count of a graph parameter. */
   paramSize(name: string): number;
+  /** The CPU copy of a graph parameter. */
+  paramData(name: string): Float32Array;
   /** A small placeholder buffer for unused optional bindings. */
   dummy(): GPUBuffer;
 }
@@ -105,10 +107,23 @@ export function lowerNode(ctx: LowerContext, io: NodeIO): Dispatch[] {
       const n = x[0]!;
       const inF = numel(x.slice(1));
       const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(io.fuseRelu ? ['RELU'] : [])];
-      const bufs = [ins[0]!, ctx.param(a.weight), ...(a.bias ? [ctx.param(a.bias)] : []), out];
-      const groups = n * a.outFeatures;
-      const wx = Math.min(groups, 65535);
-      return [e.makeDispatch(K.fc, { defines, uniforms: { n, inF, outF: a.outFeatures }, buffers: bufs, workgroups: [wx, Math.ceil(groups / wx), 1], label, flops: io.flops })];
+      // Rows per dispatch: all of them unless the weights exceed one storage binding.
+      const rows = Math.min(a.outFeatures, Math.floor(e.maxBindingBytes / (inF * 4)));
+      const ds: Dispatch[] = [];
+      for (let o0 = 0; o0 < a.outFeatures; o0 += rows) {
+        const cnt = Math.min(rows, a.outFeatures - o0);
+        const whole = cnt === a.outFeatures;
+        const slice = (p: string, width: number) =>
+          whole ? ctx.param(p) : ctx.derived(`${p}[${o0}:${o0 + cnt}]`, () => ctx.paramData(p).subarray(o0 * width, (o0 + cnt) * width));
+        const bufs = [ins[0]!, slice(a.weight, inF), ...(a.bias ? [slice(a.bias, 1)] : []), out];
+        const groups = n * cnt;
+        const wx = Math.min(groups, 65535);
+        ds.push(e.makeDispatch(K.fc, {
+          defines, uniforms: { n, inF, outF: cnt, outTotal: a.outFeatures, oOffset: o0 }, buffers: bufs,
+          workgroups: [wx, Math.ceil(groups / wx), 1], label, flops: ((io.flops ?? 0) * cnt) / a.outFeatures,
+        }));
+      }
+      return ds;
     }
     case 'softmax': {
       const axis = node.attrs.axis < 0 ? node.attrs.axis + x.length : node.attrs.axis;

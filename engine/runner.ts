@@ -64,6 +64,11 @@ export class Model {
         return b;
       },
       paramSize: (name) => this.graph.params.get(name)?.data.length ?? 0,
+      paramData: (name) => {
+        const p = this.graph.params.get(name);
+        if (!p) throw new ShapeError(`parameter ${name} is missing`);
+        return p.data;
+      },
       derived: (key, make) => {
         let b = this.derivedBufs.get(key);
         if (!b) {

@@ -1,8 +1,10 @@
 // fc: fully connected y[n,o] = b[o] + sum_i x[n,i] * w[o,i]; x is [N, in] (flattened), w is [out, in].
 // A workgroup of WG threads computes one output o for one image n: each thread sums a strided slice
 // of the dot product and the partial sums are reduced in workgroup memory, so long rows (AlexNet fc6:
-// 9216) run in parallel. Variants: HAS_BIAS, RELU.
-struct U { n: u32, inF: u32, outF: u32 }
+// 9216) run in parallel. Weights larger than one storage binding (AlexNet fc6: 151 MB) are split by
+// rows: a dispatch then covers outputs [oOffset, oOffset + outF) of outTotal, with w and b holding
+// just those rows. Variants: HAS_BIAS, RELU.
+struct U { n: u32, inF: u32, outF: u32, outTotal: u32, oOffset: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> wt: array<f32>;
@@ -41,6 +43,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
 //#if RELU
     r = max(r, 0.0);
 //#endif
-    y[idx] = r;
+    y[n * u.outTotal + u.oOffset + o] = r;
   }
 }
