@@ -55,7 +55,7 @@ export const resize2d = spec({
   variants: ['NEAREST'],
   ...elementwise,
 });
-export const fc = spec({ name: 'fc', uniforms: [['n', 'u32'], ['inF', 'u32'], ['outF', 'u32']], storage: ['r', 'r', 'r', 'w'], variants: ['HAS_BIAS', 'RELU'], overrides: { WG: 64 } });
+export const fc = spec({ name: 'fc', uniforms: [['n', 'u32'], ['inF', 'u32'], ['outF', 'u32'], ['outTotal', 'u32'], ['oOffset', 'u32']], storage: ['r', 'r', 'r', 'w'], variants: ['HAS_BIAS', 'RELU'], overrides: { WG: 64 } });
 export const conv2dGemm = spec({
   name: 'conv2d_gemm',
   uniforms: [['npix', 'u32'], ['cin', 'u32'], ['cinPg', 'u32'], ['hw', 'u32'], ['w', 'u32'], ['h', 'u32'], ['ow', 'u32'], ['ohw', 'u32'],
