@@ -34,7 +34,7 @@ export async function ortSession(bytes: Uint8Array, threads?: number): Promise<o
 
 export async function ortRun(s: ort.InferenceSession, input: Float32Array, shape: number[], outputs?: string[]): Promise<Record<string, Float32Array>> {
   const feeds = { [s.inputNames[0]!]: new ort.Tensor('float32', input, shape) };
-  const res = await s.run(feeds, outputs);
+  const res = outputs ? await s.run(feeds, outputs) : await s.run(feeds);
   const out: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(res)) out[k] = v.data as Float32Array;
   return out;

@@ -1,5 +1,7 @@
-// Convolution lowering: picks the kernel for a conv node. The direct kernel handles every case
-// (groups, dilation, depthwise); faster paths are chosen where their preconditions hold.
+// Convolution lowering: picks the kernel for a conv node. The implicit-GEMM kernel
+// (kernels/conv2d_gemm.wgsl) handles every conv with at least GEMM.minCoutPerGroup output channels
+// per group; the direct kernel stays for depthwise and other narrow-group convs, where a register
+// block of output channels would be mostly empty.
 
 import type { Dispatch } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
@@ -7,8 +9,80 @@ import type { LowerContext } from './ops.ts';
 import * as K from '../kernels/index.ts';
 import { numel } from './shapes.ts';
 
+/**
+ * Register block of conv2d_gemm: TM output channels × TN pixels per invocation, WG invocations per
+ * workgroup. TM and TN must match the constants in kernels/conv2d_gemm.wgsl (benchmarks that patch
+ * the shader text change them together).
+ */
+export const GEMM = {
+  TM: 8,
+  TN: 4,
+  WG: 64,
+  /** Below this many output channels per group the direct kernel is used (depthwise and the like). */
+  minCoutPerGroup: 4,
+};
+
 export function lowerConv(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch[] {
+  if (y[1]! / a.group >= GEMM.minCoutPerGroup) return [conv2dGemm(ctx, a, x, y, xb, yb, relu, label, flops)];
   return [conv2dDirect(ctx, a, x, y, xb, yb, relu, label, flops)];
+}
+
+/** Whether a conv is a plain GEMM over the input: 1×1, stride 1, no padding (dilation is then moot). */
+export function isPointwise(a: ConvAttrs): boolean {
+  return a.kernel[0] === 1 && a.kernel[1] === 1 && a.stride[0] === 1 && a.stride[1] === 1 && a.pads.every((p) => p === 0);
+}
+
+/**
+ * Weights [Cout, Cin/g, KH, KW] re-laid out as [g][ky][kx][ci][coPad] (the GEMM's K×M panel per
+ * group, tap-major K), Cout/g padded with zeros to a multiple of `tm`. The context hands out
+ * parameters as GPU buffers only, so the re-layout is a one-time GPU dispatch submitted when the
+ * derived buffer is first created (queue order puts it before any run that reads it).
+ */
+export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg: number, tm: number): GPUBuffer {
+  const [kh, kw] = a.kernel;
+  const group = a.group;
+  const coutPg = cout / group;
+  const coPad = Math.ceil(coutPg / tm) * tm;
+  const total = group * kh * kw * cinPg * coPad;
+  let fresh = false;
+  const wt = ctx.derived(`gemm${tm}:${a.weight}:${group}`, () => {
+    fresh = true;
+    return new Float32Array(total);
+  });
+  if (fresh) {
+    const e = ctx.engine;
+    const d = e.makeDispatch(K.convWeightsGemm, {
+      uniforms: { total, coutPg, coPad, cinPg, kh, kw },
+      buffers: [ctx.param(a.weight), wt], threads: total, label: `relayout:${a.weight}`,
+    });
+    const enc = e.device.createCommandEncoder();
+    e.encode(enc, [d]);
+    e.device.queue.submit([enc.finish()]);
+  }
+  return wt;
+}
+
+export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch {
+  const { TM, TN, WG } = GEMM;
+  const cin = x[1]!, cout = y[1]!, group = a.group;
+  const cinPg = cin / group, coutPg = cout / group;
+  const [kh, kw] = a.kernel;
+  const coPad = Math.ceil(coutPg / TM) * TM;
+  const wt = gemmWeights(ctx, a, cout, cinPg, TM);
+  const pointwise = isPointwise(a);
+  const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : [])];
+  const npix = y[0]! * y[2]! * y[3]!;
+  return ctx.engine.makeDispatch(K.conv2dGemm, {
+    defines,
+    overrides: { WG },
+    uniforms: {
+      npix, cin, cinPg, hw: x[2]! * x[3]!, w: x[3]!, h: x[2]!, ow: y[3]!, ohw: y[2]! * y[3]!, cout, coutPg, coPad4: coPad / 4,
+      kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1],
+    },
+    buffers: [xb, wt, ...(a.bias ? [ctx.param(a.bias)] : []), yb],
+    workgroups: [Math.ceil(npix / (WG * TN)), coPad / TM, group],
+    label, flops,
+  });
 }
 
 export function conv2dDirect(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch {

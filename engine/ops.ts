@@ -157,7 +157,7 @@ export function lowerNode(ctx: LowerContext, io: NodeIO): Dispatch[] {
     case 'identity':
       return []; // the planner aliases the output to the input buffer
     default:
-      throw new UnsupportedOpError(`layer "${node.name}": the engine has no kernel for ${node.op}`);
+      throw new UnsupportedOpError(`layer "${(node as Node).name}": the engine has no kernel for ${(node as Node).op}`);
   }
 }
 
