@@ -1,0 +1,29 @@
+// channel_sum: db[c] = sum_{n,p} dy[n,c,p] over dy [N, C, hw] (the bias gradient of conv2d and fc;
+// fc's dy is [N, out] with hw = 1). One workgroup per channel: WG threads stride over the N*hw
+// terms and tree-reduce in workgroup memory (deterministic, no atomics).
+struct U { channels: u32, nimg: u32, hw: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> db: array<f32>;
+override WG: u32 = 64;
+var<workgroup> part: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32, @builtin(num_workgroups) nwg: vec3u) {
+  let c = wid.x + wid.y * nwg.x;
+  let valid = c < u.channels;
+  var s = 0.0;
+  if (valid) {
+    let terms = u.nimg * u.hw;
+    for (var k = t; k < terms; k += WG) {
+      s += dy[((k / u.hw) * u.channels + c) * u.hw + k % u.hw];
+    }
+  }
+  part[t] = s;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (t < stride) { part[t] += part[t + stride]; }
+    workgroupBarrier();
+  }
+  if (t == 0u && valid) { db[c] = part[0]; }
+}

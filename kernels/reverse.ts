@@ -1,0 +1,88 @@
+// Specs of the reverse-pass kernels (gradients and the DeconvNet / guided-backprop rules), as in
+// index.ts: uniforms are 4-byte scalars in declaration order at binding 0, storage at 1..n.
+// The conv input gradient reuses index.ts's convTranspose2d (conv weights read as the transpose's).
+import { spec } from './spec.ts';
+
+const elementwise = { overrides: { WG: 64 } };
+
+/** dW of conv2d; one workgroup per weight element (WG must be a power of two: tree reduction). */
+export const conv2dWeightGrad = spec({
+  name: 'conv2d_weight_grad',
+  uniforms: [['total', 'u32'], ['nimg', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['cout', 'u32'], ['oh', 'u32'], ['ow', 'u32'],
+    ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'], ['dw', 'u32'],
+    ['cinPerGroup', 'u32'], ['coutPerGroup', 'u32']],
+  storage: ['r', 'r', 'w'], // x, dy, dW
+  overrides: { WG: 64 },
+});
+
+/** db[c] = Σ_{n,p} dy[n,c,p]; one workgroup per channel. */
+export const channelSum = spec({ name: 'channel_sum', uniforms: [['channels', 'u32'], ['nimg', 'u32'], ['hw', 'u32']], storage: ['r', 'w'], overrides: { WG: 64 } });
+
+/** Max-pool backward / unpooling by switches. */
+export const unpoolSwitches = spec({
+  name: 'unpool_switches',
+  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'],
+    ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32']],
+  storage: ['r', 'r', 'w'], // dy, switches (i32), dx
+  ...elementwise,
+});
+
+/** ReLU reverse rules: default gradient (dy·mask), GUIDED, DECONV (no mask binding), LEAKY (binding 2 = x); FROM_X: binding 2 = x. */
+export const reluBackward = spec({
+  name: 'relu_backward',
+  uniforms: [['total', 'u32'], ['alpha', 'f32']],
+  storage: ['r', 'r', 'w'], // dy, (mask or x), dx
+  variants: ['GUIDED', 'DECONV', 'LEAKY', 'FROM_X'],
+  ...elementwise,
+});
+
+export const lrnBackward = spec({
+  name: 'lrn_backward',
+  uniforms: [['total', 'u32'], ['c', 'u32'], ['hw', 'u32'], ['size', 'u32'], ['alphaOverSize', 'f32'], ['beta', 'f32'], ['bias', 'f32']],
+  storage: ['r', 'r', 'w'], // x, dy, dx
+  ...elementwise,
+});
+
+/** Concat backward: dx = channels [c0, c0+cx) of dy; ACC: dx += slice. */
+export const splitChannels = spec({
+  name: 'split_channels',
+  uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']],
+  storage: ['r', 'w'], // dy, dx
+  variants: ['ACC'],
+  ...elementwise,
+});
+
+/** FC input gradient (binding 2 = W) or, with WEIGHT, weight gradient (binding 2 = x). */
+export const fcBackward = spec({
+  name: 'fc_backward',
+  uniforms: [['total', 'u32'], ['n', 'u32'], ['inF', 'u32'], ['outF', 'u32']],
+  storage: ['r', 'r', 'w'], // dy, W or x, dx or dW
+  variants: ['WEIGHT'],
+  ...elementwise,
+});
+
+export const softmaxBackward = spec({
+  name: 'softmax_backward',
+  uniforms: [['rows', 'u32'], ['c', 'u32'], ['inner', 'u32']],
+  storage: ['r', 'r', 'w'], // y, dy, dx
+  variants: ['LOG'],
+  ...elementwise,
+});
+
+/** Same uniform layout as index.ts pool2d (ops.ts poolUniforms gives it, with total = numel(x) here). */
+export const avgpoolBackward = spec({
+  name: 'avgpool_backward',
+  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'],
+    ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['hEnd', 'i32'], ['wEnd', 'i32'], ['countPad', 'u32']],
+  storage: ['r', 'w'], // dy, dx
+  ...elementwise,
+});
+
+export const globalAvgpoolBackward = spec({ name: 'global_avgpool_backward', uniforms: [['total', 'u32'], ['hw', 'u32']], storage: ['r', 'w'], ...elementwise });
+
+export const resize2dBackward = spec({
+  name: 'resize2d_backward',
+  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['alignCorners', 'u32']],
+  storage: ['r', 'w'], // dy, dx
+  ...elementwise,
+});
