@@ -28,6 +28,23 @@ interface Plan {
   values: Map<string, GPUBuffer>;
   shapes: Map<string, number[]>;
   owned: GPUBuffer[];
+  /** Recording plans: the ReLU masks (f32 0/1) and max-pool switches (i32), by layer name. */
+  masks: Map<string, GPUBuffer>;
+  switches: Map<string, GPUBuffer>;
+}
+
+/**
+ * What a recording forward pass leaves on the GPU for a batch: every value, every ReLU mask and
+ * every max-pool switch map. Valid until the next `record` of the same model and batch size.
+ */
+export interface Recording {
+  batch: number;
+  shapes: Map<string, number[]>;
+  values: Map<string, GPUBuffer>;
+  masks: Map<string, GPUBuffer>;
+  switches: Map<string, GPUBuffer>;
+  /** Values read back at the end of the pass. */
+  read: Map<string, Tensor>;
 }
 
 const ALIAS_OPS = new Set(['flatten', 'reshape', 'identity']);
@@ -48,7 +65,8 @@ export class Model {
     inferShapes(graph, 1); // validate the graph once, up front
   }
 
-  private ctx(): LowerContext {
+  /** The lowering context of this model (parameter buffers, derived buffers). */
+  ctx(): LowerContext {
     const e = this.engine;
     return {
       engine: e,
@@ -144,15 +162,18 @@ export class Model {
     return out;
   }
 
-  private plan(batch: number, outputs: string[]): Plan {
-    const key = `${batch}|${outputs.join(',')}`;
+  private plan(batch: number, outputs: string[], record = false): Plan {
+    const key = `${batch}|${outputs.join(',')}|${record ? 'record' : 'plain'}`;
     const cached = this.plans.get(key);
     if (cached) return cached;
     if (this.plans.size >= 4) this.dropPlans();
     const e = this.engine;
     const g = this.graph;
     const shapes = inferShapes(g, batch);
-    const keep = new Set(outputs);
+    // A recording keeps every value (so nothing is reused or fused) and the masks and switches.
+    const keep = new Set(record ? [this.graph.input.name, ...g.nodes.flatMap((n) => n.outputs)] : outputs);
+    const masks = new Map<string, GPUBuffer>();
+    const switches = new Map<string, GPUBuffer>();
     const last = this.lastUse(keep);
     const consumers = new Map<string, number>();
     for (const n of g.nodes) for (const v of n.inputs) consumers.set(v, (consumers.get(v) ?? 0) + 1);
@@ -210,6 +231,7 @@ export class Model {
         ...lowerNode(ctx, {
           node, inShapes, outShape, out, fuseRelu,
           ins: node.inputs.map((v) => values.get(v)!),
+          aux: record ? this.recordAux(node, outShape, alloc, masks, switches) : undefined,
           flops: nodeFlops(node, inShapes[0]!, outShape, g),
         }),
       );
@@ -225,9 +247,57 @@ export class Model {
       if (last.get(outValue) === -1) release(out);
     });
     for (const o of outputs) if (!values.has(o)) throw new ArgumentError(`value "${o}" is not computed by the graph`);
-    const plan = { batch, dispatches, input, values, shapes, owned };
+    const plan = { batch, dispatches, input, values, shapes, owned, masks, switches };
     this.plans.set(key, plan);
     return plan;
+  }
+
+  private recordAux(node: Node, outShape: number[], alloc: (bytes: number, label: string) => GPUBuffer, masks: Map<string, GPUBuffer>, switches: Map<string, GPUBuffer>): GPUBuffer | undefined {
+    if (node.op === 'relu') {
+      const b = alloc(numel(outShape) * 4, `mask:${node.name}`);
+      masks.set(node.name, b);
+      return b;
+    }
+    if (node.op === 'maxpool') {
+      const b = alloc(numel(outShape) * 4, `switches:${node.name}`);
+      switches.set(node.name, b);
+      return b;
+    }
+    return undefined;
+  }
+
+  /**
+   * Recording forward pass of one batch (no splitting: the caller sizes batches with
+   * `maxBatch`): keeps every activation, ReLU mask and max-pool switch map on the GPU, and reads
+   * back `outputs`.
+   */
+  async record(input: Float32Array, batch: number, outputs: string[] = []): Promise<Recording> {
+    const outs = [...new Set(outputs.map((o) => this.resolve(o)))];
+    const per = numel(this.graph.input.shape.slice(1));
+    if (input.length !== per * batch)
+      throw new ShapeError(`input has ${input.length} values; the model expects ${batch}×[${this.graph.input.shape.slice(1).join('×')}] = ${per * batch}`);
+    const plan = this.plan(batch, [], true);
+    this.engine.device.queue.writeBuffer(plan.input, 0, input.buffer, input.byteOffset, input.byteLength);
+    const res = await this.engine.run(plan.dispatches, outs.map((o) => ({ buffer: plan.values.get(o)!, bytes: numel(plan.shapes.get(o)!) * 4 })));
+    const read = new Map<string, Tensor>(outs.map((o, i) => [o, { shape: plan.shapes.get(o)!, data: new Float32Array(res[i]!) }]));
+    return { batch, shapes: plan.shapes, values: plan.values, masks: plan.masks, switches: plan.switches, read };
+  }
+
+  /** Largest batch a recording (every activation kept, plus the reverse pass's gradients) fits. */
+  maxRecordBatch(): number {
+    const shapes = inferShapes(this.graph, 1);
+    let total = 0;
+    let biggest = 0;
+    for (const s of shapes.values()) {
+      total += numel(s) * 4;
+      biggest = Math.max(biggest, numel(s) * 4);
+    }
+    return Math.max(1, Math.min(Math.floor(this.engine.maxBindingBytes / biggest), Math.floor(this.memoryBudget / (3 * total))));
+  }
+
+  /** The GPU buffer of a graph parameter (uploaded once). */
+  paramBuffer(name: string): GPUBuffer {
+    return this.ctx().param(name);
   }
 
   dropPlans(): void {
