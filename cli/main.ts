@@ -16,6 +16,9 @@ const USAGE = `loupe — look inside CNNs on WebGPU
   loupe info    --model M [--weights W] [--json]
   loupe predict --model M [--weights W] (--image I ... | --input X.npy) [--size H[xW]]
                 [--mean a,b,c] [--scale s] [--bgr] [--grayscale] [--labels L] [--top K] [--json]
+  loupe explain --method saliency|deconvnet|guided-backprop|gradcam|guided-gradcam|occlusion
+                --model M [--weights W] (--image I ... | --input X.npy) [--class C] [--layer L[,L2,...]]
+                [--unit U] [--top] [--patch P --stride S] --out PREFIX   (+ the preprocessing flags)
   loupe bench   [--quick] [--json]
 
 Models: ONNX (.onnx), or Caffe (--model net.prototxt --weights net.caffemodel).
@@ -31,6 +34,10 @@ export async function main(argv: string[]): Promise<number> {
         return await info(rest);
       case 'predict':
         return await predict(rest);
+      case 'explain': {
+        const { explain } = await import('./explain.ts');
+        return await explain(rest);
+      }
       case 'bench': {
         const { bench } = await import('./bench.ts');
         return await bench(rest);

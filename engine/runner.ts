@@ -346,6 +346,18 @@ export class Model {
     return result;
   }
 
+  /**
+   * Runs a batch whose input is written on the GPU by `fill` (dispatches that write the plan's
+   * input buffer), e.g. patches substituted into one clean image, and reads back `outputs`.
+   */
+  async runFilled(batch: number, fill: (input: GPUBuffer) => Dispatch[], outputs: string[]): Promise<Map<string, Tensor>> {
+    const outs = [...new Set(outputs.map((o) => this.resolve(o)))];
+    const plan = this.plan(batch, outs);
+    const pre = fill(plan.input);
+    const res = await this.engine.run([...pre, ...plan.dispatches], outs.map((o) => ({ buffer: plan.values.get(o)!, bytes: numel(plan.shapes.get(o)!) * 4 })));
+    return new Map(outs.map((o, i) => [o, { shape: plan.shapes.get(o)!, data: new Float32Array(res[i]!) }]));
+  }
+
   /** The dispatches of one plan (for benchmarks): runs it `reps` times without readback. */
   async timePlan(batch: number, reps: number): Promise<number[]> {
     const plan = this.plan(batch, this.graph.outputs);

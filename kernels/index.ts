@@ -80,3 +80,10 @@ export const convTranspose2d = spec({
   variants: ['HAS_BIAS'],
   overrides: { WG: 64 },
 });
+
+export const occlude = spec({
+  name: 'occlude',
+  uniforms: [['total', 'u32'], ['c', 'u32'], ['h', 'u32'], ['w', 'u32'], ['size', 'u32'], ['stride', 'u32'], ['cols', 'u32'], ['first', 'u32']],
+  storage: ['r', 'r', 'w'], // clean image [C,H,W], patch value [C], batch [P,C,H,W]
+  overrides: { WG: 64 },
+});

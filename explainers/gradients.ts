@@ -1,0 +1,329 @@
+// Gradient- and projection-based explainers (METHODS.md §3–4), each on a batch of images:
+// saliency, DeconvNet, guided backprop, Grad-CAM (single and multi-layer), Guided Grad-CAM and
+// occlusion. They compose the engine's recording forward pass and reverse walker; they return
+// tensors and metadata, never files.
+import type { Model, Recording, Tensor } from '../engine/runner.ts';
+import { Reverser, type ReverseRule } from '../engine/reverse.ts';
+import { classifierValues, softmaxRows } from '../engine/classify.ts';
+import { numel } from '../engine/shapes.ts';
+import { ArgumentError } from '../engine/errors.ts';
+import { resizeBilinear } from '../loaders/preprocess.ts';
+import * as K from '../kernels/index.ts';
+
+export interface Target {
+  /** Class per image; undefined = the top-1 class of that image. */
+  classes?: (number | undefined)[];
+}
+
+export interface ClassExplanation {
+  /** N×H×W maps (one per image), at the input's resolution. */
+  maps: Float32Array;
+  shape: [number, number, number];
+  classes: number[];
+  /** the class score (logit) of each image */
+  scores: number[];
+  probs: number[];
+}
+
+/** Cuts a batch into chunks that a recording (all activations kept) fits, and runs `fn` on each. */
+async function inChunks<T>(model: Model, input: Float32Array, batch: number, fn: (x: Float32Array, n: number, first: number) => Promise<T>): Promise<T[]> {
+  const per = numel(model.graph.input.shape.slice(1));
+  const chunk = Math.min(batch, model.maxRecordBatch());
+  const out: T[] = [];
+  for (let s = 0; s < batch; s += chunk) {
+    const n = Math.min(chunk, batch - s);
+    out.push(await fn(input.subarray(s * per, (s + n) * per), n, s));
+  }
+  return out;
+}
+
+function inputHW(model: Model): [number, number, number] {
+  const [, c, h, w] = model.graph.input.shape;
+  if (h === undefined || w === undefined) throw new ArgumentError('this method needs an image input (N×C×H×W)');
+  return [c!, h, w];
+}
+
+/** The classes to explain, validated, with the top-1 class filling the gaps. */
+function pickClasses(logits: Float32Array, n: number, want: (number | undefined)[] | undefined, first: number): number[] {
+  const k = logits.length / n;
+  return Array.from({ length: n }, (_, i) => {
+    const c = want?.[first + i] ?? want?.[0];
+    if (c !== undefined) {
+      if (!Number.isInteger(c) || c < 0 || c >= k) throw new ArgumentError(`class ${c} is out of range: the model has ${k} classes (0–${k - 1})`);
+      return c;
+    }
+    let best = 0;
+    for (let j = 1; j < k; j++) if (logits[i * k + j]! > logits[i * k + best]!) best = j;
+    return best;
+  });
+}
+
+function oneHot(n: number, k: number, classes: number[]): Float32Array {
+  const s = new Float32Array(n * k);
+  classes.forEach((c, i) => (s[i * k + c] = 1));
+  return s;
+}
+
+interface ClassPass {
+  rec: Recording;
+  logitsValue: string;
+  classes: number[];
+  scores: number[];
+  probs: number[];
+  seed: Float32Array;
+}
+
+async function recordClasses(model: Model, x: Float32Array, n: number, target: Target, first: number, extra: string[] = []): Promise<ClassPass> {
+  const cv = classifierValues(model.graph);
+  const rec = await model.record(x, n, [cv.logits, ...extra]);
+  const logits = rec.read.get(model.resolve(cv.logits))!.data;
+  const k = logits.length / n;
+  const classes = pickClasses(logits, n, target.classes, first);
+  const probs = softmaxRows(logits, k);
+  return {
+    rec, logitsValue: cv.logits, classes,
+    scores: classes.map((c, i) => logits[i * k + c]!),
+    probs: classes.map((c, i) => probs[i * k + c]!),
+    seed: oneHot(n, k, classes),
+  };
+}
+
+/** The reverse signal of class logits at the input, N×C×H×W, under `rule`. */
+export async function inputSignal(model: Model, input: Float32Array, batch: number, target: Target, rule: ReverseRule): Promise<ClassExplanation & { signal: Tensor }> {
+  const rev = new Reverser(model);
+  const [c, h, w] = inputHW(model);
+  const parts = await inChunks(model, input, batch, async (x, n, first) => {
+    const p = await recordClasses(model, x, n, target, first);
+    const g = (await rev.run(p.rec, p.logitsValue, p.seed, [model.graph.input.name], rule)).get(model.graph.input.name)!;
+    return { p, g };
+  });
+  rev.dispose();
+  const signal = new Float32Array(batch * c * h * w);
+  let off = 0;
+  for (const { g } of parts) {
+    signal.set(g.data, off);
+    off += g.data.length;
+  }
+  return { ...merge(parts.map((q) => q.p), batch, h, w, maxAbsOverChannels(signal, batch, c, h * w)), signal: { shape: [batch, c, h, w], data: signal } };
+}
+
+function merge(ps: ClassPass[], batch: number, h: number, w: number, maps: Float32Array): ClassExplanation {
+  return { maps, shape: [batch, h, w], classes: ps.flatMap((p) => p.classes), scores: ps.flatMap((p) => p.scores), probs: ps.flatMap((p) => p.probs) };
+}
+
+export function maxAbsOverChannels(x: Float32Array, n: number, c: number, hw: number): Float32Array {
+  const out = new Float32Array(n * hw);
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < c; k++)
+      for (let p = 0; p < hw; p++) out[i * hw + p] = Math.max(out[i * hw + p]!, Math.abs(x[(i * c + k) * hw + p]!));
+  return out;
+}
+
+/** Simonyan et al.: |∂f_c/∂x|, max over channels. */
+export function saliency(model: Model, input: Float32Array, batch: number, target: Target = {}) {
+  return inputSignal(model, input, batch, target, 'gradient');
+}
+
+/** Springenberg et al.: ReLUs pass only positive signal where the forward input was positive. */
+export function guidedBackprop(model: Model, input: Float32Array, batch: number, target: Target = {}) {
+  return inputSignal(model, input, batch, target, 'guided');
+}
+
+export interface DeconvOptions {
+  layer: string;
+  /** Feature map (channel) to project; default: the channel with the strongest activation per image. */
+  unit?: number;
+  /** Keep only the strongest activation of that map (Zeiler & Fergus' "top activation"). */
+  top?: boolean;
+}
+
+/** Zeiler & Fergus: project one feature map of a layer back to pixels (unpool by switches, ReLU, transposed filters). */
+export async function deconvnet(model: Model, input: Float32Array, batch: number, opts: DeconvOptions) {
+  const rev = new Reverser(model);
+  const [c, h, w] = inputHW(model);
+  const layer = model.resolve(opts.layer);
+  const parts = await inChunks(model, input, batch, async (x, n) => {
+    const rec = await model.record(x, n, [layer]);
+    const a = rec.read.get(layer)!;
+    if (a.shape.length !== 4) throw new ArgumentError(`layer ${opts.layer} has shape [${a.shape.join(', ')}]: DeconvNet projects feature maps of conv layers (N×C×H×W)`);
+    const [, ch, lh, lw] = a.shape as [number, number, number, number];
+    if (opts.unit !== undefined && (!Number.isInteger(opts.unit) || opts.unit < 0 || opts.unit >= ch))
+      throw new ArgumentError(`unit ${opts.unit} is out of range: layer ${opts.layer} has ${ch} feature maps (0–${ch - 1})`);
+    const hw = lh * lw;
+    const seed = new Float32Array(a.data.length);
+    const units: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let u = opts.unit ?? 0;
+      if (opts.unit === undefined) {
+        let best = -Infinity;
+        for (let k = 0; k < ch; k++)
+          for (let p = 0; p < hw; p++) if (a.data[(i * ch + k) * hw + p]! > best) (best = a.data[(i * ch + k) * hw + p]!), (u = k);
+      }
+      units.push(u);
+      const base = (i * ch + u) * hw;
+      if (opts.top) {
+        let bp = 0;
+        for (let p = 1; p < hw; p++) if (a.data[base + p]! > a.data[base + bp]!) bp = p;
+        seed[base + bp] = a.data[base + bp]!;
+      } else seed.set(a.data.subarray(base, base + hw), base);
+    }
+    const g = (await rev.run(rec, layer, seed, [model.graph.input.name], 'deconvnet')).get(model.graph.input.name)!;
+    return { g, units };
+  });
+  rev.dispose();
+  const signal = new Float32Array(batch * c * h * w);
+  let off = 0;
+  for (const { g } of parts) {
+    signal.set(g.data, off);
+    off += g.data.length;
+  }
+  return { maps: maxAbsOverChannels(signal, batch, c, h * w), shape: [batch, h, w] as [number, number, number], units: parts.flatMap((p) => p.units), signal: { shape: [batch, c, h, w], data: signal } };
+}
+
+export interface GradCamResult extends ClassExplanation {
+  /** per layer: N×H×W maps, each normalised to [0, 1] and upsampled to the input */
+  perLayer: { layer: string; maps: Float32Array; size: [number, number] }[];
+}
+
+/**
+ * Grad-CAM at each of `layers` (α_k = mean_ij ∂f_c/∂A^k_ij, map ReLU(Σ α_k A^k)), each upsampled
+ * bilinearly to the input and normalised to [0, 1]; `maps` is their mean (Strezoski & Worring's
+ * multi-layer view; with one layer it is that layer's Grad-CAM).
+ */
+export async function gradCam(model: Model, input: Float32Array, batch: number, layers: string[], target: Target = {}): Promise<GradCamResult> {
+  if (layers.length === 0) throw new ArgumentError('Grad-CAM needs at least one layer (--layer)');
+  const vals = layers.map((l) => model.resolve(l));
+  const rev = new Reverser(model);
+  const [, h, w] = inputHW(model);
+  const perLayer = vals.map((v, i) => ({ layer: layers[i]!, value: v, maps: new Float32Array(batch * h * w), size: [0, 0] as [number, number] }));
+  const parts = await inChunks(model, input, batch, async (x, n, first) => {
+    const p = await recordClasses(model, x, n, target, first, vals);
+    const grads = await rev.run(p.rec, p.logitsValue, p.seed, vals, 'gradient');
+    for (const L of perLayer) {
+      const A = p.rec.read.get(L.value)!;
+      if (A.shape.length !== 4) throw new ArgumentError(`layer ${L.layer} has shape [${A.shape.join(', ')}]: Grad-CAM needs a convolutional feature map (N×C×H×W)`);
+      const [, ch, lh, lw] = A.shape as [number, number, number, number];
+      L.size = [lh, lw];
+      const dA = grads.get(L.value)!.data;
+      const hw = lh * lw;
+      for (let i = 0; i < n; i++) {
+        const cam = new Float32Array(hw);
+        for (let k = 0; k < ch; k++) {
+          const base = (i * ch + k) * hw;
+          let alpha = 0;
+          for (let q = 0; q < hw; q++) alpha += dA[base + q]!;
+          alpha /= hw;
+          for (let q = 0; q < hw; q++) cam[q] += alpha * A.data[base + q]!;
+        }
+        for (let q = 0; q < hw; q++) cam[q] = Math.max(cam[q]!, 0);
+        const up = resizeBilinear(cam, 1, lh, lw, h, w);
+        let mx = 0;
+        for (const v of up) mx = Math.max(mx, v);
+        if (mx > 0) for (let q = 0; q < up.length; q++) up[q] = up[q]! / mx;
+        L.maps.set(up, (first + i) * h * w);
+      }
+    }
+    return p;
+  });
+  rev.dispose();
+  const maps = new Float32Array(batch * h * w);
+  for (const L of perLayer) for (let q = 0; q < maps.length; q++) maps[q] += L.maps[q]! / perLayer.length;
+  return { ...merge(parts, batch, h, w, maps), perLayer: perLayer.map(({ layer, maps, size }) => ({ layer, maps, size })) };
+}
+
+/** Guided Grad-CAM: guided backprop ⊙ the (multi-layer) Grad-CAM map, per channel. */
+export async function guidedGradCam(model: Model, input: Float32Array, batch: number, layers: string[], target: Target = {}) {
+  const cam = await gradCam(model, input, batch, layers, target);
+  const gb = await guidedBackprop(model, input, batch, { classes: cam.classes });
+  const [c, h, w] = inputHW(model);
+  const hw = h * w;
+  const signal = new Float32Array(gb.signal.data.length);
+  for (let i = 0; i < batch; i++)
+    for (let k = 0; k < c; k++)
+      for (let q = 0; q < hw; q++) signal[(i * c + k) * hw + q] = gb.signal.data[(i * c + k) * hw + q]! * cam.maps[i * hw + q]!;
+  return { ...cam, maps: maxAbsOverChannels(signal, batch, c, hw), cam: cam.maps, signal: { shape: [batch, c, h, w], data: signal } };
+}
+
+export interface OcclusionOptions {
+  size: number;
+  stride: number;
+  /** patch value per channel; default: the image's own per-channel mean */
+  value?: number[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Zeiler & Fergus' occlusion: slide a mean-valued patch over each image; the map at a pixel is
+ * the mean drop of p(c) over the patch positions that cover it. The occluded copies are built
+ * on the GPU from the one clean image (never uploaded), in batches.
+ */
+export async function occlusion(model: Model, input: Float32Array, batch: number, opts: OcclusionOptions, target: Target = {}): Promise<ClassExplanation & { positions: number }> {
+  const [c, h, w] = inputHW(model);
+  const { size, stride } = opts;
+  if (!Number.isInteger(size) || size < 1 || size > Math.min(h, w)) throw new ArgumentError(`occlusion patch size ${size} must be between 1 and the image size ${Math.min(h, w)}`);
+  if (!Number.isInteger(stride) || stride < 1) throw new ArgumentError(`occlusion stride must be a positive integer, got ${stride}`);
+  const rows = Math.floor((h - size) / stride) + 1;
+  const cols = Math.floor((w - size) / stride) + 1;
+  const positions = rows * cols;
+  const cv = classifierValues(model.graph);
+  const e = model.engine;
+  const per = c * h * w;
+  const clean = await model.run(input, batch, { outputs: [cv.logits] });
+  const logits = clean.get(model.resolve(cv.logits))!.data;
+  const k = logits.length / batch;
+  const classes = pickClasses(logits, batch, target.classes, 0);
+  const p0 = softmaxRows(logits, k);
+  const maps = new Float32Array(batch * h * w);
+  const chunk = Math.max(1, Math.min(positions, model.maxBatch([cv.logits])));
+  const xBuf = e.device.createBuffer({ label: 'occlusion:clean', size: per * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  const vBuf = e.device.createBuffer({ label: 'occlusion:value', size: Math.max(16, c * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  let done = 0;
+  try {
+    for (let i = 0; i < batch; i++) {
+      const x = input.subarray(i * per, (i + 1) * per);
+      const value = new Float32Array(c);
+      for (let ch = 0; ch < c; ch++) {
+        if (opts.value) value[ch] = opts.value[ch] ?? opts.value[0]!;
+        else {
+          let s = 0;
+          for (let q = 0; q < h * w; q++) s += x[ch * h * w + q]!;
+          value[ch] = s / (h * w);
+        }
+      }
+      e.device.queue.writeBuffer(xBuf, 0, x.buffer, x.byteOffset, x.byteLength);
+      e.device.queue.writeBuffer(vBuf, 0, value);
+      const drop = new Float32Array(positions);
+      for (let first = 0; first < positions; first += chunk) {
+        const n = Math.min(chunk, positions - first);
+        const res = await model.runFilled(n, (inBuf) => [
+          e.makeDispatch(K.occlude, { uniforms: { total: n * per, c, h, w, size, stride, cols, first }, buffers: [xBuf, vBuf, inBuf], threads: n * per, label: 'occlude' }),
+        ], [cv.logits]);
+        const pr = softmaxRows(res.get(model.resolve(cv.logits))!.data, k);
+        for (let j = 0; j < n; j++) drop[first + j] = p0[i * k + classes[i]!]! - pr[j * k + classes[i]!]!;
+        done += n;
+        opts.onProgress?.(done, positions * batch);
+      }
+      // Each pixel: the mean drop over the patches that cover it.
+      const sum = new Float64Array(h * w);
+      const cnt = new Uint32Array(h * w);
+      for (let p = 0; p < positions; p++) {
+        const py = Math.floor(p / cols) * stride;
+        const px = (p % cols) * stride;
+        for (let yy = py; yy < py + size; yy++)
+          for (let xx = px; xx < px + size; xx++) {
+            sum[yy * w + xx] += drop[p]!;
+            cnt[yy * w + xx]!++;
+          }
+      }
+      for (let q = 0; q < h * w; q++) maps[i * h * w + q] = cnt[q] ? sum[q]! / cnt[q]! : 0;
+    }
+  } finally {
+    xBuf.destroy();
+    vBuf.destroy();
+  }
+  return {
+    maps, shape: [batch, h, w], classes, positions,
+    scores: classes.map((cl, i) => logits[i * k + cl]!),
+    probs: classes.map((cl, i) => p0[i * k + cl]!),
+  };
+}
