@@ -11,6 +11,7 @@ import { loadOnnx } from '../loaders/onnx.ts';
 import { inferShapes } from '../engine/shapes.ts';
 import { ortSession, ortRun } from './ort.ts';
 import { ArgumentError } from '../engine/errors.ts';
+import * as X from '../explainers/gradients.ts';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
@@ -120,7 +121,31 @@ export async function bench(argv: string[]): Promise<number> {
     log(`${String(n).padStart(6)}${ours.toFixed(1).padStart(10)}${theirs.toFixed(1).padStart(22)}${(ours / theirs).toFixed(2).padStart(8)}`);
     sqz.dropPlans();
   }
-  if (args.flag('json')) console.log(JSON.stringify({ adapter: engine.adapterInfo, kernels, squeezenet: whole }, null, 1));
+  // Reverse passes as a multiple of the forward pass (issue: one reverse pass <= 2.5x a forward).
+  log('\nexplainers on SqueezeNet (wall time per batch; ratio = explainer / plain forward of the same batch)');
+  log(`${'method'.padEnd(24)}${'batch'.padStart(6)}${'ms'.padStart(10)}${'forward ms'.padStart(12)}${'ratio'.padStart(8)}`);
+  const explainers: { method: string; batch: number; ms: number; forwardMs: number; ratio: number }[] = [];
+  for (const n of [1, 16]) {
+    const x = new Float32Array(n * 3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60);
+    const fwd = 1000 * n / (await throughput(() => sqz.run(x, n, { outputs: ['logits'] }), n, quick ? 300 : 2000));
+    for (const [method, fn] of [
+      ['saliency', () => X.saliency(sqz, x, n)],
+      ['gradcam fire9', () => X.gradCam(sqz, x, n, ['/Concat_7_output_0'])],
+    ] as [string, () => Promise<unknown>][]) {
+      const ms = 1000 * n / (await throughput(fn, n, quick ? 300 : 2000));
+      explainers.push({ method, batch: n, ms, forwardMs: fwd, ratio: ms / fwd });
+      log(`${method.padEnd(24)}${String(n).padStart(6)}${ms.toFixed(0).padStart(10)}${fwd.toFixed(0).padStart(12)}${(ms / fwd).toFixed(2).padStart(8)}`);
+    }
+    sqz.dropPlans();
+  }
+  // Occlusion, patch 16 stride 4: 53x53 = 2809 occluded images per photo; time a slice of them.
+  const occX = new Float32Array(3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60);
+  const t0 = performance.now();
+  const occ = await X.occlusion(sqz, occX, 1, { size: 16, stride: 4 * (quick ? 8 : 2) });
+  const occMs = performance.now() - t0;
+  const occRate = (occ.positions / occMs) * 1000;
+  log(`occlusion patch 16: ${occ.positions} occluded images in ${(occMs / 1000).toFixed(1)} s = ${occRate.toFixed(1)} images/s; stride 4 (2809 images) would take ~${(2809 / occRate).toFixed(0)} s per photo`);
+  if (args.flag('json')) console.log(JSON.stringify({ adapter: engine.adapterInfo, kernels, squeezenet: whole, explainers, occlusion: { imagesPerSecond: occRate } }, null, 1));
   sqz.destroy();
   return 0;
 }
