@@ -32,6 +32,10 @@ export interface NodeIO {
   fuseRelu?: boolean;
   /** Record: also write auxiliary outputs (relu mask, max-pool switches). */
   aux?: GPUBuffer;
+  /** Frozen forward: apply one recorded image's ReLU mask / pool switches to every image of the batch. */
+  frozen?: { mask?: GPUBuffer; switches?: GPUBuffer };
+  /** Frozen forward with biases switched off (conv, fc and affine shifts). */
+  noBias?: boolean;
   flops?: number;
 }
 
@@ -41,6 +45,19 @@ export function lowerNode(ctx: LowerContext, io: NodeIO): Dispatch[] {
   const x = inShapes[0]!;
   const label = `${node.op}:${node.name}`;
   const total = numel(outShape);
+  if (io.frozen) {
+    if (node.op === 'relu')
+      return [e.makeDispatch(K.frozen, { defines: ['MASKED_RELU'], uniforms: { total, per: numel(outShape.slice(1)), outPlane: 1, hw: 1 }, buffers: [ins[0]!, io.frozen.mask!, out], threads: total, label: `frozen:${label}` })];
+    if (node.op === 'maxpool')
+      return [e.makeDispatch(K.frozen, {
+        defines: ['SWITCH_POOL'], uniforms: { total, per: numel(outShape.slice(1)), outPlane: outShape[2]! * outShape[3]!, hw: x[2]! * x[3]! },
+        buffers: [ins[0]!, io.frozen.switches!, out], threads: total, label: `frozen:${label}`,
+      })];
+  }
+  if (io.noBias) {
+    if (node.op === 'conv' || node.op === 'fc' || node.op === 'convtranspose') return lowerNode(ctx, { ...io, noBias: false, node: { ...node, attrs: { ...node.attrs, bias: undefined } } as Node });
+    if (node.op === 'channelaffine') return lowerNode(ctx, { ...io, noBias: false, node: { ...node, attrs: { ...node.attrs, shift: undefined } } as Node });
+  }
   switch (node.op) {
     case 'conv':
       return lowerConv(ctx, node.attrs, x, outShape, ins[0]!, out, !!io.fuseRelu, label, io.flops);

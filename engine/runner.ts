@@ -7,7 +7,7 @@ import type { Engine, Dispatch } from './gpu.ts';
 import type { Graph, Node } from './ir.ts';
 import { inferShapes, nodeFlops, numel } from './shapes.ts';
 import { lowerNode, type LowerContext } from './ops.ts';
-import { ArgumentError, ShapeError } from './errors.ts';
+import { ArgumentError, ShapeError, UnsupportedOpError } from './errors.ts';
 
 export interface Tensor {
   shape: number[];
@@ -48,6 +48,8 @@ export interface Recording {
 }
 
 const ALIAS_OPS = new Set(['flatten', 'reshape', 'identity']);
+/** Ops that are not piecewise linear (or whose pattern is not recorded): no frozen pass through them. */
+export const FROZEN_NONLINEAR = new Set(['softmax', 'sigmoid', 'tanh', 'elu', 'lrn', 'mul', 'prelu', 'leakyrelu', 'globalmaxpool']);
 
 export class Model {
   readonly graph: Graph;
@@ -162,11 +164,19 @@ export class Model {
     return out;
   }
 
-  private plan(batch: number, outputs: string[], record = false): Plan {
-    const key = `${batch}|${outputs.join(',')}|${record ? 'record' : 'plain'}`;
+  private recIds = new WeakMap<Map<string, GPUBuffer>, number>();
+  private nextRecId = 0;
+  private plan(batch: number, outputs: string[], record = false, frozen?: { rec: Recording; biases: boolean }): Plan {
+    let mode = record ? 'record' : 'plain';
+    if (frozen) {
+      let id = this.recIds.get(frozen.rec.values);
+      if (id === undefined) this.recIds.set(frozen.rec.values, (id = ++this.nextRecId));
+      mode = `frozen${id}|${frozen.biases}`;
+    }
+    const key = `${batch}|${outputs.join(',')}|${mode}`;
     const cached = this.plans.get(key);
     if (cached) return cached;
-    if (this.plans.size >= 4) this.dropPlans();
+    if (this.plans.size >= 8) this.dropPlans();
     const e = this.engine;
     const g = this.graph;
     const shapes = inferShapes(g, batch);
@@ -206,8 +216,24 @@ export class Model {
     const dispatches: Dispatch[] = [];
     const skip = new Set<Node>();
 
+    // Only the nodes the requested values depend on run (a recording runs everything).
+    const needed = new Set<Node>(record ? g.nodes : []);
+    if (!record) {
+      const producer = new Map<string, Node>();
+      for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+      const stack = outputs.map((o) => producer.get(o)).filter((n): n is Node => !!n);
+      while (stack.length) {
+        const n = stack.pop()!;
+        if (needed.has(n)) continue;
+        needed.add(n);
+        for (const v of n.inputs) {
+          const p = producer.get(v);
+          if (p) stack.push(p);
+        }
+      }
+    }
     g.nodes.forEach((node, i) => {
-      if (skip.has(node)) return;
+      if (skip.has(node) || !needed.has(node)) return;
       const inShapes = node.inputs.map((v) => shapes.get(v)!);
       const outShape = shapes.get(node.outputs[0]!)!;
       if (ALIAS_OPS.has(node.op)) {
@@ -217,7 +243,7 @@ export class Model {
       // Fuse a ReLU that is the only reader of a conv/fc output nobody asked to keep.
       let fuseRelu = false;
       let outValue = node.outputs[0]!;
-      if ((node.op === 'conv' || node.op === 'fc') && consumers.get(outValue) === 1 && !keep.has(outValue)) {
+      if (!frozen && (node.op === 'conv' || node.op === 'fc') && consumers.get(outValue) === 1 && !keep.has(outValue)) {
         const next = g.nodes[i + 1];
         if (next && next.op === 'relu' && next.inputs[0] === outValue) {
           fuseRelu = true;
@@ -232,6 +258,8 @@ export class Model {
           node, inShapes, outShape, out, fuseRelu,
           ins: node.inputs.map((v) => values.get(v)!),
           aux: record ? this.recordAux(node, outShape, alloc, masks, switches) : undefined,
+          frozen: frozen ? this.frozenAux(node, frozen.rec) : undefined,
+          noBias: frozen ? !frozen.biases : undefined,
           flops: nodeFlops(node, inShapes[0]!, outShape, g),
         }),
       );
@@ -250,6 +278,26 @@ export class Model {
     const plan = { batch, dispatches, input, values, shapes, owned, masks, switches };
     this.plans.set(key, plan);
     return plan;
+  }
+
+  private frozenAux(node: Node, rec: Recording): { mask?: GPUBuffer; switches?: GPUBuffer } | undefined {
+    if (node.op === 'relu') return { mask: rec.masks.get(node.name)! };
+    if (node.op === 'maxpool') return { switches: rec.switches.get(node.name)! };
+    if (FROZEN_NONLINEAR.has(node.op)) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}) is not piecewise linear: a frozen pass (etalons) cannot go through it`);
+    return undefined;
+  }
+
+  /**
+   * Frozen forward pass (Molchanov et al.): every ReLU multiplies by `rec`'s recorded mask and
+   * every max-pool takes `rec`'s recorded switch (of its first image), biases on or off; the batch
+   * input is written on the GPU by `fill`. Fusion is off (the ReLUs are masks, not sign tests).
+   */
+  async runFrozen(rec: Recording, biases: boolean, batch: number, fill: (input: GPUBuffer) => Dispatch[], outputs: string[]): Promise<Map<string, Tensor>> {
+    if (rec.batch !== 1) throw new ArgumentError('a frozen pass needs a recording of a single image');
+    const outs = [...new Set(outputs.map((o) => this.resolve(o)))];
+    const plan = this.plan(batch, outs, false, { rec, biases });
+    const res = await this.engine.run([...fill(plan.input), ...plan.dispatches], outs.map((o) => ({ buffer: plan.values.get(o)!, bytes: numel(plan.shapes.get(o)!) * 4 })));
+    return new Map(outs.map((o, i) => [o, { shape: plan.shapes.get(o)!, data: new Float32Array(res[i]!) }]));
   }
 
   private recordAux(node: Node, outShape: number[], alloc: (bytes: number, label: string) => GPUBuffer, masks: Map<string, GPUBuffer>, switches: Map<string, GPUBuffer>): GPUBuffer | undefined {

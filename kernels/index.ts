@@ -87,3 +87,12 @@ export const occlude = spec({
   storage: ['r', 'r', 'w'], // clean image [C,H,W], patch value [C], batch [P,C,H,W]
   overrides: { WG: 64 },
 });
+
+export const frozen = spec({
+  name: 'frozen',
+  uniforms: [['total', 'u32'], ['per', 'u32'], ['outPlane', 'u32'], ['hw', 'u32']],
+  storage: ['r', 'r', 'w'], // x, recorded mask (f32) or switches (i32), y
+  variants: ['MASKED_RELU', 'SWITCH_POOL'],
+  overrides: { WG: 64 },
+});
+export const coordinates = spec({ name: 'coordinates', uniforms: [['total', 'u32'], ['per', 'u32'], ['first', 'u32']], storage: ['w'], overrides: { WG: 64 } });
