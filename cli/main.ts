@@ -19,6 +19,9 @@ const USAGE = `loupe — look inside CNNs on WebGPU
   loupe explain --method saliency|deconvnet|guided-backprop|gradcam|guided-gradcam|occlusion
                 --model M [--weights W] (--image I ... | --input X.npy) [--class C] [--layer L[,L2,...]]
                 [--unit U] [--top] [--patch P --stride S] --out PREFIX   (+ the preprocessing flags)
+  loupe etalon  --model M (--image I | --input X.npy) [--layer L] [--neurons 0-9 | 3,7,281]
+                [--route onepass|literal] --out PREFIX        (+ the preprocessing flags)
+  loupe etalon  --figure11 --model M [--route R] [--scale s] [--data DIR] --out PREFIX
   loupe bench   [--quick] [--json]
 
 Models: ONNX (.onnx), or Caffe (--model net.prototxt --weights net.caffemodel).
@@ -37,6 +40,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'explain': {
         const { explain } = await import('./explain.ts');
         return await explain(rest);
+      }
+      case 'etalon': {
+        const { etalonCommand } = await import('./etalon.ts');
+        return await etalonCommand(rest);
       }
       case 'bench': {
         const { bench } = await import('./bench.ts');
