@@ -16,11 +16,12 @@ import type { Model, Recording, Tensor } from './runner.ts';
 import { numel } from './shapes.ts';
 import * as R from './reverse-kernels.ts';
 import * as K from '../kernels/index.ts';
+import * as RK from '../kernels/reverse.ts';
 import { ArgumentError, UnsupportedOpError } from './errors.ts';
 
 export type ReverseRule = 'gradient' | 'deconvnet' | 'guided';
 
-interface Walk {
+export interface Walk {
   dispatches: Dispatch[];
   seed: GPUBuffer;
   grads: Map<string, GPUBuffer>;
@@ -31,6 +32,7 @@ export class Reverser {
   // Walks are cached per recording plan (its buffers are stable until the model drops its plans).
   private walks = new WeakMap<Map<string, GPUBuffer>, Map<string, Walk>>();
   private all: Walk[] = [];
+  private scratch: GPUBuffer[] = [];
   constructor(readonly model: Model) {}
 
   /**
@@ -47,6 +49,15 @@ export class Reverser {
     m.engine.device.queue.writeBuffer(walk.seed, 0, seed.buffer, seed.byteOffset, seed.byteLength);
     const res = await m.engine.run(walk.dispatches, toV.map((v) => ({ buffer: walk.grads.get(v)!, bytes: numel(rec.shapes.get(v)!) * 4 })));
     return new Map(toV.map((v, i) => [v, { shape: rec.shapes.get(v)!, data: new Float32Array(res[i]!) }]));
+  }
+
+  /**
+   * The walk's dispatches and buffers without running them: write the seed into `seed` (on the
+   * GPU or with writeBuffer), run `dispatches`, and find each target's signal in `grads`.
+   * Names must be resolved value names.
+   */
+  prepare(rec: Recording, from: string, to: string[], rule: ReverseRule): Walk {
+    return this.walk(rec, this.model.resolve(from), [...new Set(to.map((t) => this.model.resolve(t)))], rule);
   }
 
   private walk(rec: Recording, from: string, to: string[], rule: ReverseRule): Walk {
@@ -162,7 +173,7 @@ export class Reverser {
         return contribute(x, (dx) => [R.softmaxGrad(e, xs, axis, val(node.outputs[0]!), dy, dx, label, !!node.attrs.log)]);
       }
       case 'add':
-        for (const v of new Set(node.inputs)) if (needed.includes(v)) contribute(v, (dx) => [R.splitChannels(e, ys, ys, 0, dy, dx, `${label}[${v}]`)]);
+        for (const v of node.inputs) if (needed.includes(v)) contribute(v, (dx) => [R.splitChannels(e, ys, ys, 0, dy, dx, `${label}[${v}]`)]); // Add(c, c) gets 2·dy
         return;
       case 'channelaffine': {
         if (!node.attrs.scale) return contribute(x, (dx) => [R.splitChannels(e, ys, xs, 0, dy, dx, label)]);
@@ -186,45 +197,74 @@ export class Reverser {
   }
 
   /**
-   * dx of a conv. A stride-1 conv's input gradient is itself a conv of dy with the filters
-   * flipped and transposed (Cin ↔ Cout within each group) and pads d(k−1)−p, so it runs on the
-   * fast forward conv kernels; other strides use the gather-form transposed convolution.
+   * dx of a conv, on the fast forward conv kernels:
+   *  - stride 1 with pads ≤ d(k−1): a conv of dy with the filters flipped and transposed
+   *    (Cin ↔ Cout within each group) and pads d(k−1)−p;
+   *  - otherwise (strides, large pads): the columns W^T·dy as one 1×1 conv (a GEMM), then col2im
+   *    gathers each input pixel's taps.
    */
   private convInputGrad(a: ConvAttrs, xs: number[], ys: number[], dy: GPUBuffer, dx: GPUBuffer, label: string): Dispatch[] {
     const e = this.model.engine;
     const [kh, kw] = a.kernel;
     const [dh, dw] = a.dilation;
-    const pads: [number, number, number, number] = [dh * (kh - 1) - a.pads[0], dw * (kw - 1) - a.pads[1], dh * (kh - 1) - a.pads[2], dw * (kw - 1) - a.pads[3]];
-    if (a.stride[0] !== 1 || a.stride[1] !== 1 || pads.some((p) => p < 0))
-      return [R.convInputGrad(e, a, xs, ys, dy, this.model.paramBuffer(a.weight), dx, label)];
+    const cout = ys[1]!, cin = xs[1]!, g = a.group;
+    const coPg = cout / g, ciPg = cin / g;
     const base = this.model.ctx();
-    const flipName = `flipT:${a.weight}`;
-    const flipped = () => {
-      const w = base.paramData(a.weight);
-      const cout = ys[1]!, cin = xs[1]!, g = a.group;
-      const coPg = cout / g, ciPg = cin / g;
-      const out = new Float32Array(w.length); // [cin][coPg][kh][kw]
+    const w = () => base.paramData(a.weight); // [cout][ciPg][kh][kw]
+    const withParam = (name: string, make: () => Float32Array): LowerContext => ({
+      ...base,
+      param: (n) => (n === name ? base.derived(name, make) : base.param(n)),
+      paramData: (n) => (n === name ? make() : base.paramData(n)),
+      paramSize: (n) => (n === name ? base.paramSize(a.weight) : base.paramSize(n)),
+    });
+    const pads: [number, number, number, number] = [dh * (kh - 1) - a.pads[0], dw * (kw - 1) - a.pads[1], dh * (kh - 1) - a.pads[2], dw * (kw - 1) - a.pads[3]];
+    if (a.stride[0] === 1 && a.stride[1] === 1 && pads.every((p) => p >= 0)) {
+      const name = `flipT:${a.weight}`;
+      const flipped = () => {
+        const src = w();
+        const out = new Float32Array(src.length); // [cin][coPg][kh][kw]
+        for (let gi = 0; gi < g; gi++)
+          for (let co = 0; co < coPg; co++)
+            for (let ci = 0; ci < ciPg; ci++)
+              for (let ky = 0; ky < kh; ky++)
+                for (let kx = 0; kx < kw; kx++)
+                  out[(((gi * ciPg + ci) * coPg + co) * kh + ky) * kw + kx] = src[(((gi * coPg + co) * ciPg + ci) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)]!;
+        return out;
+      };
+      const t: ConvAttrs = { kernel: a.kernel, stride: [1, 1], pads, dilation: a.dilation, group: g, weight: name };
+      return lowerConv(withParam(name, flipped), t, ys, xs, dy, dx, false, label);
+    }
+    // Columns: a 1×1 conv from Cout channels to g·ciPg·kh·kw, weight [g·ciPg·k²][coPg].
+    const taps = kh * kw;
+    const name = `colsT:${a.weight}`;
+    const colsWeights = () => {
+      const src = w();
+      const out = new Float32Array(src.length);
       for (let gi = 0; gi < g; gi++)
-        for (let co = 0; co < coPg; co++)
-          for (let ci = 0; ci < ciPg; ci++)
-            for (let ky = 0; ky < kh; ky++)
-              for (let kx = 0; kx < kw; kx++)
-                out[(((gi * ciPg + ci) * coPg + co) * kh + ky) * kw + kx] = w[(((gi * coPg + co) * ciPg + ci) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)]!;
+        for (let ci = 0; ci < ciPg; ci++)
+          for (let t = 0; t < taps; t++)
+            for (let co = 0; co < coPg; co++) out[((gi * ciPg + ci) * taps + t) * coPg + co] = src[((gi * coPg + co) * ciPg + ci) * taps + t]!;
       return out;
     };
-    const ctx: LowerContext = {
-      ...base,
-      param: (n) => (n === flipName ? base.derived(flipName, flipped) : base.param(n)),
-      paramData: (n) => (n === flipName ? flipped() : base.paramData(n)),
-      paramSize: (n) => (n === flipName ? base.paramSize(a.weight) : base.paramSize(n)),
-    };
-    const t: ConvAttrs = { kernel: a.kernel, stride: [1, 1], pads, dilation: a.dilation, group: a.group, weight: flipName };
-    return lowerConv(ctx, t, ys, xs, dy, dx, false, label);
+    const colShape = [ys[0]!, cin * taps, ys[2]!, ys[3]!];
+    const cols = e.device.createBuffer({ label: `cols:${label}`, size: numel(colShape) * 4, usage: GPUBufferUsage.STORAGE });
+    this.scratch.push(cols);
+    const one: ConvAttrs = { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: g, weight: name };
+    const total = numel(xs);
+    return [
+      ...lowerConv(withParam(name, colsWeights), one, ys, colShape, dy, cols, false, `${label}:cols`),
+      e.makeDispatch(RK.col2im, {
+        uniforms: { total, c: cin, h: xs[2]!, w: xs[3]!, oh: ys[2]!, ow: ys[3]!, kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh, dw },
+        buffers: [cols, dx], threads: total, label: `${label}:col2im`,
+      }),
+    ];
   }
 
   dispose(): void {
     for (const w of this.all) for (const b of w.owned) b.destroy();
+    for (const b of this.scratch) b.destroy();
     this.all = [];
+    this.scratch = [];
     this.walks = new WeakMap();
     this.model.engine.forgetBindGroups();
   }

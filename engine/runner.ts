@@ -166,8 +166,8 @@ export class Model {
 
   private recIds = new WeakMap<Map<string, GPUBuffer>, number>();
   private nextRecId = 0;
-  private plan(batch: number, outputs: string[], record = false, frozen?: { rec: Recording; biases: boolean }): Plan {
-    let mode = record ? 'record' : 'plain';
+  private plan(batch: number, outputs: string[], record = false, frozen?: { rec: Recording; biases: boolean }, upTo?: string[]): Plan {
+    let mode = record ? `record${upTo ? `<${upTo.join(',')}` : ''}` : 'plain';
     if (frozen) {
       let id = this.recIds.get(frozen.rec.values);
       if (id === undefined) this.recIds.set(frozen.rec.values, (id = ++this.nextRecId));
@@ -217,11 +217,11 @@ export class Model {
     const skip = new Set<Node>();
 
     // Only the nodes the requested values depend on run (a recording runs everything).
-    const needed = new Set<Node>(record ? g.nodes : []);
-    if (!record) {
+    const needed = new Set<Node>(record && !upTo ? g.nodes : []);
+    if (!record || upTo) {
       const producer = new Map<string, Node>();
       for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
-      const stack = outputs.map((o) => producer.get(o)).filter((n): n is Node => !!n);
+      const stack = [...outputs, ...(upTo ?? [])].map((o) => producer.get(o)).filter((n): n is Node => !!n);
       while (stack.length) {
         const n = stack.pop()!;
         if (needed.has(n)) continue;
@@ -319,16 +319,28 @@ export class Model {
    * `maxBatch`): keeps every activation, ReLU mask and max-pool switch map on the GPU, and reads
    * back `outputs`.
    */
-  async record(input: Float32Array, batch: number, outputs: string[] = []): Promise<Recording> {
+  async record(input: Float32Array, batch: number, outputs: string[] = [], upTo?: string[]): Promise<Recording> {
     const outs = [...new Set(outputs.map((o) => this.resolve(o)))];
     const per = numel(this.graph.input.shape.slice(1));
     if (input.length !== per * batch)
       throw new ShapeError(`input has ${input.length} values; the model expects ${batch}×[${this.graph.input.shape.slice(1).join('×')}] = ${per * batch}`);
-    const plan = this.plan(batch, [], true);
+    const plan = this.recordPlan(batch, outs, upTo);
     this.engine.device.queue.writeBuffer(plan.input, 0, input.buffer, input.byteOffset, input.byteLength);
     const res = await this.engine.run(plan.dispatches, outs.map((o) => ({ buffer: plan.values.get(o)!, bytes: numel(plan.shapes.get(o)!) * 4 })));
     const read = new Map<string, Tensor>(outs.map((o, i) => [o, { shape: plan.shapes.get(o)!, data: new Float32Array(res[i]!) }]));
     return { batch, shapes: plan.shapes, values: plan.values, masks: plan.masks, switches: plan.switches, read };
+  }
+
+  /**
+   * The recording plan of a batch, not run: its input buffer and dispatches, for callers that
+   * compose a recording pass with other GPU work in one submission (optimisation loops). With
+   * `upTo`, only the nodes those values depend on are recorded.
+   */
+  recordPlan(batch: number, outputs: string[] = [], upTo?: string[]): Recording & { input: GPUBuffer; dispatches: Dispatch[] } {
+    const outs = [...new Set(outputs.map((o) => this.resolve(o)))];
+    const until = upTo ? [...new Set(upTo.map((o) => this.resolve(o)))] : undefined;
+    const plan = this.plan(batch, until ? outs : [], true, undefined, until);
+    return { batch, shapes: plan.shapes, values: plan.values, masks: plan.masks, switches: plan.switches, read: new Map(), input: plan.input, dispatches: plan.dispatches };
   }
 
   /** Largest batch a recording (every activation kept, plus the reverse pass's gradients) fits. */

@@ -47,7 +47,7 @@ function inputHW(model: Model): [number, number, number] {
 function pickClasses(logits: Float32Array, n: number, want: (number | undefined)[] | undefined, first: number): number[] {
   const k = logits.length / n;
   return Array.from({ length: n }, (_, i) => {
-    const c = want?.[first + i] ?? want?.[0];
+    const c = want?.length === 1 ? want[0] : want?.[first + i];
     if (c !== undefined) {
       if (!Number.isInteger(c) || c < 0 || c >= k) throw new ArgumentError(`class ${c} is out of range: the model has ${k} classes (0–${k - 1})`);
       return c;

@@ -86,3 +86,11 @@ export const resize2dBackward = spec({
   storage: ['r', 'w'], // dy, dx
   ...elementwise,
 });
+
+export const col2im = spec({
+  name: 'col2im',
+  uniforms: [['total', 'u32'], ['c', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'], ['kw', 'u32'],
+    ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'], ['dw', 'u32']],
+  storage: ['r', 'w'], // cols [N, C·KH·KW, OH, OW], dx [N, C, H, W]
+  overrides: { WG: 64 },
+});
