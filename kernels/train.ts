@@ -1,0 +1,26 @@
+// Specs of the training kernels (engine/train.ts), as in index.ts: uniforms are 4-byte scalars in
+// declaration order at binding 0, storage at 1..n.
+import { spec } from './spec.ts';
+
+/** Adam (default) or, with SGD, SGD with momentum; in place over one parameter tensor. */
+export const adam = spec({
+  name: 'adam',
+  uniforms: [['total', 'u32']],
+  storage: ['r', 'r', 'w', 'w', 'w'], // hyper [4], grad, param, m, (v: Adam only)
+  variants: ['SGD'],
+  overrides: { WG: 64 },
+});
+
+/** dW of a group-1 conv as a 4×4 register-tiled GEMM with the images split `splits` ways; REDUCE sums the splits. */
+export const convWeightGradTiled = spec({
+  name: 'conv_weight_grad_tiled',
+  uniforms: [['cout', 'u32'], ['rtot', 'u32'], ['nimg', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'],
+    ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'], ['dw', 'u32'],
+    ['tilesM', 'u32'], ['tilesN', 'u32'], ['nPer', 'u32'], ['total', 'u32'], ['splits', 'u32']],
+  storage: ['r', 'r', 'w'], // x, dy, part (REDUCE: part, dW)
+  variants: ['REDUCE'],
+  overrides: { WG: 64 },
+});
+
+/** Transposed, spatially flipped conv weights (the filters of a stride-1 conv's input gradient). */
+export const flipWeights = spec({ name: 'flip_weights', uniforms: [['total', 'u32'], ['cout', 'u32'], ['cin', 'u32'], ['kh', 'u32'], ['kw', 'u32']], storage: ['r', 'w'], overrides: { WG: 64 } });
