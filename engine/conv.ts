@@ -20,7 +20,12 @@ export const GEMM = {
   WG: 64,
   /** Below this many output channels per group the direct kernel is used (depthwise and the like). */
   minCoutPerGroup: 4,
+  /** Use conv2d_gemm_sg (TM = 16, weights shared by subgroupBroadcast) when the engine has subgroups. */
+  subgroups: true,
 };
+
+/** Register block of conv2d_gemm_sg (fixed in the shader: two weight loads of 8 lanes per k). */
+export const GEMM_SG = { TM: 16, TN: 4, WG: 64 };
 
 export function lowerConv(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch[] {
   if (y[1]! / a.group >= GEMM.minCoutPerGroup) return [conv2dGemm(ctx, a, x, y, xb, yb, relu, label, flops)];
@@ -63,7 +68,8 @@ export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg
 }
 
 export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch {
-  const { TM, TN, WG } = GEMM;
+  const sg = GEMM.subgroups && ctx.engine.hasSubgroups;
+  const { TM, TN, WG } = sg ? GEMM_SG : GEMM;
   const cin = x[1]!, cout = y[1]!, group = a.group;
   const cinPg = cin / group, coutPg = cout / group;
   const [kh, kw] = a.kernel;
@@ -72,7 +78,7 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
   const pointwise = isPointwise(a);
   const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : [])];
   const npix = y[0]! * y[2]! * y[3]!;
-  return ctx.engine.makeDispatch(K.conv2dGemm, {
+  return ctx.engine.makeDispatch(sg ? K.conv2dGemmSg : K.conv2dGemm, {
     defines,
     overrides: { WG },
     uniforms: {

@@ -47,6 +47,8 @@ export class Engine {
   readonly device: GPUDevice;
   readonly adapterInfo: string;
   readonly hasTimestamps: boolean;
+  /** The device has the `subgroups` feature with subgroups of at least 8 invocations (conv2d_gemm_sg). */
+  hasSubgroups = false;
   timing: boolean;
   private pipelines = new Map<string, GPUComputePipeline>();
   private bindGroups = new Map<string, GPUBindGroup>();
@@ -69,10 +71,13 @@ export class Engine {
     const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
     if (!adapter) throw new GpuError('no WebGPU adapter found (on Linux without a GPU, install Mesa lavapipe: see README)');
     const wantTs = adapter.features.has('timestamp-query');
+    // Subgroups (conv2d_gemm_sg shares weights by subgroupBroadcast over lanes 0..7).
+    const sgMin = (adapter.info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
+    const wantSg = adapter.features.has('subgroups' as GPUFeatureName) && sgMin >= 8;
     const lim = adapter.limits;
     const device = await adapter.requestDevice({
       label: 'loupe',
-      requiredFeatures: wantTs ? ['timestamp-query'] : [],
+      requiredFeatures: [...(wantTs ? ['timestamp-query' as const] : []), ...(wantSg ? ['subgroups' as GPUFeatureName] : [])],
       requiredLimits: {
         maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
         maxBufferSize: lim.maxBufferSize,
@@ -85,7 +90,9 @@ export class Engine {
     });
     const i = adapter.info;
     const info = [i?.vendor, i?.architecture, i?.device, i?.description].filter((s) => s).join(' ') || 'unknown adapter';
-    return new Engine(device, info, opts.timing ?? false);
+    const engine = new Engine(device, info, opts.timing ?? false);
+    engine.hasSubgroups = wantSg && device.features.has('subgroups' as GPUFeatureName);
+    return engine;
   }
 
   get maxBindingBytes(): number {

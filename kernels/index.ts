@@ -96,3 +96,14 @@ export const frozen = spec({
   overrides: { WG: 64 },
 });
 export const coordinates = spec({ name: 'coordinates', uniforms: [['total', 'u32'], ['per', 'u32'], ['first', 'u32']], storage: ['w'], overrides: { WG: 64 } });
+
+// conv2d_gemm with the weight panel shared by subgroupBroadcast (TM = 16); needs the `subgroups` feature.
+export const conv2dGemmSg = spec({
+  name: 'conv2d_gemm_sg',
+  uniforms: [['npix', 'u32'], ['cin', 'u32'], ['cinPg', 'u32'], ['hw', 'u32'], ['w', 'u32'], ['h', 'u32'], ['ow', 'u32'], ['ohw', 'u32'],
+    ['cout', 'u32'], ['coutPg', 'u32'], ['coPad4', 'u32'], ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'],
+    ['dh', 'u32'], ['dw', 'u32']],
+  storage: ['r', 'r', 'r', 'w'], // x, wt (re-laid out [group][tap][ci][coPad], coPad a multiple of 16), (bias), y
+  variants: ['HAS_BIAS', 'RELU', 'POINTWISE'],
+  overrides: { WG: 64 },
+});

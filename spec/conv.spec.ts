@@ -9,7 +9,7 @@ import { Model } from '../engine/runner.ts';
 import type { LowerContext } from '../engine/ops.ts';
 import type { Graph, ConvAttrs, Pads } from '../engine/ir.ts';
 import { convOut } from '../engine/shapes.ts';
-import { GEMM, isPointwise, lowerConv } from '../engine/conv.ts';
+import { GEMM, GEMM_SG, isPointwise, lowerConv } from '../engine/conv.ts';
 
 export interface ConvCase {
   n: number; cin: number; h: number; w: number; cout: number;
@@ -104,7 +104,14 @@ describe('conv (engine/conv.ts)', function () {
     };
     const base: ConvAttrs = { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], group: 1, weight: 'w' };
     const xb = e.acquire(1 << 16, 'x'), yb = e.acquire(1 << 16, 'y');
-    expect(lowerConv(ctx, base, [1, 8, 8, 8], [1, 16, 8, 8], xb, yb, false, 'c')[0]!.pipeline.label).to.match(/^conv2d_gemm\|/);
+    const gemm = e.hasSubgroups ? /^conv2d_gemm_sg\|/ : /^conv2d_gemm\|/;
+    expect(lowerConv(ctx, base, [1, 8, 8, 8], [1, 16, 8, 8], xb, yb, false, 'c')[0]!.pipeline.label).to.match(gemm);
+    GEMM.subgroups = false;
+    try {
+      expect(lowerConv(ctx, base, [1, 8, 8, 8], [1, 16, 8, 8], xb, yb, false, 'c')[0]!.pipeline.label).to.match(/^conv2d_gemm\|/);
+    } finally {
+      GEMM.subgroups = true;
+    }
     expect(lowerConv(ctx, { ...base, group: 8 }, [1, 8, 8, 8], [1, 8, 8, 8], xb, yb, false, 'c')[0]!.pipeline.label).to.match(/^conv2d_direct\|/);
     expect(GEMM.minCoutPerGroup).to.be.greaterThan(1);
     expect(isPointwise({ ...base, kernel: [1, 1], pads: [0, 0, 0, 0] })).to.equal(true);
@@ -145,7 +152,25 @@ describe('conv (engine/conv.ts)', function () {
     });
 
   it('handles more pixels than one workgroup row and a full register block of channels', async () => {
-    const c: ConvCase = { n: 2, cin: 19, h: 23, w: 29, cout: GEMM.TM * 3 + 1, kernel: [3, 3], stride: [1, 1], pads: [1, 0, 2, 1], dilation: [1, 1], group: 1, bias: true, relu: false };
+    const tm = e.hasSubgroups ? GEMM_SG.TM : GEMM.TM;
+    const c: ConvCase = { n: 2, cin: 19, h: 23, w: 29, cout: tm * 3 + 1, kernel: [3, 3], stride: [1, 1], pads: [1, 0, 2, 1], dilation: [1, 1], group: 1, bias: true, relu: false };
     expect(await check(e, c, 7)).to.be.below(1e-4);
+  });
+
+  // conv2d_gemm without subgroups (the fallback where the device lacks them): every case with
+  // channels per group for the GEMM path (every other one, to keep the run short).
+  describe('without subgroups (conv2d_gemm)', () => {
+    before(() => { GEMM.subgroups = false; });
+    after(() => { GEMM.subgroups = true; });
+    for (const [i, c] of cases.entries()) {
+      if (c.cout / c.group < GEMM.minCoutPerGroup || i % 2 === 1) continue;
+      it(`matches the reference: ${describe1(c)}`, async () => {
+        expect(await check(e, c, 2000 + i), describe1(c)).to.be.below(1e-4);
+      });
+    }
+    it('full register blocks, 3×3 pad 1', async () => {
+      const c: ConvCase = { n: 2, cin: 19, h: 23, w: 29, cout: GEMM.TM * 3 + 1, kernel: [3, 3], stride: [1, 1], pads: [1, 0, 2, 1], dilation: [1, 1], group: 1, bias: true, relu: false };
+      expect(await check(e, c, 7)).to.be.below(1e-4);
+    });
   });
 });

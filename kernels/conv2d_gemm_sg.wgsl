@@ -1,0 +1,144 @@
+enable subgroups;
+// conv2d_gemm_sg: conv2d_gemm (see kernels/conv2d_gemm.wgsl for the GEMM view, the weight layout and
+// the tiling) with the weight panel shared through subgroup operations. Needs the `subgroups`
+// feature with subgroups of at least 8 invocations (engine/conv.ts picks it when Engine.hasSubgroups).
+//
+// Why: on lavapipe every storage-buffer load is compiled to a per-lane scalar loop (mask test,
+// descriptor reload, bounds check, scalar load, insert), even when the address is the same for
+// every invocation, so conv2d_gemm spent most of its time loading the same 8 weights into each of
+// the 8 lanes of a subgroup. Here lane l of a subgroup loads weight l of each group of 8 (one
+// per-lane load instead of 8) and the others get it by subgroupBroadcast with a constant lane, which
+// compiles to a register permute. TM = 16 output channels (two loads per k), TN = 4 pixels.
+// scratch/gemm_micro.mts measures the variants (sgTMxTN against `base`).
+struct U {
+  npix: u32,      // N = batch*OH*OW
+  cin: u32,       // total input channels
+  cinPg: u32,     // input channels per group
+  hw: u32,        // H*W
+  w: u32,
+  h: u32,
+  ow: u32,
+  ohw: u32,       // OH*OW
+  cout: u32,      // total output channels
+  coutPg: u32,    // output channels per group
+  coPad4: u32,    // coPad / 4 (row stride of wt in vec4s)
+  kh: u32,
+  kw: u32,
+  sh: u32,
+  sw: u32,
+  pt: i32,
+  pl: i32,
+  dh: u32,
+  dw: u32,
+}
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> wt: array<f32>;
+//#if HAS_BIAS
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+//#else
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+//#endif
+override WG: u32 = 64;
+
+const TN: u32 = 4u; // pixels per invocation
+const MV: u32 = 4u; // vec4s of output channels per invocation (TM = 4*MV = 16, fixed by the broadcasts below)
+
+// The 16 weights of one k for this workgroup's channels: two per-lane loads, shared by broadcast.
+// Must be called in subgroup-uniform control flow (every loop bound here is uniform).
+fn weights(wi: u32) -> array<vec4f, MV> {
+  let a = wt[wi];
+  let b = wt[wi + 8u];
+  return array<vec4f, MV>(
+    vec4f(subgroupBroadcast(a, 0u), subgroupBroadcast(a, 1u), subgroupBroadcast(a, 2u), subgroupBroadcast(a, 3u)),
+    vec4f(subgroupBroadcast(a, 4u), subgroupBroadcast(a, 5u), subgroupBroadcast(a, 6u), subgroupBroadcast(a, 7u)),
+    vec4f(subgroupBroadcast(b, 0u), subgroupBroadcast(b, 1u), subgroupBroadcast(b, 2u), subgroupBroadcast(b, 3u)),
+    vec4f(subgroupBroadcast(b, 4u), subgroupBroadcast(b, 5u), subgroupBroadcast(b, 6u), subgroupBroadcast(b, 7u)));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sl: u32) {
+  let lane = sl & 7u;
+  let g = wid.z;
+  let co0 = wid.y * (4u * MV);
+  let n0 = wid.x * (WG * TN) + t;
+  let cinPg = u.cinPg;
+  let hw = u.hw;
+  // per pixel: image base offset into x (channel 0 of this group), output row/col
+  var xb: array<u32, TN>;
+  var iy0: array<i32, TN>;
+  var ix0: array<i32, TN>;
+  var live: array<bool, TN>;
+  for (var j = 0u; j < TN; j++) {
+    let n = n0 + j * WG;
+    live[j] = n < u.npix;
+    let nn = min(n, u.npix - 1u);
+    let b = nn / u.ohw;
+    let p = nn - b * u.ohw;
+    let oy = p / u.ow;
+    let ox = p - oy * u.ow;
+    xb[j] = (b * u.cin + g * cinPg) * hw;
+    iy0[j] = i32(oy * u.sh) - u.pt;
+    ix0[j] = i32(ox * u.sw) - u.pl;
+  }
+  var acc: array<vec4f, TN * MV>;
+  let wg0 = (g * u.kh * u.kw * cinPg * u.coPad4 + co0 / 4u) * 4u + lane; // f32 index of this lane's weight
+  let wstride = u.coPad4 * 4u;
+//#if POINTWISE
+  var off: array<u32, TN>;
+  for (var j = 0u; j < TN; j++) { off[j] = xb[j] + u32(iy0[j]) * u.w + u32(ix0[j]); }
+  var wi = wg0;
+  for (var ci = 0u; ci < cinPg; ci++) {
+    let wv = weights(wi);
+    for (var j = 0u; j < TN; j++) {
+      let xv = x[off[j] + ci * hw];
+      for (var m = 0u; m < MV; m++) { acc[j * MV + m] += xv * wv[m]; }
+    }
+    wi += wstride;
+  }
+//#else
+  var wi = wg0;
+  for (var ky = 0u; ky < u.kh; ky++) {
+    for (var kx = 0u; kx < u.kw; kx++) {
+      var off: array<u32, TN>;
+      var ok: array<bool, TN>;
+      for (var j = 0u; j < TN; j++) {
+        let iy = iy0[j] + i32(ky * u.dh);
+        let ix = ix0[j] + i32(kx * u.dw);
+        ok[j] = iy >= 0 && iy < i32(u.h) && ix >= 0 && ix < i32(u.w);
+        off[j] = select(0u, xb[j] + u32(iy) * u.w + u32(ix), ok[j]);
+      }
+      for (var ci = 0u; ci < cinPg; ci++) {
+        let wv = weights(wi);
+        for (var j = 0u; j < TN; j++) {
+          let xv = select(0.0, x[off[j] + ci * hw], ok[j]);
+          for (var m = 0u; m < MV; m++) { acc[j * MV + m] += xv * wv[m]; }
+        }
+        wi += wstride;
+      }
+    }
+  }
+//#endif
+  for (var j = 0u; j < TN; j++) {
+    if (!live[j]) { continue; }
+    let n = n0 + j * WG;
+    let b = n / u.ohw;
+    let p = n - b * u.ohw;
+    let yb = (b * u.cout + g * u.coutPg + co0) * u.ohw + p;
+    for (var m = 0u; m < MV; m++) {
+      for (var c = 0u; c < 4u; c++) {
+        let co = co0 + m * 4u + c;
+        if (co >= u.coutPg) { break; }
+        var r = acc[j * MV + m][c];
+//#if HAS_BIAS
+        r += bias[g * u.coutPg + co];
+//#endif
+//#if RELU
+        r = max(r, 0.0);
+//#endif
+        y[yb + (m * 4u + c) * u.ohw] = r;
+      }
+    }
+  }
+}
