@@ -1,0 +1,246 @@
+// Optimising images on the GPU: activation maximisation ("MaxOut", METHODS.md §5) and network
+// inversion (§6). Both are gradient ascent on a batch of input images; one step is ONE submission:
+//   roll x by the step's jitter → recording forward (only up to the objective's layer) → seed →
+//   reverse walk to the input → unroll → regularisers' gradients (α-norm, total variation) →
+//   Adam/SGD step with range clamp → [blur every n steps] → [clip small-norm / small-contribution pixels].
+// Every op is a WGSL kernel; the CPU only writes the step's Adam corrections and jitter offsets,
+// and reads the objective back on logged steps.
+import type { Model } from '../engine/runner.ts';
+import type { Dispatch } from '../engine/gpu.ts';
+import { Reverser, type Walk } from '../engine/reverse.ts';
+import { numel } from '../engine/shapes.ts';
+import { ArgumentError } from '../engine/errors.ts';
+import * as O from '../kernels/image_opt.ts';
+import { classifierValues } from '../engine/classify.ts';
+
+export interface Regularisers {
+  /** λ of the α-norm ("Norm" weight; α = 2 is L2 decay) */
+  norm?: number;
+  alpha?: number;
+  /** λ of total variation ("TV weight") and its exponent β */
+  tv?: number;
+  tvBeta?: number;
+  /** Gaussian blur of σ = blurSigma every `blurEvery` steps ("Smoothing") */
+  blurEvery?: number;
+  blurSigma?: number;
+  /** random circular shift of up to ± jitter pixels per step */
+  jitter?: number;
+  /** zero pixels whose norm (or |x·∂a/∂x| contribution) is below θ × the image's largest */
+  clipNorm?: number;
+  clipContribution?: number;
+}
+
+export interface OptimiseOptions extends Regularisers {
+  iterations: number;
+  lr: number;
+  optimizer?: 'adam' | 'sgd';
+  momentum?: number;
+  seed: number;
+  /** initial images: 'noise' (seeded Gaussian of std initStd around initValue) or 'mean' (initValue) */
+  init?: 'noise' | 'mean';
+  initValue?: number;
+  initStd?: number;
+  /** valid input range, e.g. the preprocessed values of pixels 0 and 255 */
+  range?: [number, number];
+  logEvery?: number;
+  onProgress?: (step: number, total: number, objective: number[]) => void;
+}
+
+/** Mulberry32: a small seeded PRNG (reproducible runs), with Box–Muller normals. */
+export function prng(seed: number): { next: () => number; normal: () => number } {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return { next, normal: () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next()) };
+}
+
+function checkNonNegative(o: Regularisers & { lr?: number }): void {
+  for (const k of ['norm', 'tv', 'blurSigma', 'jitter', 'clipNorm', 'clipContribution', 'blurEvery', 'lr'] as const) {
+    const v = o[k];
+    if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw new ArgumentError(`${k} must be a non-negative number, got ${v}`);
+  }
+  if (o.alpha !== undefined && !(o.alpha >= 1)) throw new ArgumentError(`alpha (the norm exponent) must be at least 1, got ${o.alpha}`);
+  if (o.tvBeta !== undefined && !(o.tvBeta >= 1)) throw new ArgumentError(`tv beta must be at least 1, got ${o.tvBeta}`);
+}
+
+/**
+ * The GPU loop shared by MaxOut and inversion. `seedStep` returns dispatches that write the seed
+ * of each step into `walk.seed` (empty when the seed is constant and written once).
+ */
+async function optimise(
+  model: Model, batch: number, layer: string, opts: OptimiseOptions,
+  seedSetup: (walk: Walk, values: Map<string, GPUBuffer>) => Dispatch[],
+  objective: (activation: Float32Array) => number[],
+): Promise<{ images: Float32Array; log: { step: number; objective: number[] }[] }> {
+  checkNonNegative(opts);
+  const e = model.engine;
+  const g = model.graph;
+  const [c, h, w] = g.input.shape.slice(1) as [number, number, number];
+  if (h === undefined || w === undefined) throw new ArgumentError('image optimisation needs an image input (N×C×H×W)');
+  const per = c * h * w;
+  const total = batch * per;
+  const rec = model.recordPlan(batch, [layer], [layer]);
+  const rev = new Reverser(model);
+  const walk = rev.prepare(rec, layer, [g.input.name], 'gradient');
+  const make = (label: string, floats: number) => e.device.createBuffer({ label, size: Math.max(16, floats * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+  const x = make('opt:x', total), r = make('opt:r', total), d = make('opt:d', total), m = make('opt:m', total), v = make('opt:v', total);
+  const tmp = make('opt:blur', total), state = make('opt:state', 8), offsets = make('opt:offsets', 4), maxes = make('opt:maxes', batch);
+  const owned = [x, r, d, m, v, tmp, state, offsets, maxes];
+  try {
+    const rnd = prng(opts.seed);
+    const init = new Float32Array(total);
+    const base = opts.initValue ?? 0;
+    for (let i = 0; i < total; i++) init[i] = base + (opts.init === 'mean' ? 0 : (opts.initStd ?? 1) * rnd.normal());
+    e.device.queue.writeBuffer(x, 0, init);
+    e.device.queue.writeBuffer(m, 0, new Float32Array(total));
+    e.device.queue.writeBuffer(v, 0, new Float32Array(total));
+
+    const th = { threads: total };
+    const step: Dispatch[] = [
+      e.makeDispatch(O.roll2d, { uniforms: { total, h, w }, buffers: [x, offsets, rec.input], ...th, label: 'jitter' }),
+      ...rec.dispatches,
+      ...seedSetup(walk, rec.values),
+      ...walk.dispatches,
+      e.makeDispatch(O.roll2d, { defines: ['INVERSE'], uniforms: { total, h, w }, buffers: [walk.grads.get(g.input.name)!, offsets, r], ...th, label: 'unjitter' }),
+      e.makeDispatch(O.imageRegGrad, {
+        uniforms: { total, h, w, lambdaA: opts.norm ?? 0, alpha: opts.alpha ?? 2, lambdaTv: opts.tv ?? 0, beta: opts.tvBeta ?? 2, eps: 1e-8 },
+        buffers: [x, r, d], ...th, label: 'regularisers',
+      }),
+      e.makeDispatch(O.imageAdam, { defines: opts.optimizer === 'sgd' ? ['SGD'] : [], uniforms: { total }, buffers: [d, state, m, v, x], ...th, label: 'step' }),
+    ];
+    const clip = (theta: number | undefined, contrib: boolean): Dispatch[] =>
+      theta
+        ? [
+            e.makeDispatch(O.pixelClip, { defines: ['MAX', ...(contrib ? ['CONTRIB'] : [])], uniforms: { n: batch, c, hw: h * w, theta }, buffers: [x, r, maxes], workgroups: [batch, 1, 1], label: 'clip:max' }),
+            e.makeDispatch(O.pixelClip, { defines: contrib ? ['CONTRIB'] : [], uniforms: { n: batch, c, hw: h * w, theta }, buffers: [x, r, maxes], threads: batch * h * w, label: 'clip' }),
+          ]
+        : [];
+    step.push(...clip(opts.clipContribution, true), ...clip(opts.clipNorm, false));
+    const blur: Dispatch[] = opts.blurEvery && opts.blurSigma
+      ? [
+          e.makeDispatch(O.blur2d, { uniforms: { total, h, w, sigma: opts.blurSigma }, buffers: [x, tmp], ...th, label: 'blur:rows' }),
+          e.makeDispatch(O.blur2d, { defines: ['VERTICAL'], uniforms: { total, h, w, sigma: opts.blurSigma }, buffers: [tmp, x], ...th, label: 'blur:cols' }),
+        ]
+      : [];
+
+    const [lo, hi] = opts.range ?? [-3.4e38, 3.4e38];
+    const b1 = opts.optimizer === 'sgd' ? (opts.momentum ?? 0.9) : 0.9, b2 = 0.999;
+    const log: { step: number; objective: number[] }[] = [];
+    const logEvery = opts.logEvery ?? Math.max(1, Math.floor(opts.iterations / 20));
+    const act = rec.values.get(layer)!;
+    const actCount = numel(rec.shapes.get(layer)!);
+    for (let t = 1; t <= opts.iterations; t++) {
+      e.device.queue.writeBuffer(state, 0, new Float32Array([opts.lr, b1, b2, 1e-8, 1 / (1 - b1 ** t), 1 / (1 - b2 ** t), lo, hi]));
+      const j = opts.jitter ?? 0;
+      e.device.queue.writeBuffer(offsets, 0, new Int32Array([Math.round((rnd.next() * 2 - 1) * j), Math.round((rnd.next() * 2 - 1) * j)]));
+      const dispatches = opts.blurEvery && t % opts.blurEvery === 0 ? [...step, ...blur] : step;
+      const logged = t === 1 || t === opts.iterations || t % logEvery === 0;
+      const res = await e.run(dispatches, logged ? [{ buffer: act, bytes: actCount * 4 }] : []);
+      if (logged) {
+        // the objective of the (jittered) images this step started from
+        const o = objective(new Float32Array(res[0]!));
+        log.push({ step: t, objective: o });
+        opts.onProgress?.(t, opts.iterations, o);
+      }
+    }
+    const [ab] = await e.run([], [{ buffer: x, bytes: total * 4 }]);
+    return { images: new Float32Array(ab!), log };
+  } finally {
+    rev.dispose();
+    for (const b of owned) b.destroy();
+  }
+}
+
+export type MaxOutTarget = { kind: 'channel'; layer: string; units: number[] } | { kind: 'unit'; layer: string; units: number[] } | { kind: 'class'; classes: number[] };
+
+export interface MaxOutResult {
+  images: Float32Array; // P×C×H×W
+  targets: number[];
+  layer: string;
+  kind: MaxOutTarget['kind'];
+  /** the objective per target at each logged step (a channel's mean, a unit's value or a logit) */
+  log: { step: number; objective: number[] }[];
+}
+
+/**
+ * Activation maximisation: x* = argmax_x a(x) − λ(x) for many targets at once, one per batch
+ * entry: a class logit, one unit (flat index within the layer's C×H×W), or a whole channel's mean.
+ */
+export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseOptions): Promise<MaxOutResult> {
+  const layer = model.resolve(target.kind === 'class' ? classifierValues(model.graph).logits : target.layer);
+  const units = target.kind === 'class' ? target.classes : target.units;
+  if (units.length === 0) throw new ArgumentError('maxout: no target units');
+  const shape = (await model.run(new Float32Array(numel(model.graph.input.shape.slice(1))), 1, { outputs: [layer] })).get(layer)!.shape.slice(1);
+  const L = numel(shape);
+  const channels = shape[0]!;
+  const hw = L / channels;
+  const limit = target.kind === 'channel' ? channels : L;
+  for (const u of units)
+    if (!Number.isInteger(u) || u < 0 || u >= limit)
+      throw new ArgumentError(`${target.kind} ${u} is out of range: layer ${target.kind === 'class' ? 'logits' : target.layer} has ${limit} ${target.kind === 'channel' ? 'channels' : target.kind === 'class' ? 'classes' : 'units'} (0–${limit - 1})`);
+  const P = units.length;
+  const seed = new Float32Array(P * L);
+  units.forEach((u, i) => {
+    if (target.kind === 'channel') for (let q = 0; q < hw; q++) seed[i * L + u * hw + q] = 1 / hw;
+    else seed[i * L + u] = 1;
+  });
+  const res = await optimise(model, P, layer, opts, (walk) => {
+    model.engine.device.queue.writeBuffer(walk.seed, 0, seed);
+    return [];
+  }, (a) => units.map((_, i) => {
+    let s = 0;
+    for (let q = 0; q < L; q++) s += seed[i * L + q]! * a[i * L + q]!;
+    return s;
+  }));
+  return { images: res.images, targets: units, layer, kind: target.kind, log: res.log };
+}
+
+export interface InversionResult {
+  image: Float32Array; // C×H×W
+  layer: string;
+  /** relative feature-space error ‖A(x) − A(x0)‖ / ‖A(x0)‖ at each logged step */
+  log: { step: number; error: number }[];
+}
+
+/**
+ * Network inversion: x* = argmin_x ‖A(x) − A(x0)‖² / ‖A(x0)‖² + λα‖x‖_α^α + λtv TV_β(x), from noise.
+ * The seed −2(A(x) − A(x0))/‖A(x0)‖² is computed on the GPU each step from the recorded A(x).
+ * As in Mahendran & Vedaldi, the regularisers are normalised so that their weights do not depend
+ * on the image size or pixel scale: λα is divided by H·W·B^α and λtv by H·W·B^β, with B half the
+ * input range (the typical pixel magnitude).
+ */
+export async function invert(model: Model, x0: Float32Array, layer: string, opts: OptimiseOptions): Promise<InversionResult> {
+  checkNonNegative(opts);
+  const [, h, w] = model.graph.input.shape.slice(1) as [number, number, number];
+  const B = opts.range ? (opts.range[1] - opts.range[0]) / 2 : 1;
+  opts = {
+    ...opts,
+    norm: (opts.norm ?? 0) / (h * w * B ** (opts.alpha ?? 2)),
+    tv: (opts.tv ?? 0) / (h * w * B ** (opts.tvBeta ?? 2)),
+  };
+  const value = model.resolve(layer);
+  const a0 = (await model.run(x0, 1, { outputs: [value] })).get(value)!.data;
+  let n2 = 0;
+  for (const v of a0) n2 += v * v;
+  if (n2 === 0) throw new ArgumentError(`layer ${layer} is all zeros for this image: nothing to invert`);
+  const e = model.engine;
+  const a0Buf = e.device.createBuffer({ label: 'invert:a0', size: a0.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  e.device.queue.writeBuffer(a0Buf, 0, a0.buffer, a0.byteOffset, a0.byteLength);
+  try {
+    const res = await optimise(model, 1, value, opts, (walk, values) => [
+      e.makeDispatch(O.scaledDiff, { uniforms: { total: a0.length, k: -2 / n2 }, buffers: [values.get(value)!, a0Buf, walk.seed], threads: a0.length, label: 'feature loss seed' }),
+    ], (a) => {
+      let s = 0;
+      for (let i = 0; i < a.length; i++) s += (a[i]! - a0[i]!) ** 2;
+      return [Math.sqrt(s / n2)];
+    });
+    return { image: res.images, layer, log: res.log.map((l) => ({ step: l.step, error: l.objective[0]! })) };
+  } finally {
+    a0Buf.destroy();
+  }
+}
