@@ -12,6 +12,8 @@ import { inferShapes } from '../engine/shapes.ts';
 import { ortSession, ortRun } from './ort.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import * as X from '../explainers/gradients.ts';
+import { etalons } from '../explainers/etalon.ts';
+import { maxOut } from '../explainers/optimize.ts';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
@@ -75,7 +77,12 @@ async function throughput(fn: () => Promise<unknown>, images: number, minMs: num
 }
 
 export async function bench(argv: string[]): Promise<number> {
-  const args = new Args(argv, { values: ['data', 'batches'], flags: ['quick', 'json'] }, 'bench');
+  const args = new Args(argv, { values: ['data', 'batches', 'only'], flags: ['quick', 'json'] }, 'bench');
+  const SECTIONS = ['kernels', 'models', 'explainers', 'etalons', 'maxout'];
+  const only = (args.get('only') ?? SECTIONS.join(',')).split(',');
+  for (const o of only) if (!SECTIONS.includes(o)) throw new ArgumentError(`bench: unknown section "${o}"; sections are ${SECTIONS.join(', ')}`);
+  const on = (s: string) => only.includes(s);
+  const report: Record<string, unknown> = {};
   const data = dataDir(args);
   const quick = args.flag('quick');
   const batches = args.numbers('batches') ?? [1, 16, 64];
@@ -88,6 +95,7 @@ export async function bench(argv: string[]): Promise<number> {
 
   // Per-kernel conv times.
   const kernels: KernelRow[] = [];
+  if (on('kernels')) {
   kernels.push(...(await kernelTimes(engine, sqz, 'squeezenet', 16, quick ? 2 : 5)));
   const light = quick ? ['bvlc_alexnet'] : ['bvlc_alexnet', 'vgg19'];
   for (const name of light) {
@@ -107,7 +115,11 @@ export async function bench(argv: string[]): Promise<number> {
     }
   }
 
+  }
+  report.kernels = kernels;
+
   // Whole-model throughput against onnxruntime-node.
+  if (on('models')) {
   const session = await ortSession(sqzBytes);
   const whole: { batch: number; loupe: number; ort: number; ratio: number }[] = [];
   log('\nSqueezeNet v1.0 227×227, images/s (wall time: upload, all layers, readback of logits)');
@@ -121,7 +133,11 @@ export async function bench(argv: string[]): Promise<number> {
     log(`${String(n).padStart(6)}${ours.toFixed(1).padStart(10)}${theirs.toFixed(1).padStart(22)}${(ours / theirs).toFixed(2).padStart(8)}`);
     sqz.dropPlans();
   }
+  report.squeezenet = whole;
+  }
+
   // Reverse passes as a multiple of the forward pass (issue: one reverse pass <= 2.5x a forward).
+  if (on('explainers')) {
   log('\nexplainers on SqueezeNet (wall time per batch; ratio = explainer / plain forward of the same batch)');
   log(`${'method'.padEnd(24)}${'batch'.padStart(6)}${'ms'.padStart(10)}${'forward ms'.padStart(12)}${'ratio'.padStart(8)}`);
   const explainers: { method: string; batch: number; ms: number; forwardMs: number; ratio: number }[] = [];
@@ -145,7 +161,53 @@ export async function bench(argv: string[]): Promise<number> {
   const occMs = performance.now() - t0;
   const occRate = (occ.positions / occMs) * 1000;
   log(`occlusion patch 16: ${occ.positions} occluded images in ${(occMs / 1000).toFixed(1)} s = ${occRate.toFixed(1)} images/s; stride 4 (2809 images) would take ~${(2809 / occRate).toFixed(0)} s per photo`);
-  if (args.flag('json')) console.log(JSON.stringify({ adapter: engine.adapterInfo, kernels, squeezenet: whole, explainers, occlusion: { imagesPerSecond: occRate } }, null, 1));
+  report.explainers = explainers;
+  report.occlusion = { imagesPerSecond: occRate };
+  }
+
+  // Etalons of one MNIST digit (all 10 output neurons), both routes, on the shipped LeNet-ReLU.
+  if (on('etalons')) {
+    const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'weights', 'lenet-relu-mnist.onnx');
+    if (!existsSync(file)) log(`\netalons: ${file} not found (run loupe train)`);
+    else {
+      const lenet = new Model(engine, loadOnnx(new Uint8Array(readFileSync(file)), 'lenet-relu-mnist.onnx'));
+      const x = new Float32Array(784).map((_, i) => ((i * 37) % 255) / 255);
+      const rows: Record<string, number> = {};
+      log('\netalons of one MNIST digit, all 10 logits (LeNet-ReLU)');
+      for (const route of ['literal', 'onepass'] as const) {
+        await etalons(lenet, x, 'logits', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], route); // warm-up
+        const times: number[] = [];
+        for (let r = 0; r < (quick ? 2 : 5); r++) {
+          const t0 = performance.now();
+          await etalons(lenet, x, 'logits', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], route);
+          times.push(performance.now() - t0);
+        }
+        rows[route] = median(times);
+        log(`  ${route.padEnd(8)} ${median(times).toFixed(1)} ms${route === 'literal' ? ' (784 coordinate images)' : ''}`);
+      }
+      report.etalons = rows;
+      lenet.destroy();
+    }
+  }
+
+  // MaxOut: 64 channels of a SqueezeNet layer optimised as one batch against 64 one-unit runs.
+  if (on('maxout')) {
+    const layer = '/fire2_conv1x1_2/Conv'; // fire2 expand 1x1: 64 channels
+    const its = quick ? 2 : 4;
+    const o = { lr: 2, seed: 1, tv: 1e-4, jitter: 2, range: [-123, 152] as [number, number] };
+    const units = Array.from({ length: 64 }, (_, i) => i);
+    await maxOut(sqz, { kind: 'channel', layer, units: [0] }, { ...o, iterations: 1 }); // warm-up
+    let t0 = performance.now();
+    await maxOut(sqz, { kind: 'channel', layer, units }, { ...o, iterations: its });
+    const batched = (its / (performance.now() - t0)) * 1000;
+    const singles = quick ? 4 : 8; // time a few one-unit runs and scale to 64
+    t0 = performance.now();
+    for (let u = 0; u < singles; u++) await maxOut(sqz, { kind: 'channel', layer, units: [u] }, { ...o, iterations: its });
+    const single = (its / (((performance.now() - t0) / singles) * 64)) * 1000;
+    log(`\nmaxout, 64 channels of ${layer}: one batch ${batched.toFixed(3)} iterations/s (of all 64) vs 64 one-unit runs ${single.toFixed(3)} iterations/s (timed on ${singles}, scaled): ${(batched / single).toFixed(1)}x`);
+    report.maxout = { batchedIterationsPerSecond: batched, singleRunsIterationsPerSecond: single };
+  }
+  if (args.flag('json')) console.log(JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1));
   sqz.destroy();
   return 0;
 }

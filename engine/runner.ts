@@ -343,7 +343,11 @@ export class Model {
     return { batch, shapes: plan.shapes, values: plan.values, masks: plan.masks, switches: plan.switches, read: new Map(), input: plan.input, dispatches: plan.dispatches };
   }
 
-  /** Largest batch a recording (every activation kept, plus the reverse pass's gradients) fits. */
+  /**
+   * Largest batch a recording (every activation kept, plus the reverse pass's gradients) fits:
+   * every tensor, and the column buffer of a strided conv's input gradient (Cin·KH·KW × OH×OW),
+   * within one storage binding, and all of it within the memory budget.
+   */
   maxRecordBatch(): number {
     const shapes = inferShapes(this.graph, 1);
     let total = 0;
@@ -352,6 +356,11 @@ export class Model {
       total += numel(s) * 4;
       biggest = Math.max(biggest, numel(s) * 4);
     }
+    for (const n of this.graph.nodes)
+      if (n.op === 'conv') {
+        const x = shapes.get(n.inputs[0]!)!, y = shapes.get(n.outputs[0]!)!;
+        biggest = Math.max(biggest, x[1]! * n.attrs.kernel[0] * n.attrs.kernel[1] * y[2]! * y[3]! * 4);
+      }
     return Math.max(1, Math.min(Math.floor(this.engine.maxBindingBytes / biggest), Math.floor(this.memoryBudget / (3 * total))));
   }
 

@@ -183,21 +183,35 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
   for (const u of units)
     if (!Number.isInteger(u) || u < 0 || u >= limit)
       throw new ArgumentError(`${target.kind} ${u} is out of range: layer ${target.kind === 'class' ? 'logits' : target.layer} has ${limit} ${target.kind === 'channel' ? 'channels' : target.kind === 'class' ? 'classes' : 'units'} (0–${limit - 1})`);
+  // Targets are optimised as one batch, in chunks the device's buffers fit (each chunk seeded
+  // from the run's seed and its first target, so a run is reproducible whatever the chunking).
   const P = units.length;
-  const seed = new Float32Array(P * L);
-  units.forEach((u, i) => {
-    if (target.kind === 'channel') for (let q = 0; q < hw; q++) seed[i * L + u * hw + q] = 1 / hw;
-    else seed[i * L + u] = 1;
-  });
-  const res = await optimise(model, P, layer, opts, (walk) => {
-    model.engine.device.queue.writeBuffer(walk.seed, 0, seed);
-    return [];
-  }, (a) => units.map((_, i) => {
-    let s = 0;
-    for (let q = 0; q < L; q++) s += seed[i * L + q]! * a[i * L + q]!;
-    return s;
-  }));
-  return { images: res.images, targets: units, layer, kind: target.kind, log: res.log };
+  const chunk = Math.max(1, model.maxRecordBatch());
+  const images = new Float32Array(P * numel(model.graph.input.shape.slice(1)));
+  const log: { step: number; objective: number[] }[] = [];
+  for (let first = 0; first < P; first += chunk) {
+    const part = units.slice(first, first + chunk);
+    const n = part.length;
+    const seed = new Float32Array(n * L);
+    part.forEach((u, i) => {
+      if (target.kind === 'channel') for (let q = 0; q < hw; q++) seed[i * L + u * hw + q] = 1 / hw;
+      else seed[i * L + u] = 1;
+    });
+    const res = await optimise(model, n, layer, { ...opts, seed: opts.seed + first }, (walk) => {
+      model.engine.device.queue.writeBuffer(walk.seed, 0, seed);
+      return [];
+    }, (a) => part.map((_, i) => {
+      let s = 0;
+      for (let q = 0; q < L; q++) s += seed[i * L + q]! * a[i * L + q]!;
+      return s;
+    }));
+    images.set(res.images, first * (images.length / P));
+    res.log.forEach((l, k) => {
+      if (first === 0) log.push({ step: l.step, objective: [...l.objective] });
+      else log[k]!.objective.push(...l.objective);
+    });
+  }
+  return { images, targets: units, layer, kind: target.kind, log };
 }
 
 export interface InversionResult {
