@@ -88,7 +88,7 @@ export function lenetReluGraph(seed = 1): Graph {
     { name: 'flatten', op: 'flatten', inputs: ['pool2'], outputs: ['flatten'], attrs: { axis: 1 } },
     fc('fc1', 'flatten', 500), relu('relu3', 'fc1'), fc('fc2', 'relu3', 10, 'logits'),
   ];
-  return { name: 'lenet-relu-mnist', format: 'onnx', input: { name: 'input', shape: [-1, 1, 28, 28] }, outputs: ['logits'], nodes, params };
+  return { name: 'lenet-relu-mnist', format: 'onnx', input: { name: 'input', shape: [-1, 1, 28, 28] }, outputs: ['logits'], nodes, params, preprocess: { scale: 1 / 255, grayscale: true } };
 }
 
 // ---- loss --------------------------------------------------------------------------------------

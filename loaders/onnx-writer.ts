@@ -7,7 +7,7 @@
 import type { Graph, Node } from '../engine/ir.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
 import { UnsupportedOpError } from '../engine/errors.ts';
-import { onnxRoot } from './onnx.ts';
+import { onnxRoot, PREPROCESS_KEY } from './onnx.ts';
 
 const FLOAT = 1;
 const A = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
@@ -98,6 +98,9 @@ export function writeOnnx(graph: Graph, opts: WriteOnnxOptions = {}): Uint8Array
     producer_version: '0.1.0',
     ...(opts.docString ? { doc_string: opts.docString } : {}),
     opset_import: [{ domain: '', version: 13 }],
+    // The input preprocessing travels with the model (read back by loadOnnx), so a user need not
+    // know that this net wants pixels / 255.
+    ...(graph.preprocess ? { metadata_props: [{ key: PREPROCESS_KEY, value: JSON.stringify(graph.preprocess) }] } : {}),
     graph: {
       name: graph.name,
       node: nodes,

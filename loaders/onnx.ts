@@ -463,7 +463,28 @@ function load(bytes: Uint8Array, file: string): Graph {
     outputs: outputNames,
     nodes: b.nodes,
     params,
+    preprocess: readPreprocess(model, file),
   };
+}
+
+/** Metadata key under which Loupe stores a model's input preprocessing (JSON of ir.Preprocess). */
+export const PREPROCESS_KEY = 'loupe.preprocess';
+
+function readPreprocess(model: PB, file: string): Graph['preprocess'] {
+  const prop = ((model.metadata_props ?? []) as { key?: string; value?: string }[]).find((p) => p.key === PREPROCESS_KEY);
+  if (!prop?.value) return undefined;
+  try {
+    const p = JSON.parse(prop.value) as Record<string, unknown>;
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+    return {
+      scale: num(p.scale),
+      mean: Array.isArray(p.mean) && p.mean.every((v) => typeof v === 'number') ? (p.mean as number[]) : undefined,
+      bgr: p.bgr === true || undefined,
+      grayscale: p.grayscale === true || undefined,
+    };
+  } catch {
+    throw new ModelFormatError(`${file}: metadata ${PREPROCESS_KEY} is not valid JSON`);
+  }
 }
 
 function topoSort(nodes: PB[], available: Set<string>, file: string): number[] {
