@@ -98,17 +98,23 @@ export async function inputSignal(model: Model, input: Float32Array, batch: numb
     return { p, g };
   });
   rev.dispose();
-  const signal = new Float32Array(batch * c * h * w);
-  let off = 0;
-  for (const { g } of parts) {
-    signal.set(g.data, off);
-    off += g.data.length;
-  }
+  const signal = concat(parts.map((q) => q.g.data), batch * c * h * w);
   return { ...merge(parts.map((q) => q.p), batch, h, w, maxAbsOverChannels(signal, batch, c, h * w)), signal: { shape: [batch, c, h, w], data: signal } };
 }
 
 function merge(ps: ClassPass[], batch: number, h: number, w: number, maps: Float32Array): ClassExplanation {
   return { maps, shape: [batch, h, w], classes: ps.flatMap((p) => p.classes), scores: ps.flatMap((p) => p.scores), probs: ps.flatMap((p) => p.probs) };
+}
+
+/** The chunks' signals, one after the other. */
+function concat(parts: Float32Array[], total: number): Float32Array {
+  const out = new Float32Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
 
 export function maxAbsOverChannels(x: Float32Array, n: number, c: number, hw: number): Float32Array {
@@ -171,12 +177,7 @@ export async function deconvnet(model: Model, input: Float32Array, batch: number
     return { g, units };
   });
   rev.dispose();
-  const signal = new Float32Array(batch * c * h * w);
-  let off = 0;
-  for (const { g } of parts) {
-    signal.set(g.data, off);
-    off += g.data.length;
-  }
+  const signal = concat(parts.map((q) => q.g.data), batch * c * h * w);
   return { maps: maxAbsOverChannels(signal, batch, c, h * w), shape: [batch, h, w] as [number, number, number], units: parts.flatMap((p) => p.units), signal: { shape: [batch, c, h, w], data: signal } };
 }
 
