@@ -1,10 +1,11 @@
 // The `loupe` command end to end: outputs, and one clear line with a non-zero exit for bad input.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNpy } from '../loaders/npy.ts';
+import { onnxRoot } from '../loaders/onnx.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '..', 'shared', 'data');
@@ -55,6 +56,16 @@ describe('loupe CLI', function () {
     expect(j.top).to.have.length(3);
   });
 
+  it('demo: the shipped LeNet-ReLU explains the digit it embeds (prediction, etalons, saliency)', () => {
+    const prefix = join(tmp, 'demo');
+    const r = loupe('demo', '--out', prefix);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/100\.00 %\s+7\s+7|9\d\.\d\d %\s+7\s+7/); // the embedded digit is a 7
+    for (const f of ['etalons.png', 'etalons.npy', 'etalons.json', 'saliency.png', 'saliency.npy', 'saliency.json']) expect(existsSync(`${prefix}-${f}`), f).to.equal(true);
+    const meta = JSON.parse(readFileSync(`${prefix}-etalons.json`, 'utf8'));
+    expect(meta.neurons).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
   describe('bad input', () => {
     const sqzBytes = readFileSync(SQZ);
     it('a truncated ONNX file', () => {
@@ -89,6 +100,14 @@ describe('loupe CLI', function () {
       const f = join(tmp, 'wrong.npy');
       writeFileSync(f, writeNpy([1, 3, 100, 100], new Float32Array(30000)));
       expectCleanError(loupe('predict', '--model', SQZ, '--input', f), 'wrong.npy');
+    });
+    it('an unsupported operator, named with its node', () => {
+      const M = onnxRoot().lookupType('onnx.ModelProto');
+      const vi = (name: string) => ({ name, type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 1 }, { dim_value: 3 }, { dim_value: 4 }, { dim_value: 4 }] } } } });
+      const bytes = M.encode(M.fromObject({ ir_version: 8, opset_import: [{ domain: '', version: 13 }], graph: { name: 'g', node: [{ op_type: 'Hardmax', name: 'strange_node', input: ['x'], output: ['y'] }], input: [vi('x')], output: [vi('y')] } })).finish();
+      const f = join(tmp, 'hardmax.onnx');
+      writeFileSync(f, bytes);
+      expectCleanError(loupe('info', '--model', f), /hardmax\.onnx: unsupported operator Hardmax in node "strange_node"/);
     });
     it('a missing model file', () => {
       expectCleanError(loupe('info', '--model', join(tmp, 'nope.onnx')), 'nope.onnx');
