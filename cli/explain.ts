@@ -17,14 +17,17 @@ const METHODS = ['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-
 type Method = (typeof METHODS)[number];
 
 export async function explain(argv: string[]): Promise<number> {
+  if (argv.some((a, i) => a === '--method=pda' || (a === '--method' && argv[i + 1] === 'pda'))) {
+    const { pdaExplain } = await import('./pda.ts');
+    return await pdaExplain(argv);
+  }
   const args = new Args(
     argv,
     { values: [...MODEL_OPTIONS, ...INPUT_OPTIONS, 'method', 'class', 'layer', 'unit', 'out', 'patch', 'stride'], flags: [...INPUT_FLAGS, 'top'], repeatable: ['image'] },
     'explain',
   );
   const method = args.need('method', 'explain') as Method;
-  if (!METHODS.includes(method)) throw new ArgumentError(`explain: unknown method "${method}"; methods are ${METHODS.join(', ')}`);
-  if (method === ('pda' as Method)) throw new ArgumentError('explain: --method pda is not implemented yet');
+  if (!METHODS.includes(method)) throw new ArgumentError(`explain: unknown method "${method}"; methods are ${METHODS.join(', ')}, pda`);
   const out = args.need('out', 'explain');
   const modelPath = args.need('model', 'explain');
   const g = loadModelFile(modelPath, args.get('weights'));

@@ -13,6 +13,7 @@ import { progressBar } from './progress.ts';
 
 const USAGE = `loupe — look inside CNNs on WebGPU
 
+  loupe demo    [--out out/demo]    the shipped LeNet-ReLU explains the digit it embeds
   loupe info    --model M [--weights W] [--json]
   loupe predict --model M [--weights W] (--image I ... | --input X.npy) [--size H[xW]]
                 [--mean a,b,c] [--scale s] [--bgr] [--grayscale] [--labels L] [--top K] [--json]
@@ -22,7 +23,18 @@ const USAGE = `loupe — look inside CNNs on WebGPU
   loupe etalon  --model M (--image I | --input X.npy) [--layer L] [--neurons 0-9 | 3,7,281]
                 [--route onepass|literal] --out PREFIX        (+ the preprocessing flags)
   loupe etalon  --figure11 --model M [--route R] [--scale s] [--data DIR] --out PREFIX
+  loupe explain --method pda [--sampling conditional|marginal] --model M [--weights W] --image I
+                [--class C[,C2] | --top N] [--node prob|logit|both] [--layer L [--unit U] [--maps 16]]
+                --window K [--padding L] [--samples 10] [--stride 1] --patch-model FILE [--seed 0]
+                [--laplace-n N] --out PREFIX                  (+ the preprocessing flags)
+  loupe patch-model --model M [--weights W] --images DIR_OR_FILES ... --window K [--padding 2]
+                [--patches 25000] [--store 64] [--seed 0] --out FILE  (+ the preprocessing flags)
+  loupe maxout  --model M [--weights W] (--layer L [--units 0-63] | --class C) [--iterations N] [--lr R]
+                [--tv W] [--tv-beta B] [--norm W] [--alpha A] [--blur-every N] [--blur-sigma S] [--jitter PX]
+                [--clip-norm T] [--clip-contribution T] [--init noise|mean] [--optimizer adam|sgd] [--seed S] --out PREFIX
+  loupe invert  --model M --image I --layer L [the maxout optimiser and regulariser flags] --out PREFIX
   loupe bench   [--quick] [--json]
+  loupe train   [--epochs 4] [--batch 64] [--lr 0.001] [--seed 1] [--out weights/lenet-relu-mnist.onnx] [--data DIR]
 
 Models: ONNX (.onnx), or Caffe (--model net.prototxt --weights net.caffemodel).
 Add --verbose to any command for stack traces.`;
@@ -33,6 +45,10 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
+      case 'demo': {
+        const { demo } = await import('./demo.ts');
+        return await demo(rest);
+      }
       case 'info':
         return await info(rest);
       case 'predict':
@@ -45,9 +61,25 @@ export async function main(argv: string[]): Promise<number> {
         const { etalonCommand } = await import('./etalon.ts');
         return await etalonCommand(rest);
       }
+      case 'patch-model': {
+        const { patchModelCommand } = await import('./pda.ts');
+        return await patchModelCommand(rest);
+      }
+      case 'maxout': {
+        const { maxoutCommand } = await import('./optimize.ts');
+        return await maxoutCommand(rest);
+      }
+      case 'invert': {
+        const { invertCommand } = await import('./optimize.ts');
+        return await invertCommand(rest);
+      }
       case 'bench': {
         const { bench } = await import('./bench.ts');
         return await bench(rest);
+      }
+      case 'train': {
+        const { train } = await import('./train.ts');
+        return await train(rest);
       }
       case undefined:
       case 'help':

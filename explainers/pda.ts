@@ -1,0 +1,453 @@
+// Prediction difference analysis (Zintgraf et al. 2017; METHODS.md §1): slide a K×K×C window
+// over the image; for each window draw S samples of its pixels (conditional: from a Gaussian
+// patch model given the surrounding pixels; marginal: the same window of other images) and put
+// them in; the drop of the class evidence is the window's relevance, and a pixel's relevance is
+// the mean over the windows that contain it.
+//
+// GPU pipeline per batch of windows (nothing perturbed is uploaded): pda_condmean (conditional
+// means from the clean image), pda_draw_conditional / pda_draw_marginal (samples from the
+// seeded counter-based RNG), pda_substitute (the batch of perturbed images, written straight
+// into the model's input buffer), then the model's forward pass. Batch construction
+// (`PdaSampler.fill`) and the forward pass (`model.runFilled`) are separate, so a region-forward
+// path can replace the plain forward pass.
+import type { Model } from '../engine/runner.ts';
+import type { Engine, Dispatch } from '../engine/gpu.ts';
+import { classifierValues, softmaxRows } from '../engine/classify.ts';
+import { inferShapes, numel } from '../engine/shapes.ts';
+import { ArgumentError, ShapeError } from '../engine/errors.ts';
+import * as KP from '../kernels/pda.ts';
+import { checkPatchModel, type PatchModel } from './patch-model.ts';
+
+export { pcg4d, normalDraw, marginalIndex } from './patch-model.ts';
+
+export type Sampling = 'conditional' | 'marginal';
+
+// ---- windows ----------------------------------------------------------------------------------
+
+export interface WindowGrid {
+  height: number;
+  width: number;
+  window: number;
+  stride: number;
+  rows: number;
+  cols: number;
+  count: number;
+}
+
+/**
+ * Window origins along an axis: 0, T, 2T, … and always the last position size−K, so every
+ * pixel is covered with any stride (y0 = min(r·T, size−K)).
+ */
+export function windowGrid(height: number, width: number, window: number, stride = 1): WindowGrid {
+  if (!Number.isInteger(window) || window < 1) throw new ArgumentError(`--window must be a positive integer, got ${window}`);
+  if (window > Math.min(height, width)) throw new ArgumentError(`window ${window} is larger than the image (${height}x${width})`);
+  if (!Number.isInteger(stride) || stride < 1) throw new ArgumentError(`--stride must be a positive integer, got ${stride}`);
+  const rows = Math.ceil((height - window) / stride) + 1;
+  const cols = Math.ceil((width - window) / stride) + 1;
+  return { height, width, window, stride, rows, cols, count: rows * cols };
+}
+
+export function windowOrigin(g: WindowGrid, index: number): [number, number] {
+  return [Math.min(Math.floor(index / g.cols) * g.stride, g.height - g.window), Math.min((index % g.cols) * g.stride, g.width - g.window)];
+}
+
+/** Each pixel's mean over the windows containing it of a per-window value (Algorithm 1's WE / counts), via 2D difference arrays. */
+export function windowsToPixels(values: ArrayLike<number>, g: WindowGrid, offset = 0): Float32Array {
+  const { height: H, width: W, window: K } = g;
+  const sum = new Float64Array((H + 1) * (W + 1));
+  const cnt = new Float64Array((H + 1) * (W + 1));
+  for (let i = 0; i < g.count; i++) {
+    const [y, x] = windowOrigin(g, i);
+    const v = values[offset + i]!;
+    const a = y * (W + 1) + x, b = y * (W + 1) + x + K, c = (y + K) * (W + 1) + x, d = (y + K) * (W + 1) + x + K;
+    sum[a] += v; sum[b] -= v; sum[c] -= v; sum[d] += v;
+    cnt[a]++; cnt[b]--; cnt[c]--; cnt[d]++;
+  }
+  for (let y = 0; y <= H; y++)
+    for (let x = 1; x <= W; x++) {
+      sum[y * (W + 1) + x] += sum[y * (W + 1) + x - 1]!;
+      cnt[y * (W + 1) + x] += cnt[y * (W + 1) + x - 1]!;
+    }
+  for (let y = 1; y <= H; y++)
+    for (let x = 0; x <= W; x++) {
+      sum[y * (W + 1) + x] += sum[(y - 1) * (W + 1) + x]!;
+      cnt[y * (W + 1) + x] += cnt[(y - 1) * (W + 1) + x]!;
+    }
+  const out = new Float32Array(H * W);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    const n = Math.round(cnt[y * (W + 1) + x]!);
+    out[y * W + x] = n > 0 ? sum[y * (W + 1) + x]! / n : 0;
+  }
+  return out;
+}
+
+// ---- Laplace correction and weight of evidence -----------------------------------------------
+
+/**
+ * Default N of the Laplace correction p ← (pN+1)/(N+K): the training-set size of the usual
+ * data set for the class count: 1000 classes → ILSVRC-2012 train (1,281,167 images),
+ * 10 classes → MNIST train (60,000); otherwise 50,000. Override with --laplace-n.
+ */
+export function defaultLaplaceN(numClasses: number): number {
+  return numClasses === 1000 ? 1281167 : numClasses === 10 ? 60000 : 50000;
+}
+
+export function laplace(p: number, n: number, k: number): number {
+  return (p * n + 1) / (n + k);
+}
+
+const log2odds = (p: number) => Math.log2(p / (1 - p));
+
+/** WE = log2 odds(p(c|x)) − log2 odds(p(c|x∖w)), both Laplace-corrected. */
+export function weightOfEvidence(p: number, pWithout: number, n: number, k: number): number {
+  return log2odds(laplace(p, n, k)) - log2odds(laplace(pWithout, n, k));
+}
+
+// ---- the sampler on the GPU ------------------------------------------------------------------
+
+export interface SamplerOptions {
+  sampling: Sampling;
+  patchModel: PatchModel;
+  /** the clean image, C×H×W */
+  x: Float32Array;
+  channels: number;
+  grid: WindowGrid;
+  samples: number;
+  seed: number;
+  /** most windows per batch (sizes the buffers) */
+  maxWindows: number;
+}
+
+const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+
+/**
+ * Builds batches of perturbed images (window-major: image b = window b / S, sample b % S) on
+ * the GPU. Dispatches are made once per batch shape; the first window of a batch goes in a small
+ * storage buffer written before each batch.
+ */
+export class PdaSampler {
+  readonly engine: Engine;
+  readonly dw: number;
+  private o: SamplerOptions;
+  private buffers: GPUBuffer[] = [];
+  private params: GPUBuffer;
+  private xBuf: GPUBuffer;
+  private samplesBuf: GPUBuffer;
+  private muBuf?: GPUBuffer;
+  private aBuf?: GPUBuffer;
+  private bBuf?: GPUBuffer;
+  private lBuf?: GPUBuffer;
+  private oBuf?: GPUBuffer;
+  private storeBuf?: GPUBuffer;
+  private drawSets = new Map<number, Dispatch[]>();
+  private substSets = new Map<number, { input: GPUBuffer; d: Dispatch }>();
+
+  constructor(engine: Engine, o: SamplerOptions) {
+    this.engine = engine;
+    this.o = o;
+    const { grid: g, channels: C, patchModel: pm } = o;
+    this.dw = C * g.window * g.window;
+    if (o.x.length !== C * g.height * g.width) throw new ShapeError(`pda: the image has ${o.x.length} values, expected ${C}×${g.height}×${g.width}`);
+    checkPatchModel(pm, { sampling: o.sampling, window: g.window, channels: C, height: g.height, width: g.width });
+    const buf = (bytes: number, label: string, data?: ArrayBufferView) => {
+      const b = engine.device.createBuffer({ label: `pda:${label}`, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: storageUsage() });
+      if (data) engine.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+      this.buffers.push(b);
+      return b;
+    };
+    this.params = buf(16, 'params');
+    this.xBuf = buf(o.x.byteLength, 'clean', o.x);
+    this.samplesBuf = buf(o.maxWindows * o.samples * this.dw * 4, 'samples');
+    if (o.sampling === 'conditional') {
+      const f = pm.factors!;
+      this.muBuf = buf(o.maxWindows * this.dw * 4, 'mu');
+      this.aBuf = buf(f.A.byteLength, 'A', f.A);
+      this.bBuf = buf(f.b.byteLength, 'b', f.b);
+      this.lBuf = buf(f.L.byteLength, 'L', f.L);
+      this.oBuf = buf(f.oIndex.byteLength, 'oIndex', f.oIndex);
+    } else {
+      const s = pm.store!;
+      this.storeBuf = buf(s.data.byteLength, 'store', s.data);
+    }
+  }
+
+  private setParams(first: number, nw: number): void {
+    if (nw > this.o.maxWindows) throw new ShapeError(`pda: ${nw} windows in a batch; the sampler was sized for ${this.o.maxWindows}`);
+    if (first + nw > this.o.grid.count) throw new ShapeError(`pda: windows ${first}..${first + nw - 1} are past the last window ${this.o.grid.count - 1}`);
+    this.engine.device.queue.writeBuffer(this.params, 0, new Uint32Array([first, nw, this.o.seed >>> 0, 0]));
+  }
+
+  /** The condmean + draw dispatches of a batch of nw windows (made once per nw). */
+  private drawDispatches(nw: number): Dispatch[] {
+    let d = this.drawSets.get(nw);
+    if (d) return d;
+    const e = this.engine;
+    const { grid: g, samples: S } = this.o;
+    const K = g.window;
+    const dw = this.dw;
+    if (this.o.sampling === 'conditional') {
+      const f = this.o.patchModel.factors!;
+      const pad = this.o.patchModel.padding;
+      d = [
+        e.makeDispatch(KP.pdaCondMean, { uniforms: { total: nw * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, dO: f.dO }, buffers: [this.params, this.xBuf, this.aBuf!, this.bBuf!, this.oBuf!, this.muBuf!], threads: nw * dw, label: 'pda_condmean' }),
+        e.makeDispatch(KP.pdaDrawConditional, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, samples: S }, buffers: [this.params, this.muBuf!, this.lBuf!, this.samplesBuf], threads: nw * S * dw, label: 'pda_draw_conditional' }),
+      ];
+    } else {
+      d = [e.makeDispatch(KP.pdaDrawMarginal, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, stride: g.stride, cols: g.cols, dw, samples: S, count: this.o.patchModel.store!.count }, buffers: [this.params, this.storeBuf!, this.samplesBuf], threads: nw * S * dw, label: 'pda_draw_marginal' })];
+    }
+    this.drawSets.set(nw, d);
+    return d;
+  }
+
+  /** The dispatches that write windows first..first+nw−1 × S samples into `input` (a model plan's input buffer). */
+  fill(first: number, nw: number, input: GPUBuffer): Dispatch[] {
+    this.setParams(first, nw);
+    const { grid: g, samples: S, channels: C } = this.o;
+    let s = this.substSets.get(nw);
+    if (!s || s.input !== input) {
+      const n = nw * S;
+      s = { input, d: this.engine.makeDispatch(KP.pdaSubstitute, { uniforms: { total: n * C * g.height * g.width, c: C, h: g.height, w: g.width, k: g.window, stride: g.stride, cols: g.cols, dw: this.dw, samples: S }, buffers: [this.params, this.xBuf, this.samplesBuf, input], threads: n * C * g.height * g.width, label: 'pda_substitute' }) };
+      this.substSets.set(nw, s);
+    }
+    return [...this.drawDispatches(nw), s.d];
+  }
+
+  /** The samples of windows first..first+nw−1 (nw·S × dw, window-major), for tests. */
+  async draw(first: number, nw: number): Promise<Float32Array> {
+    this.setParams(first, nw);
+    await this.engine.run(this.drawDispatches(nw));
+    return this.engine.readFloats(this.samplesBuf, nw * this.o.samples * this.dw);
+  }
+
+  /** The conditional means of windows first..first+nw−1 (nw × dw), for tests. */
+  async conditionalMeans(first: number, nw: number): Promise<Float32Array> {
+    if (!this.muBuf) throw new ArgumentError('pda: conditional means exist only for conditional sampling');
+    this.setParams(first, nw);
+    await this.engine.run(this.drawDispatches(nw).slice(0, 1));
+    return this.engine.readFloats(this.muBuf, nw * this.dw);
+  }
+
+  /** Builds the batch into a scratch buffer and reads it back (nw·S × C×H×W), for tests. */
+  async batch(first: number, nw: number): Promise<Float32Array> {
+    const { grid: g, samples: S, channels: C } = this.o;
+    const n = nw * S * C * g.height * g.width;
+    const out = this.engine.device.createBuffer({ label: 'pda:batch-test', size: Math.max(16, n * 4), usage: storageUsage() });
+    try {
+      await this.engine.run(this.fill(first, nw, out));
+      return await this.engine.readFloats(out, n);
+    } finally {
+      this.substSets.delete(nw);
+      out.destroy();
+    }
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) b.destroy();
+    this.buffers = [];
+    this.drawSets.clear();
+    this.substSets.clear();
+  }
+}
+
+// ---- the analysis ------------------------------------------------------------------------------
+
+export interface PdaOptions {
+  sampling: Sampling;
+  patchModel: PatchModel;
+  window: number;
+  /** default 1 */
+  stride?: number;
+  /** S, default 10 */
+  samples?: number;
+  /** default 0 */
+  seed?: number;
+  /** classes to explain; default the top `top` classes of the clean image */
+  classes?: number[];
+  /** default 1 */
+  top?: number;
+  /** N of the Laplace correction; default defaultLaplaceN(number of classes) */
+  laplaceN?: number;
+  /** a hidden layer whose every feature map gets a relevance map (activation difference of the map's mean) */
+  layer?: string;
+  /** single units of `layer` (flat indices into its C×H×W) with their own AD maps */
+  units?: number[];
+  /** windows per batch (default: as many as the model's batch limit allows, at most 256 images) */
+  windowsPerBatch?: number;
+  onProgress?: (windowsDone: number, windows: number) => void;
+}
+
+export interface LayerRelevance {
+  name: string;
+  value: string;
+  /** the value's shape for one image (C, h, w) or (F) */
+  shape: number[];
+  maps: number;
+  /** clean per-map means */
+  clean: Float32Array;
+  /** per window, maps × windows: AD of the map's mean = mean over the map's units of AD */
+  windowAD: Float32Array;
+  /** maps × H × W */
+  pixels: Float32Array;
+  /** per map, the mean over the image of |pixel relevance| (for ranking) */
+  strength: Float32Array;
+  units?: { indices: number[]; windowAD: Float32Array; pixels: Float32Array };
+}
+
+export interface PdaResult {
+  sampling: Sampling;
+  grid: WindowGrid;
+  samples: number;
+  seed: number;
+  numClasses: number;
+  laplaceN: number;
+  classes: number[];
+  /** clean p(c|x) and logit of each class */
+  probs: number[];
+  logits: number[];
+  /** classes × windows: mean over the samples of p(c|x̃) */
+  windowProb: Float32Array;
+  /** classes × windows: weight of evidence (Laplace-corrected) */
+  windowWE: Float32Array;
+  /** classes × windows: activation difference of the logit */
+  windowAD: Float32Array;
+  /** classes × H × W: each pixel's mean WE over the windows containing it */
+  we: Float32Array;
+  /** classes × H × W: the same for the logit AD */
+  logitAD: Float32Array;
+  layer?: LayerRelevance;
+  forwardImages: number;
+}
+
+export async function predictionDifference(model: Model, x: Float32Array, o: PdaOptions): Promise<PdaResult> {
+  const [, C, H, W] = model.graph.input.shape;
+  if (C === undefined || H === undefined || W === undefined) throw new ArgumentError('prediction difference analysis needs an image input (N×C×H×W)');
+  const grid = windowGrid(H, W, o.window, o.stride ?? 1);
+  const S = o.samples ?? 10;
+  if (!Number.isInteger(S) || S < 1) throw new ArgumentError(`--samples must be a positive integer, got ${S}`);
+  const seed = o.seed ?? 0;
+  if (x.length !== C * H * W) throw new ShapeError(`pda: one image of ${C}×${H}×${W} expected, got ${x.length} values`);
+  checkPatchModel(o.patchModel, { sampling: o.sampling, window: o.window, channels: C, height: H, width: W });
+
+  const cv = classifierValues(model.graph);
+  const logitsV = model.resolve(cv.logits);
+  const layerV = o.layer !== undefined ? model.resolve(o.layer) : undefined;
+  const outs = layerV && layerV !== logitsV ? [logitsV, layerV] : [logitsV];
+  const clean = await model.run(x, 1, { outputs: outs });
+  const l0 = clean.get(logitsV)!.data;
+  const K = l0.length;
+  const p0 = softmaxRows(l0, K);
+  let classes: number[];
+  if (o.classes && o.classes.length > 0) {
+    for (const c of o.classes) if (!Number.isInteger(c) || c < 0 || c >= K) throw new ArgumentError(`class ${c} is out of range: the model has ${K} classes (0–${K - 1})`);
+    classes = [...o.classes];
+  } else {
+    const top = o.top ?? 1;
+    if (!Number.isInteger(top) || top < 1 || top > K) throw new ArgumentError(`--top must be between 1 and the number of classes ${K}, got ${top}`);
+    classes = Array.from(p0, (p, i) => ({ p, i })).sort((a, b) => b.p - a.p || a.i - b.i).slice(0, top).map((e) => e.i);
+  }
+  const N = o.laplaceN ?? defaultLaplaceN(K);
+  if (!(N > 0)) throw new ArgumentError(`--laplace-n must be positive, got ${N}`);
+
+  // The hidden layer: maps (channels) × units per map.
+  let layerShape: number[] = [];
+  let maps = 0, perMap = 0, layerSize = 0;
+  let cleanMap: Float32Array = new Float32Array(0);
+  let cleanLayer: Float32Array = new Float32Array(0);
+  if (layerV) {
+    layerShape = inferShapes(model.graph, 1).get(layerV)!.slice(1);
+    layerSize = numel(layerShape);
+    maps = layerShape[0] ?? 1;
+    perMap = layerSize / maps;
+    cleanLayer = clean.get(layerV)!.data;
+    cleanMap = mapMeans(cleanLayer, 1, maps, perMap);
+    for (const u of o.units ?? []) if (!Number.isInteger(u) || u < 0 || u >= layerSize) throw new ArgumentError(`unit ${u} is out of range: layer ${o.layer} has ${layerSize} units (0–${layerSize - 1})`);
+  } else if (o.units && o.units.length > 0) throw new ArgumentError('--unit needs --layer');
+  const units = o.units ?? [];
+
+  const nc = classes.length;
+  const windows = grid.count;
+  const windowProb = new Float32Array(nc * windows);
+  const windowWE = new Float32Array(nc * windows);
+  const windowAD = new Float32Array(nc * windows);
+  const layerAD = new Float32Array(maps * windows);
+  const unitAD = new Float32Array(units.length * windows);
+
+  const maxImages = Math.max(1, Math.min(256, model.maxBatch(outs)));
+  const wpb = Math.max(1, Math.min(windows, o.windowsPerBatch ?? Math.max(1, Math.floor(maxImages / S))));
+  const sampler = new PdaSampler(model.engine, { sampling: o.sampling, patchModel: o.patchModel, x, channels: C, grid, samples: S, seed, maxWindows: wpb });
+  let forwardImages = 1;
+  try {
+    for (let first = 0; first < windows; first += wpb) {
+      const nw = Math.min(wpb, windows - first);
+      const res = await model.runFilled(nw * S, (input) => sampler.fill(first, nw, input), outs);
+      forwardImages += nw * S;
+      const lg = res.get(logitsV)!.data;
+      const pr = softmaxRows(lg, K);
+      const lm = layerV ? mapMeans(res.get(layerV)!.data, nw * S, maps, perMap) : undefined;
+      const lv = layerV ? res.get(layerV)!.data : undefined;
+      for (let wl = 0; wl < nw; wl++) {
+        const wi = first + wl;
+        classes.forEach((c, ci) => {
+          let ps = 0, ls = 0;
+          for (let s = 0; s < S; s++) {
+            ps += pr[(wl * S + s) * K + c]!;
+            ls += lg[(wl * S + s) * K + c]!;
+          }
+          const pm = ps / S;
+          windowProb[ci * windows + wi] = pm;
+          windowWE[ci * windows + wi] = weightOfEvidence(p0[c]!, pm, N, K);
+          windowAD[ci * windows + wi] = l0[c]! - ls / S;
+        });
+        if (lm) for (let m = 0; m < maps; m++) {
+          let s0 = 0;
+          for (let s = 0; s < S; s++) s0 += lm[(wl * S + s) * maps + m]!;
+          layerAD[m * windows + wi] = cleanMap[m]! - s0 / S;
+        }
+        if (lv) units.forEach((u, ui) => {
+          let s0 = 0;
+          for (let s = 0; s < S; s++) s0 += lv[(wl * S + s) * layerSize + u]!;
+          unitAD[ui * windows + wi] = cleanLayer[u]! - s0 / S;
+        });
+      }
+      o.onProgress?.(first + nw, windows);
+    }
+  } finally {
+    sampler.destroy();
+  }
+
+  const toPixels = (vals: Float32Array, count: number) => {
+    const out = new Float32Array(count * H * W);
+    for (let i = 0; i < count; i++) out.set(windowsToPixels(vals, grid, i * windows), i * H * W);
+    return out;
+  };
+  const result: PdaResult = {
+    sampling: o.sampling, grid, samples: S, seed, numClasses: K, laplaceN: N, classes,
+    probs: classes.map((c) => p0[c]!), logits: classes.map((c) => l0[c]!),
+    windowProb, windowWE, windowAD, we: toPixels(windowWE, nc), logitAD: toPixels(windowAD, nc), forwardImages,
+  };
+  if (layerV) {
+    const pixels = toPixels(layerAD, maps);
+    const strength = new Float32Array(maps);
+    for (let m = 0; m < maps; m++) {
+      let s = 0;
+      for (let q = 0; q < H * W; q++) s += Math.abs(pixels[m * H * W + q]!);
+      strength[m] = s / (H * W);
+    }
+    result.layer = { name: o.layer!, value: layerV, shape: layerShape, maps, clean: cleanMap, windowAD: layerAD, pixels, strength };
+    if (units.length > 0) result.layer.units = { indices: units, windowAD: unitAD, pixels: toPixels(unitAD, units.length) };
+  }
+  return result;
+}
+
+/** Per image, the mean of each map's units: n × maps. */
+function mapMeans(v: Float32Array, n: number, maps: number, perMap: number): Float32Array {
+  const out = new Float32Array(n * maps);
+  for (let b = 0; b < n; b++)
+    for (let m = 0; m < maps; m++) {
+      let s = 0;
+      const off = (b * maps + m) * perMap;
+      for (let q = 0; q < perMap; q++) s += v[off + q]!;
+      out[b * maps + m] = s / perMap;
+    }
+  return out;
+}

@@ -1,0 +1,39 @@
+// pda_draw_marginal: marginal (empirical) samples of the windows of a batch: sample s of window
+// w is the same K×K×C window of store image m = pcg4d(seed, w, s, 0xffffffff).x % count (as
+// marginalIndex in explainers/patch-model.ts). One invocation per (image, window component).
+struct U { total: u32, h: u32, w: u32, k: u32, stride: u32, cols: u32, dw: u32, samples: u32, count: u32 }
+struct Params { first: u32, nw: u32, seed: u32, unused: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> p: Params;
+@group(0) @binding(2) var<storage, read> store: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+override WG: u32 = 64;
+
+fn pcg4d(vin: vec4u) -> vec4u {
+  var v = vin * 1664525u + 1013904223u;
+  v.x += v.y * v.w; v.y += v.z * v.x; v.z += v.x * v.y; v.w += v.y * v.z;
+  v ^= v >> vec4u(16u);
+  v.x += v.y * v.w; v.y += v.z * v.x; v.z += v.x * v.y; v.w += v.y * v.z;
+  return v;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  if (t >= u.total) { return; }
+  let img = t / u.dw;
+  let i = t % u.dw;
+  let wl = img / u.samples;
+  let s = img % u.samples;
+  if (wl >= p.nw) { return; }
+  let win = p.first + wl;
+  let y0 = min((win / u.cols) * u.stride, u.h - u.k);
+  let x0 = min((win % u.cols) * u.stride, u.w - u.k);
+  let m = pcg4d(vec4u(p.seed, win, s, 0xffffffffu)).x % u.count;
+  let kk = u.k * u.k;
+  let c = i / kk;
+  let r = i % kk;
+  let hw = u.h * u.w;
+  let cnum = u.dw / kk;
+  out[t] = store[m * cnum * hw + c * hw + (y0 + r / u.k) * u.w + x0 + r % u.k];
+}
