@@ -30,14 +30,17 @@ import { progressBar } from './progress.ts';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.jfif']);
 
-/** Image files of a folder (sorted), or the file itself. */
+/** Image files of a folder and its subfolders (sorted), or the file itself. */
 function listImages(path: string): string[] {
   if (!existsSync(path)) throw new ArgumentError(`${path}: not found`);
   if (statSync(path).isDirectory())
     return readdirSync(path)
-      .filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()) || f.endsWith('.npy') || /ubyte(\.gz)?$/.test(f))
       .sort()
-      .map((f) => join(path, f));
+      .flatMap((f) => {
+        const p = join(path, f);
+        if (statSync(p).isDirectory()) return listImages(p);
+        return IMAGE_EXT.has(extname(f).toLowerCase()) || f.endsWith('.npy') || /ubyte(\.gz)?$/.test(f) ? [p] : [];
+      });
   return [path];
 }
 
