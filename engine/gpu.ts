@@ -55,6 +55,7 @@ export class Engine {
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
   private free = new Map<number, GPUBuffer[]>(); // pooled storage buffers by byte size
+  private uniforms = new Map<string, GPUBuffer>(); // uniform buffers by kernel and contents
   private lost: string | undefined;
 
   private constructor(device: GPUDevice, adapterInfo: string, timing: boolean) {
@@ -165,11 +166,21 @@ export class Engine {
     return b;
   }
 
-  /** A uniform buffer holding `values`, packed as consecutive 4-byte scalars (WGSL struct of u32/i32/f32 fields; size rounded to 16). */
+  /**
+   * A uniform buffer holding `values`, packed as consecutive 4-byte scalars (WGSL struct of
+   * u32/i32/f32 fields; size rounded to 16). Uniform buffers are never rewritten, so buffers with the
+   * same bytes are shared: a dispatch rebuilt with the same shapes (a later batch of occlusion, PDA
+   * or etalon work, another optimisation run) reuses the buffer and so hits the bind-group cache,
+   * instead of leaking a buffer and a bind group per call.
+   */
   uniform(spec: KernelSpec, values: Record<string, UniformValue>, label: string): GPUBuffer {
     const data = packUniforms(spec, values);
-    const b = this.device.createBuffer({ label: `${label}.uniforms`, size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const key = `${spec.name}|${Array.from(new Uint32Array(data)).join(',')}`;
+    let b = this.uniforms.get(key);
+    if (b) return b;
+    b = this.device.createBuffer({ label: `${label}.uniforms`, size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.device.queue.writeBuffer(b, 0, data);
+    this.uniforms.set(key, b);
     return b;
   }
 

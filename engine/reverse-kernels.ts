@@ -8,6 +8,7 @@ import { foldWorkgroups, type Dispatch, type Engine } from './gpu.ts';
 import type { ConvAttrs, PoolAttrs } from './ir.ts';
 import * as K from '../kernels/index.ts';
 import * as RK from '../kernels/reverse.ts';
+import { poolUniforms as forwardPoolUniforms } from './ops.ts';
 
 /** The geometry of a conv (ConvAttrs works as is). */
 export type ConvGeometry = Pick<ConvAttrs, 'kernel' | 'stride' | 'pads' | 'dilation' | 'group'>;
@@ -71,13 +72,11 @@ export function biasGrad(e: Engine, yShape: number[], dy: GPUBuffer, db: GPUBuff
 
 // ---- pooling -----------------------------------------------------------------------------
 
+/** The forward pool's uniforms (same layout), with `total` counting the gradient's elements: one per input pixel. */
 function poolUniforms(a: PoolGeometry, xShape: number[], yShape: number[], label: string) {
-  const [, , h, w] = dims4(xShape, label);
-  const [, , oh, ow] = dims4(yShape, label);
-  return {
-    total: numel(xShape), h, w, oh, ow, kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
-    pt: a.pads[0], pl: a.pads[1], hEnd: h + a.pads[2], wEnd: w + a.pads[3], countPad: a.countIncludePad ? 1 : 0,
-  };
+  dims4(xShape, label);
+  dims4(yShape, label);
+  return { ...forwardPoolUniforms({ ...a, ceil: false }, xShape, yShape), total: numel(xShape) };
 }
 
 /**

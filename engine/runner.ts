@@ -427,18 +427,6 @@ export class Model {
     return new Map(outs.map((o, i) => [o, { shape: plan.shapes.get(o)!, data: new Float32Array(res[i]!) }]));
   }
 
-  /** The dispatches of one plan (for benchmarks): runs it `reps` times without readback. */
-  async timePlan(batch: number, reps: number): Promise<number[]> {
-    const plan = this.plan(batch, this.graph.outputs);
-    const times: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      const t0 = performance.now();
-      await this.engine.run(plan.dispatches, []);
-      times.push(performance.now() - t0);
-    }
-    return times;
-  }
-
   destroy(): void {
     this.dropPlans();
     for (const b of this.params.values()) b.destroy();
