@@ -67,7 +67,23 @@ export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg
   return wt;
 }
 
-export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch {
+/**
+ * Region mode (engine/region.ts): the input x holds a clean prefix and per-image rectangles, the
+ * output gets only the rectangles. `rhOut`×`rwOut` replace the output map in the pixel count.
+ */
+export interface ConvRegion {
+  org: GPUBuffer;
+  rhIn: number;
+  rwIn: number;
+  rbIn: number;
+  orgIn: number;
+  rhOut: number;
+  rwOut: number;
+  rbOut: number;
+  orgOut: number;
+}
+
+export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion): Dispatch {
   const sg = GEMM.subgroups && ctx.engine.hasSubgroups;
   const { TM, TN, WG } = sg ? GEMM_SG : GEMM;
   const cin = x[1]!, cout = y[1]!, group = a.group;
@@ -76,16 +92,19 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
   const coPad = Math.ceil(coutPg / TM) * TM;
   const wt = gemmWeights(ctx, a, cout, cinPg, TM);
   const pointwise = isPointwise(a);
-  const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : [])];
-  const npix = y[0]! * y[2]! * y[3]!;
-  return ctx.engine.makeDispatch(sg ? K.conv2dGemmSg : K.conv2dGemm, {
+  const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : []), ...(region ? ['REGION'] : [])];
+  const [oh, ow] = region ? [region.rhOut, region.rwOut] : [y[2]!, y[3]!];
+  const npix = y[0]! * oh * ow;
+  const spec = region ? (sg ? K.conv2dGemmSgRegion : K.conv2dGemmRegion) : sg ? K.conv2dGemmSg : K.conv2dGemm;
+  return ctx.engine.makeDispatch(spec, {
     defines,
     overrides: { WG },
     uniforms: {
-      npix, cin, cinPg, hw: x[2]! * x[3]!, w: x[3]!, h: x[2]!, ow: y[3]!, ohw: y[2]! * y[3]!, cout, coutPg, coPad4: coPad / 4,
+      npix, cin, cinPg, hw: x[2]! * x[3]!, w: x[3]!, h: x[2]!, ow, ohw: oh * ow, cout, coutPg, coPad4: coPad / 4,
       kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1],
+      ...(region ? { rhIn: region.rhIn, rwIn: region.rwIn, rbIn: region.rbIn, orgIn: region.orgIn, rbOut: region.rbOut, orgOut: region.orgOut } : {}),
     },
-    buffers: [xb, wt, ...(a.bias ? [ctx.param(a.bias)] : []), yb],
+    buffers: [xb, wt, ...(a.bias ? [ctx.param(a.bias)] : []), yb, ...(region ? [region.org] : [])],
     workgroups: [Math.ceil(npix / (WG * TN)), coPad / TM, group],
     label, flops,
   });

@@ -10,7 +10,8 @@
 // into the model's input buffer), then the model's forward pass. Batch construction
 // (`PdaSampler.fill`) and the forward pass (`model.runFilled`) are separate, so a region-forward
 // path can replace the plain forward pass.
-import type { Model } from '../engine/runner.ts';
+import type { Model, Tensor } from '../engine/runner.ts';
+import { RegionForward } from '../engine/region.ts';
 import type { Engine, Dispatch } from '../engine/gpu.ts';
 import { classifierValues, softmaxRows } from '../engine/classify.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
@@ -139,7 +140,9 @@ export class PdaSampler {
   private lBuf?: GPUBuffer;
   private oBuf?: GPUBuffer;
   private storeBuf?: GPUBuffer;
-  private drawSets = new Map<number, Dispatch[]>();
+  private drawSets = new Map<string, Dispatch[]>();
+  private targetIds = new WeakMap<GPUBuffer, number>();
+  private nextTarget = 0;
   private substSets = new Map<number, { input: GPUBuffer; d: Dispatch }>();
 
   constructor(engine: Engine, o: SamplerOptions) {
@@ -177,9 +180,12 @@ export class PdaSampler {
     this.engine.device.queue.writeBuffer(this.params, 0, new Uint32Array([first, nw, this.o.seed >>> 0, 0]));
   }
 
-  /** The condmean + draw dispatches of a batch of nw windows (made once per nw). */
-  private drawDispatches(nw: number): Dispatch[] {
-    let d = this.drawSets.get(nw);
+  /** The condmean + draw dispatches of a batch of nw windows into `out` from float `base` (made once per nw and target). */
+  private drawDispatches(nw: number, out: GPUBuffer = this.samplesBuf, base = 0): Dispatch[] {
+    let id = this.targetIds.get(out);
+    if (id === undefined) this.targetIds.set(out, (id = this.nextTarget++));
+    const key = `${nw}|${id}|${base}`;
+    let d = this.drawSets.get(key);
     if (d) return d;
     const e = this.engine;
     const { grid: g, samples: S } = this.o;
@@ -190,13 +196,22 @@ export class PdaSampler {
       const pad = this.o.patchModel.padding;
       d = [
         e.makeDispatch(KP.pdaCondMean, { uniforms: { total: nw * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, dO: f.dO }, buffers: [this.params, this.xBuf, this.aBuf!, this.bBuf!, this.oBuf!, this.muBuf!], threads: nw * dw, label: 'pda_condmean' }),
-        e.makeDispatch(KP.pdaDrawConditional, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, samples: S }, buffers: [this.params, this.muBuf!, this.lBuf!, this.samplesBuf], threads: nw * S * dw, label: 'pda_draw_conditional' }),
+        e.makeDispatch(KP.pdaDrawConditional, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, samples: S, base }, buffers: [this.params, this.muBuf!, this.lBuf!, out], threads: nw * S * dw, label: 'pda_draw_conditional' }),
       ];
     } else {
-      d = [e.makeDispatch(KP.pdaDrawMarginal, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, stride: g.stride, cols: g.cols, dw, samples: S, count: this.o.patchModel.store!.count }, buffers: [this.params, this.storeBuf!, this.samplesBuf], threads: nw * S * dw, label: 'pda_draw_marginal' })];
+      d = [e.makeDispatch(KP.pdaDrawMarginal, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, stride: g.stride, cols: g.cols, dw, samples: S, count: this.o.patchModel.store!.count, base }, buffers: [this.params, this.storeBuf!, out], threads: nw * S * dw, label: 'pda_draw_marginal' })];
     }
-    this.drawSets.set(nw, d);
+    this.drawSets.set(key, d);
     return d;
+  }
+
+  /**
+   * Incremental inference: the dispatches that draw windows first..first+nw−1 × S samples straight
+   * into a region plan's input rectangles (`input` from float `base`, [n][C][K][K]).
+   */
+  fillRegion(first: number, nw: number, input: GPUBuffer, base: number): Dispatch[] {
+    this.setParams(first, nw);
+    return this.drawDispatches(nw, input, base);
   }
 
   /** The dispatches that write windows first..first+nw−1 × S samples into `input` (a model plan's input buffer). */
@@ -273,6 +288,11 @@ export interface PdaOptions {
   units?: number[];
   /** windows per batch (default: as many as the model's batch limit allows, at most 256 images) */
   windowsPerBatch?: number;
+  /**
+   * Incremental inference (default true): keep the clean image's activations and recompute, per
+   * layer, only the rectangle a window can change (engine/region.ts). false recomputes whole images.
+   */
+  incremental?: boolean;
   onProgress?: (windowsDone: number, windows: number) => void;
 }
 
@@ -316,6 +336,9 @@ export interface PdaResult {
   logitAD: Float32Array;
   layer?: LayerRelevance;
   forwardImages: number;
+  incremental: boolean;
+  /** incremental: multiply-adds per perturbed image relative to a whole forward pass */
+  macFraction?: number;
 }
 
 export async function predictionDifference(model: Model, x: Float32Array, o: PdaOptions): Promise<PdaResult> {
@@ -375,11 +398,23 @@ export async function predictionDifference(model: Model, x: Float32Array, o: Pda
   const maxImages = Math.max(1, Math.min(256, model.maxBatch(outs)));
   const wpb = Math.max(1, Math.min(windows, o.windowsPerBatch ?? Math.max(1, Math.floor(maxImages / S))));
   const sampler = new PdaSampler(model.engine, { sampling: o.sampling, patchModel: o.patchModel, x, channels: C, grid, samples: S, seed, maxWindows: wpb });
+  const incremental = o.incremental ?? true;
+  let region: RegionForward | undefined;
   let forwardImages = 1;
   try {
+    if (incremental) {
+      region = new RegionForward(model, { rect: [grid.window, grid.window], batch: wpb * S, outputs: outs });
+      await region.setClean(x);
+    }
+    const oy = new Int32Array(wpb * S), ox = new Int32Array(wpb * S);
     for (let first = 0; first < windows; first += wpb) {
       const nw = Math.min(wpb, windows - first);
-      const res = await model.runFilled(nw * S, (input) => sampler.fill(first, nw, input), outs);
+      let res: Map<string, Tensor>;
+      if (region) {
+        // The last batch may be short: its spare images repeat the last window and are ignored.
+        for (let b = 0; b < wpb * S; b++) [oy[b], ox[b]] = windowOrigin(grid, first + Math.min(nw - 1, Math.floor(b / S)));
+        res = await region.run(sampler.fillRegion(first, nw, region.input, region.inputBase), oy, ox);
+      } else res = await model.runFilled(nw * S, (input) => sampler.fill(first, nw, input), outs);
       forwardImages += nw * S;
       const lg = res.get(logitsV)!.data;
       const pr = softmaxRows(lg, K);
@@ -413,6 +448,7 @@ export async function predictionDifference(model: Model, x: Float32Array, o: Pda
     }
   } finally {
     sampler.destroy();
+    region?.destroy();
   }
 
   const toPixels = (vals: Float32Array, count: number) => {
@@ -424,6 +460,7 @@ export async function predictionDifference(model: Model, x: Float32Array, o: Pda
     sampling: o.sampling, grid, samples: S, seed, numClasses: K, laplaceN: N, classes,
     probs: classes.map((c) => p0[c]!), logits: classes.map((c) => l0[c]!),
     windowProb, windowWE, windowAD, we: toPixels(windowWE, nc), logitAD: toPixels(windowAD, nc), forwardImages,
+    incremental, macFraction: region ? region.stats.macs / region.stats.fullMacs : undefined,
   };
   if (layerV) {
     const pixels = toPixels(layerAD, maps);

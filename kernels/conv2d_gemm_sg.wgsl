@@ -30,6 +30,14 @@ struct U {
   pl: i32,
   dh: u32,
   dw: u32,
+//#if REGION
+  rhIn: u32,      // region mode: the input's rectangle (rows, cols), its offset in x (after the clean prefix)
+  rwIn: u32,
+  rbIn: u32,
+  orgIn: u32,     // i32 offset of the input's per-image rectangle origins in org
+  rbOut: u32,     // offset of the output rectangle in y; ow/ohw/npix describe the output rectangle
+  orgOut: u32,
+//#endif
 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -37,8 +45,14 @@ struct U {
 //#if HAS_BIAS
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+//#if REGION
+@group(0) @binding(5) var<storage, read> org: array<i32>;
+//#endif
 //#else
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+//#if REGION
+@group(0) @binding(4) var<storage, read> org: array<i32>;
+//#endif
 //#endif
 override WG: u32 = 64;
 
@@ -70,15 +84,32 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   var iy0: array<i32, TN>;
   var ix0: array<i32, TN>;
   var live: array<bool, TN>;
+//#if REGION
+  // region mode (engine/region.ts): x holds the clean input [Cin,H,W] and then the batch's
+  // rectangles [N][Cin][rhIn][rwIn]; an input pixel inside image b's rectangle is read from the
+  // rectangle, any other from the clean prefix. Output pixels are those of image b's rectangle.
+  var ry: array<i32, TN>;
+  var rx: array<i32, TN>;
+  let rhw = u.rhIn * u.rwIn;
+  let cb = g * cinPg * hw;
+//#endif
   for (var j = 0u; j < TN; j++) {
     let n = n0 + j * WG;
     live[j] = n < u.npix;
     let nn = min(n, u.npix - 1u);
     let b = nn / u.ohw;
     let p = nn - b * u.ohw;
-    let oy = p / u.ow;
-    let ox = p - oy * u.ow;
+    var oy = p / u.ow;
+    var ox = p - oy * u.ow;
+//#if REGION
+    oy += u32(org[u.orgOut + 2u * b]);
+    ox += u32(org[u.orgOut + 2u * b + 1u]);
+    ry[j] = org[u.orgIn + 2u * b];
+    rx[j] = org[u.orgIn + 2u * b + 1u];
+    xb[j] = u.rbIn + (b * u.cin + g * cinPg) * rhw;
+//#else
     xb[j] = (b * u.cin + g * cinPg) * hw;
+//#endif
     iy0[j] = i32(oy * u.sh) - u.pt;
     ix0[j] = i32(ox * u.sw) - u.pl;
   }
@@ -87,12 +118,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   let wstride = u.coPad4 * 4u;
 //#if POINTWISE
   var off: array<u32, TN>;
+//#if REGION
+  var cs: array<u32, TN>;
+  for (var j = 0u; j < TN; j++) {
+    let qy = iy0[j] - ry[j];
+    let qx = ix0[j] - rx[j];
+    let inR = qy >= 0 && qy < i32(u.rhIn) && qx >= 0 && qx < i32(u.rwIn);
+    off[j] = select(cb + u32(iy0[j]) * u.w + u32(ix0[j]), xb[j] + u32(qy) * u.rwIn + u32(qx), inR);
+    cs[j] = select(hw, rhw, inR);
+  }
+//#else
   for (var j = 0u; j < TN; j++) { off[j] = xb[j] + u32(iy0[j]) * u.w + u32(ix0[j]); }
+//#endif
   var wi = wg0;
   for (var ci = 0u; ci < cinPg; ci++) {
     let wv = weights(wi);
     for (var j = 0u; j < TN; j++) {
+//#if REGION
+      let xv = x[off[j] + ci * cs[j]];
+//#else
       let xv = x[off[j] + ci * hw];
+//#endif
       for (var m = 0u; m < MV; m++) { acc[j * MV + m] += xv * wv[m]; }
     }
     wi += wstride;
@@ -103,16 +149,31 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     for (var kx = 0u; kx < u.kw; kx++) {
       var off: array<u32, TN>;
       var ok: array<bool, TN>;
+//#if REGION
+      var cs: array<u32, TN>;
+//#endif
       for (var j = 0u; j < TN; j++) {
         let iy = iy0[j] + i32(ky * u.dh);
         let ix = ix0[j] + i32(kx * u.dw);
         ok[j] = iy >= 0 && iy < i32(u.h) && ix >= 0 && ix < i32(u.w);
+//#if REGION
+        let qy = iy - ry[j];
+        let qx = ix - rx[j];
+        let inR = qy >= 0 && qy < i32(u.rhIn) && qx >= 0 && qx < i32(u.rwIn);
+        off[j] = select(select(0u, cb + u32(iy) * u.w + u32(ix), ok[j]), xb[j] + u32(qy) * u.rwIn + u32(qx), inR);
+        cs[j] = select(hw, rhw, inR);
+//#else
         off[j] = select(0u, xb[j] + u32(iy) * u.w + u32(ix), ok[j]);
+//#endif
       }
       for (var ci = 0u; ci < cinPg; ci++) {
         let wv = weights(wi);
         for (var j = 0u; j < TN; j++) {
+//#if REGION
+          let xv = select(0.0, x[off[j] + ci * cs[j]], ok[j]);
+//#else
           let xv = select(0.0, x[off[j] + ci * hw], ok[j]);
+//#endif
           for (var m = 0u; m < MV; m++) { acc[j * MV + m] += xv * wv[m]; }
         }
         wi += wstride;
@@ -125,7 +186,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     let n = n0 + j * WG;
     let b = n / u.ohw;
     let p = n - b * u.ohw;
+//#if REGION
+    let yb = u.rbOut + (b * u.cout + g * u.coutPg + co0) * u.ohw + p;
+//#else
     let yb = (b * u.cout + g * u.coutPg + co0) * u.ohw + p;
+//#endif
     for (var m = 0u; m < MV; m++) {
       for (var c = 0u; c < 4u; c++) {
         let co = co0 + m * 4u + c;

@@ -107,3 +107,23 @@ export const conv2dGemmSg = spec({
   variants: ['HAS_BIAS', 'RELU', 'POINTWISE'],
   overrides: { WG: 64 },
 });
+
+// Region mode (engine/region.ts): the same kernels with the REGION variant, which reads the input
+// as a clean prefix plus per-image rectangles (origins in a storage buffer of i32 pairs) and writes
+// only the output rectangles. The extra uniforms follow the base kernel's.
+const regionConvUniforms: [string, 'u32'][] = [['rhIn', 'u32'], ['rwIn', 'u32'], ['rbIn', 'u32'], ['orgIn', 'u32'], ['rbOut', 'u32'], ['orgOut', 'u32']];
+export const conv2dGemmRegion = spec({ ...conv2dGemm, uniforms: [...conv2dGemm.uniforms, ...regionConvUniforms], storage: ['r', 'r', 'r', 'w', 'r'], variants: ['HAS_BIAS', 'RELU', 'POINTWISE', 'REGION'] });
+export const conv2dGemmSgRegion = spec({ ...conv2dGemmSg, uniforms: [...conv2dGemmSg.uniforms, ...regionConvUniforms], storage: ['r', 'r', 'r', 'w', 'r'], variants: ['HAS_BIAS', 'RELU', 'POINTWISE', 'REGION'] });
+export const pool2dRegion = spec({
+  ...pool2d,
+  uniforms: [...pool2d.uniforms, ['c', 'u32'], ['rhIn', 'u32'], ['rwIn', 'u32'], ['rbIn', 'u32'], ['orgIn', 'u32'], ['rhOut', 'u32'], ['rwOut', 'u32'], ['rbOut', 'u32'], ['orgOut', 'u32']],
+  storage: ['r', 'w', 'r'], // x, y, org
+  variants: ['MAX', 'REGION'],
+});
+export const regionCopy = spec({
+  name: 'region_copy',
+  uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['c0', 'u32'], ['h', 'u32'], ['w', 'u32'], ['rhIn', 'u32'], ['rwIn', 'u32'],
+    ['rbIn', 'u32'], ['orgIn', 'u32'], ['rhOut', 'u32'], ['rwOut', 'u32'], ['rbOut', 'u32'], ['orgOut', 'u32']],
+  storage: ['r', 'r', 'w'], // x, org, y
+  ...elementwise,
+});

@@ -12,15 +12,15 @@ export const pdaCondMean = spec({
 
 export const pdaDrawConditional = spec({
   name: 'pda_draw_conditional',
-  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['k', 'u32'], ['pad', 'u32'], ['stride', 'u32'], ['cols', 'u32'], ['dw', 'u32'], ['samples', 'u32']],
-  storage: ['r', 'r', 'r', 'w'], // params, mu [nw][dw], L [q][dw][dw], samples [nw·S][dw]
+  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['k', 'u32'], ['pad', 'u32'], ['stride', 'u32'], ['cols', 'u32'], ['dw', 'u32'], ['samples', 'u32'], ['base', 'u32']],
+  storage: ['r', 'r', 'r', 'w'], // params, mu [nw][dw], L [q][dw][dw], samples [nw·S][dw] from float `base`
   overrides: { WG: 64 },
 });
 
 export const pdaDrawMarginal = spec({
   name: 'pda_draw_marginal',
-  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['k', 'u32'], ['stride', 'u32'], ['cols', 'u32'], ['dw', 'u32'], ['samples', 'u32'], ['count', 'u32']],
-  storage: ['r', 'r', 'w'], // params, store [M][C][H][W], samples [nw·S][dw]
+  uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['k', 'u32'], ['stride', 'u32'], ['cols', 'u32'], ['dw', 'u32'], ['samples', 'u32'], ['count', 'u32'], ['base', 'u32']],
+  storage: ['r', 'r', 'w'], // params, store [M][C][H][W], samples [nw·S][dw] from float `base`
   overrides: { WG: 64 },
 });
 

@@ -3,7 +3,7 @@
 // normal number j of (seed, window, sample): Box–Muller on a PCG4D hash (Jarzynski & Olano
 // 2020) of (seed, window, sample, j >> 1), cos for even j, sin for odd (the same function as
 // normalDraw in explainers/patch-model.ts). One invocation per (image, window component).
-struct U { total: u32, h: u32, w: u32, k: u32, pad: u32, stride: u32, cols: u32, dw: u32, samples: u32 }
+struct U { total: u32, h: u32, w: u32, k: u32, pad: u32, stride: u32, cols: u32, dw: u32, samples: u32, base: u32 }
 struct Params { first: u32, nw: u32, seed: u32, unused: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> p: Params;
@@ -50,5 +50,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   for (var j = 0u; j <= i; j++) {
     v += lf[row + j] * normal(p.seed, win, s, j);
   }
-  out[t] = v;
+  out[u.base + t] = v;
 }

@@ -10,6 +10,11 @@ struct U {
   ow: u32, kh: u32, kw: u32, sh: u32,
   sw: u32, pt: i32, pl: i32, hEnd: i32,
   wEnd: i32, countPad: u32,
+//#if REGION
+  c: u32, rhIn: u32, rwIn: u32, rbIn: u32,
+  orgIn: u32, rhOut: u32, rwOut: u32, rbOut: u32,
+  orgOut: u32,
+//#endif
 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -17,16 +22,42 @@ struct U {
 //#if SWITCHES
 @group(0) @binding(3) var<storage, read_write> switches: array<i32>;
 //#endif
+//#if REGION
+// Region mode (engine/region.ts): x is the clean input [C,H,W] followed by the batch's rectangles
+// [N][C][rhIn][rwIn] (image b's at org[orgIn + 2b]); y gets the output rectangles [N][C][rhOut][rwOut]
+// at rbOut; total = N·C·rhOut·rwOut. Pixels outside an image's input rectangle come from the clean prefix.
+@group(0) @binding(3) var<storage, read> org: array<i32>;
+//#endif
 override WG: u32 = 64;
+
+//#if REGION
+fn src(iy: i32, ix: i32, base: u32, rbase: u32, ry: i32, rx: i32) -> u32 {
+  let qy = iy - ry;
+  let qx = ix - rx;
+  if (qy >= 0 && qy < i32(u.rhIn) && qx >= 0 && qx < i32(u.rwIn)) { return rbase + u32(qy) * u.rwIn + u32(qx); }
+  return base + u32(iy) * u.w + u32(ix);
+}
+//#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= u.total) { return; }
+//#if REGION
+  let plane = i / (u.rwOut * u.rhOut); // n*C + c
+  let b = plane / u.c;
+  let ox = i % u.rwOut + u32(org[u.orgOut + 2u * b + 1u]);
+  let oy = (i / u.rwOut) % u.rhOut + u32(org[u.orgOut + 2u * b]);
+  let base = (plane % u.c) * u.h * u.w;
+  let rbase = u.rbIn + plane * u.rhIn * u.rwIn;
+  let ry = org[u.orgIn + 2u * b];
+  let rx = org[u.orgIn + 2u * b + 1u];
+//#else
   let ox = i % u.ow;
   let oy = (i / u.ow) % u.oh;
   let plane = i / (u.ow * u.oh); // n*C + c
   let base = plane * u.h * u.w;
+//#endif
   let ys = i32(oy * u.sh) - u.pt;
   let xs = i32(ox * u.sw) - u.pl;
   let y0 = max(ys, 0);
@@ -38,24 +69,40 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var arg = -1;
   for (var iy = y0; iy < y1; iy++) {
     for (var ix = x0; ix < x1; ix++) {
+//#if REGION
+      let v = x[src(iy, ix, base, rbase, ry, rx)];
+//#else
       let v = x[base + u32(iy) * u.w + u32(ix)];
+//#endif
       if (v > best || arg < 0) { best = v; arg = iy * i32(u.w) + ix; }
     }
   }
   if (arg < 0) { best = 0.0; }
+//#if REGION
+  y[u.rbOut + i] = best;
+//#else
   y[i] = best;
+//#endif
 //#if SWITCHES
   switches[i] = arg;
 //#endif
 //#else
   var s = 0.0;
   for (var iy = y0; iy < y1; iy++) {
+//#if REGION
+    for (var ix = x0; ix < x1; ix++) { s += x[src(iy, ix, base, rbase, ry, rx)]; }
+//#else
     for (var ix = x0; ix < x1; ix++) { s += x[base + u32(iy) * u.w + u32(ix)]; }
+//#endif
   }
   var cnt = (y1 - y0) * (x1 - x0);
   if (u.countPad == 1u) {
     cnt = (min(ys + i32(u.kh), u.hEnd) - ys) * (min(xs + i32(u.kw), u.wEnd) - xs);
   }
+//#if REGION
+  y[u.rbOut + i] = select(0.0, s / f32(cnt), cnt > 0);
+//#else
   y[i] = select(0.0, s / f32(cnt), cnt > 0);
+//#endif
 //#endif
 }

@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { getEngine, rng } from './helpers.ts';
 import { Model } from '../engine/runner.ts';
 import { loadCaffe } from '../loaders/caffe.ts';
+import { loadOnnx } from '../loaders/onnx.ts';
+import { decodeImage } from '../loaders/image.ts';
+import { preprocessImage } from '../loaders/preprocess.ts';
 import { readIdx } from '../loaders/idx.ts';
 import { readNpy, writeNpy } from '../loaders/npy.ts';
 import { softmaxRows } from '../engine/classify.ts';
@@ -23,6 +26,21 @@ const DATA = join(ROOT, '..', 'shared', 'data');
 const LENET_P = join(DATA, 'caffe/lenet/lenet.prototxt');
 const LENET_W = join(DATA, 'caffe/lenet/lenet_iter_10000.caffemodel');
 const T10K = join(DATA, 'mnist/t10k-images-idx3-ubyte.gz');
+
+const SQZ = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).to.equal(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
 
 /** A smooth SPD covariance over C×P×P patches (squared-exponential in pixel distance, plus a nugget). */
 function syntheticGaussian(C: number, P: number, seed: number): { mean: Float64Array; cov: Float64Array } {
@@ -328,6 +346,22 @@ describe('prediction difference analysis', function () {
       });
     });
 
+    it('incremental and full recomputation give the same maps (marginal and conditional, with a hidden layer)', async () => {
+      const x = digit(3);
+      const g = syntheticGaussian(1, 8, 4);
+      const cond: PatchModel = { window: 4, padding: 2, channels: 1, patches: 0, ...g, factors: conditionalFactors(g.mean, g.cov, { window: 4, padding: 2, channels: 1 }), source: 'k4.pm' };
+      for (const [sampling, patchModel] of [['marginal', pm], ['conditional', cond]] as const) {
+        const o = { sampling, patchModel, window: 4, stride: 2, samples: 2, seed: 9, top: 3, layer: 'conv1', units: [17, 2000], windowsPerBatch: 50 };
+        const inc = await predictionDifference(model, x, { ...o, incremental: true });
+        const full = await predictionDifference(model, x, { ...o, incremental: false });
+        expect([inc.incremental, full.incremental]).to.deep.equal([true, false]);
+        expect(inc.macFraction).to.be.below(1);
+        for (const [what, a, b] of [['WE', inc.we, full.we], ['logit AD', inc.logitAD, full.logitAD], ['conv1 maps', inc.layer!.pixels, full.layer!.pixels], ['units', inc.layer!.units!.pixels, full.layer!.units!.pixels]] as const)
+          expect(maxAbsDiff(a, b), `${sampling} ${what}`).to.be.at.most(1e-4 * maxAbs(b));
+        expect(maxAbs(full.we), 'the map is not all zero').to.be.above(0.05);
+      }
+    });
+
     it('rejects bad requests with clear errors', async () => {
       const x = digit(0);
       const fail = async (f: () => Promise<unknown>, re: RegExp) => {
@@ -348,6 +382,27 @@ describe('prediction difference analysis', function () {
       await fail(() => predictionDifference(model, x, { sampling: 'conditional', patchModel: rgb, window: 3 }), /rgb\.pm: built for 3-channel images; the model takes 1 channels/);
       await fail(() => predictionDifference(model, x, { sampling: 'marginal', patchModel: cond, window: 3 }), /k3\.pm: has no image store/);
       await fail(() => predictionDifference(model, x, { sampling: 'marginal', patchModel: pm, window: 4, layer: 'nope' }), /no layer named "nope"/);
+    });
+  });
+
+  describe('SqueezeNet, conditional sampling from a patch model of the photos', function () {
+    it('incremental and full recomputation give the same maps (top-2 classes and the fire5 maps)', async () => {
+      const model = new Model(await getEngine(), loadOnnx(new Uint8Array(readFileSync(SQZ)), 'squeezenet.onnx'));
+      try {
+        const prep = (f: string) => preprocessImage(decodeImage(new Uint8Array(readFileSync(join(DATA, 'images', f))), f), { size: [227, 227], mean: [104, 117, 123], bgr: true, channels: 3 });
+        const photos = ['preddiff/n01855672_8202.jpg', 'transformer-explainability/el1.png', 'caffe/cat.jpg'].map(prep);
+        const patchModel = buildPatchModel(photos, { window: 8, padding: 1, channels: 3, height: 227, width: 227, patches: 3000, store: 3, seed: 1 });
+        const o = { sampling: 'conditional' as const, patchModel, window: 8, stride: 43, samples: 2, seed: 4, top: 2, layer: '/Concat_3_output_0' };
+        const inc = await predictionDifference(model, photos[0]!, { ...o, incremental: true });
+        const full = await predictionDifference(model, photos[0]!, { ...o, incremental: false });
+        expect(inc.grid.count).to.equal(49);
+        expect(inc.macFraction).to.be.below(0.25);
+        for (const [what, a, b] of [['WE', inc.we, full.we], ['logit AD', inc.logitAD, full.logitAD], ['fire5 maps', inc.layer!.pixels, full.layer!.pixels]] as const)
+          expect(maxAbsDiff(a, b), what).to.be.at.most(1e-4 * maxAbs(b));
+        expect(maxAbs(full.logitAD)).to.be.above(0.01);
+      } finally {
+        model.destroy();
+      }
     });
   });
 

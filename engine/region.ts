@@ -1,0 +1,423 @@
+// Region forward mode (DESIGN.md, "region forward"; the incremental inference of prediction
+// difference analysis and occlusion). A batch of images that differ from one clean image only
+// inside a rectangle of the same size (each image its own position) is run by recomputing, per
+// layer, only the rectangle of the layer that those input pixels can reach:
+//
+// - Every spatial value is stored as its clean activation [C,H,W] (the "prefix", written once by
+//   `setClean`) followed by the batch's rectangles [N][C][rh][rw]. Each image's rectangle origin
+//   is in a small i32 storage buffer written before each batch; its size is fixed per value.
+// - Rectangles are propagated per axis on the CPU, once per plan, for every position the input
+//   rectangle can take: a conv or pool maps the interval [a, b] to the outputs whose receptive field
+//   meets it, elementwise ops keep it, concat takes the hull. A value's size is the largest interval
+//   over all positions; an origin is moved inward where the rectangle would leave the map.
+// - conv (the implicit-GEMM kernels), max/avg pool, elementwise ops and concat have region kernels
+//   (the REGION variants, region_copy), for the whole batch in one dispatch each; they read a pixel
+//   from the image's rectangle where it covers it, else from the clean prefix.
+// - A value whose rectangle covers its whole map is a plain batch tensor, and so is the output of
+//   every other op (fully-connected, global pools, softmax, ...): their rectangle inputs are first
+//   expanded to whole maps (region_copy), then the ordinary kernels run.
+import type { Dispatch } from './gpu.ts';
+import type { Model, Tensor } from './runner.ts';
+import type { Node, ConvAttrs, PoolAttrs } from './ir.ts';
+import { inferShapes, nodeFlops, numel } from './shapes.ts';
+import { lowerNode, poolUniforms } from './ops.ts';
+import { GEMM, conv2dGemm } from './conv.ts';
+import { ArgumentError, ShapeError } from './errors.ts';
+import * as K from '../kernels/index.ts';
+
+/** Per axis: for every origin the input rectangle can take along it, the changed interval [lo, hi]. */
+interface Intervals {
+  lo: Int32Array;
+  hi: Int32Array;
+}
+
+/** How a value is stored in region mode. */
+interface Layout {
+  /** batch-1 shape */
+  shape: number[];
+  full: boolean;
+  /** rectangle rows / cols (the map's size when full) */
+  rh: number;
+  rw: number;
+  /** per input origin row / col: the rectangle's first row / col (unused when full) */
+  rowStart: Int32Array;
+  colStart: Int32Array;
+  /** the changed intervals (what consumers propagate) */
+  rows: Intervals;
+  cols: Intervals;
+}
+
+interface RValue extends Layout {
+  /** the value whose clean activation is the prefix */
+  clean: string;
+  buf: GPUBuffer;
+  /** floats before the rectangles (0 when full) */
+  rb: number;
+  /** i32 offset of the origins (0: the all-zero block that full values use) */
+  org: number;
+}
+
+const ELEMENTWISE = new Set(['relu', 'leakyrelu', 'elu', 'sigmoid', 'tanh']);
+const POOL = new Set(['maxpool', 'avgpool']);
+
+function mapIntervals(iv: Intervals, k: number, s: number, p: number, d: number, outDim: number): Intervals {
+  const n = iv.lo.length;
+  const lo = new Int32Array(n), hi = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let a = Math.ceil((iv.lo[i]! + p - (k - 1) * d) / s);
+    let b = Math.floor((iv.hi[i]! + p) / s);
+    a = Math.max(0, Math.min(outDim - 1, a));
+    b = Math.max(0, Math.min(outDim - 1, b));
+    if (b < a) b = a; // a strided tap can skip a thin interval; keep one row (a superset is fine)
+    lo[i] = a;
+    hi[i] = b;
+  }
+  return { lo, hi };
+}
+
+function hull(ivs: Intervals[]): Intervals {
+  const n = ivs[0]!.lo.length;
+  const lo = new Int32Array(n), hi = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    lo[i] = Math.min(...ivs.map((v) => v.lo[i]!));
+    hi[i] = Math.max(...ivs.map((v) => v.hi[i]!));
+  }
+  return { lo, hi };
+}
+
+function wholeAxis(n: number, dim: number): Intervals {
+  return { lo: new Int32Array(n), hi: new Int32Array(n).fill(dim - 1) };
+}
+
+function layoutOf(shape: number[], rows: Intervals | undefined, cols: Intervals | undefined, forceFull: boolean): Layout {
+  const spatial = shape.length === 4;
+  const H = spatial ? shape[2]! : 1, W = spatial ? shape[3]! : 1;
+  const size = (iv: Intervals | undefined, dim: number) => {
+    if (!iv) return dim;
+    let m = 1;
+    for (let i = 0; i < iv.lo.length; i++) m = Math.max(m, iv.hi[i]! - iv.lo[i]! + 1);
+    return Math.min(m, dim);
+  };
+  const rh = forceFull || !spatial ? H : size(rows, H);
+  const rw = forceFull || !spatial ? W : size(cols, W);
+  const full = rh === H && rw === W;
+  const start = (iv: Intervals | undefined, r: number, dim: number) => {
+    const s = new Int32Array(iv ? iv.lo.length : 0);
+    if (iv && !full) for (let i = 0; i < s.length; i++) s[i] = Math.min(iv.lo[i]!, dim - r);
+    return s;
+  };
+  return {
+    shape, full, rh: full ? H : rh, rw: full ? W : rw,
+    rowStart: start(rows, rh, H), colStart: start(cols, rw, W),
+    rows: rows && !forceFull ? rows : { lo: new Int32Array(0), hi: new Int32Array(0) },
+    cols: cols && !forceFull ? cols : { lo: new Int32Array(0), hi: new Int32Array(0) },
+  };
+}
+
+export interface RegionOptions {
+  /** rows and cols of the input rectangle (the PDA window) */
+  rect: [number, number];
+  /** images per batch */
+  batch: number;
+  /** values (or layer names) read back, each as whole maps */
+  outputs: string[];
+}
+
+export interface RegionStats {
+  /** multiply-adds of the region pass / of the full pass, per image */
+  macs: number;
+  fullMacs: number;
+  /** per layer: the rectangle it computes (rows×cols of its map), or 'full' */
+  layers: { name: string; op: string; rect: string }[];
+}
+
+/**
+ * A region-forward plan for one batch size: buffers, dispatches and rectangle tables made once.
+ * `setClean(x)` writes the clean activations; each `run` then takes the dispatches that fill the
+ * input rectangles (`input` from float `inputBase`, layout [N][C][rh][rw]) and the rectangle origin of
+ * every image.
+ */
+export class RegionForward {
+  readonly model: Model;
+  readonly batch: number;
+  readonly rect: [number, number];
+  readonly outputs: string[];
+  /** the input value's buffer: clean image, then the N input rectangles at float `inputBase` */
+  readonly input: GPUBuffer;
+  readonly inputBase: number;
+  readonly stats: RegionStats;
+  private values = new Map<string, RValue>();
+  private dispatches: Dispatch[] = [];
+  private owned: GPUBuffer[] = [];
+  private org: GPUBuffer;
+  private orgData: Int32Array;
+  private regionValues: RValue[] = [];
+  private reads: RValue[] = [];
+  private cleanSet = false;
+
+  constructor(model: Model, o: RegionOptions) {
+    this.model = model;
+    this.batch = o.batch;
+    this.rect = o.rect;
+    const g = model.graph;
+    const e = model.engine;
+    const n = o.batch;
+    if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`region batch must be a positive integer, got ${n}`);
+    const inShape = g.input.shape;
+    if (inShape.length !== 4) throw new ShapeError('region mode needs an image input (N×C×H×W)');
+    const [, C0, H0, W0] = inShape as [number, number, number, number];
+    const [kh, kw] = o.rect;
+    if (kh < 1 || kw < 1 || kh > H0 || kw > W0) throw new ArgumentError(`region ${kh}×${kw} does not fit the ${H0}×${W0} input`);
+    this.outputs = [...new Set(o.outputs.map((v) => model.resolve(v)))];
+    const shapes1 = inferShapes(g, 1);
+    const shapesN = inferShapes(g, n);
+    const ny = H0 - kh + 1, nx = W0 - kw + 1;
+    const ctx = model.ctx();
+
+    // Which nodes run, and which values are read after the node that makes them.
+    const producer = new Map<string, Node>();
+    for (const nd of g.nodes) for (const v of nd.outputs) producer.set(v, nd);
+    const needed = new Set<Node>();
+    const stack = this.outputs.map((v) => producer.get(v)).filter((nd): nd is Node => !!nd);
+    while (stack.length) {
+      const nd = stack.pop()!;
+      if (needed.has(nd)) continue;
+      needed.add(nd);
+      for (const v of nd.inputs) {
+        const p = producer.get(v);
+        if (p) stack.push(p);
+      }
+    }
+    const consumers = new Map<string, number>();
+    for (const nd of g.nodes) if (needed.has(nd)) for (const v of nd.inputs) consumers.set(v, (consumers.get(v) ?? 0) + 1);
+    const keep = new Set(this.outputs);
+
+    // The origins buffer: a zero block (full values) and one block per rectangle value.
+    let orgSize = 2 * n;
+    const alloc = (floats: number, label: string) => {
+      const bytes = Math.max(256, Math.ceil((floats * 4) / 256) * 256);
+      if (bytes > e.maxBindingBytes) throw new ShapeError(`region mode: ${label} needs ${bytes} bytes, more than one binding (${e.maxBindingBytes}); use a smaller batch`);
+      const b = e.device.createBuffer({ label: `region:${label}`, size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+      this.owned.push(b);
+      return b;
+    };
+    const make = (name: string, lay: Layout, clean: string): RValue => {
+      const C = lay.shape[1] ?? 1;
+      if (lay.full) return { ...lay, clean, buf: alloc(n * numel(lay.shape), name), rb: 0, org: 0 };
+      const rb = numel(lay.shape);
+      const v: RValue = { ...lay, clean, buf: alloc(rb + n * C * lay.rh * lay.rw, name), rb, org: orgSize };
+      orgSize += 2 * n;
+      this.regionValues.push(v);
+      return v;
+    };
+    // the org buffer is created after the walk (its size is known then); dispatches bind it, so
+    // create it with the largest possible size up front: two blocks per value at most.
+    const maxBlocks = 1 + 1 + g.nodes.reduce((s, nd) => s + nd.outputs.length, 0);
+    this.org = alloc(maxBlocks * 2 * n, 'origins');
+
+    const inputLay = layoutOf(shapes1.get(g.input.name)!, { lo: Int32Array.from({ length: ny }, (_, i) => i), hi: Int32Array.from({ length: ny }, (_, i) => i + kh - 1) },
+      { lo: Int32Array.from({ length: nx }, (_, i) => i), hi: Int32Array.from({ length: nx }, (_, i) => i + kw - 1) }, false);
+    const inputV = make(g.input.name, inputLay, g.input.name);
+    this.values.set(g.input.name, inputV);
+    this.input = inputV.buf;
+    this.inputBase = inputV.rb;
+
+    const materialized = new Map<RValue, RValue>();
+    const materialize = (v: RValue, label: string): RValue => {
+      if (v.full) return v;
+      let m = materialized.get(v);
+      if (m) return m;
+      const [, C, H, W] = v.shape as [number, number, number, number];
+      m = make(`${label}(whole)`, layoutOf(v.shape, undefined, undefined, true), v.clean);
+      this.dispatches.push(this.copy(v, m, C, C, 0, `expand:${label}`));
+      void H; void W;
+      materialized.set(v, m);
+      return m;
+    };
+
+    const stats: RegionStats = { macs: 0, fullMacs: 0, layers: [] };
+    const skip = new Set<Node>();
+    g.nodes.forEach((node, i) => {
+      if (skip.has(node) || !needed.has(node)) return;
+      const ins = node.inputs.map((v) => this.values.get(v)!);
+      const outName = node.outputs[0]!;
+      const out1 = shapes1.get(outName)!;
+      const fl = nodeFlops(node, shapes1.get(node.inputs[0]!)!, out1, g);
+      stats.fullMacs += fl / 2;
+      const x = ins[0]!;
+      const rect = (v: RValue) => (v.full ? 'full' : `${v.rh}×${v.rw} of ${v.shape[2]}×${v.shape[3]}`);
+
+      if (node.op === 'identity' || ((node.op === 'flatten' || node.op === 'reshape') && x.full)) {
+        this.values.set(outName, { ...x, shape: out1 });
+        return;
+      }
+      if (node.op === 'flatten' || node.op === 'reshape') {
+        this.values.set(outName, { ...materialize(x, node.inputs[0]!), shape: out1 });
+        return;
+      }
+
+      const regionConv = node.op === 'conv' && !x.full && out1[1]! / node.attrs.group >= GEMM.minCoutPerGroup;
+      const regionPool = POOL.has(node.op) && !x.full;
+      if (regionConv || regionPool) {
+        const a = node.attrs as ConvAttrs | PoolAttrs;
+        const d = 'dilation' in a ? a.dilation : [1, 1];
+        const rows = mapIntervals(x.rows, a.kernel[0], a.stride[0], a.pads[0], d[0]!, out1[2]!);
+        const cols = mapIntervals(x.cols, a.kernel[1], a.stride[1], a.pads[1], d[1]!, out1[3]!);
+        let name = outName;
+        let relu = false;
+        const next = g.nodes[i + 1];
+        if (node.op === 'conv' && next && needed.has(next) && next.op === 'relu' && next.inputs[0] === outName && consumers.get(outName) === 1 && !keep.has(outName)) {
+          relu = true;
+          skip.add(next);
+          name = next.outputs[0]!;
+        }
+        const y = make(name, layoutOf(out1, rows, cols, false), name);
+        const shapeN = shapesN.get(outName)!;
+        const r = { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org };
+        if (node.op === 'conv') {
+          this.dispatches.push(conv2dGemm(ctx, node.attrs, shapesN.get(node.inputs[0]!)!, shapeN, x.buf, y.buf, relu, `region:conv:${node.name}`, undefined, r));
+        } else {
+          const pa = node.attrs as PoolAttrs;
+          const xs = shapesN.get(node.inputs[0]!)!;
+          const C = xs[1]!;
+          this.dispatches.push(e.makeDispatch(K.pool2dRegion, {
+            defines: node.op === 'maxpool' ? ['MAX', 'REGION'] : ['REGION'],
+            uniforms: { ...poolUniforms(pa, xs, shapeN), total: n * C * y.rh * y.rw, c: C, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org },
+            buffers: [x.buf, y.buf, this.org], threads: n * C * y.rh * y.rw, label: `region:${node.op}:${node.name}`,
+          }));
+        }
+        this.values.set(name, y);
+        stats.macs += (fl / 2) * (y.rh * y.rw) / (out1[2]! * out1[3]!);
+        stats.layers.push({ name: node.name, op: node.op, rect: rect(y) });
+        return;
+      }
+      if (ELEMENTWISE.has(node.op) && !x.full) {
+        // Same rectangles: run the ordinary kernel over the prefix and the rectangles alike.
+        const y = make(outName, x, outName);
+        const total = y.rb + n * (x.shape[1] ?? 1) * x.rh * x.rw;
+        this.dispatches.push(...lowerNode(ctx, { node, inShapes: [[total]], outShape: [total], ins: [x.buf], out: y.buf }));
+        this.values.set(outName, y);
+        stats.layers.push({ name: node.name, op: node.op, rect: rect(y) });
+        return;
+      }
+      if (node.op === 'concat' && node.attrs.axis === 1 && ins.some((v) => !v.full) && out1.length === 4) {
+        const y = make(outName, layoutOf(out1, hull(ins.map((v) => v.rows)), hull(ins.map((v) => v.cols)), false), outName);
+        let c0 = 0;
+        ins.forEach((v, k) => {
+          const cx = v.shape[1]!;
+          this.dispatches.push(this.copy(v, y, cx, out1[1]!, c0, `region:concat:${node.name}[${k}]`));
+          c0 += cx;
+        });
+        this.values.set(outName, y);
+        stats.layers.push({ name: node.name, op: node.op, rect: rect(y) });
+        return;
+      }
+      // Everything else on whole maps.
+      const whole = ins.map((v, k) => materialize(v, node.inputs[k]!));
+      let name = outName;
+      let fuse = false;
+      const next = g.nodes[i + 1];
+      if ((node.op === 'conv' || node.op === 'fc') && next && needed.has(next) && next.op === 'relu' && next.inputs[0] === outName && consumers.get(outName) === 1 && !keep.has(outName)) {
+        fuse = true;
+        skip.add(next);
+        name = next.outputs[0]!;
+      }
+      const y = make(name, layoutOf(out1, undefined, undefined, true), name);
+      this.dispatches.push(...lowerNode(ctx, {
+        node, inShapes: node.inputs.map((v) => shapesN.get(v)!), outShape: shapesN.get(outName)!, ins: whole.map((v) => v.buf), out: y.buf, fuseRelu: fuse,
+        flops: nodeFlops(node, shapesN.get(node.inputs[0]!)!, shapesN.get(outName)!, g),
+      }));
+      this.values.set(name, y);
+      for (const nd of fuse ? [next!] : []) void nd;
+      stats.macs += fl / 2;
+      stats.layers.push({ name: node.name, op: node.op, rect: 'full' });
+    });
+    for (const o of this.outputs) {
+      const v = this.values.get(o);
+      if (!v) throw new ArgumentError(`value "${o}" is not computed by the graph`);
+      this.reads.push(materialize(v, o));
+    }
+    if (orgSize > maxBlocks * 2 * n) throw new ShapeError('region mode: origin blocks overflow'); // cannot happen: one block per value at most
+    this.orgData = new Int32Array(orgSize);
+    this.stats = stats;
+  }
+
+  private copy(x: RValue, y: RValue, cx: number, cy: number, c0: number, label: string): Dispatch {
+    const total = this.batch * cx * y.rh * y.rw;
+    return this.model.engine.makeDispatch(K.regionCopy, {
+      uniforms: { total, cx, cy, c0, h: x.shape[2]!, w: x.shape[3]!, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org },
+      buffers: [x.buf, this.org, y.buf], threads: total, label,
+    });
+  }
+
+  /** Bytes of GPU memory the plan holds. */
+  get bytes(): number {
+    return this.owned.reduce((s, b) => s + b.size, 0);
+  }
+
+  /** Writes the clean image's activations into every rectangle value's prefix (one batch-1 forward pass). */
+  async setClean(x: Float32Array): Promise<void> {
+    const names = [...new Set(this.regionValues.map((v) => v.clean))];
+    const inputName = this.model.graph.input.name;
+    const res = await this.model.run(x, 1, { outputs: names.filter((v) => v !== inputName) });
+    const q = this.model.engine.device.queue;
+    for (const v of this.regionValues) {
+      const d = v.clean === inputName ? x : res.get(v.clean)!.data;
+      if (d.length !== v.rb) throw new ShapeError(`region mode: clean ${v.clean} has ${d.length} values, expected ${v.rb}`);
+      q.writeBuffer(v.buf, 0, d.buffer, d.byteOffset, d.byteLength);
+    }
+    this.cleanSet = true;
+  }
+
+  /**
+   * Runs one batch: `fill` writes the input rectangles (into `input` from `inputBase`), `oy`/`ox`
+   * give each image's input rectangle origin (0 ≤ oy ≤ H − rows, 0 ≤ ox ≤ W − cols). Returns the
+   * outputs as whole maps for the whole batch.
+   */
+  async run(fill: Dispatch[], oy: ArrayLike<number>, ox: ArrayLike<number>): Promise<Map<string, Tensor>> {
+    if (!this.cleanSet) throw new ArgumentError('region mode: setClean must run before run');
+    const n = this.batch;
+    if (oy.length !== n || ox.length !== n) throw new ShapeError(`region mode: ${n} origins expected, got ${oy.length} and ${ox.length}`);
+    const d = this.orgData;
+    for (const v of this.regionValues)
+      for (let b = 0; b < n; b++) {
+        const yy = oy[b]!, xx = ox[b]!;
+        if (!(yy >= 0 && yy < v.rowStart.length && xx >= 0 && xx < v.colStart.length) && v.rowStart.length > 0)
+          throw new ShapeError(`region mode: origin (${yy}, ${xx}) of image ${b} is outside the input`);
+        d[v.org + 2 * b] = v.rowStart[yy]!;
+        d[v.org + 2 * b + 1] = v.colStart[xx]!;
+      }
+    this.model.engine.device.queue.writeBuffer(this.org, 0, d.buffer, d.byteOffset, d.byteLength);
+    const res = await this.model.engine.run([...fill, ...this.dispatches], this.reads.map((v) => ({ buffer: v.buf, bytes: n * numel(v.shape) * 4 })));
+    return new Map(this.outputs.map((o, i) => {
+      const s = [n, ...this.reads[i]!.shape.slice(1)];
+      return [o, { shape: s, data: new Float32Array(res[i]!) }];
+    }));
+  }
+
+  destroy(): void {
+    this.model.engine.forgetBindGroups();
+    for (const b of this.owned) b.destroy();
+    this.owned = [];
+  }
+
+  /**
+   * Bytes a region plan needs per image of the batch, and once (the clean prefixes), for `rect` and
+   * `outputs`: sizes the batch to a memory budget without building anything.
+   */
+  static estimate(model: Model, rect: [number, number], outputs: string[]): { perImage: number; fixed: number; biggestPerImage: number } {
+    const g = model.graph;
+    const shapes1 = inferShapes(g, 1);
+    // A conservative estimate: every value at its full per-image size (rectangles are smaller),
+    // plus the clean prefixes.
+    let perImage = 0, fixed = 0, biggest = 0;
+    for (const [, s] of shapes1) {
+      const b = numel(s) * 4;
+      perImage += b;
+      fixed += b;
+      biggest = Math.max(biggest, b);
+    }
+    void rect; void outputs;
+    return { perImage, fixed, biggestPerImage: biggest };
+  }
+}

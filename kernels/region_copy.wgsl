@@ -1,0 +1,40 @@
+// region_copy: region mode (engine/region.ts) copy between two rectangle layouts of a value:
+// y's rectangle of image b (origin org[orgOut + 2b], rhOut×rwOut, channels c0..c0+cx of cy, at
+// rbOut) gets x's values there: from x's own rectangle (origin org[orgIn + 2b], rhIn×rwIn, cx
+// channels, at rbIn) where it covers the pixel, else from x's clean prefix [cx][H][W].
+// Concat writes each input into the output's rectangle with it; with a full output (rhOut = H,
+// rwOut = W, origins 0, rbOut = 0) it turns a rectangle value back into whole maps. One invocation
+// per output element (total = N·cx·rhOut·rwOut).
+struct U {
+  total: u32, cx: u32, cy: u32, c0: u32,
+  h: u32, w: u32, rhIn: u32, rwIn: u32,
+  rbIn: u32, orgIn: u32, rhOut: u32, rwOut: u32,
+  rbOut: u32, orgOut: u32,
+}
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> org: array<i32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+override WG: u32 = 64;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  if (t >= u.total) { return; }
+  let px = t % u.rwOut;
+  let py = (t / u.rwOut) % u.rhOut;
+  let q = t / (u.rwOut * u.rhOut);
+  let c = q % u.cx;
+  let b = q / u.cx;
+  let iy = org[u.orgOut + 2u * b] + i32(py);
+  let ix = org[u.orgOut + 2u * b + 1u] + i32(px);
+  let qy = iy - org[u.orgIn + 2u * b];
+  let qx = ix - org[u.orgIn + 2u * b + 1u];
+  var v: f32;
+  if (qy >= 0 && qy < i32(u.rhIn) && qx >= 0 && qx < i32(u.rwIn)) {
+    v = x[u.rbIn + ((b * u.cx + c) * u.rhIn + u32(qy)) * u.rwIn + u32(qx)];
+  } else {
+    v = x[(c * u.h + u32(iy)) * u.w + u32(ix)];
+  }
+  y[u.rbOut + ((b * u.cy + u.c0 + c) * u.rhOut + py) * u.rwOut + px] = v;
+}

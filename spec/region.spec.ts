@@ -1,0 +1,158 @@
+// Region forward mode (engine/region.ts): a batch of images that differ from a clean image only in
+// a rectangle each, run by recomputing each layer's changed rectangle, gives the same outputs as
+// running the whole images — on a graph that exercises every region kernel and the whole-map
+// fallback, and on SqueezeNet.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getEngine, rng, GraphBuilder, type Rng } from './helpers.ts';
+import { Model } from '../engine/runner.ts';
+import { RegionForward } from '../engine/region.ts';
+import { loadOnnx } from '../loaders/onnx.ts';
+import { ArgumentError, ShapeError } from '../engine/errors.ts';
+import type { Graph } from '../engine/ir.ts';
+
+const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
+const SQZ = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
+
+/** Region run vs whole-image run of the same batch; returns the worst |difference| / max |value| per output. */
+async function compare(model: Model, rect: [number, number], n: number, outputs: string[], r: Rng, fixed?: [number, number][]): Promise<{ worst: number; rf: RegionForward }> {
+  const [, C, H, W] = model.graph.input.shape as [number, number, number, number];
+  const [kh, kw] = rect;
+  const x = r.array(C * H * W, -1, 1);
+  const rf = new RegionForward(model, { rect, batch: n, outputs });
+  await rf.setClean(x);
+  const oy = new Int32Array(n), ox = new Int32Array(n);
+  for (let b = 0; b < n; b++) {
+    const f = fixed?.[b];
+    oy[b] = f ? f[0] : Math.floor(r.uniform(0, H - kh + 1));
+    ox[b] = f ? f[1] : Math.floor(r.uniform(0, W - kw + 1));
+  }
+  const patch = r.array(n * C * kh * kw, -1, 1);
+  model.engine.device.queue.writeBuffer(rf.input, rf.inputBase * 4, patch.buffer as ArrayBuffer, patch.byteOffset, patch.byteLength);
+  const whole = new Float32Array(n * C * H * W);
+  for (let b = 0; b < n; b++) {
+    whole.set(x, b * C * H * W);
+    for (let c = 0; c < C; c++)
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) whole[((b * C + c) * H + oy[b]! + i) * W + ox[b]! + j] = patch[((b * C + c) * kh + i) * kw + j]!;
+  }
+  const got = await rf.run([], oy, ox);
+  const want = await model.run(whole, n, { outputs });
+  let worst = 0;
+  for (const o of outputs) {
+    const a = got.get(model.resolve(o))!, w = want.get(model.resolve(o))!;
+    expect(a.shape, o).to.deep.equal(w.shape);
+    let d = 0, m = 1e-30;
+    for (let i = 0; i < a.data.length; i++) {
+      d = Math.max(d, Math.abs(a.data[i]! - w.data[i]!));
+      m = Math.max(m, Math.abs(w.data[i]!));
+    }
+    worst = Math.max(worst, d / m);
+  }
+  return { worst, rf };
+}
+
+/** Every op the region mode handles itself, and some it hands to whole maps. */
+function mixedGraph(r: Rng): Graph {
+  const b = new GraphBuilder([1, 3, 23, 19], 'img');
+  const u = (n: number, s: number) => r.array(n, -s, s);
+  const conv = (x: string, cin: number, cout: number, k: number, stride: number, pad: number, name: string, dil = 1, group = 1) =>
+    b.node('conv', [x], {
+      kernel: [k, k], stride: [stride, stride], pads: [pad, pad, pad, pad], dilation: [dil, dil], group,
+      weight: b.param([cout, cin / group, k, k], u((cout * cin * k * k) / group, 1.5 / Math.sqrt((cin * k * k) / group)), `${name}.w`),
+      bias: b.param([cout], u(cout, 0.3), `${name}.b`),
+    }, name);
+  const c1 = conv('img', 3, 8, 3, 2, 1, 'conv1'); // 23×19 → 12×10, fused ReLU
+  const r1 = b.node('relu', [c1], {}, 'relu1');
+  const p1 = b.node('maxpool', [r1], { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], ceil: false }, 'pool1'); // 12×10
+  const a = conv(p1, 8, 6, 1, 1, 0, 'branch_a'); // pointwise; its output is also read below, so its ReLU is a kernel of its own
+  const ra = b.node('relu', [a], {}, 'relu_a');
+  const rb = b.node('relu', [conv(p1, 8, 5, 3, 1, 2, 'branch_b', 2)], {}, 'relu_b'); // dilated
+  const cat = b.node('concat', [ra, rb], { axis: 1 }, 'concat');
+  const sg = b.node('sigmoid', [cat], {}, 'gate');
+  const p2 = b.node('avgpool', [sg], { kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1], ceil: true, countIncludePad: true }, 'pool2'); // 12×10 → 7×6
+  const dw = conv(p2, 11, 11, 3, 1, 1, 'depthwise', 1, 11); // direct kernel: whole maps
+  const sum = b.node('add', [dw, p2], {}, 'sum');
+  const n1 = b.node('lrn', [sum], { size: 3, alpha: 0.6, beta: 0.75, bias: 1 }, 'norm');
+  const side = b.node('globalavgpool', [a], {}, 'side'); // reads the pre-ReLU branch
+  const f = b.node('flatten', [n1], { axis: 1 }, 'flat');
+  const fc = b.node('fc', [f], { weight: b.param([7, 11 * 7 * 6], u(7 * 462, 0.1)), bias: b.param([7], u(7, 0.1)), outFeatures: 7 }, 'scores');
+  return b.build([fc, side, cat], 'mixed');
+}
+
+describe('region forward mode', function () {
+  this.timeout(600_000);
+
+  it('equals whole-image recomputation on a graph with every region op and the whole-map fallback', async () => {
+    const r = rng(11);
+    const model = new Model(await getEngine(), mixedGraph(r));
+    try {
+      for (const rect of [[1, 1], [4, 3], [7, 7], [23, 19]] as [number, number][]) {
+        const corners: [number, number][] = [[0, 0], [23 - rect[0], 19 - rect[1]], [0, 19 - rect[1]], [23 - rect[0], 0]];
+        const { worst, rf } = await compare(model, rect, 6, ['scores', 'side', 'concat', 'pool1', 'relu_a'], r, corners);
+        try {
+          expect(worst, `rect ${rect.join('×')}`).to.be.at.most(1e-5);
+          const ops = Object.fromEntries(rf.stats.layers.map((l) => [l.name, l.rect]));
+          if (rect[0] === 1) {
+            expect(ops.conv1).to.equal('2×2 of 12×10');
+            expect(ops.concat).to.match(/^\d+×\d+ of 12×10$/);
+            expect(ops.norm).to.equal('full');
+          }
+          if (rect[0] === 23) expect(Object.values(ops).every((v) => v === 'full')).to.equal(true);
+        } finally {
+          rf.destroy();
+        }
+      }
+    } finally {
+      model.destroy();
+    }
+  });
+
+  it('equals whole-image recomputation on SqueezeNet (logits and a hidden layer), at a fifth of the multiply-adds', async () => {
+    const model = new Model(await getEngine(), loadOnnx(new Uint8Array(readFileSync(SQZ)), 'squeezenet.onnx'));
+    try {
+      const { worst, rf } = await compare(model, [10, 10], 6, ['logits', '/Concat_3_output_0'], rng(5), [[0, 0], [217, 217], [0, 217], [217, 0], [100, 57], [3, 200]]);
+      try {
+        expect(worst).to.be.at.most(1e-5);
+        const frac = rf.stats.macs / rf.stats.fullMacs;
+        expect(frac).to.be.below(0.25);
+        expect(rf.stats.layers.find((l) => l.name === '/conv1/Conv')!.rect).to.equal('8×8 of 111×111');
+      } finally {
+        rf.destroy();
+      }
+    } finally {
+      model.destroy();
+    }
+  });
+
+  it('rejects a rectangle larger than the input, origins outside it, and a run before setClean', async () => {
+    const model = new Model(await getEngine(), mixedGraph(rng(2)));
+    try {
+      expect(() => new RegionForward(model, { rect: [24, 3], batch: 2, outputs: ['scores'] })).to.throw(ArgumentError, /region 24×3 does not fit the 23×19 input/);
+      const rf = new RegionForward(model, { rect: [3, 3], batch: 2, outputs: ['scores'] });
+      try {
+        let err: unknown;
+        try {
+          await rf.run([], [0, 0], [0, 0]);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).to.be.instanceOf(ArgumentError);
+        await rf.setClean(new Float32Array(3 * 23 * 19));
+        err = undefined;
+        try {
+          await rf.run([], [0, 21], [0, 0]);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).to.be.instanceOf(ShapeError);
+        expect((err as Error).message).to.match(/origin \(21, 0\) of image 1 is outside the input/);
+      } finally {
+        rf.destroy();
+      }
+    } finally {
+      model.destroy();
+    }
+  });
+});
