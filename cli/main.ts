@@ -26,7 +26,9 @@ const USAGE = `loupe — look inside CNNs on WebGPU
   loupe explain --method pda [--sampling conditional|marginal] --model M [--weights W] --image I
                 [--class C[,C2] | --top N] [--node prob|logit|both] [--layer L [--unit U] [--maps 16]]
                 --window K [--padding L] [--samples 10] [--stride 1] --patch-model FILE [--seed 0]
-                [--laplace-n N] --out PREFIX                  (+ the preprocessing flags)
+                [--laplace-n N] [--full] --out PREFIX         (+ the preprocessing flags)
+                (incremental inference by default: each layer recomputes only what a window changed;
+                 --full recomputes whole images)
   loupe patch-model --model M [--weights W] --images DIR_OR_FILES ... --window K [--padding 2]
                 [--patches 25000] [--store 64] [--seed 0] --out FILE  (+ the preprocessing flags)
   loupe maxout  --model M [--weights W] (--layer L [--units 0-63] | --class C) [--iterations N] [--lr R]

@@ -128,7 +128,7 @@ export async function pdaExplain(argv: string[]): Promise<number> {
     argv,
     {
       values: [...MODEL_OPTIONS, ...INPUT_OPTIONS, 'method', 'sampling', 'class', 'top', 'node', 'layer', 'unit', 'maps', 'window', 'padding', 'samples', 'stride', 'patch-model', 'seed', 'laplace-n', 'batch', 'out'],
-      flags: INPUT_FLAGS,
+      flags: [...INPUT_FLAGS, 'full'],
     },
     'explain --method pda',
   );
@@ -176,6 +176,7 @@ export async function pdaExplain(argv: string[]): Promise<number> {
   const r = await predictionDifference(model, input.data, {
     sampling, patchModel: pm, window, stride, samples, seed, classes, top, laplaceN, layer, units,
     windowsPerBatch: args.get('batch') !== undefined ? args.int('batch', 1, 1) : undefined, onProgress: bar.update,
+    incremental: !args.flag('full'),
   });
   bar.done();
   const seconds = (performance.now() - t0) / 1000;
@@ -187,6 +188,7 @@ export async function pdaExplain(argv: string[]): Promise<number> {
     patchModel: basename(pmPath), patchModelPatches: pm.patches, laplaceN: r.laplaceN, numClasses: r.numClasses,
     classes: r.classes, labels: r.classes.map((k) => labels?.[k]), probs: r.probs, logits: r.logits,
     windows: r.grid.count, windowGrid: [r.grid.rows, r.grid.cols], forwardImages: r.forwardImages, seconds: Number(seconds.toFixed(2)),
+    incremental: r.incremental, ...(r.macFraction !== undefined ? { macFraction: Number(r.macFraction.toFixed(4)) } : {}),
   };
   const classOutputs = (prefix: string, which: 'prob' | 'logit'): string[] => {
     const maps = which === 'prob' ? r.we : r.logitAD;
@@ -234,7 +236,8 @@ export async function pdaExplain(argv: string[]): Promise<number> {
     written.push(...writeOutputs(`${out}-${safeName(L.name)}`, { png: lpng, npy: { shape: [L.maps, gr, gc], data: L.windowAD }, meta: lmeta }));
   }
   for (const f of written) console.log(f);
-  console.error(`pda: ${r.grid.count} windows × ${samples} samples = ${r.forwardImages - 1} images in ${seconds.toFixed(1)}s (${((r.forwardImages - 1) / seconds).toFixed(1)} images/s)`);
+  const how = r.incremental ? `incremental, ${(100 * (r.macFraction ?? 1)).toFixed(0)}% of a whole pass's multiply-adds per image` : 'whole images';
+  console.error(`pda: ${r.grid.count} windows × ${samples} samples = ${r.forwardImages - 1} images in ${seconds.toFixed(1)}s (${((r.forwardImages - 1) / seconds).toFixed(1)} images/s, ${how})`);
   model.destroy();
   return 0;
 }

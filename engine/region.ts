@@ -13,8 +13,9 @@
 // - conv (the implicit-GEMM kernels), max/avg pool, elementwise ops and concat have region kernels
 //   (the REGION variants, region_copy), for the whole batch in one dispatch each; they read a pixel
 //   from the image's rectangle where it covers it, else from the clean prefix.
+// - Global pools read the rectangles and the clean prefix directly (a vector per image out).
 // - A value whose rectangle covers its whole map is a plain batch tensor, and so is the output of
-//   every other op (fully-connected, global pools, softmax, ...): their rectangle inputs are first
+//   every other op (fully-connected, softmax, LRN, add, ...): their rectangle inputs are first
 //   expanded to whole maps (region_copy), then the ordinary kernels run.
 import type { Dispatch } from './gpu.ts';
 import type { Model, Tensor } from './runner.ts';
@@ -298,6 +299,19 @@ export class RegionForward {
         this.dispatches.push(...lowerNode(ctx, { node, inShapes: [[total]], outShape: [total], ins: [x.buf], out: y.buf }));
         this.values.set(outName, y);
         stats.layers.push({ name: node.name, op: node.op, rect: rect(y) });
+        return;
+      }
+      if ((node.op === 'globalavgpool' || node.op === 'globalmaxpool') && !x.full) {
+        const [, C, H, W] = x.shape as [number, number, number, number];
+        const y = make(outName, layoutOf(out1, undefined, undefined, true), outName);
+        this.dispatches.push(e.makeDispatch(K.globalPoolRegion, {
+          defines: node.op === 'globalmaxpool' ? ['MAX', 'REGION'] : ['REGION'],
+          uniforms: { planes: n * C, hw: H * W, c: C, w: W, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org },
+          buffers: [x.buf, y.buf, this.org], threads: n * C, label: `region:${node.op}:${node.name}`,
+        }));
+        this.values.set(outName, y);
+        stats.macs += fl / 2;
+        stats.layers.push({ name: node.name, op: node.op, rect: 'full' });
         return;
       }
       if (node.op === 'concat' && node.attrs.axis === 1 && ins.some((v) => !v.full) && out1.length === 4) {

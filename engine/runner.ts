@@ -427,8 +427,23 @@ export class Model {
     return new Map(outs.map((o, i) => [o, { shape: plan.shapes.get(o)!, data: new Float32Array(res[i]!) }]));
   }
 
+  /**
+   * A model of this graph plus `nodes` (reading any of its values) that shares this model's
+   * parameter buffers; destroying it leaves them to this model.
+   */
+  extend(nodes: Node[]): Model {
+    const m = new Model(this.engine, { ...this.graph, nodes: [...this.graph.nodes, ...nodes] });
+    m.params = this.params;
+    m.derivedBufs = this.derivedBufs;
+    m.sharesParams = true;
+    return m;
+  }
+
+  private sharesParams = false;
+
   destroy(): void {
     this.dropPlans();
+    if (this.sharesParams) return;
     for (const b of this.params.values()) b.destroy();
     for (const b of this.derivedBufs.values()) b.destroy();
     this.params.clear();

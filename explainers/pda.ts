@@ -354,126 +354,162 @@ export async function predictionDifference(model: Model, x: Float32Array, o: Pda
   const cv = classifierValues(model.graph);
   const logitsV = model.resolve(cv.logits);
   const layerV = o.layer !== undefined ? model.resolve(o.layer) : undefined;
-  const outs = layerV && layerV !== logitsV ? [logitsV, layerV] : [logitsV];
-  const clean = await model.run(x, 1, { outputs: outs });
-  const l0 = clean.get(logitsV)!.data;
-  const K = l0.length;
-  const p0 = softmaxRows(l0, K);
-  let classes: number[];
-  if (o.classes && o.classes.length > 0) {
-    for (const c of o.classes) if (!Number.isInteger(c) || c < 0 || c >= K) throw new ArgumentError(`class ${c} is out of range: the model has ${K} classes (0–${K - 1})`);
-    classes = [...o.classes];
-  } else {
-    const top = o.top ?? 1;
-    if (!Number.isInteger(top) || top < 1 || top > K) throw new ArgumentError(`--top must be between 1 and the number of classes ${K}, got ${top}`);
-    classes = Array.from(p0, (p, i) => ({ p, i })).sort((a, b) => b.p - a.p || a.i - b.i).slice(0, top).map((e) => e.i);
-  }
-  const N = o.laplaceN ?? defaultLaplaceN(K);
-  if (!(N > 0)) throw new ArgumentError(`--laplace-n must be positive, got ${N}`);
-
-  // The hidden layer: maps (channels) × units per map.
-  let layerShape: number[] = [];
-  let maps = 0, perMap = 0, layerSize = 0;
-  let cleanMap: Float32Array = new Float32Array(0);
-  let cleanLayer: Float32Array = new Float32Array(0);
-  if (layerV) {
-    layerShape = inferShapes(model.graph, 1).get(layerV)!.slice(1);
-    layerSize = numel(layerShape);
-    maps = layerShape[0] ?? 1;
-    perMap = layerSize / maps;
-    cleanLayer = clean.get(layerV)!.data;
-    cleanMap = mapMeans(cleanLayer, 1, maps, perMap);
-    for (const u of o.units ?? []) if (!Number.isInteger(u) || u < 0 || u >= layerSize) throw new ArgumentError(`unit ${u} is out of range: layer ${o.layer} has ${layerSize} units (0–${layerSize - 1})`);
-  } else if (o.units && o.units.length > 0) throw new ArgumentError('--unit needs --layer');
-  const units = o.units ?? [];
-
-  const nc = classes.length;
-  const windows = grid.count;
-  const windowProb = new Float32Array(nc * windows);
-  const windowWE = new Float32Array(nc * windows);
-  const windowAD = new Float32Array(nc * windows);
-  const layerAD = new Float32Array(maps * windows);
-  const unitAD = new Float32Array(units.length * windows);
-
-  const maxImages = Math.max(1, Math.min(256, model.maxBatch(outs)));
-  const wpb = Math.max(1, Math.min(windows, o.windowsPerBatch ?? Math.max(1, Math.floor(maxImages / S))));
-  const sampler = new PdaSampler(model.engine, { sampling: o.sampling, patchModel: o.patchModel, x, channels: C, grid, samples: S, seed, maxWindows: wpb });
-  const incremental = o.incremental ?? true;
-  let region: RegionForward | undefined;
-  let forwardImages = 1;
+  if (o.units && o.units.length > 0 && !layerV) throw new ArgumentError('--unit needs --layer');
+  // A spatial hidden layer's map means come from a global average pool on the GPU (appended to the
+  // graph), so a batch reads back maps × images values, not the whole layer (only --unit needs it).
+  const spatial = layerV !== undefined && inferShapes(model.graph, 1).get(layerV)!.length === 4;
+  const meansV = spatial ? `${layerV}#map-means` : undefined;
+  const wm = meansV ? model.extend([{ name: meansV, op: 'globalavgpool', inputs: [layerV!], outputs: [meansV], attrs: {} }]) : model;
+  const outs = [logitsV, ...(meansV ? [meansV] : []), ...(layerV && layerV !== logitsV && (!meansV || (o.units?.length ?? 0) > 0) ? [layerV] : [])];
+  let clean: Map<string, Tensor>;
   try {
-    if (incremental) {
-      region = new RegionForward(model, { rect: [grid.window, grid.window], batch: wpb * S, outputs: outs });
-      await region.setClean(x);
-    }
-    const oy = new Int32Array(wpb * S), ox = new Int32Array(wpb * S);
-    for (let first = 0; first < windows; first += wpb) {
-      const nw = Math.min(wpb, windows - first);
-      let res: Map<string, Tensor>;
-      if (region) {
-        // The last batch may be short: its spare images repeat the last window and are ignored.
-        for (let b = 0; b < wpb * S; b++) [oy[b], ox[b]] = windowOrigin(grid, first + Math.min(nw - 1, Math.floor(b / S)));
-        res = await region.run(sampler.fillRegion(first, nw, region.input, region.inputBase), oy, ox);
-      } else res = await model.runFilled(nw * S, (input) => sampler.fill(first, nw, input), outs);
-      forwardImages += nw * S;
-      const lg = res.get(logitsV)!.data;
-      const pr = softmaxRows(lg, K);
-      const lm = layerV ? mapMeans(res.get(layerV)!.data, nw * S, maps, perMap) : undefined;
-      const lv = layerV ? res.get(layerV)!.data : undefined;
-      for (let wl = 0; wl < nw; wl++) {
-        const wi = first + wl;
-        classes.forEach((c, ci) => {
-          let ps = 0, ls = 0;
-          for (let s = 0; s < S; s++) {
-            ps += pr[(wl * S + s) * K + c]!;
-            ls += lg[(wl * S + s) * K + c]!;
-          }
-          const pm = ps / S;
-          windowProb[ci * windows + wi] = pm;
-          windowWE[ci * windows + wi] = weightOfEvidence(p0[c]!, pm, N, K);
-          windowAD[ci * windows + wi] = l0[c]! - ls / S;
-        });
-        if (lm) for (let m = 0; m < maps; m++) {
-          let s0 = 0;
-          for (let s = 0; s < S; s++) s0 += lm[(wl * S + s) * maps + m]!;
-          layerAD[m * windows + wi] = cleanMap[m]! - s0 / S;
-        }
-        if (lv) units.forEach((u, ui) => {
-          let s0 = 0;
-          for (let s = 0; s < S; s++) s0 += lv[(wl * S + s) * layerSize + u]!;
-          unitAD[ui * windows + wi] = cleanLayer[u]! - s0 / S;
-        });
-      }
-      o.onProgress?.(first + nw, windows);
-    }
+    clean = await wm.run(x, 1, { outputs: [...new Set([...outs, ...(layerV ? [layerV] : [])])] });
+  } catch (e) {
+    if (wm !== model) wm.destroy();
+    throw e;
+  }
+  try {
+    return await analyse();
   } finally {
-    sampler.destroy();
-    region?.destroy();
+    if (wm !== model) wm.destroy();
   }
 
-  const toPixels = (vals: Float32Array, count: number) => {
-    const out = new Float32Array(count * H * W);
-    for (let i = 0; i < count; i++) out.set(windowsToPixels(vals, grid, i * windows), i * H * W);
-    return out;
-  };
-  const result: PdaResult = {
-    sampling: o.sampling, grid, samples: S, seed, numClasses: K, laplaceN: N, classes,
-    probs: classes.map((c) => p0[c]!), logits: classes.map((c) => l0[c]!),
-    windowProb, windowWE, windowAD, we: toPixels(windowWE, nc), logitAD: toPixels(windowAD, nc), forwardImages,
-    incremental, macFraction: region ? region.stats.macs / region.stats.fullMacs : undefined,
-  };
-  if (layerV) {
-    const pixels = toPixels(layerAD, maps);
-    const strength = new Float32Array(maps);
-    for (let m = 0; m < maps; m++) {
-      let s = 0;
-      for (let q = 0; q < H * W; q++) s += Math.abs(pixels[m * H * W + q]!);
-      strength[m] = s / (H * W);
+  async function analyse(): Promise<PdaResult> {
+    const l0 = clean.get(logitsV)!.data;
+    const K = l0.length;
+    const p0 = softmaxRows(l0, K);
+    let classes: number[];
+    if (o.classes && o.classes.length > 0) {
+      for (const c of o.classes) if (!Number.isInteger(c) || c < 0 || c >= K) throw new ArgumentError(`class ${c} is out of range: the model has ${K} classes (0–${K - 1})`);
+      classes = [...o.classes];
+    } else {
+      const top = o.top ?? 1;
+      if (!Number.isInteger(top) || top < 1 || top > K) throw new ArgumentError(`--top must be between 1 and the number of classes ${K}, got ${top}`);
+      classes = Array.from(p0, (p, i) => ({ p, i })).sort((a, b) => b.p - a.p || a.i - b.i).slice(0, top).map((e) => e.i);
     }
-    result.layer = { name: o.layer!, value: layerV, shape: layerShape, maps, clean: cleanMap, windowAD: layerAD, pixels, strength };
-    if (units.length > 0) result.layer.units = { indices: units, windowAD: unitAD, pixels: toPixels(unitAD, units.length) };
+    const N = o.laplaceN ?? defaultLaplaceN(K);
+    if (!(N > 0)) throw new ArgumentError(`--laplace-n must be positive, got ${N}`);
+
+    // The hidden layer: maps (channels) × units per map.
+    let layerShape: number[] = [];
+    let maps = 0, perMap = 0, layerSize = 0;
+    let cleanMap: Float32Array = new Float32Array(0);
+    let cleanLayer: Float32Array = new Float32Array(0);
+    if (layerV) {
+      layerShape = inferShapes(wm.graph, 1).get(layerV)!.slice(1);
+      layerSize = numel(layerShape);
+      maps = layerShape[0] ?? 1;
+      perMap = layerSize / maps;
+      cleanLayer = clean.get(layerV)!.data;
+      cleanMap = meansV ? clean.get(meansV)!.data : mapMeans(cleanLayer, 1, maps, perMap);
+      for (const u of o.units ?? []) if (!Number.isInteger(u) || u < 0 || u >= layerSize) throw new ArgumentError(`unit ${u} is out of range: layer ${o.layer} has ${layerSize} units (0–${layerSize - 1})`);
+    } else if (o.units && o.units.length > 0) throw new ArgumentError('--unit needs --layer');
+    const units = o.units ?? [];
+
+    const nc = classes.length;
+    const windows = grid.count;
+    const windowProb = new Float32Array(nc * windows);
+    const windowWE = new Float32Array(nc * windows);
+    const windowAD = new Float32Array(nc * windows);
+    const layerAD = new Float32Array(maps * windows);
+    const unitAD = new Float32Array(units.length * windows);
+
+    const incremental = o.incremental ?? true;
+    // Images per batch: what the whole-image plan fits (at most 256); region plans hold no whole
+    // activation maps before the global pool, so they take up to 256 images where they fit.
+    let region: RegionForward | undefined;
+    let maxImages = Math.max(1, Math.min(256, wm.maxBatch(outs)));
+    if (incremental && o.windowsPerBatch === undefined)
+      for (let n = Math.max(S, Math.floor(256 / S) * S); n > maxImages; n = Math.floor(n / S / 2) * S) {
+        try {
+          region = new RegionForward(wm, { rect: [grid.window, grid.window], batch: n, outputs: outs });
+          maxImages = n;
+          break;
+        } catch (e) {
+          if (!(e instanceof ShapeError)) throw e;
+        }
+      }
+    const wpb = Math.max(1, Math.min(windows, o.windowsPerBatch ?? Math.max(1, Math.floor(maxImages / S))));
+    if (region && region.batch !== wpb * S) {
+      region.destroy();
+      region = undefined;
+    }
+    const sampler = new PdaSampler(wm.engine, { sampling: o.sampling, patchModel: o.patchModel, x, channels: C, grid, samples: S, seed, maxWindows: wpb });
+    let forwardImages = 1;
+    try {
+      if (incremental) {
+        region ??= new RegionForward(wm, { rect: [grid.window, grid.window], batch: wpb * S, outputs: outs });
+        await region.setClean(x);
+      }
+      const oy = new Int32Array(wpb * S), ox = new Int32Array(wpb * S);
+      for (let first = 0; first < windows; first += wpb) {
+        const nw = Math.min(wpb, windows - first);
+        let res: Map<string, Tensor>;
+        if (region) {
+          // The last batch may be short: its spare images repeat the last window and are ignored.
+          for (let b = 0; b < wpb * S; b++) [oy[b], ox[b]] = windowOrigin(grid, first + Math.min(nw - 1, Math.floor(b / S)));
+          res = await region.run(sampler.fillRegion(first, nw, region.input, region.inputBase), oy, ox);
+        } else res = await wm.runFilled(nw * S, (input) => sampler.fill(first, nw, input), outs);
+        forwardImages += nw * S;
+        const lg = res.get(logitsV)!.data;
+        const pr = softmaxRows(lg, K);
+        const lm = meansV ? res.get(meansV)!.data : layerV ? mapMeans(res.get(layerV)!.data, nw * S, maps, perMap) : undefined;
+        const lv = layerV && units.length > 0 ? res.get(layerV)!.data : undefined;
+        for (let wl = 0; wl < nw; wl++) {
+          const wi = first + wl;
+          classes.forEach((c, ci) => {
+            let ps = 0, ls = 0;
+            for (let s = 0; s < S; s++) {
+              ps += pr[(wl * S + s) * K + c]!;
+              ls += lg[(wl * S + s) * K + c]!;
+            }
+            const pm = ps / S;
+            windowProb[ci * windows + wi] = pm;
+            windowWE[ci * windows + wi] = weightOfEvidence(p0[c]!, pm, N, K);
+            windowAD[ci * windows + wi] = l0[c]! - ls / S;
+          });
+          if (lm) for (let m = 0; m < maps; m++) {
+            let s0 = 0;
+            for (let s = 0; s < S; s++) s0 += lm[(wl * S + s) * maps + m]!;
+            layerAD[m * windows + wi] = cleanMap[m]! - s0 / S;
+          }
+          if (lv) units.forEach((u, ui) => {
+            let s0 = 0;
+            for (let s = 0; s < S; s++) s0 += lv[(wl * S + s) * layerSize + u]!;
+            unitAD[ui * windows + wi] = cleanLayer[u]! - s0 / S;
+          });
+        }
+        o.onProgress?.(first + nw, windows);
+      }
+    } finally {
+      sampler.destroy();
+      region?.destroy();
+    }
+
+    const toPixels = (vals: Float32Array, count: number) => {
+      const out = new Float32Array(count * H * W);
+      for (let i = 0; i < count; i++) out.set(windowsToPixels(vals, grid, i * windows), i * H * W);
+      return out;
+    };
+    const result: PdaResult = {
+      sampling: o.sampling, grid, samples: S, seed, numClasses: K, laplaceN: N, classes,
+      probs: classes.map((c) => p0[c]!), logits: classes.map((c) => l0[c]!),
+      windowProb, windowWE, windowAD, we: toPixels(windowWE, nc), logitAD: toPixels(windowAD, nc), forwardImages,
+      incremental, macFraction: region ? region.stats.macs / region.stats.fullMacs : undefined,
+    };
+    if (layerV) {
+      const pixels = toPixels(layerAD, maps);
+      const strength = new Float32Array(maps);
+      for (let m = 0; m < maps; m++) {
+        let s = 0;
+        for (let q = 0; q < H * W; q++) s += Math.abs(pixels[m * H * W + q]!);
+        strength[m] = s / (H * W);
+      }
+      result.layer = { name: o.layer!, value: layerV, shape: layerShape, maps, clean: cleanMap, windowAD: layerAD, pixels, strength };
+      if (units.length > 0) result.layer.units = { indices: units, windowAD: unitAD, pixels: toPixels(unitAD, units.length) };
+    }
+    return result;
   }
-  return result;
 }
 
 /** Per image, the mean of each map's units: n × maps. */

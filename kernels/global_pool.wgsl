@@ -1,22 +1,59 @@
 // global_pool: one invocation per (n, c) plane reduces H*W values to their mean (or MAX).
-struct U { planes: u32, hw: u32 }
+// REGION (engine/region.ts): x is the clean input [C,H,W] followed by the batch's rectangles
+// [N][C][rh][rw] (image b's origin at org[orgIn + 2b]); each pixel of the map is read from the
+// image's rectangle where it covers it, else from the clean prefix, in the same order as the
+// plain kernel (so the result is the same), without expanding the rectangles to whole maps.
+struct U {
+  planes: u32, hw: u32,
+//#if REGION
+  c: u32, w: u32, rhIn: u32, rwIn: u32, rbIn: u32, orgIn: u32,
+//#endif
+}
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+//#if REGION
+@group(0) @binding(3) var<storage, read> org: array<i32>;
+//#endif
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= u.planes) { return; }
+//#if REGION
+  let b = i / u.c;
+  let base = (i % u.c) * u.hw;
+  let rbase = u.rbIn + i * u.rhIn * u.rwIn;
+  let ry = u32(org[u.orgIn + 2u * b]);
+  let rx = u32(org[u.orgIn + 2u * b + 1u]);
+//#else
   let base = i * u.hw;
+//#endif
 //#if MAX
   var acc = -3.402823e38;
-  for (var k = 0u; k < u.hw; k++) { acc = max(acc, x[base + k]); }
-  y[i] = acc;
 //#else
   var acc = 0.0;
-  for (var k = 0u; k < u.hw; k++) { acc += x[base + k]; }
+//#endif
+  for (var k = 0u; k < u.hw; k++) {
+//#if REGION
+    let iy = k / u.w;
+    let ix = k - iy * u.w;
+    // unsigned wrap makes iy < ry fail the < rhIn test
+    let inR = iy - ry < u.rhIn && ix - rx < u.rwIn;
+    let v = x[select(base + k, rbase + (iy - ry) * u.rwIn + (ix - rx), inR)];
+//#else
+    let v = x[base + k];
+//#endif
+//#if MAX
+    acc = max(acc, v);
+//#else
+    acc += v;
+//#endif
+  }
+//#if MAX
+  y[i] = acc;
+//#else
   y[i] = acc / f32(u.hw);
 //#endif
 }

@@ -127,3 +127,9 @@ export const regionCopy = spec({
   storage: ['r', 'r', 'w'], // x, org, y
   ...elementwise,
 });
+export const globalPoolRegion = spec({
+  ...globalPool,
+  uniforms: [...globalPool.uniforms, ['c', 'u32'], ['w', 'u32'], ['rhIn', 'u32'], ['rwIn', 'u32'], ['rbIn', 'u32'], ['orgIn', 'u32']],
+  storage: ['r', 'w', 'r'], // x, y, org
+  variants: ['MAX', 'REGION'],
+});
