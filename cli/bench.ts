@@ -77,8 +77,8 @@ async function throughput(fn: () => Promise<unknown>, images: number, minMs: num
 }
 
 export async function bench(argv: string[]): Promise<number> {
-  const args = new Args(argv, { values: ['data', 'batches', 'only'], flags: ['quick', 'json'] }, 'bench');
-  const SECTIONS = ['kernels', 'models', 'explainers', 'etalons', 'maxout'];
+  const args = new Args(argv, { values: ['data', 'batches', 'only', 'pda-windows', 'pda-stride'], flags: ['quick', 'json'] }, 'bench');
+  const SECTIONS = ['kernels', 'models', 'explainers', 'etalons', 'maxout', 'pda'];
   const only = (args.get('only') ?? SECTIONS.join(',')).split(',');
   for (const o of only) if (!SECTIONS.includes(o)) throw new ArgumentError(`bench: unknown section "${o}"; sections are ${SECTIONS.join(', ')}`);
   const on = (s: string) => only.includes(s);
@@ -206,6 +206,10 @@ export async function bench(argv: string[]): Promise<number> {
     const single = (its / (((performance.now() - t0) / singles) * 64)) * 1000;
     log(`\nmaxout, 64 channels of ${layer}: one batch ${batched.toFixed(3)} iterations/s (of all 64) vs 64 one-unit runs ${single.toFixed(3)} iterations/s (timed on ${singles}, scaled): ${(batched / single).toFixed(1)}x`);
     report.maxout = { batchedIterationsPerSecond: batched, singleRunsIterationsPerSecond: single };
+  }
+  if (on('pda')) {
+    const { benchPda } = await import('./bench-pda.ts');
+    report.pda = await benchPda(engine, { data, quick, windows: args.int('pda-windows', quick ? 50 : 250, 1), stride: args.int('pda-stride', 4, 1), log });
   }
   if (args.flag('json')) console.log(JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1));
   sqz.destroy();

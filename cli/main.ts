@@ -35,7 +35,8 @@ const USAGE = `loupe — look inside CNNs on WebGPU
                 [--tv W] [--tv-beta B] [--norm W] [--alpha A] [--blur-every N] [--blur-sigma S] [--jitter PX]
                 [--clip-norm T] [--clip-contribution T] [--init noise|mean] [--optimizer adam|sgd] [--seed S] --out PREFIX
   loupe invert  --model M --image I --layer L [the maxout optimiser and regulariser flags] --out PREFIX
-  loupe bench   [--quick] [--json]
+  loupe bench   [--quick] [--json] [--only kernels,models,explainers,etalons,maxout,pda] [--data DIR]
+                [--pda-windows 250] [--pda-stride 4]
   loupe train   [--epochs 4] [--batch 64] [--lr 0.001] [--seed 1] [--out weights/lenet-relu-mnist.onnx] [--data DIR]
 
 Models: ONNX (.onnx), or Caffe (--model net.prototxt --weights net.caffemodel).

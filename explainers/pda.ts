@@ -19,6 +19,7 @@ import { ArgumentError, ShapeError } from '../engine/errors.ts';
 import * as KP from '../kernels/pda.ts';
 import { checkPatchModel, type PatchModel } from './patch-model.ts';
 
+import { normalDraw, marginalIndex } from './patch-model.ts';
 export { pcg4d, normalDraw, marginalIndex } from './patch-model.ts';
 
 export type Sampling = 'conditional' | 'marginal';
@@ -53,11 +54,11 @@ export function windowOrigin(g: WindowGrid, index: number): [number, number] {
 }
 
 /** Each pixel's mean over the windows containing it of a per-window value (Algorithm 1's WE / counts), via 2D difference arrays. */
-export function windowsToPixels(values: ArrayLike<number>, g: WindowGrid, offset = 0): Float32Array {
+export function windowsToPixels(values: ArrayLike<number>, g: WindowGrid, offset = 0, count = g.count): Float32Array {
   const { height: H, width: W, window: K } = g;
   const sum = new Float64Array((H + 1) * (W + 1));
   const cnt = new Float64Array((H + 1) * (W + 1));
-  for (let i = 0; i < g.count; i++) {
+  for (let i = 0; i < count; i++) {
     const [y, x] = windowOrigin(g, i);
     const v = values[offset + i]!;
     const a = y * (W + 1) + x, b = y * (W + 1) + x + K, c = (y + K) * (W + 1) + x, d = (y + K) * (W + 1) + x + K;
@@ -293,6 +294,8 @@ export interface PdaOptions {
    * layer, only the rectangle a window can change (engine/region.ts). false recomputes whole images.
    */
   incremental?: boolean;
+  /** analyse only the first N windows (benchmarks, previews); the maps cover only those windows */
+  limitWindows?: number;
   onProgress?: (windowsDone: number, windows: number) => void;
 }
 
@@ -407,7 +410,7 @@ export async function predictionDifference(model: Model, x: Float32Array, o: Pda
     const units = o.units ?? [];
 
     const nc = classes.length;
-    const windows = grid.count;
+    const windows = o.limitWindows !== undefined ? Math.max(1, Math.min(grid.count, o.limitWindows)) : grid.count;
     const windowProb = new Float32Array(nc * windows);
     const windowWE = new Float32Array(nc * windows);
     const windowAD = new Float32Array(nc * windows);
@@ -488,7 +491,7 @@ export async function predictionDifference(model: Model, x: Float32Array, o: Pda
 
     const toPixels = (vals: Float32Array, count: number) => {
       const out = new Float32Array(count * H * W);
-      for (let i = 0; i < count; i++) out.set(windowsToPixels(vals, grid, i * windows), i * H * W);
+      for (let i = 0; i < count; i++) out.set(windowsToPixels(vals, grid, i * windows, windows), i * H * W);
       return out;
     };
     const result: PdaResult = {
@@ -522,5 +525,63 @@ function mapMeans(v: Float32Array, n: number, maps: number, perMap: number): Flo
       for (let q = 0; q < perMap; q++) s += v[off + q]!;
       out[b * maps + m] = s / perMap;
     }
+  return out;
+}
+
+/**
+ * The batch of perturbed images of windows first..first+nw−1 × S samples built on the CPU (image
+ * b = window b / S, sample b % S), with the same draws as the GPU sampler (the counter-based RNG
+ * replayed): the plain route a user would take with a CPU runtime, and its reference.
+ */
+export function perturbedBatchCpu(o: { sampling: Sampling; patchModel: PatchModel; x: Float32Array; channels: number; grid: WindowGrid; samples: number; seed: number }, first: number, nw: number): Float32Array {
+  const { grid: g, channels: C, samples: S, x, seed, patchModel: pm } = o;
+  const { height: H, width: W, window: K } = g;
+  const dw = C * K * K;
+  const out = new Float32Array(nw * S * C * H * W);
+  const mu = new Float64Array(dw);
+  const v = new Float64Array(dw);
+  const z = new Float64Array(dw);
+  for (let wl = 0; wl < nw; wl++) {
+    const win = first + wl;
+    const [y0, x0] = windowOrigin(g, win);
+    if (o.sampling === 'conditional') {
+      const f = pm.factors!;
+      const L = pm.padding, P = K + 2 * L;
+      const py0 = Math.max(0, Math.min(y0 - L, H - P)), px0 = Math.max(0, Math.min(x0 - L, W - P));
+      const q = (y0 - py0) * (2 * L + 1) + (x0 - px0);
+      for (let i = 0; i < dw; i++) {
+        let s = f.b[q * dw + i]!;
+        const row = (q * dw + i) * f.dO;
+        for (let j = 0; j < f.dO; j++) {
+          const pi = f.oIndex[q * f.dO + j]!;
+          const c = Math.floor(pi / (P * P)), r = pi % (P * P);
+          s += f.A[row + j]! * x[c * H * W + (py0 + Math.floor(r / P)) * W + px0 + (r % P)]!;
+        }
+        mu[i] = s;
+      }
+    }
+    for (let s = 0; s < S; s++) {
+      const img = out.subarray((wl * S + s) * C * H * W, (wl * S + s + 1) * C * H * W);
+      img.set(x);
+      if (o.sampling === 'conditional') {
+        const f = pm.factors!;
+        const L = pm.padding, P = K + 2 * L;
+        const py0 = Math.max(0, Math.min(y0 - L, H - P)), px0 = Math.max(0, Math.min(x0 - L, W - P));
+        const q = (y0 - py0) * (2 * L + 1) + (x0 - px0);
+        for (let j = 0; j < dw; j++) z[j] = normalDraw(seed, win, s, j);
+        for (let i = 0; i < dw; i++) {
+          let t = mu[i]!;
+          const row = (q * dw + i) * dw;
+          for (let j = 0; j <= i; j++) t += f.L[row + j]! * z[j]!;
+          v[i] = t;
+        }
+      } else {
+        const st = pm.store!;
+        const m = marginalIndex(seed, win, s, st.count);
+        for (let c = 0; c < C; c++) for (let r = 0; r < K * K; r++) v[c * K * K + r] = st.data[m * C * H * W + c * H * W + (y0 + Math.floor(r / K)) * W + x0 + (r % K)]!;
+      }
+      for (let c = 0; c < C; c++) for (let yy = 0; yy < K; yy++) for (let xx = 0; xx < K; xx++) img[c * H * W + (y0 + yy) * W + x0 + xx] = v[c * K * K + yy * K + xx]!;
+    }
+  }
   return out;
 }

@@ -18,7 +18,7 @@ import { readIdx } from '../loaders/idx.ts';
 import { readNpy, writeNpy } from '../loaders/npy.ts';
 import { softmaxRows } from '../engine/classify.ts';
 import { ArgumentError } from '../engine/errors.ts';
-import { PdaSampler, predictionDifference, windowGrid, windowOrigin, marginalIndex, normalDraw, laplace } from '../explainers/pda.ts';
+import { PdaSampler, perturbedBatchCpu, predictionDifference, windowGrid, windowOrigin, marginalIndex, normalDraw, laplace } from '../explainers/pda.ts';
 import { conditionalOf, conditionalFactors, patchPlacement, estimateGaussian, buildPatchModel, encodePatchModel, decodePatchModel, type PatchModel } from '../explainers/patch-model.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -193,6 +193,7 @@ describe('prediction difference analysis', function () {
             }
           }
           expect(Array.from(got)).to.deep.equal(Array.from(want));
+          expect(Array.from(perturbedBatchCpu({ sampling: 'marginal', patchModel: pm, x, channels: C, grid, samples: S, seed }, first, nw)), 'the CPU route (bench)').to.deep.equal(Array.from(want));
         }
       } finally {
         s.destroy();
@@ -219,6 +220,9 @@ describe('prediction difference analysis', function () {
             }
           }
         }
+        // The CPU route (bench: perturbed images for onnxruntime) builds the same batch, to float rounding.
+        const cpu = perturbedBatchCpu({ sampling: 'conditional', patchModel: pm, x, channels: C, grid, samples: S, seed }, first, nw);
+        for (let i = 0; i < cpu.length; i++) expect(cpu[i]).to.be.closeTo(got[i]!, 1e-4);
       } finally {
         s.destroy();
       }
@@ -440,6 +444,13 @@ describe('prediction difference analysis', function () {
       expect(existsSync(`${out}-conv1.png`)).to.equal(true);
       expect(readNpy(new Uint8Array(readFileSync(`${out}-conv1.npy`)), 'l.npy').shape).to.deep.equal([20, 13, 13]); // maps × window rows × cols
       expect(JSON.parse(readFileSync(`${out}-conv1.json`, 'utf8')).maps).to.equal(20);
+      expect(meta.incremental).to.equal(true);
+      // --full: whole-image recomputation, the same maps.
+      const fr = loupe('explain', '--method', 'pda', '--sampling', 'conditional', ...lenet, '--input', npy, '--window', '4', '--padding', '2', '--samples', '3', '--stride', '2', '--patch-model', pmFile, '--layer', 'conv1', '--seed', '5', '--full', '--out', `${out}-full`);
+      expect(fr.code, fr.err).to.equal(0);
+      expect(JSON.parse(readFileSync(`${out}-full.json`, 'utf8')).incremental).to.equal(false);
+      const a = readNpy(new Uint8Array(readFileSync(`${out}.npy`)), 'a').data, b = readNpy(new Uint8Array(readFileSync(`${out}-full.npy`)), 'b').data;
+      expect(maxAbsDiff(a, b)).to.be.at.most(1e-4 * maxAbs(b));
       const wrong = loupe('explain', '--method', 'pda', '--sampling', 'conditional', ...lenet, '--input', npy, '--window', '5', '--patch-model', pmFile, '--out', out);
       expect(wrong.code).to.equal(1);
       expect(wrong.err).to.match(/lenet-k4\.pm: built for window 4, but --window is 5/);
