@@ -81,6 +81,8 @@ export interface ConvRegion {
   rwOut: number;
   rbOut: number;
   orgOut: number;
+  /** channels of the buffer written (a concat's, when the conv writes its slice of it); default Cout */
+  yChannels?: number;
 }
 
 export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion): Dispatch {
@@ -100,7 +102,7 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
     defines,
     overrides: { WG },
     uniforms: {
-      npix, cin, cinPg, hw: x[2]! * x[3]!, w: x[3]!, h: x[2]!, ow, ohw: oh * ow, cout, coutPg, coPad4: coPad / 4,
+      npix, cin, cinPg, hw: x[2]! * x[3]!, w: x[3]!, h: x[2]!, ow, ohw: oh * ow, cout: region?.yChannels ?? cout, coutPg, coPad4: coPad / 4,
       kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1],
       ...(region ? { rhIn: region.rhIn, rwIn: region.rwIn, rbIn: region.rbIn, orgIn: region.orgIn, rbOut: region.rbOut, orgOut: region.orgOut } : {}),
     },

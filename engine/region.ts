@@ -237,9 +237,14 @@ export class RegionForward {
     };
 
     const stats: RegionStats = { macs: 0, fullMacs: 0, layers: [] };
+    // Which needed nodes read each value (after ReLU fusion a conv's value is its ReLU's output).
+    const readers = new Map<string, Node[]>();
+    for (const nd of g.nodes) if (needed.has(nd)) for (const v of new Set(nd.inputs)) readers.set(v, [...(readers.get(v) ?? []), nd]);
+    const deferred = new Map<string, { rows: Intervals; cols: Intervals; shape: number[]; emit: (y: RValue, c0: number) => void }>();
     const skip = new Set<Node>();
     g.nodes.forEach((node, i) => {
       if (skip.has(node) || !needed.has(node)) return;
+      // A deferred conv is read by its concat only (which handles it below).
       const ins = node.inputs.map((v) => this.values.get(v)!);
       const outName = node.outputs[0]!;
       const out1 = shapes1.get(outName)!;
@@ -272,8 +277,26 @@ export class RegionForward {
           skip.add(next);
           name = next.outputs[0]!;
         }
-        const y = make(name, layoutOf(out1, rows, cols, false), name);
         const shapeN = shapesN.get(outName)!;
+        // A conv read only by a concat writes its channels straight into the concat's rectangles
+        // (computed over the concat's rectangle, a superset of its own): no copy. Emitted when the
+        // concat is reached and its rectangle is known.
+        const reader = readers.get(name);
+        if (node.op === 'conv' && reader && reader.length === 1 && reader[0]!.op === 'concat' && (reader[0]!.attrs as { axis: number }).axis === 1 && !keep.has(name)
+          && reader[0]!.inputs.filter((v) => v === name).length === 1 && out1.length === 4) {
+          const ca = node.attrs;
+          deferred.set(name, {
+            rows, cols, shape: out1,
+            emit: (y: RValue, c0: number) => {
+              const r = { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb + c0 * y.rh * y.rw, orgOut: y.org, yChannels: y.shape[1]! };
+              this.dispatches.push(conv2dGemm(ctx, ca, shapesN.get(node.inputs[0]!)!, shapeN, x.buf, y.buf, relu, `region:conv:${node.name}`, undefined, r));
+              stats.macs += (fl / 2) * (y.rh * y.rw) / (out1[2]! * out1[3]!);
+              stats.layers.push({ name: node.name, op: node.op, rect: `${rect(y)} (into ${reader[0]!.name})` });
+            },
+          });
+          return;
+        }
+        const y = make(name, layoutOf(out1, rows, cols, false), name);
         const r = { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org };
         if (node.op === 'conv') {
           this.dispatches.push(conv2dGemm(ctx, node.attrs, shapesN.get(node.inputs[0]!)!, shapeN, x.buf, y.buf, relu, `region:conv:${node.name}`, undefined, r));
@@ -314,12 +337,14 @@ export class RegionForward {
         stats.layers.push({ name: node.name, op: node.op, rect: 'full' });
         return;
       }
-      if (node.op === 'concat' && node.attrs.axis === 1 && ins.some((v) => !v.full) && out1.length === 4) {
-        const y = make(outName, layoutOf(out1, hull(ins.map((v) => v.rows)), hull(ins.map((v) => v.cols)), false), outName);
+      const parts = node.inputs.map((v) => deferred.get(v) ?? this.values.get(v)!);
+      if (node.op === 'concat' && node.attrs.axis === 1 && parts.some((v) => !('full' in v) || !v.full) && out1.length === 4) {
+        const y = make(outName, layoutOf(out1, hull(parts.map((v) => v.rows)), hull(parts.map((v) => v.cols)), false), outName);
         let c0 = 0;
-        ins.forEach((v, k) => {
+        parts.forEach((v, k) => {
           const cx = v.shape[1]!;
-          this.dispatches.push(this.copy(v, y, cx, out1[1]!, c0, `region:concat:${node.name}[${k}]`));
+          if ('emit' in v) v.emit(y, c0);
+          else this.dispatches.push(this.copy(v, y, cx, out1[1]!, c0, `region:concat:${node.name}[${k}]`));
           c0 += cx;
         });
         this.values.set(outName, y);
