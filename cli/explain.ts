@@ -23,7 +23,7 @@ export async function explain(argv: string[]): Promise<number> {
   }
   const args = new Args(
     argv,
-    { values: [...MODEL_OPTIONS, ...INPUT_OPTIONS, 'method', 'class', 'layer', 'unit', 'out', 'patch', 'stride'], flags: [...INPUT_FLAGS, 'top'], repeatable: ['image'] },
+    { values: [...MODEL_OPTIONS, ...INPUT_OPTIONS, 'method', 'class', 'layer', 'unit', 'out', 'patch', 'stride'], flags: [...INPUT_FLAGS, 'top', 'full'], repeatable: ['image'] },
     'explain',
   );
   const method = args.need('method', 'explain') as Method;
@@ -100,10 +100,10 @@ export async function explain(argv: string[]): Promise<number> {
       const stride = args.int('stride', Math.max(1, size >> 1), 1);
       const rows = Math.floor((h - size) / stride) + 1, cols = Math.floor((w - size) / stride) + 1;
       const bar = progressBar('occlusion', rows * cols * input.batch);
-      const r = await X.occlusion(model, input.data, input.batch, { size, stride, onProgress: bar.update }, { classes });
+      const r = await X.occlusion(model, input.data, input.batch, { size, stride, onProgress: bar.update, incremental: !args.flag('full') }, { classes });
       bar.done();
       maps = r.maps;
-      Object.assign(meta, { classes: r.classes, labels: r.classes.map((k) => labels?.[k]), probs: r.probs, patch: size, stride, positions: r.positions, stored: 'mean drop of p(class) over the patches covering each pixel' });
+      Object.assign(meta, { classes: r.classes, labels: r.classes.map((k) => labels?.[k]), probs: r.probs, patch: size, stride, positions: r.positions, incremental: !args.flag('full'), stored: 'mean drop of p(class) over the patches covering each pixel' });
       for (let i = 0; i < input.batch; i++) {
         const m = maps.subarray(i * h * w, (i + 1) * h * w);
         cells.push({ image: shown[i]!, caption: `${input.names[i]}: ${label(r.classes[i]!)} p=${r.probs[i]!.toFixed(3)}` });

@@ -19,7 +19,7 @@ const USAGE = `loupe — look inside CNNs on WebGPU
                 [--mean a,b,c] [--scale s] [--bgr] [--grayscale] [--labels L] [--top K] [--json]
   loupe explain --method saliency|deconvnet|guided-backprop|gradcam|guided-gradcam|occlusion
                 --model M [--weights W] (--image I ... | --input X.npy) [--class C] [--layer L[,L2,...]]
-                [--unit U] [--top] [--patch P --stride S] --out PREFIX   (+ the preprocessing flags)
+                [--unit U] [--top] [--patch P --stride S [--full]] --out PREFIX   (+ the preprocessing flags)
   loupe etalon  --model M (--image I | --input X.npy) [--layer L] [--neurons 0-9 | 3,7,281]
                 [--route onepass|literal] --out PREFIX        (+ the preprocessing flags)
   loupe etalon  --figure11 --model M [--route R] [--scale s] [--data DIR] --out PREFIX

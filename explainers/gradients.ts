@@ -6,7 +6,8 @@ import type { Model, Recording, Tensor } from '../engine/runner.ts';
 import { Reverser, type ReverseRule } from '../engine/reverse.ts';
 import { classifierValues, softmaxRows } from '../engine/classify.ts';
 import { numel } from '../engine/shapes.ts';
-import { ArgumentError } from '../engine/errors.ts';
+import { ArgumentError, ShapeError } from '../engine/errors.ts';
+import { RegionForward } from '../engine/region.ts';
 import { resizeBilinear } from '../loaders/preprocess.ts';
 import * as K from '../kernels/index.ts';
 
@@ -250,6 +251,8 @@ export interface OcclusionOptions {
   stride: number;
   /** patch value per channel; default: the image's own per-channel mean */
   value?: number[];
+  /** recompute only the rectangle each patch changes, per layer (engine/region.ts); default true */
+  incremental?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -275,7 +278,19 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
   const classes = pickClasses(logits, batch, target.classes, 0);
   const p0 = softmaxRows(logits, k);
   const maps = new Float32Array(batch * h * w);
-  const chunk = Math.max(1, Math.min(positions, model.maxBatch([cv.logits])));
+  let chunk = Math.max(1, Math.min(positions, model.maxBatch([cv.logits])));
+  // Incremental: a region plan for the patch (the largest batch up to 256 that fits).
+  let region: RegionForward | undefined;
+  if (opts.incremental ?? true)
+    for (let n = Math.min(positions, 256); n >= 1 && !region; n = n > chunk ? Math.max(chunk, Math.floor(n / 2)) : 0) {
+      try {
+        region = new RegionForward(model, { rect: [size, size], batch: n, outputs: [cv.logits] });
+      } catch (err) {
+        if (!(err instanceof ShapeError)) throw err;
+      }
+    }
+  if (region) chunk = region.batch;
+  const oy = new Int32Array(chunk), ox = new Int32Array(chunk);
   const xBuf = e.device.createBuffer({ label: 'occlusion:clean', size: per * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const vBuf = e.device.createBuffer({ label: 'occlusion:value', size: Math.max(16, c * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   let done = 0;
@@ -293,12 +308,29 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
       }
       e.device.queue.writeBuffer(xBuf, 0, x.buffer, x.byteOffset, x.byteLength);
       e.device.queue.writeBuffer(vBuf, 0, value);
+      if (region) {
+        // The occluded rectangles are the same constant patch for every image of the batch.
+        await region.setClean(x);
+        const patch = new Float32Array(chunk * c * size * size);
+        for (let j = 0; j < chunk; j++) for (let ch = 0; ch < c; ch++) patch.fill(value[ch]!, (j * c + ch) * size * size, (j * c + ch + 1) * size * size);
+        e.device.queue.writeBuffer(region.input, region.inputBase * 4, patch);
+      }
       const drop = new Float32Array(positions);
       for (let first = 0; first < positions; first += chunk) {
         const n = Math.min(chunk, positions - first);
-        const res = await model.runFilled(n, (inBuf) => [
-          e.makeDispatch(K.occlude, { uniforms: { total: n * per, c, h, w, size, stride, cols, first }, buffers: [xBuf, vBuf, inBuf], threads: n * per, label: 'occlude' }),
-        ], [cv.logits]);
+        let res: Map<string, Tensor>;
+        if (region) {
+          // A short last chunk repeats its last position in the spare images (ignored).
+          for (let j = 0; j < chunk; j++) {
+            const p = first + Math.min(j, n - 1);
+            oy[j] = Math.floor(p / cols) * stride;
+            ox[j] = (p % cols) * stride;
+          }
+          res = await region.run([], oy, ox);
+        } else
+          res = await model.runFilled(n, (inBuf) => [
+            e.makeDispatch(K.occlude, { uniforms: { total: n * per, c, h, w, size, stride, cols, first }, buffers: [xBuf, vBuf, inBuf], threads: n * per, label: 'occlude' }),
+          ], [cv.logits]);
         const pr = softmaxRows(res.get(model.resolve(cv.logits))!.data, k);
         for (let j = 0; j < n; j++) drop[first + j] = p0[i * k + classes[i]!]! - pr[j * k + classes[i]!]!;
         done += n;
@@ -321,6 +353,7 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
   } finally {
     xBuf.destroy();
     vBuf.destroy();
+    region?.destroy();
   }
   return {
     maps, shape: [batch, h, w], classes, positions,

@@ -9,6 +9,7 @@ import { getEngine, rng, GraphBuilder, type Rng } from './helpers.ts';
 import { Model } from '../engine/runner.ts';
 import { RegionForward } from '../engine/region.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
+import { occlusion } from '../explainers/gradients.ts';
 import { ArgumentError, ShapeError } from '../engine/errors.ts';
 import type { Graph } from '../engine/ir.ts';
 
@@ -121,6 +122,25 @@ describe('region forward mode', function () {
       } finally {
         rf.destroy();
       }
+    } finally {
+      model.destroy();
+    }
+  });
+
+  it('makes occlusion incremental with the same maps (shipped LeNet-ReLU, patch 6, stride 2)', async () => {
+    const model = new Model(await getEngine(), loadOnnx(new Uint8Array(readFileSync(join(import.meta.dirname, '..', 'weights', 'lenet-relu-mnist.onnx'))), 'lenet.onnx'));
+    try {
+      const r = rng(8);
+      const x = r.array(2 * 28 * 28, 0, 1);
+      const inc = await occlusion(model, x, 2, { size: 6, stride: 2 });
+      const full = await occlusion(model, x, 2, { size: 6, stride: 2, incremental: false });
+      let d = 0, m = 0;
+      for (let i = 0; i < full.maps.length; i++) {
+        d = Math.max(d, Math.abs(inc.maps[i]! - full.maps[i]!));
+        m = Math.max(m, Math.abs(full.maps[i]!));
+      }
+      expect(m).to.be.above(0);
+      expect(d).to.be.at.most(1e-4 * m);
     } finally {
       model.destroy();
     }
