@@ -8,10 +8,11 @@
 // The Gaussian patch model is built first (25,000 patches of 14×14×3 from the photos in
 // ../shared/data; out/pda/squeezenet-k10-l2.pm, reused when present).
 //
-// Cost: one forward pass per window and sample. Stride 1 is 218² ≈ 47,500 windows × 10 samples
-// ≈ 475,000 SqueezeNet passes per image (about a day per image on Mesa lavapipe at 5–10
-// images/s); this script therefore defaults to --stride 4 (3,136 windows, ≈ 31,000 passes, about
-// 1–1.5 hours per image on lavapipe, minutes on a real GPU). Change it with --stride N.
+// Cost: one perturbed image per window and sample, run incrementally (each layer recomputes only
+// the rectangle the window changed: 19 % of a whole SqueezeNet pass). Stride 1 is 218² ≈ 47,500
+// windows × 10 samples ≈ 475,000 images per photo (about 8 hours on Mesa lavapipe at ~17
+// images/s); this script therefore defaults to --stride 4 (3,136 windows, 31,360 images, about
+// half an hour per photo on lavapipe). Change it with --stride N.
 //
 //   node scripts/pda-examples.mjs [--stride 4] [--samples 10] [--only el1,goose,cat] [--out examples/pda]
 import { spawnSync } from 'node:child_process';
