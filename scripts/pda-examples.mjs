@@ -10,9 +10,9 @@
 //
 // Cost: one perturbed image per window and sample, run incrementally (each layer recomputes only
 // the rectangle the window changed: 19 % of a whole SqueezeNet pass). Stride 1 is 218² ≈ 47,500
-// windows × 10 samples ≈ 475,000 images per photo (about 8 hours on Mesa lavapipe at ~17
+// windows × 10 samples ≈ 475,000 images per photo (about 2.5 hours on Mesa lavapipe at ~53
 // images/s); this script therefore defaults to --stride 4 (3,136 windows, 31,360 images, about
-// half an hour per photo on lavapipe). Change it with --stride N.
+// ten minutes per photo on lavapipe). Change it with --stride N.
 //
 //   node scripts/pda-examples.mjs [--stride 4] [--samples 10] [--only el1,goose,cat] [--out examples/pda]
 import { spawnSync } from 'node:child_process';
