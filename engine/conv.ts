@@ -20,11 +20,9 @@ export const GEMM = {
   WG: 64,
   /** Below this many output channels per group the direct kernel is used (depthwise and the like). */
   minCoutPerGroup: 4,
-  /** Use conv2d_gemm_sg (TM = 16, weights shared by subgroupBroadcast) when the engine has subgroups. */
-  subgroups: true,
 };
 
-/** Register block of conv2d_gemm_sg (fixed in the shader: two weight loads of 8 lanes per k). */
+/** Register block of conv2d_gemm's SUBGROUPS variant (fixed in the shader: two weight loads of 8 lanes per k); used when Engine.subgroups. */
 export const GEMM_SG = { TM: 16, TN: 4, WG: 64 };
 
 export function lowerConv(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch[] {
@@ -58,7 +56,7 @@ export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg
     const e = ctx.engine;
     const d = e.makeDispatch(K.convWeightsGemm, {
       uniforms: { total, coutPg, coPad, cinPg, kh, kw },
-      buffers: [ctx.param(a.weight), wt], threads: total, label: `relayout:${a.weight}`,
+      bindings: { w: ctx.param(a.weight), wt }, threads: total, label: `relayout:${a.weight}`,
     });
     const enc = e.device.createCommandEncoder();
     e.encode(enc, [d]);
@@ -86,7 +84,7 @@ export interface ConvRegion {
 }
 
 export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion): Dispatch {
-  const sg = GEMM.subgroups && ctx.engine.hasSubgroups;
+  const sg = ctx.engine.subgroups;
   const { TM, TN, WG } = sg ? GEMM_SG : GEMM;
   const cin = x[1]!, cout = y[1]!, group = a.group;
   const cinPg = cin / group, coutPg = cout / group;
@@ -94,11 +92,10 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
   const coPad = Math.ceil(coutPg / TM) * TM;
   const wt = gemmWeights(ctx, a, cout, cinPg, TM);
   const pointwise = isPointwise(a);
-  const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : []), ...(region ? ['REGION'] : [])];
+  const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : []), ...(region ? ['REGION'] : []), ...(sg ? ['SUBGROUPS'] : [])];
   const [oh, ow] = region ? [region.rhOut, region.rwOut] : [y[2]!, y[3]!];
   const npix = y[0]! * oh * ow;
-  const spec = region ? (sg ? K.conv2dGemmSgRegion : K.conv2dGemmRegion) : sg ? K.conv2dGemmSg : K.conv2dGemm;
-  return ctx.engine.makeDispatch(spec, {
+  return ctx.engine.makeDispatch(K.conv2dGemm, {
     defines,
     overrides: { WG },
     uniforms: {
@@ -106,7 +103,7 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
       kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1],
       ...(region ? { rhIn: region.rhIn, rwIn: region.rwIn, rbIn: region.rbIn, orgIn: region.orgIn, rbOut: region.rbOut, orgOut: region.orgOut } : {}),
     },
-    buffers: [xb, wt, ...(a.bias ? [ctx.param(a.bias)] : []), yb, ...(region ? [region.org] : [])],
+    bindings: { x: xb, wt, bias: a.bias ? ctx.param(a.bias) : undefined, y: yb, org: region?.org },
     workgroups: [Math.ceil(npix / (WG * TN)), coPad / TM, group],
     label, flops,
   });
@@ -115,7 +112,6 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
 export function conv2dDirect(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch {
   const cin = x[1]!, cout = y[1]!;
   const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : [])];
-  const buffers = [xb, ctx.param(a.weight), ...(a.bias ? [ctx.param(a.bias)] : []), yb];
   const total = numel(y);
   return ctx.engine.makeDispatch(K.conv2dDirect, {
     defines,
@@ -123,6 +119,6 @@ export function conv2dDirect(ctx: LowerContext, a: ConvAttrs, x: number[], y: nu
       total, cin, h: x[2]!, w: x[3]!, cout, oh: y[2]!, ow: y[3]!, kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
       pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1], cinPerGroup: cin / a.group, coutPerGroup: cout / a.group,
     },
-    buffers, threads: total, label, flops,
+    bindings: { x: xb, wt: ctx.param(a.weight), bias: a.bias ? ctx.param(a.bias) : undefined, y: yb }, threads: total, label, flops,
   });
 }

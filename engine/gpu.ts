@@ -5,12 +5,17 @@
 
 import { GpuError } from './errors.ts';
 import { wgsl } from '../kernels/wgsl.generated.ts';
-import type { KernelSpec, UniformValue } from '../kernels/spec.ts';
+import { activeBindings, activeUniforms, declarations, type KernelSpec, type UniformValue } from '../kernels/spec.ts';
 
 export interface EngineOptions {
   /** Record per-dispatch GPU time with timestamp queries, when the adapter has them. */
   timing?: boolean;
   powerPreference?: GPUPowerPreference;
+  /**
+   * Use subgroup operations where a kernel has a SUBGROUPS variant (the conv GEMM), when the adapter
+   * has the `subgroups` feature with subgroups of at least 8 invocations. Default true.
+   */
+  subgroups?: boolean;
 }
 
 export interface Dispatch {
@@ -47,8 +52,9 @@ export class Engine {
   readonly device: GPUDevice;
   readonly adapterInfo: string;
   readonly hasTimestamps: boolean;
-  /** The device has the `subgroups` feature with subgroups of at least 8 invocations (conv2d_gemm_sg). */
+  /** The device has the `subgroups` feature with subgroups of at least 8 invocations. */
   hasSubgroups = false;
+  private subgroupsOn = true;
   timing: boolean;
   private pipelines = new Map<string, GPUComputePipeline>();
   private bindGroups = new Map<string, GPUBindGroup>();
@@ -72,7 +78,7 @@ export class Engine {
     const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
     if (!adapter) throw new GpuError('no WebGPU adapter found (on Linux without a GPU, install Mesa lavapipe: see README)');
     const wantTs = adapter.features.has('timestamp-query');
-    // Subgroups (conv2d_gemm_sg shares weights by subgroupBroadcast over lanes 0..7).
+    // Subgroups (conv2d_gemm's SUBGROUPS variant shares weights by subgroupBroadcast over lanes 0..7).
     const sgMin = (adapter.info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize ?? 0;
     const wantSg = adapter.features.has('subgroups' as GPUFeatureName) && sgMin >= 8;
     const lim = adapter.limits;
@@ -93,7 +99,16 @@ export class Engine {
     const info = [i?.vendor, i?.architecture, i?.device, i?.description].filter((s) => s).join(' ') || 'unknown adapter';
     const engine = new Engine(device, info, opts.timing ?? false);
     engine.hasSubgroups = wantSg && device.features.has('subgroups' as GPUFeatureName);
+    engine.subgroups = opts.subgroups ?? true;
     return engine;
+  }
+
+  /** Whether kernels use their SUBGROUPS variant (EngineOptions.subgroups, where the device has them). */
+  get subgroups(): boolean {
+    return this.subgroupsOn && this.hasSubgroups;
+  }
+  set subgroups(on: boolean) {
+    this.subgroupsOn = on;
   }
 
   get maxBindingBytes(): number {
@@ -108,14 +123,16 @@ export class Engine {
 
   /** The compute pipeline of `spec` with the given variant defines and override constants, built once. */
   pipeline(spec: KernelSpec, defines: string[] = [], overrides: Record<string, number> = {}): GPUComputePipeline {
-    const defs = [...defines].sort();
+    const defs = [...new Set(defines)].sort();
+    for (const d of defs) if (!spec.variants?.includes(d)) throw new GpuError(`kernel ${spec.name} has no variant ${d} (variants: ${(spec.variants ?? []).join(', ') || 'none'})`);
     const ov = { ...(spec.overrides ?? {}), ...overrides };
     const key = `${spec.name}|${defs.join(',')}|${Object.entries(ov).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
     let p = this.pipelines.get(key);
     if (p) return p;
     const src = wgsl[spec.name];
     if (src === undefined) throw new GpuError(`kernel ${spec.name}.wgsl not found (run npm run gen)`);
-    const module = this.device.createShaderModule({ label: key, code: preprocessWgsl(src, new Set(defs)) });
+    const set = new Set(defs);
+    const module = this.device.createShaderModule({ label: key, code: declarations(spec, set) + preprocessWgsl(src, set) });
     p = this.device.createComputePipeline({
       label: key,
       layout: 'auto',
@@ -173,8 +190,8 @@ export class Engine {
    * or etalon work, another optimisation run) reuses the buffer and so hits the bind-group cache,
    * instead of leaking a buffer and a bind group per call.
    */
-  uniform(spec: KernelSpec, values: Record<string, UniformValue>, label: string): GPUBuffer {
-    const data = packUniforms(spec, values);
+  uniform(spec: KernelSpec, values: Record<string, UniformValue>, label: string, defines: string[] = []): GPUBuffer {
+    const data = packUniforms(spec, values, defines);
     const key = `${spec.name}|${Array.from(new Uint32Array(data)).join(',')}`;
     let b = this.uniforms.get(key);
     if (b) return b;
@@ -209,16 +226,27 @@ export class Engine {
    * the kernel's workgroup size, and x is folded into y when it exceeds the per-dimension limit
    * (kernels rebuild the flat index from num_workgroups).
    */
-  makeDispatch(
-    spec: KernelSpec,
-    args: { defines?: string[]; overrides?: Record<string, number>; uniforms?: Record<string, UniformValue>; buffers: GPUBuffer[]; label: string; flops?: number } & (
+  makeDispatch<B extends string>(
+    spec: KernelSpec<B>,
+    args: { defines?: string[]; overrides?: Record<string, number>; uniforms?: Record<string, UniformValue>; bindings: Partial<Record<B, GPUBuffer>>; label: string; flops?: number } & (
       | { threads: number }
       | { workgroups: [number, number, number] }
     ),
   ): Dispatch {
-    const pipeline = this.pipeline(spec, args.defines, args.overrides);
-    const bufs = [...args.buffers];
-    if (spec.uniforms.length > 0) bufs.unshift(this.uniform(spec, args.uniforms ?? {}, args.label));
+    const defines = args.defines ?? [];
+    const pipeline = this.pipeline(spec, defines, args.overrides);
+    const set = new Set(defines);
+    const active = activeBindings(spec, set);
+    const given = args.bindings as Record<string, GPUBuffer | undefined>;
+    for (const k of Object.keys(given))
+      if (given[k] !== undefined && !active.some((b) => b.name === k))
+        throw new GpuError(`${args.label}: kernel ${spec.name}${defines.length ? ` (${defines.join(', ')})` : ''} has no binding "${k}"; it binds ${active.map((b) => b.name).join(', ')}`);
+    const bufs = active.map((b) => {
+      const buf = given[b.name];
+      if (!buf) throw new GpuError(`${args.label}: kernel ${spec.name}${defines.length ? ` (${defines.join(', ')})` : ''} needs binding "${b.name}"`);
+      return buf;
+    });
+    if (activeUniforms(spec, set).length > 0) bufs.unshift(this.uniform(spec, args.uniforms ?? {}, args.label, defines));
     const bindGroup = this.bindGroup(pipeline, bufs, args.label);
     let workgroups: [number, number, number];
     if ('threads' in args) {
@@ -309,12 +337,13 @@ export function foldWorkgroups(n: number): [number, number, number] {
   return [Math.ceil(n / y), y, 1];
 }
 
-/** Packs uniform values in the order the spec declares them, 4 bytes each, padded to 16 bytes. */
-export function packUniforms(spec: KernelSpec, values: Record<string, UniformValue>): ArrayBuffer {
-  const n = spec.uniforms.length;
+/** Packs the uniform values a variant declares, in the spec's order, 4 bytes each, padded to 16 bytes. */
+export function packUniforms(spec: KernelSpec, values: Record<string, UniformValue>, defines: string[] = []): ArrayBuffer {
+  const us = activeUniforms(spec, new Set(defines));
+  const n = us.length;
   const buf = new ArrayBuffer(Math.max(16, Math.ceil((n * 4) / 16) * 16));
   const dv = new DataView(buf);
-  spec.uniforms.forEach(([name, type], i) => {
+  us.forEach(([name, type], i) => {
     const v = values[name];
     if (v === undefined) throw new GpuError(`kernel ${spec.name}: uniform ${name} not given`);
     const num = typeof v === 'boolean' ? (v ? 1 : 0) : v;

@@ -304,10 +304,10 @@ export class RegionForward {
           const pa = node.attrs as PoolAttrs;
           const xs = shapesN.get(node.inputs[0]!)!;
           const C = xs[1]!;
-          this.dispatches.push(e.makeDispatch(K.pool2dRegion, {
+          this.dispatches.push(e.makeDispatch(K.pool2d, {
             defines: node.op === 'maxpool' ? ['MAX', 'REGION'] : ['REGION'],
             uniforms: { ...poolUniforms(pa, xs, shapeN), total: n * C * y.rh * y.rw, c: C, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org },
-            buffers: [x.buf, y.buf, this.org], threads: n * C * y.rh * y.rw, label: `region:${node.op}:${node.name}`,
+            bindings: { x: x.buf, y: y.buf, org: this.org }, threads: n * C * y.rh * y.rw, label: `region:${node.op}:${node.name}`,
           }));
         }
         this.values.set(name, y);
@@ -327,10 +327,10 @@ export class RegionForward {
       if ((node.op === 'globalavgpool' || node.op === 'globalmaxpool') && !x.full) {
         const [, C, H, W] = x.shape as [number, number, number, number];
         const y = make(outName, layoutOf(out1, undefined, undefined, true), outName);
-        this.dispatches.push(e.makeDispatch(K.globalPoolRegion, {
+        this.dispatches.push(e.makeDispatch(K.globalPool, {
           defines: node.op === 'globalmaxpool' ? ['MAX', 'REGION'] : ['REGION'],
           uniforms: { planes: n * C, hw: H * W, c: C, w: W, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org },
-          buffers: [x.buf, y.buf, this.org], threads: n * C, label: `region:${node.op}:${node.name}`,
+          bindings: { x: x.buf, y: y.buf, org: this.org }, threads: n * C, label: `region:${node.op}:${node.name}`,
         }));
         this.values.set(outName, y);
         stats.macs += fl / 2;
@@ -385,7 +385,7 @@ export class RegionForward {
     const total = this.batch * cx * y.rh * y.rw;
     return this.model.engine.makeDispatch(K.regionCopy, {
       uniforms: { total, cx, cy, c0, h: x.shape[2]!, w: x.shape[3]!, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org },
-      buffers: [x.buf, this.org, y.buf], threads: total, label,
+      bindings: { x: x.buf, org: this.org, y: y.buf }, threads: total, label,
     });
   }
 

@@ -45,7 +45,7 @@ export function convInputGrad(e: Engine, a: ConvGeometry, xShape: number[], ySha
       total, cin: cout, h: oh, w: ow, cout: cin, oh: h, ow: wd, kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
       pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1], cinPerGroup: cout / a.group, coutPerGroup: cin / a.group,
     },
-    buffers: [dy, w, dx], threads: total, label, flops: 2 * numel(yShape) * (cin / a.group) * a.kernel[0] * a.kernel[1],
+    bindings: { x: dy, wt: w, y: dx }, threads: total, label, flops: 2 * numel(yShape) * (cin / a.group) * a.kernel[0] * a.kernel[1],
   });
 }
 
@@ -60,14 +60,14 @@ export function convWeightGrad(e: Engine, a: ConvGeometry, xShape: number[], ySh
       total, nimg: n, cin, h, w: wd, cout, oh, ow, kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
       pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1], cinPerGroup, coutPerGroup: cout / a.group,
     },
-    buffers: [x, dy, dw], workgroups: foldWorkgroups(total), label, flops: 2 * total * n * oh * ow,
+    bindings: { x, dy, dw }, workgroups: foldWorkgroups(total), label, flops: 2 * total * n * oh * ow,
   });
 }
 
 /** Bias gradient db[c] = Σ_{n,p} dy[n,c,p] for dy [N, C, ...] (conv: [N, Cout, OH, OW]; fc: [N, out]). db: [C]. */
 export function biasGrad(e: Engine, yShape: number[], dy: GPUBuffer, db: GPUBuffer, label: string): Dispatch {
   const channels = yShape[1] ?? 1;
-  return e.makeDispatch(RK.channelSum, { uniforms: { channels, nimg: yShape[0]!, hw: numel(yShape.slice(2)) }, buffers: [dy, db], workgroups: foldWorkgroups(channels), label });
+  return e.makeDispatch(RK.channelSum, { uniforms: { channels, nimg: yShape[0]!, hw: numel(yShape.slice(2)) }, bindings: { dy, db }, workgroups: foldWorkgroups(channels), label });
 }
 
 // ---- pooling -----------------------------------------------------------------------------
@@ -86,20 +86,20 @@ function poolUniforms(a: PoolGeometry, xShape: number[], yShape: number[], label
  */
 export function unpool(e: Engine, a: PoolGeometry, xShape: number[], yShape: number[], dy: GPUBuffer, switches: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
   const { hEnd: _h, wEnd: _w, countPad: _c, ...uniforms } = poolUniforms(a, xShape, yShape, label);
-  return e.makeDispatch(RK.unpoolSwitches, { uniforms, buffers: [dy, switches, dx], threads: uniforms.total, label });
+  return e.makeDispatch(RK.unpoolSwitches, { uniforms, bindings: { dy, switches, dx }, threads: uniforms.total, label });
 }
 export const maxPoolGrad = unpool;
 
 /** Average-pool backward (divisors as pool2d's average path: countIncludePad, explicit bottom/right pads). */
 export function avgPoolGrad(e: Engine, a: PoolGeometry, xShape: number[], yShape: number[], dy: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
   const uniforms = poolUniforms(a, xShape, yShape, label);
-  return e.makeDispatch(RK.avgpoolBackward, { uniforms, buffers: [dy, dx], threads: uniforms.total, label });
+  return e.makeDispatch(RK.avgpoolBackward, { uniforms, bindings: { dy, dx }, threads: uniforms.total, label });
 }
 
 /** Global average-pool backward: dx [N, C, ...] (xShape) = dy [N, C] / (H·W) broadcast. */
 export function globalAvgPoolGrad(e: Engine, xShape: number[], dy: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
   const total = numel(xShape);
-  return e.makeDispatch(RK.globalAvgpoolBackward, { uniforms: { total, hw: numel(xShape.slice(2)) }, buffers: [dy, dx], threads: total, label });
+  return e.makeDispatch(RK.globalAvgpoolBackward, { uniforms: { total, hw: numel(xShape.slice(2)) }, bindings: { dy, dx }, threads: total, label });
 }
 
 // ---- elementwise -------------------------------------------------------------------------
@@ -109,15 +109,15 @@ export function globalAvgPoolGrad(e: Engine, xShape: number[], dy: GPUBuffer, dx
  * forward input x when `fromInput` (mask = x > 0); it is ignored (may be undefined) for 'deconv'.
  */
 export function reluBackward(e: Engine, rule: ReluRule, total: number, dy: GPUBuffer, ref: GPUBuffer | undefined, dx: GPUBuffer, label: string, fromInput = false): Dispatch {
-  if (rule === 'deconv') return e.makeDispatch(RK.reluBackward, { defines: ['DECONV'], uniforms: { total, alpha: 0 }, buffers: [dy, dx], threads: total, label });
+  if (rule === 'deconv') return e.makeDispatch(RK.reluBackward, { defines: ['DECONV'], uniforms: { total, alpha: 0 }, bindings: { dy, dx }, threads: total, label });
   if (!ref) throw new Error(`${label}: the ${rule} rule needs the ReLU mask or the forward input`);
   const defines = [...(rule === 'guided' ? ['GUIDED'] : []), ...(fromInput ? ['FROM_X'] : [])];
-  return e.makeDispatch(RK.reluBackward, { defines, uniforms: { total, alpha: 0 }, buffers: [dy, ref, dx], threads: total, label });
+  return e.makeDispatch(RK.reluBackward, { defines, uniforms: { total, alpha: 0 }, bindings: { dy, m: ref, dx }, threads: total, label });
 }
 
 /** Leaky ReLU backward: dx = dy · (x > 0 ? 1 : alpha), x the forward input. */
 export function leakyReluGrad(e: Engine, alpha: number, total: number, dy: GPUBuffer, x: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
-  return e.makeDispatch(RK.reluBackward, { defines: ['LEAKY'], uniforms: { total, alpha }, buffers: [dy, x, dx], threads: total, label });
+  return e.makeDispatch(RK.reluBackward, { defines: ['LEAKY'], uniforms: { total, alpha }, bindings: { dy, m: x, dx }, threads: total, label });
 }
 
 /** Cross-channel LRN backward from the forward input x [N, C, ...] (xShape) and dy (same shape). */
@@ -125,7 +125,7 @@ export function lrnGrad(e: Engine, a: LrnAttrs, xShape: number[], x: GPUBuffer, 
   const total = numel(xShape);
   return e.makeDispatch(RK.lrnBackward, {
     uniforms: { total, c: xShape[1]!, hw: numel(xShape.slice(2)), size: a.size, alphaOverSize: a.alpha / a.size, beta: a.beta, bias: a.bias },
-    buffers: [x, dy, dx], threads: total, label,
+    bindings: { x, dy, dx }, threads: total, label,
   });
 }
 
@@ -135,7 +135,7 @@ export function softmaxGrad(e: Engine, shape: number[], axis: number, y: GPUBuff
   const c = shape[ax]!;
   const inner = numel(shape.slice(ax + 1));
   const rows = numel(shape) / c;
-  return e.makeDispatch(RK.softmaxBackward, { defines: log ? ['LOG'] : [], uniforms: { rows, c, inner }, buffers: [y, dy, dx], threads: rows, label });
+  return e.makeDispatch(RK.softmaxBackward, { defines: log ? ['LOG'] : [], uniforms: { rows, c, inner }, bindings: { y, dy, dx }, threads: rows, label });
 }
 
 // ---- structure ---------------------------------------------------------------------------
@@ -149,13 +149,13 @@ export function splitChannels(e: Engine, dyShape: number[], dxShape: number[], c
   return e.makeDispatch(RK.splitChannels, {
     defines: accumulate ? ['ACC'] : [],
     uniforms: { total, cx: dxShape[1]!, cy: dyShape[1]!, hw: numel(dxShape.slice(2)), c0 },
-    buffers: [dy, dx], threads: total, label,
+    bindings: { dy, dx }, threads: total, label,
   });
 }
 
 /** y += a over `total` elements (index.ts binary ACC): sums the gradients of a value's consumers. */
 export function addInto(e: Engine, total: number, a: GPUBuffer, y: GPUBuffer, label: string): Dispatch {
-  return e.makeDispatch(K.binary, { defines: ['ACC'], uniforms: { total }, buffers: [a, y], threads: total, label });
+  return e.makeDispatch(K.binary, { defines: ['ACC'], uniforms: { total }, bindings: { a, y }, threads: total, label });
 }
 
 // ---- fully connected ---------------------------------------------------------------------
@@ -163,13 +163,13 @@ export function addInto(e: Engine, total: number, a: GPUBuffer, y: GPUBuffer, la
 /** FC input gradient dx [N, inF] = dy [N, outF] · W [outF, inF]. */
 export function fcInputGrad(e: Engine, n: number, inF: number, outF: number, dy: GPUBuffer, w: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
   const total = n * inF;
-  return e.makeDispatch(RK.fcBackward, { uniforms: { total, n, inF, outF }, buffers: [dy, w, dx], threads: total, label, flops: 2 * total * outF });
+  return e.makeDispatch(RK.fcBackward, { uniforms: { total, n, inF, outF }, bindings: { dy, b: w, out: dx }, threads: total, label, flops: 2 * total * outF });
 }
 
 /** FC weight gradient dW [outF, inF] = dyᵀ [outF, N] · x [N, inF]. */
 export function fcWeightGrad(e: Engine, n: number, inF: number, outF: number, dy: GPUBuffer, x: GPUBuffer, dw: GPUBuffer, label: string): Dispatch {
   const total = outF * inF;
-  return e.makeDispatch(RK.fcBackward, { defines: ['WEIGHT'], uniforms: { total, n, inF, outF }, buffers: [dy, x, dw], threads: total, label, flops: 2 * total * n });
+  return e.makeDispatch(RK.fcBackward, { defines: ['WEIGHT'], uniforms: { total, n, inF, outF }, bindings: { dy, b: x, out: dw }, threads: total, label, flops: 2 * total * n });
 }
 
 /** FC bias gradient db [outF] = Σ_n dy [N, outF]. */
@@ -184,5 +184,5 @@ export function resizeBilinearGrad(e: Engine, xShape: number[], yShape: number[]
   const [, , h, w] = dims4(xShape, label);
   const [, , oh, ow] = dims4(yShape, label);
   const total = numel(xShape);
-  return e.makeDispatch(RK.resize2dBackward, { uniforms: { total, h, w, oh, ow, alignCorners: alignCorners ? 1 : 0 }, buffers: [dy, dx], threads: total, label });
+  return e.makeDispatch(RK.resize2dBackward, { uniforms: { total, h, w, oh, ow, alignCorners: alignCorners ? 1 : 0 }, bindings: { dy, dx }, threads: total, label });
 }

@@ -181,7 +181,7 @@ export class Reverser {
         const sc = this.model.graph.params.get(node.attrs.scale)!.data.length === 1 ? 1 : c;
         return contribute(x, (dx) => [e.makeDispatch(K.channelAffine, {
           uniforms: { total: numel(ys), hw: numel(ys.slice(2)), c, scaleMod: sc, shiftMod: 1, hasScale: 1, hasShift: 0 },
-          buffers: [dy, this.model.paramBuffer(node.attrs.scale!), this.model.paramBuffer(node.attrs.scale!), dx], threads: numel(ys), label,
+          bindings: { x: dy, scale: this.model.paramBuffer(node.attrs.scale!), shift: this.model.paramBuffer(node.attrs.scale!), y: dx }, threads: numel(ys), label,
         })]);
       }
       case 'flatten':
@@ -255,7 +255,7 @@ export class Reverser {
       ...lowerConv(withParam(name, colsWeights), one, ys, colShape, dy, cols, false, `${label}:cols`),
       e.makeDispatch(RK.col2im, {
         uniforms: { total, c: cin, h: xs[2]!, w: xs[3]!, oh: ys[2]!, ow: ys[3]!, kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh, dw },
-        buffers: [cols, dx], threads: total, label: `${label}:col2im`,
+        bindings: { cols, dx }, threads: total, label: `${label}:col2im`,
       }),
     ];
   }

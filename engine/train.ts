@@ -124,9 +124,7 @@ export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<numb
 
 /** The output-channel block of the GEMM conv kernel the engine picks (its re-laid-out weights are padded to it). */
 function gemmTm(e: Engine): number {
-  const sg = (Conv as { GEMM_SG?: { TM: number } }).GEMM_SG;
-  const on = (GEMM as { subgroups?: boolean }).subgroups && (e as { hasSubgroups?: boolean }).hasSubgroups;
-  return sg && on ? sg.TM : GEMM.TM;
+  return e.subgroups ? Conv.GEMM_SG.TM : GEMM.TM;
 }
 
 // ---- the training form of a graph -------------------------------------------------------------
@@ -337,12 +335,12 @@ export class Trainer {
     const nPer = Math.ceil(n / splits);
     splits = Math.ceil(n / nPer);
     const uniforms = { cout, rtot, nimg: n, cin, h, w, oh, ow, kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1], tilesM, tilesN, nPer, total, splits };
-    if (splits === 1) return [e.makeDispatch(TK.convWeightGradTiled, { uniforms, buffers: [x, dy, dw], threads: tiles, label, flops: 2 * total * n * oh * ow })];
+    if (splits === 1) return [e.makeDispatch(TK.convWeightGradTiled, { uniforms, bindings: { x, dy, part: dw }, threads: tiles, label, flops: 2 * total * n * oh * ow })];
     const part = e.device.createBuffer({ label: `${label}:partials`, size: splits * total * 4, usage: GPUBufferUsage.STORAGE });
     owned.push(part);
     return [
-      e.makeDispatch(TK.convWeightGradTiled, { uniforms, buffers: [x, dy, part], threads: tiles * splits, label, flops: 2 * total * n * oh * ow }),
-      e.makeDispatch(TK.convWeightGradTiled, { defines: ['REDUCE'], uniforms, buffers: [part, dw], threads: total, label: `${label}:reduce` }),
+      e.makeDispatch(TK.convWeightGradTiled, { uniforms, bindings: { x, dy, part }, threads: tiles * splits, label, flops: 2 * total * n * oh * ow }),
+      e.makeDispatch(TK.convWeightGradTiled, { defines: ['REDUCE'], uniforms, bindings: { part, dwOut: dw }, threads: total, label: `${label}:reduce` }),
     ];
   }
 
@@ -375,8 +373,8 @@ export class Trainer {
       const wt = gemmWeights(ctx, t, cin, cout, tm);
       const wtTotal = kh * kw * cout * coPad;
       this.refresh.push(
-        e.makeDispatch(TK.flipWeights, { uniforms: { total, cout, cin, kh, kw }, buffers: [m.paramBuffer(a.weight), flipped], threads: total, label: `flip:${a.weight}` }),
-        e.makeDispatch(K.convWeightsGemm, { uniforms: { total: wtTotal, coutPg: cin, coPad, cinPg: cout, kh, kw }, buffers: [flipped, wt], threads: wtTotal, label: `relayout:${flipName}` }),
+        e.makeDispatch(TK.flipWeights, { uniforms: { total, cout, cin, kh, kw }, bindings: { w: m.paramBuffer(a.weight), wt: flipped }, threads: total, label: `flip:${a.weight}` }),
+        e.makeDispatch(K.convWeightsGemm, { uniforms: { total: wtTotal, coutPg: cin, coPad, cinPg: cout, kh, kw }, bindings: { w: flipped, wt }, threads: wtTotal, label: `relayout:${flipName}` }),
       );
       this.fresh = false;
     }
@@ -394,7 +392,7 @@ export class Trainer {
       const total = g.params.get(p)!.data.length;
       update.push(e.makeDispatch(TK.adam, {
         defines: this.optimizer === 'sgd' ? ['SGD'] : [], uniforms: { total },
-        buffers: [this.hyper, this.grads.get(p)!, m.paramBuffer(p), ...this.moments.get(p)!], threads: total, label: `${this.optimizer}:${p}`,
+        bindings: { hp: this.hyper, g: this.grads.get(p)!, p: m.paramBuffer(p), m: this.moments.get(p)![0]!, v: this.moments.get(p)![1] }, threads: total, label: `${this.optimizer}:${p}`,
       }));
     }
     const ctx = m.ctx();
@@ -411,7 +409,7 @@ export class Trainer {
       const coPad = Math.ceil(coutPg / tm) * tm;
       const wt = gemmWeights(ctx, a, cout, cinPg, tm); // the forward pass's cached re-layout buffer
       const total = a.group * kh * kw * cinPg * coPad;
-      update.push(e.makeDispatch(K.convWeightsGemm, { uniforms: { total, coutPg, coPad, cinPg, kh, kw }, buffers: [m.paramBuffer(a.weight), wt], threads: total, label: `relayout:${a.weight}` }));
+      update.push(e.makeDispatch(K.convWeightsGemm, { uniforms: { total, coutPg, coPad, cinPg, kh, kw }, bindings: { w: m.paramBuffer(a.weight), wt }, threads: total, label: `relayout:${a.weight}` }));
     }
     return (this.updates = update);
   }

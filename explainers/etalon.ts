@@ -80,7 +80,7 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
   const values = Float32Array.from(neurons, (p) => act.data[p]!);
 
   // b_X,p: the zero image through the frozen net with biases on.
-  const zero = await model.runFrozen(rec, true, 1, (buf) => [e.makeDispatch(K.coordinates, { uniforms: { total: per, per, first: per }, buffers: [buf], threads: per, label: 'zero image' })], [value]);
+  const zero = await model.runFrozen(rec, true, 1, (buf) => [e.makeDispatch(K.coordinates, { uniforms: { total: per, per, first: per }, bindings: { y: buf }, threads: per, label: 'zero image' })], [value]);
   const biases = Float32Array.from(neurons, (p) => zero.get(value)!.data[p]!);
 
   const P = neurons.length;
@@ -89,7 +89,7 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
     const B = Math.max(1, Math.min(per, model.maxBatch([value])));
     for (let first = 0; first < per; first += B) {
       const n = Math.min(B, per - first);
-      const res = await model.runFrozen(rec, false, n, (buf) => [e.makeDispatch(K.coordinates, { uniforms: { total: n * per, per, first }, buffers: [buf], threads: n * per, label: 'coordinate images' })], [value]);
+      const res = await model.runFrozen(rec, false, n, (buf) => [e.makeDispatch(K.coordinates, { uniforms: { total: n * per, per, first }, bindings: { y: buf }, threads: n * per, label: 'coordinate images' })], [value]);
       const y = res.get(value)!.data;
       for (let b = 0; b < n; b++) for (let q = 0; q < P; q++) out[q * per + first + b] = y[b * L + neurons[q]!]!;
       onProgress?.(first + n, per);

@@ -329,7 +329,7 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
           res = await region.run([], oy, ox);
         } else
           res = await model.runFilled(n, (inBuf) => [
-            e.makeDispatch(K.occlude, { uniforms: { total: n * per, c, h, w, size, stride, cols, first }, buffers: [xBuf, vBuf, inBuf], threads: n * per, label: 'occlude' }),
+            e.makeDispatch(K.occlude, { uniforms: { total: n * per, c, h, w, size, stride, cols, first }, bindings: { x: xBuf, value: vBuf, y: inBuf }, threads: n * per, label: 'occlude' }),
           ], [cv.logits]);
         const pr = softmaxRows(res.get(model.resolve(cv.logits))!.data, k);
         for (let j = 0; j < n; j++) drop[first + j] = p0[i * k + classes[i]!]! - pr[j * k + classes[i]!]!;

@@ -102,29 +102,29 @@ async function optimise(
 
     const th = { threads: total };
     const step: Dispatch[] = [
-      e.makeDispatch(O.roll2d, { uniforms: { total, h, w }, buffers: [x, offsets, rec.input], ...th, label: 'jitter' }),
+      e.makeDispatch(O.roll2d, { uniforms: { total, h, w }, bindings: { x, offsets, y: rec.input }, ...th, label: 'jitter' }),
       ...rec.dispatches,
       ...seedSetup(walk, rec.values),
       ...walk.dispatches,
-      e.makeDispatch(O.roll2d, { defines: ['INVERSE'], uniforms: { total, h, w }, buffers: [walk.grads.get(g.input.name)!, offsets, r], ...th, label: 'unjitter' }),
+      e.makeDispatch(O.roll2d, { defines: ['INVERSE'], uniforms: { total, h, w }, bindings: { x: walk.grads.get(g.input.name)!, offsets, y: r }, ...th, label: 'unjitter' }),
       e.makeDispatch(O.imageRegGrad, {
         uniforms: { total, h, w, lambdaA: opts.norm ?? 0, alpha: opts.alpha ?? 2, lambdaTv: opts.tv ?? 0, beta: opts.tvBeta ?? 2, eps: 1e-8 },
-        buffers: [x, r, d], ...th, label: 'regularisers',
+        bindings: { x, r, d }, ...th, label: 'regularisers',
       }),
-      e.makeDispatch(O.imageAdam, { defines: opts.optimizer === 'sgd' ? ['SGD'] : [], uniforms: { total }, buffers: [d, state, m, v, x], ...th, label: 'step' }),
+      e.makeDispatch(O.imageAdam, { defines: opts.optimizer === 'sgd' ? ['SGD'] : [], uniforms: { total }, bindings: { d, state, m, v, x }, ...th, label: 'step' }),
     ];
     const clip = (theta: number | undefined, contrib: boolean): Dispatch[] =>
       theta
         ? [
-            e.makeDispatch(O.pixelClip, { defines: ['MAX', ...(contrib ? ['CONTRIB'] : [])], uniforms: { n: batch, c, hw: h * w, theta }, buffers: [x, r, maxes], workgroups: [batch, 1, 1], label: 'clip:max' }),
-            e.makeDispatch(O.pixelClip, { defines: contrib ? ['CONTRIB'] : [], uniforms: { n: batch, c, hw: h * w, theta }, buffers: [x, r, maxes], threads: batch * h * w, label: 'clip' }),
+            e.makeDispatch(O.pixelClip, { defines: ['MAX', ...(contrib ? ['CONTRIB'] : [])], uniforms: { n: batch, c, hw: h * w, theta }, bindings: { x, r, maxes }, workgroups: [batch, 1, 1], label: 'clip:max' }),
+            e.makeDispatch(O.pixelClip, { defines: contrib ? ['CONTRIB'] : [], uniforms: { n: batch, c, hw: h * w, theta }, bindings: { x, r, maxes }, threads: batch * h * w, label: 'clip' }),
           ]
         : [];
     step.push(...clip(opts.clipContribution, true), ...clip(opts.clipNorm, false));
     const blur: Dispatch[] = opts.blurEvery && opts.blurSigma
       ? [
-          e.makeDispatch(O.blur2d, { uniforms: { total, h, w, sigma: opts.blurSigma }, buffers: [x, tmp], ...th, label: 'blur:rows' }),
-          e.makeDispatch(O.blur2d, { defines: ['VERTICAL'], uniforms: { total, h, w, sigma: opts.blurSigma }, buffers: [tmp, x], ...th, label: 'blur:cols' }),
+          e.makeDispatch(O.blur2d, { uniforms: { total, h, w, sigma: opts.blurSigma }, bindings: { x, y: tmp }, ...th, label: 'blur:rows' }),
+          e.makeDispatch(O.blur2d, { defines: ['VERTICAL'], uniforms: { total, h, w, sigma: opts.blurSigma }, bindings: { x: tmp, y: x }, ...th, label: 'blur:cols' }),
         ]
       : [];
 
@@ -247,7 +247,7 @@ export async function invert(model: Model, x0: Float32Array, layer: string, opts
   e.device.queue.writeBuffer(a0Buf, 0, a0.buffer, a0.byteOffset, a0.byteLength);
   try {
     const res = await optimise(model, 1, value, opts, (walk, values) => [
-      e.makeDispatch(O.scaledDiff, { uniforms: { total: a0.length, k: -2 / n2 }, buffers: [values.get(value)!, a0Buf, walk.seed], threads: a0.length, label: 'feature loss seed' }),
+      e.makeDispatch(O.scaledDiff, { uniforms: { total: a0.length, k: -2 / n2 }, bindings: { a: values.get(value)!, b: a0Buf, y: walk.seed }, threads: a0.length, label: 'feature loss seed' }),
     ], (a) => {
       let s = 0;
       for (let i = 0; i < a.length; i++) s += (a[i]! - a0[i]!) ** 2;

@@ -196,11 +196,11 @@ export class PdaSampler {
       const f = this.o.patchModel.factors!;
       const pad = this.o.patchModel.padding;
       d = [
-        e.makeDispatch(KP.pdaCondMean, { uniforms: { total: nw * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, dO: f.dO }, buffers: [this.params, this.xBuf, this.aBuf!, this.bBuf!, this.oBuf!, this.muBuf!], threads: nw * dw, label: 'pda_condmean' }),
-        e.makeDispatch(KP.pdaDrawConditional, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, samples: S, base }, buffers: [this.params, this.muBuf!, this.lBuf!, out], threads: nw * S * dw, label: 'pda_draw_conditional' }),
+        e.makeDispatch(KP.pdaCondMean, { uniforms: { total: nw * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, dO: f.dO }, bindings: { p: this.params, x: this.xBuf, a: this.aBuf!, b: this.bBuf!, oIndex: this.oBuf!, mu: this.muBuf! }, threads: nw * dw, label: 'pda_condmean' }),
+        e.makeDispatch(KP.pdaDrawConditional, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, samples: S, base }, bindings: { p: this.params, mu: this.muBuf!, lf: this.lBuf!, out }, threads: nw * S * dw, label: 'pda_draw_conditional' }),
       ];
     } else {
-      d = [e.makeDispatch(KP.pdaDrawMarginal, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, stride: g.stride, cols: g.cols, dw, samples: S, count: this.o.patchModel.store!.count, base }, buffers: [this.params, this.storeBuf!, out], threads: nw * S * dw, label: 'pda_draw_marginal' })];
+      d = [e.makeDispatch(KP.pdaDrawMarginal, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, stride: g.stride, cols: g.cols, dw, samples: S, count: this.o.patchModel.store!.count, base }, bindings: { p: this.params, store: this.storeBuf!, out }, threads: nw * S * dw, label: 'pda_draw_marginal' })];
     }
     this.drawSets.set(key, d);
     return d;
@@ -222,7 +222,7 @@ export class PdaSampler {
     let s = this.substSets.get(nw);
     if (!s || s.input !== input) {
       const n = nw * S;
-      s = { input, d: this.engine.makeDispatch(KP.pdaSubstitute, { uniforms: { total: n * C * g.height * g.width, c: C, h: g.height, w: g.width, k: g.window, stride: g.stride, cols: g.cols, dw: this.dw, samples: S }, buffers: [this.params, this.xBuf, this.samplesBuf, input], threads: n * C * g.height * g.width, label: 'pda_substitute' }) };
+      s = { input, d: this.engine.makeDispatch(KP.pdaSubstitute, { uniforms: { total: n * C * g.height * g.width, c: C, h: g.height, w: g.width, k: g.window, stride: g.stride, cols: g.cols, dw: this.dw, samples: S }, bindings: { p: this.params, x: this.xBuf, sample: this.samplesBuf, y: input }, threads: n * C * g.height * g.width, label: 'pda_substitute' }) };
       this.substSets.set(nw, s);
     }
     return [...this.drawDispatches(nw), s.d];

@@ -6,16 +6,6 @@
 // The per-step values live in a small storage buffer (hp) written with queue.writeBuffer before
 // each step, so the dispatch (uniform + bind group) is built once: hp = [lrt, b1, b2, epsHat] for
 // Adam, [lr, mu, 0, 0] for SGD. g is the gradient of the loss (already averaged over the batch).
-struct U { total: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> hp: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> p: array<f32>;
-@group(0) @binding(4) var<storage, read_write> m: array<f32>;
-//#if SGD
-//#else
-@group(0) @binding(5) var<storage, read_write> v: array<f32>;
-//#endif
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -3,15 +3,6 @@
 // cnt as in pool2d.wgsl: the window clipped to the padded extent [-pt, hEnd) × [-pl, wEnd) when
 // countPad = 1, else the number of real input pixels in it. Candidate outputs along an axis:
 // o in [ceil((i + p - k + 1) / s), floor((i + p) / s)] ∩ [0, n).
-struct U {
-  total: u32, h: u32, w: u32, oh: u32,
-  ow: u32, kh: u32, kw: u32, sh: u32,
-  sw: u32, pt: i32, pl: i32, hEnd: i32,
-  wEnd: i32, countPad: u32,
-}
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 override WG: u32 = 64;
 
 fn span(i: i32, k: u32, s: u32, p: i32, n: u32) -> vec2i {

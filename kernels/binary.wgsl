@@ -1,14 +1,5 @@
 // binary: elementwise y = a + b (MUL variant: a * b) over tensors of the same shape.
 // ACC variant accumulates into the output: y = y + a (for sums of three or more inputs).
-struct U { total: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-//#if ACC
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-//#else
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-//#endif
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -1,9 +1,5 @@
 // blur2d: one pass of a separable Gaussian blur (σ = sigma, radius ⌈3σ⌉, weights normalised over
 // the taps inside the image) along rows (VERTICAL off) or columns (VERTICAL on).
-struct U { total: u32, h: u32, w: u32, sigma: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

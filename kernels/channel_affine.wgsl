@@ -1,12 +1,6 @@
 // channel_affine: per-channel y = x * scale[c] + shift[c] over NCHW (plane = hw elements); a
 // parameter with a single entry applies to every channel (scaleMod / shiftMod = 1, else C).
 // The PRELU variant computes y = x > 0 ? x : x * scale[c] instead (shift is bound but unused).
-struct U { total: u32, hw: u32, c: u32, scaleMod: u32, shiftMod: u32, hasScale: u32, hasShift: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> scale: array<f32>;
-@group(0) @binding(3) var<storage, read> shift: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

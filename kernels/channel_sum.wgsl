@@ -1,10 +1,6 @@
 // channel_sum: db[c] = sum_{n,p} dy[n,c,p] over dy [N, C, hw] (the bias gradient of conv2d and fc;
 // fc's dy is [N, out] with hw = 1). One workgroup per channel: WG threads stride over the N*hw
 // terms and tree-reduce in workgroup memory (deterministic, no atomics).
-struct U { channels: u32, nimg: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> db: array<f32>;
 override WG: u32 = 64;
 var<workgroup> part: array<f32, WG>;
 

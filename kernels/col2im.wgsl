@@ -4,10 +4,6 @@
 //   dx[n, c, iy, ix] = Σ_{ky,kx} cols[n, c·KH·KW + ky·KW + kx, oy, ox]
 //   where oy·sh = iy + pt − ky·dh and ox·sw = ix + pl − kx·dw (whole, inside the output).
 // Any stride, padding (even larger than the kernel) and dilation. One invocation per dx element.
-struct U { total: u32, c: u32, h: u32, w: u32, oh: u32, ow: u32, kh: u32, kw: u32, sh: u32, sw: u32, pt: i32, pl: i32, dh: u32, dw: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> cols: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -19,58 +19,44 @@
 // copies; the register block is what gives reuse. See scratch/conv_bench.mts for the measurements.
 //
 // Variants: HAS_BIAS adds b; RELU clamps at 0; POINTWISE is the 1×1 / stride 1 / unpadded case
-// (no tap loop, no masks: a plain GEMM over x viewed as [N][Cin][H*W]).
-struct U {
-  npix: u32,      // N = batch*OH*OW
-  cin: u32,       // total input channels
-  cinPg: u32,     // input channels per group
-  hw: u32,        // H*W
-  w: u32,
-  h: u32,
-  ow: u32,
-  ohw: u32,       // OH*OW
-  cout: u32,      // total output channels
-  coutPg: u32,    // output channels per group
-  coPad4: u32,    // coPad / 4 (row stride of wt in vec4s)
-  kh: u32,
-  kw: u32,
-  sh: u32,
-  sw: u32,
-  pt: i32,
-  pl: i32,
-  dh: u32,
-  dw: u32,
-//#if REGION
-  rhIn: u32,      // region mode: the input's rectangle (rows, cols), its offset in x (after the clean prefix)
-  rwIn: u32,
-  rbIn: u32,
-  orgIn: u32,     // i32 offset of the input's per-image rectangle origins in org
-  rbOut: u32,     // offset of the output rectangle in y; ow/ohw/npix describe the output rectangle
-  orgOut: u32,
-//#endif
-}
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<vec4f>;
-//#if HAS_BIAS
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-//#if REGION
-@group(0) @binding(5) var<storage, read> org: array<i32>;
-//#endif
-//#else
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-//#if REGION
-@group(0) @binding(4) var<storage, read> org: array<i32>;
-//#endif
-//#endif
+// (no tap loop, no masks: a plain GEMM over x viewed as [N][Cin][H*W]); REGION is region mode
+// (engine/region.ts); SUBGROUPS shares the weight panel through subgroup operations (below).
+//
+// SUBGROUPS (needs the `subgroups` feature with subgroups of at least 8 invocations; the engine
+// picks it when Engine.subgroups is on). Why: on lavapipe every storage-buffer load is compiled to
+// a per-lane scalar loop (mask test, descriptor reload, bounds check, scalar load, insert), even
+// when the address is the same for every invocation, so the plain variant spends most of its time
+// loading the same 8 weights into each of the 8 lanes of a subgroup. Here lane l of a subgroup
+// loads weight l of each group of 8 (one per-lane load instead of 8; wt is read as f32) and the
+// others get it by subgroupBroadcast with a constant lane, which compiles to a register permute.
+// TM = 16 output channels (two loads per k), TN = 4 pixels. scratch/gemm_micro.mts measured it.
 override WG: u32 = 64;
 
 const TN: u32 = 4u; // pixels per invocation
-const MV: u32 = 2u; // vec4s of output channels per invocation (TM = 4*MV)
+//#if SUBGROUPS
+const MV: u32 = 4u; // vec4s of output channels per invocation (TM = 4*MV = 16, fixed by the broadcasts below)
+
+// The 16 weights of one k for this workgroup's channels: two per-lane loads, shared by broadcast.
+// Must be called in subgroup-uniform control flow (every loop bound here is uniform).
+fn weights(wi: u32) -> array<vec4f, MV> {
+  let a = wt[wi];
+  let b = wt[wi + 8u];
+  return array<vec4f, MV>(
+    vec4f(subgroupBroadcast(a, 0u), subgroupBroadcast(a, 1u), subgroupBroadcast(a, 2u), subgroupBroadcast(a, 3u)),
+    vec4f(subgroupBroadcast(a, 4u), subgroupBroadcast(a, 5u), subgroupBroadcast(a, 6u), subgroupBroadcast(a, 7u)),
+    vec4f(subgroupBroadcast(b, 0u), subgroupBroadcast(b, 1u), subgroupBroadcast(b, 2u), subgroupBroadcast(b, 3u)),
+    vec4f(subgroupBroadcast(b, 4u), subgroupBroadcast(b, 5u), subgroupBroadcast(b, 6u), subgroupBroadcast(b, 7u)));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sl: u32) {
+  let lane = sl & 7u;
+//#else
+const MV: u32 = 2u; // vec4s of output channels per invocation (TM = 4*MV = 8)
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
+//#endif
   let g = wid.z;
   let co0 = wid.y * (4u * MV);
   let n0 = wid.x * (WG * TN) + t;
@@ -111,7 +97,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     ix0[j] = i32(ox * u.sw) - u.pl;
   }
   var acc: array<vec4f, TN * MV>;
+//#if SUBGROUPS
+  let wg0 = (g * u.kh * u.kw * cinPg * u.coPad4 + co0 / 4u) * 4u + lane; // f32 index of this lane's weight
+  let wstride = u.coPad4 * 4u;
+//#else
   let wg0 = g * u.kh * u.kw * cinPg * u.coPad4 + co0 / 4u;
+  let wstride = u.coPad4;
+//#endif
 //#if POINTWISE
   var off: array<u32, TN>;
 //#if REGION
@@ -128,8 +120,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
 //#endif
   var wi = wg0;
   for (var ci = 0u; ci < cinPg; ci++) {
+//#if SUBGROUPS
+    let wv = weights(wi);
+//#else
     var wv: array<vec4f, MV>;
     for (var m = 0u; m < MV; m++) { wv[m] = wt[wi + m]; }
+//#endif
     for (var j = 0u; j < TN; j++) {
 //#if REGION
       let xv = x[off[j] + ci * cs[j]];
@@ -138,7 +134,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
 //#endif
       for (var m = 0u; m < MV; m++) { acc[j * MV + m] += xv * wv[m]; }
     }
-    wi += u.coPad4;
+    wi += wstride;
   }
 //#else
   var wi = wg0;
@@ -164,8 +160,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
 //#endif
       }
       for (var ci = 0u; ci < cinPg; ci++) {
+//#if SUBGROUPS
+        let wv = weights(wi);
+//#else
         var wv: array<vec4f, MV>;
         for (var m = 0u; m < MV; m++) { wv[m] = wt[wi + m]; }
+//#endif
         for (var j = 0u; j < TN; j++) {
 //#if REGION
           let xv = select(0.0, x[off[j] + ci * cs[j]], ok[j]);
@@ -174,7 +174,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
 //#endif
           for (var m = 0u; m < MV; m++) { acc[j * MV + m] += xv * wv[m]; }
         }
-        wi += u.coPad4;
+        wi += wstride;
       }
     }
   }

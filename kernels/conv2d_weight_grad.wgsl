@@ -3,17 +3,6 @@
 // with g = co / coutPerGroup (taps outside x contribute nothing). One workgroup per weight element:
 // its WG threads stride over the n*OH*OW terms and the partial sums are tree-reduced in workgroup
 // memory (deterministic, no atomics). Workgroups are folded into y past 65535 (idx from num_workgroups).
-struct U {
-  total: u32, nimg: u32, cin: u32, h: u32,
-  w: u32, cout: u32, oh: u32, ow: u32,
-  kh: u32, kw: u32, sh: u32, sw: u32,
-  pt: i32, pl: i32, dh: u32, dw: u32,
-  cinPerGroup: u32, coutPerGroup: u32,
-}
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
 override WG: u32 = 64;
 var<workgroup> part: array<f32, WG>;
 

@@ -3,22 +3,6 @@
 // where oy + pt - ky*dh = iy*sh and ox + pl - kx*dw = ix*sw (taps whose position is not a whole
 // stride multiple, or falls outside x, contribute nothing). w is [Cin, Cout/group, KH, KW].
 // One invocation gathers one output element (no atomics, deterministic).
-struct U {
-  total: u32, cin: u32, h: u32, w: u32,
-  cout: u32, oh: u32, ow: u32, kh: u32,
-  kw: u32, sh: u32, sw: u32, pt: i32,
-  pl: i32, dh: u32, dw: u32, cinPerGroup: u32,
-  coutPerGroup: u32,
-}
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
-//#if HAS_BIAS
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-//#else
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-//#endif
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -5,23 +5,6 @@
 // One invocation computes a 4 (co) × 4 (r) tile over the images [s*nPer, (s+1)*nPer) of split s and
 // writes it to part[s][co][r]; with splits > 1 the REDUCE variant then sums the splits in a fixed
 // order (deterministic, no atomics): dW[i] = sum_s part[s*total + i].
-struct U {
-  cout: u32, rtot: u32, nimg: u32, cin: u32,
-  h: u32, w: u32, oh: u32, ow: u32,
-  kh: u32, kw: u32, sh: u32, sw: u32,
-  pt: i32, pl: i32, dh: u32, dw: u32,
-  tilesM: u32, tilesN: u32, nPer: u32, total: u32,
-  splits: u32,
-}
-@group(0) @binding(0) var<uniform> u: U;
-//#if REDUCE
-@group(0) @binding(1) var<storage, read> part: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dwOut: array<f32>;
-//#else
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> part: array<f32>;
-//#endif
 override WG: u32 = 64;
 
 //#if REDUCE

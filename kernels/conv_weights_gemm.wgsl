@@ -1,10 +1,6 @@
 // conv_weights_gemm: one-time re-layout of conv weights [Cout, Cin/g, KH, KW] into the K×M panels
 // conv2d_gemm reads: wt[g][ky][kx][ci][coPad], Cout/g padded with zero rows up to coPad.
 // Run once per model when the derived buffer is created (engine/conv.ts).
-struct U { total: u32, coutPg: u32, coPad: u32, cinPg: u32, kh: u32, kw: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> wt: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

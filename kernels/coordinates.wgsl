@@ -1,8 +1,5 @@
 // coordinates: the coordinate images e_j of Algorithm 1, generated on the GPU: image b of the
 // batch is all zeros except a 1 at flat position first + b (positions past `per` stay all zero).
-struct U { total: u32, per: u32, first: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -1,8 +1,4 @@
 // copy_channels: writes x [N, cx, hw] into y [N, cy, hw] at channel offset c0 (concat along axis 1).
-struct U { total: u32, cx: u32, cy: u32, hw: u32, c0: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

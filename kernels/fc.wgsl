@@ -4,16 +4,6 @@
 // 9216) run in parallel. Weights larger than one storage binding (AlexNet fc6: 151 MB) are split by
 // rows: a dispatch then covers outputs [oOffset, oOffset + outF) of outTotal, with w and b holding
 // just those rows. Variants: HAS_BIAS, RELU.
-struct U { n: u32, inF: u32, outF: u32, outTotal: u32, oOffset: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> wt: array<f32>;
-//#if HAS_BIAS
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-//#else
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-//#endif
 override WG: u32 = 64;
 var<workgroup> part: array<f32, WG>;
 

@@ -3,11 +3,6 @@
 //   WEIGHT    weight gradient: dW[o,i] = sum_n dy[n,o] * x[n,i]   (binding 2 = x, out [out, in])
 // One invocation per output element (adjacent invocations read adjacent i: coalesced). The bias
 // gradient db[o] = sum_n dy[n,o] is channel_sum with hw = 1.
-struct U { total: u32, n: u32, inF: u32, outF: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -2,10 +2,6 @@
 // of dy with the weights transposed (Cin <-> Cout) and flipped in space:
 // wt[ci, co, ky, kx] = w[co, ci, KH-1-ky, KW-1-kx], w [Cout, Cin, KH, KW] -> wt [Cin, Cout, KH, KW].
 // Run after every optimiser step (engine/train.ts), one invocation per element.
-struct U { total: u32, cout: u32, cin: u32, kh: u32, kw: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> wt: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -4,15 +4,6 @@
 //   SWITCH_POOL:  y[i] = x[plane(i) * hw + sw]  with sw = switches[i % per] (-1 → 0)
 // `per` is the size of one image's output, so the one recorded image's pattern applies to every
 // image of the batch; `hw` is the input plane size of the pool.
-struct U { total: u32, per: u32, outPlane: u32, hw: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-//#if MASKED_RELU
-@group(0) @binding(2) var<storage, read> mask: array<f32>;
-//#else
-@group(0) @binding(2) var<storage, read> switches: array<i32>;
-//#endif
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
@@ -21,7 +12,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= u.total) { return; }
 //#if MASKED_RELU
   y[i] = x[i] * mask[i % u.per];
-//#else
+//#endif
+//#if SWITCH_POOL
   let s = switches[i % u.per];
   let plane = i / u.outPlane;
   y[i] = select(0.0, x[plane * u.hw + u32(max(s, 0))], s >= 0);

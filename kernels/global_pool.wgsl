@@ -3,18 +3,6 @@
 // [N][C][rh][rw] (image b's origin at org[orgIn + 2b]); each pixel of the map is read from the
 // image's rectangle where it covers it, else from the clean prefix, in the same order as the
 // plain kernel (so the result is the same), without expanding the rectangles to whole maps.
-struct U {
-  planes: u32, hw: u32,
-//#if REGION
-  c: u32, w: u32, rhIn: u32, rwIn: u32, rbIn: u32, orgIn: u32,
-//#endif
-}
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-//#if REGION
-@group(0) @binding(3) var<storage, read> org: array<i32>;
-//#endif
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -1,13 +1,6 @@
 // image_adam: one Adam (or, with SGD, momentum) ascent step on an image batch, x ← x + step(d),
 // then x is clamped to [lo, hi] (the valid input range). Per-step values live in `state`
 // (written each step): [lr, beta1, beta2, eps, 1/(1−beta1^t), 1/(1−beta2^t), lo, hi].
-struct U { total: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> d: array<f32>;
-@group(0) @binding(2) var<storage, read> state: array<f32, 8>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
-@group(0) @binding(5) var<storage, read_write> x: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

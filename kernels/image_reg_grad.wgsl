@@ -5,11 +5,6 @@
 // with differences taken inside the image (the last row/column has none). One invocation per pixel:
 // its value appears in its own term (i,j) and in the terms of its left (i,j−1) and upper (i−1,j)
 // neighbours.
-struct U { total: u32, h: u32, w: u32, lambdaA: f32, alpha: f32, lambdaTv: f32, beta: f32, eps: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> r: array<f32>;
-@group(0) @binding(3) var<storage, read_write> d: array<f32>;
 override WG: u32 = 64;
 
 // ∂/∂(a) of (a² + b² + ε)^(β/2) is β·a·(a² + b² + ε)^(β/2 − 1).

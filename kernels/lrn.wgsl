@@ -1,9 +1,5 @@
 // lrn: cross-channel local response normalisation (AlexNet, GoogLeNet; Caffe ACROSS_CHANNELS, ONNX LRN):
 // y = x / (bias + alpha/size * sum_{c' in [c - (size-1)/2, c + size/2]} x[c']^2)^beta.
-struct U { total: u32, c: u32, hw: u32, size: u32, alphaOverSize: f32, beta: f32, bias: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

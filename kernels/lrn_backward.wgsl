@@ -4,11 +4,6 @@
 //   dx_c = dy_c * scale_c^-beta - 2*beta*(alpha/size) * x_c * sum_{c' : c in window(c')} dy_c' * x_c' * scale_c'^(-beta-1)
 // where c' ranges over [c - size/2, c + (size-1)/2] ∩ [0,C). One invocation per element; each
 // scale is recomputed from x (size^2 loads per element; deterministic, no atomics).
-struct U { total: u32, c: u32, hw: u32, size: u32, alphaOverSize: f32, beta: f32, bias: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 override WG: u32 = 64;
 
 fn scaleAt(n: u32, c: i32, p: u32) -> f32 {

@@ -2,11 +2,6 @@
 // y[p, c, iy, ix] = value[c] inside patch p (rows [py, py+size), cols [px, px+size) with
 // py = (p / cols) * stride, px = (p % cols) * stride), else x[c, iy, ix]. Patch index p counts
 // from `first` so a long sweep is done in batches. One invocation per output element.
-struct U { total: u32, c: u32, h: u32, w: u32, size: u32, stride: u32, cols: u32, first: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> value: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -1,8 +1,4 @@
 // pad2d: constant padding of H and W: y [N*C, oh, ow] from x [N*C, h, w] placed at (pt, pl).
-struct U { total: u32, h: u32, w: u32, oh: u32, ow: u32, pt: i32, pl: i32, value: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -3,15 +3,7 @@
 // window. Window w = p.first + wl sits at y0 = min(row·stride, H−K), x0 = min(col·stride, W−K);
 // its (K+2L)² patch is as centred as the border allows, q = its offset inside the patch.
 // One invocation per (window, window component): mu[wl·dw + i].
-struct U { total: u32, h: u32, w: u32, k: u32, pad: u32, stride: u32, cols: u32, dw: u32, dO: u32 }
 struct Params { first: u32, nw: u32, seed: u32, unused: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> a: array<f32>;
-@group(0) @binding(4) var<storage, read> b: array<f32>;
-@group(0) @binding(5) var<storage, read> oIndex: array<u32>;
-@group(0) @binding(6) var<storage, read_write> mu: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -3,13 +3,7 @@
 // normal number j of (seed, window, sample): Box–Muller on a PCG4D hash (Jarzynski & Olano
 // 2020) of (seed, window, sample, j >> 1), cos for even j, sin for odd (the same function as
 // normalDraw in explainers/patch-model.ts). One invocation per (image, window component).
-struct U { total: u32, h: u32, w: u32, k: u32, pad: u32, stride: u32, cols: u32, dw: u32, samples: u32, base: u32 }
 struct Params { first: u32, nw: u32, seed: u32, unused: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> p: Params;
-@group(0) @binding(2) var<storage, read> mu: array<f32>;
-@group(0) @binding(3) var<storage, read> lf: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 override WG: u32 = 64;
 
 fn pcg4d(vin: vec4u) -> vec4u {

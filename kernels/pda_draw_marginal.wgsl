@@ -1,12 +1,7 @@
 // pda_draw_marginal: marginal (empirical) samples of the windows of a batch: sample s of window
 // w is the same K×K×C window of store image m = pcg4d(seed, w, s, 0xffffffff).x % count (as
 // marginalIndex in explainers/patch-model.ts). One invocation per (image, window component).
-struct U { total: u32, h: u32, w: u32, k: u32, stride: u32, cols: u32, dw: u32, samples: u32, count: u32, base: u32 }
 struct Params { first: u32, nw: u32, seed: u32, unused: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> p: Params;
-@group(0) @binding(2) var<storage, read> store: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
 override WG: u32 = 64;
 
 fn pcg4d(vin: vec4u) -> vec4u {

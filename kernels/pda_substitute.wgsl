@@ -2,13 +2,7 @@
 // y[b, c, iy, ix] = sample[b, c·K² + (iy−y0)·K + (ix−x0)] inside the K×K window of image b
 // (window p.first + b / S, at y0 = min(row·stride, H−K), x0 = min(col·stride, W−K)), else the
 // clean x[c, iy, ix]. One invocation per output element.
-struct U { total: u32, c: u32, h: u32, w: u32, k: u32, stride: u32, cols: u32, dw: u32, samples: u32 }
 struct Params { first: u32, nw: u32, seed: u32, unused: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> sample: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

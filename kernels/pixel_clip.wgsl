@@ -2,11 +2,6 @@
 // the measure is the pixel's norm over channels (Σ_c x²), or with CONTRIB its contribution
 // |Σ_c x·r| (r: the reverse signal). Pass MAX (one workgroup per image) writes each image's
 // largest measure to `maxes`; the second pass zeroes.
-struct U { n: u32, c: u32, hw: u32, theta: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read_write> x: array<f32>;
-@group(0) @binding(2) var<storage, read> r: array<f32>;
-@group(0) @binding(3) var<storage, read_write> maxes: array<f32>;
 override WG: u32 = 64;
 var<workgroup> part: array<f32, WG>;
 

@@ -5,28 +5,10 @@
 // Max pooling (MAX variant) scans row-major and keeps the FIRST maximum (strict >), as Caffe does;
 // with SWITCHES it also writes the winner's flat index iy*W+ix within its input plane (-1 when the
 // window holds no input pixel): the switches that unpooling and the frozen forward pass use.
-struct U {
-  total: u32, h: u32, w: u32, oh: u32,
-  ow: u32, kh: u32, kw: u32, sh: u32,
-  sw: u32, pt: i32, pl: i32, hEnd: i32,
-  wEnd: i32, countPad: u32,
-//#if REGION
-  c: u32, rhIn: u32, rwIn: u32, rbIn: u32,
-  orgIn: u32, rhOut: u32, rwOut: u32, rbOut: u32,
-  orgOut: u32,
-//#endif
-}
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-//#if SWITCHES
-@group(0) @binding(3) var<storage, read_write> switches: array<i32>;
-//#endif
 //#if REGION
 // Region mode (engine/region.ts): x is the clean input [C,H,W] followed by the batch's rectangles
 // [N][C][rhIn][rwIn] (image b's at org[orgIn + 2b]); y gets the output rectangles [N][C][rhOut][rwOut]
 // at rbOut; total = N·C·rhOut·rwOut. Pixels outside an image's input rectangle come from the clean prefix.
-@group(0) @binding(3) var<storage, read> org: array<i32>;
 //#endif
 override WG: u32 = 64;
 

@@ -5,16 +5,6 @@
 // Concat writes each input into the output's rectangle with it; with a full output (rhOut = H,
 // rwOut = W, origins 0, rbOut = 0) it turns a rectangle value back into whole maps. One invocation
 // per output element (total = N·cx·rhOut·rwOut).
-struct U {
-  total: u32, cx: u32, cy: u32, c0: u32,
-  h: u32, w: u32, rhIn: u32, rwIn: u32,
-  rbIn: u32, orgIn: u32, rhOut: u32, rwOut: u32,
-  rbOut: u32, orgOut: u32,
-}
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> org: array<i32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

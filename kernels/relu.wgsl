@@ -1,12 +1,5 @@
 // relu: y = max(x, 0) elementwise. With MASK it also writes mask = 1 where x > 0 else 0 (as f32),
 // the recorded pattern that reverse passes and the frozen forward pass reuse.
-struct U { total: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-//#if MASK
-@group(0) @binding(3) var<storage, read_write> mask: array<f32>;
-//#endif
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -4,15 +4,6 @@
 //   DECONV:   dx = max(dy, 0), no mask (DeconvNet);
 //   LEAKY:    dx = dy * (x > 0 ? 1 : alpha), binding 2 holds the forward input x.
 // FROM_X (with GRADIENT or GUIDED): binding 2 holds the forward input x and mask = x > 0.
-struct U { total: u32, alpha: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-//#if DECONV
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-//#else
-@group(0) @binding(2) var<storage, read> m: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-//#endif
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -1,10 +1,6 @@
 // resize2d: bilinear (or NEAREST) resize of each plane from h×w to oh×ow.
 // Source coordinate of output pixel o: alignCorners ? o*(in-1)/(out-1) : (o+0.5)*in/out - 0.5
 // (half-pixel centres, clamped at the border), the ONNX / PyTorch conventions.
-struct U { total: u32, h: u32, w: u32, oh: u32, ow: u32, alignCorners: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 fn srcCoord(o: u32, inSize: u32, outSize: u32) -> f32 {

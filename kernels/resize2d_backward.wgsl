@@ -5,10 +5,6 @@
 // i0 = min(floor(f), in-1), i1 = min(i0+1, in-1), t = f - i0, weight (1-t) on i0 and t on i1 (both
 // on in-1 at the clamped border). Outputs touching i have i0 in {i-1, i}, i.e. f in [i-1, i+1):
 // the candidate range is derived from the scale with a margin of one output on each side.
-struct U { total: u32, h: u32, w: u32, oh: u32, ow: u32, alignCorners: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 override WG: u32 = 64;
 
 fn srcCoord(o: u32, inSize: u32, outSize: u32) -> f32 {

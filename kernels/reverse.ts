@@ -1,7 +1,9 @@
 // Specs of the reverse-pass kernels (gradients and the DeconvNet / guided-backprop rules), as in
 // index.ts: uniforms are 4-byte scalars in declaration order at binding 0, storage at 1..n.
 // The conv input gradient reuses index.ts's convTranspose2d (conv weights read as the transpose's).
-import { spec } from './spec.ts';
+import { spec, r, rw } from './spec.ts';
+
+const i32 = { type: 'array<i32>' };
 
 const elementwise = { overrides: { WG: 64 } };
 
@@ -11,19 +13,19 @@ export const conv2dWeightGrad = spec({
   uniforms: [['total', 'u32'], ['nimg', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['cout', 'u32'], ['oh', 'u32'], ['ow', 'u32'],
     ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'], ['dw', 'u32'],
     ['cinPerGroup', 'u32'], ['coutPerGroup', 'u32']],
-  storage: ['r', 'r', 'w'], // x, dy, dW
+  bindings: [r('x'), r('dy'), rw('dw')],
   overrides: { WG: 64 },
 });
 
 /** db[c] = Σ_{n,p} dy[n,c,p]; one workgroup per channel. */
-export const channelSum = spec({ name: 'channel_sum', uniforms: [['channels', 'u32'], ['nimg', 'u32'], ['hw', 'u32']], storage: ['r', 'w'], overrides: { WG: 64 } });
+export const channelSum = spec({ name: 'channel_sum', uniforms: [['channels', 'u32'], ['nimg', 'u32'], ['hw', 'u32']], bindings: [r('dy'), rw('db')], overrides: { WG: 64 } });
 
 /** Max-pool backward / unpooling by switches. */
 export const unpoolSwitches = spec({
   name: 'unpool_switches',
   uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'],
     ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32']],
-  storage: ['r', 'r', 'w'], // dy, switches (i32), dx
+  bindings: [r('dy'), r('switches', i32), rw('dx')],
   ...elementwise,
 });
 
@@ -31,7 +33,7 @@ export const unpoolSwitches = spec({
 export const reluBackward = spec({
   name: 'relu_backward',
   uniforms: [['total', 'u32'], ['alpha', 'f32']],
-  storage: ['r', 'r', 'w'], // dy, (mask or x), dx
+  bindings: [r('dy'), r('m', { when: '!DECONV' }), rw('dx')], // m: the mask, or x (LEAKY, FROM_X)
   variants: ['GUIDED', 'DECONV', 'LEAKY', 'FROM_X'],
   ...elementwise,
 });
@@ -39,7 +41,7 @@ export const reluBackward = spec({
 export const lrnBackward = spec({
   name: 'lrn_backward',
   uniforms: [['total', 'u32'], ['c', 'u32'], ['hw', 'u32'], ['size', 'u32'], ['alphaOverSize', 'f32'], ['beta', 'f32'], ['bias', 'f32']],
-  storage: ['r', 'r', 'w'], // x, dy, dx
+  bindings: [r('x'), r('dy'), rw('dx')],
   ...elementwise,
 });
 
@@ -47,7 +49,7 @@ export const lrnBackward = spec({
 export const splitChannels = spec({
   name: 'split_channels',
   uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']],
-  storage: ['r', 'w'], // dy, dx
+  bindings: [r('dy'), rw('dx')],
   variants: ['ACC'],
   ...elementwise,
 });
@@ -56,7 +58,7 @@ export const splitChannels = spec({
 export const fcBackward = spec({
   name: 'fc_backward',
   uniforms: [['total', 'u32'], ['n', 'u32'], ['inF', 'u32'], ['outF', 'u32']],
-  storage: ['r', 'r', 'w'], // dy, W or x, dx or dW
+  bindings: [r('dy'), r('b'), rw('out')], // b: W (input gradient) or x (WEIGHT); out: dx or dW
   variants: ['WEIGHT'],
   ...elementwise,
 });
@@ -64,7 +66,7 @@ export const fcBackward = spec({
 export const softmaxBackward = spec({
   name: 'softmax_backward',
   uniforms: [['rows', 'u32'], ['c', 'u32'], ['inner', 'u32']],
-  storage: ['r', 'r', 'w'], // y, dy, dx
+  bindings: [r('y'), r('dy'), rw('dx')],
   variants: ['LOG'],
   ...elementwise,
 });
@@ -74,16 +76,16 @@ export const avgpoolBackward = spec({
   name: 'avgpool_backward',
   uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'],
     ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['hEnd', 'i32'], ['wEnd', 'i32'], ['countPad', 'u32']],
-  storage: ['r', 'w'], // dy, dx
+  bindings: [r('dy'), rw('dx')],
   ...elementwise,
 });
 
-export const globalAvgpoolBackward = spec({ name: 'global_avgpool_backward', uniforms: [['total', 'u32'], ['hw', 'u32']], storage: ['r', 'w'], ...elementwise });
+export const globalAvgpoolBackward = spec({ name: 'global_avgpool_backward', uniforms: [['total', 'u32'], ['hw', 'u32']], bindings: [r('dy'), rw('dx')], ...elementwise });
 
 export const resize2dBackward = spec({
   name: 'resize2d_backward',
   uniforms: [['total', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['alignCorners', 'u32']],
-  storage: ['r', 'w'], // dy, dx
+  bindings: [r('dy'), rw('dx')],
   ...elementwise,
 });
 
@@ -91,6 +93,6 @@ export const col2im = spec({
   name: 'col2im',
   uniforms: [['total', 'u32'], ['c', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'], ['kw', 'u32'],
     ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'], ['dw', 'u32']],
-  storage: ['r', 'w'], // cols [N, C·KH·KW, OH, OW], dx [N, C, H, W]
+  bindings: [r('cols'), rw('dx')], // cols [N, C·KH·KW, OH, OW], dx [N, C, H, W]
   overrides: { WG: 64 },
 });

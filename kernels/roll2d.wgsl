@@ -1,11 +1,6 @@
 // roll2d: circular shift of every plane by (dy, dx) read from `offsets` (so a new jitter needs
 // no new pipeline or bind group): y[i, j] = x[(i − dy) mod H, (j − dx) mod W]. INVERSE shifts by
 // (−dy, −dx), undoing the roll (used on the reverse signal).
-struct U { total: u32, h: u32, w: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> offsets: array<i32, 2>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

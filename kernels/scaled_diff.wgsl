@@ -1,10 +1,5 @@
 // scaled_diff: y = k · (a − b) elementwise; the seed of network inversion's feature loss:
 // −∂/∂a ‖a − a0‖² / ‖a0‖² = −2 (a − a0) / ‖a0‖², i.e. k = −2/‖a0‖² (ascent direction).
-struct U { total: u32, k: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -1,9 +1,5 @@
 // softmax: over `c` channels with stride `inner` (axis 1 of [N, C, inner]); one invocation per
 // (n, inner position) row; max-subtracted for stability. LOG variant writes log-softmax.
-struct U { rows: u32, c: u32, inner: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

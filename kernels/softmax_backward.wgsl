@@ -1,11 +1,6 @@
 // softmax_backward: over `c` channels with stride `inner` (axis 1 of [N, C, inner]), from the
 // forward output y: dx = y * (dy - sum_k dy_k * y_k). LOG variant (y = log-softmax):
 // dx = dy - exp(y) * sum_k dy_k. One invocation per (n, inner position) row, as softmax.wgsl.
-struct U { rows: u32, c: u32, inner: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -1,10 +1,6 @@
 // split_channels: the reverse of copy_channels (concat backward): dx [N, cx, hw] = channels
 // [c0, c0 + cx) of dy [N, cy, hw]. ACC variant accumulates (dx += slice), for values read by
 // several consumers whose gradients must be summed. One invocation per dx element.
-struct U { total: u32, cx: u32, cy: u32, hw: u32, c0: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -1,12 +1,12 @@
 // Specs of the training kernels (engine/train.ts), as in index.ts: uniforms are 4-byte scalars in
 // declaration order at binding 0, storage at 1..n.
-import { spec } from './spec.ts';
+import { spec, r, rw } from './spec.ts';
 
 /** Adam (default) or, with SGD, SGD with momentum; in place over one parameter tensor. */
 export const adam = spec({
   name: 'adam',
   uniforms: [['total', 'u32']],
-  storage: ['r', 'r', 'w', 'w', 'w'], // hyper [4], grad, param, m, (v: Adam only)
+  bindings: [r('hp'), r('g'), rw('p'), rw('m'), rw('v', { when: '!SGD' })], // hyper [4], grad, param, m, v (Adam only)
   variants: ['SGD'],
   overrides: { WG: 64 },
 });
@@ -17,10 +17,10 @@ export const convWeightGradTiled = spec({
   uniforms: [['cout', 'u32'], ['rtot', 'u32'], ['nimg', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['oh', 'u32'], ['ow', 'u32'],
     ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'], ['dw', 'u32'],
     ['tilesM', 'u32'], ['tilesN', 'u32'], ['nPer', 'u32'], ['total', 'u32'], ['splits', 'u32']],
-  storage: ['r', 'r', 'w'], // x, dy, part (REDUCE: part, dW)
+  bindings: [r('part', { when: 'REDUCE' }), rw('dwOut', { when: 'REDUCE' }), r('x', { when: '!REDUCE' }), r('dy', { when: '!REDUCE' }), rw('part', { when: '!REDUCE' })],
   variants: ['REDUCE'],
   overrides: { WG: 64 },
 });
 
 /** Transposed, spatially flipped conv weights (the filters of a stride-1 conv's input gradient). */
-export const flipWeights = spec({ name: 'flip_weights', uniforms: [['total', 'u32'], ['cout', 'u32'], ['cin', 'u32'], ['kh', 'u32'], ['kw', 'u32']], storage: ['r', 'w'], overrides: { WG: 64 } });
+export const flipWeights = spec({ name: 'flip_weights', uniforms: [['total', 'u32'], ['cout', 'u32'], ['cin', 'u32'], ['kh', 'u32'], ['kw', 'u32']], bindings: [r('w'), rw('wt')], overrides: { WG: 64 } });

@@ -1,8 +1,4 @@
 // unary: elementwise activations chosen by u.op: 0 leaky ReLU (alpha), 1 ELU (alpha), 2 sigmoid, 3 tanh.
-struct U { total: u32, op: u32, alpha: f32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)

@@ -3,15 +3,6 @@
 // whose switch (flat index iy*W+ix within the plane, -1 = none, written by pool2d MAX+SWITCHES)
 // points at it. Windows may overlap (stride < kernel), so every candidate output is visited:
 // oy in [ceil((iy + pt - kh + 1) / sh), floor((iy + pt) / sh)] ∩ [0, OH), likewise ox.
-struct U {
-  total: u32, h: u32, w: u32, oh: u32,
-  ow: u32, kh: u32, kw: u32, sh: u32,
-  sw: u32, pt: i32, pl: i32,
-}
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> switches: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 override WG: u32 = 64;
 
 // Candidate outputs along one axis whose window [o*s - p, o*s - p + k) contains i (pads p >= 0):

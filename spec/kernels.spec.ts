@@ -170,7 +170,7 @@ describe('kernels vs CPU reference (through Model)', function () {
         const yb = e.acquire(n * 4, 'y');
         const sb = e.acquire(n * 4, 'switches');
         try {
-          const d = e.makeDispatch(K.pool2d, { defines: ['MAX', 'SWITCHES'], uniforms: poolUniforms(a, shape, yShape), buffers: [xb, yb, sb], threads: n, label: 'pool-switches' });
+          const d = e.makeDispatch(K.pool2d, { defines: ['MAX', 'SWITCHES'], uniforms: poolUniforms(a, shape, yShape), bindings: { x: xb, y: yb, switches: sb }, threads: n, label: 'pool-switches' });
           const [yv, sv] = await e.run([d], [{ buffer: yb, bytes: n * 4 }, { buffer: sb, bytes: n * 4 }]);
           assertClose({ shape: yShape, data: new Float32Array(yv!) }, ref, { atol: 0, rtol: 0 }, `maxpool values ${JSON.stringify(a)}`);
           const got = new Int32Array(sv!);
@@ -189,7 +189,7 @@ describe('kernels vs CPU reference (through Model)', function () {
     const x = rng(9).array(1234, -1, 1, 5); // exact zeros included
     const xb = e.upload(x, 'x'), yb = e.acquire(x.byteLength, 'y'), mb = e.acquire(x.byteLength, 'mask');
     try {
-      const d = e.makeDispatch(K.relu, { defines: ['MASK'], uniforms: { total: x.length }, buffers: [xb, yb, mb], threads: x.length, label: 'relu-mask' });
+      const d = e.makeDispatch(K.relu, { defines: ['MASK'], uniforms: { total: x.length }, bindings: { x: xb, y: yb, mask: mb }, threads: x.length, label: 'relu-mask' });
       const [yv, mv] = await e.run([d], [{ buffer: yb, bytes: x.byteLength }, { buffer: mb, bytes: x.byteLength }]);
       const t = R.tensor([x.length], x);
       assertClose({ shape: [x.length], data: new Float32Array(yv!) }, R.relu(t), { atol: 0, rtol: 0 }, 'relu');

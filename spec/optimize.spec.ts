@@ -64,7 +64,7 @@ describe('regularisers on the GPU equal finite differences', function () {
         return b;
       };
       const xb = buf(x), rb = buf(new Float32Array(total)), db = buf(new Float32Array(total));
-      const d = engine.makeDispatch(O.imageRegGrad, { uniforms: { total, h, w, lambdaA: la, alpha, lambdaTv: lt, beta, eps }, buffers: [xb, rb, db], threads: total, label: 'reg' });
+      const d = engine.makeDispatch(O.imageRegGrad, { uniforms: { total, h, w, lambdaA: la, alpha, lambdaTv: lt, beta, eps }, bindings: { x: xb, r: rb, d: db }, threads: total, label: 'reg' });
       const got = new Float32Array((await engine.run([d], [{ buffer: db, bytes: total * 4 }]))[0]!);
       const x64 = Float64Array.from(x);
       const h0 = 1e-6;

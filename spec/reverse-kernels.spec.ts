@@ -157,7 +157,7 @@ describe('reverse kernels: GPU vs float64 CPU reference', function () {
         const dy = rand(rr, fwd.shape);
         const n = fwd.data.length;
         const [sw, dx] = await onGpu([f32(x), f32(dy)], [n, numel(shape), n], (e, [xb, dyb], [sb, dxb, yb]) => [
-          e.makeDispatch(K.pool2d, { defines: ['MAX', 'SWITCHES'], uniforms: poolUniformsOf(a, shape, fwd.shape), buffers: [xb!, yb!, sb!], threads: n, label: 'pool' }),
+          e.makeDispatch(K.pool2d, { defines: ['MAX', 'SWITCHES'], uniforms: poolUniformsOf(a, shape, fwd.shape), bindings: { x: xb!, y: yb!, switches: sb! }, threads: n, label: 'pool' }),
           RK.unpool(e, a, shape, fwd.shape, dyb!, sb!, dxb!, 'unpool'),
         ]);
         expect(Array.from(new Int32Array(sw!.buffer))).to.deep.equal(Array.from(fwd.switches));
@@ -207,7 +207,7 @@ describe('reverse kernels: GPU vs float64 CPU reference', function () {
     it('gradient with the mask recorded by relu MASK', async () => {
       const n = numel(shape);
       const [dx] = await onGpu([f32(x), f32(dy)], [n, n, n], (e, [xb, dyb], [dxb, yb, mb]) => [
-        e.makeDispatch(K.relu, { defines: ['MASK'], uniforms: { total: n }, buffers: [xb!, yb!, mb!], threads: n, label: 'relu' }),
+        e.makeDispatch(K.relu, { defines: ['MASK'], uniforms: { total: n }, bindings: { x: xb!, y: yb!, mask: mb! }, threads: n, label: 'relu' }),
         RK.reluBackward(e, 'gradient', n, dyb!, mb!, dxb!, 'relu-grad'),
       ]);
       gpuClose(dx!, B.reluBackward('gradient', dy, mask.data), 'relu gradient');
