@@ -5,9 +5,10 @@
 
 import type { Dispatch } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
-import type { LowerContext } from './ops.ts';
+import type { LowerContext } from './ops/types.ts';
 import * as K from '../kernels/index.ts';
-import { numel } from './shapes.ts';
+import { numel } from './geometry.ts';
+import * as RK from '../kernels/reverse.ts';
 
 /**
  * Register block of conv2d_gemm: TM output channels × TN pixels per invocation, WG invocations per
@@ -121,4 +122,67 @@ export function conv2dDirect(ctx: LowerContext, a: ConvAttrs, x: number[], y: nu
     },
     bindings: { x: xb, wt: ctx.param(a.weight), bias: a.bias ? ctx.param(a.bias) : undefined, y: yb }, threads: total, label, flops,
   });
+}
+
+/**
+ * The input gradient dx of a conv from dy, on the fast forward conv kernels:
+ *  - stride 1 with pads ≤ d(k−1): a conv of dy with the filters flipped and transposed
+ *    (Cin ↔ Cout within each group) and pads d(k−1)−p;
+ *  - otherwise (strides, large pads): the columns W^T·dy as one 1×1 conv (a GEMM), then col2im
+ *    gathers each input pixel's taps.
+ * `scratch` gives the column buffer of the second route.
+ */
+export function convInputGrad(base: LowerContext, a: ConvAttrs, xs: number[], ys: number[], dy: GPUBuffer, dx: GPUBuffer, label: string, scratch: (bytes: number, label: string) => GPUBuffer): Dispatch[] {
+  const e = base.engine;
+  const [kh, kw] = a.kernel;
+  const [dh, dw] = a.dilation;
+  const cout = ys[1]!, cin = xs[1]!, g = a.group;
+  const coPg = cout / g, ciPg = cin / g;
+  const w = () => base.paramData(a.weight); // [cout][ciPg][kh][kw]
+  const withParam = (name: string, make: () => Float32Array): LowerContext => ({
+    ...base,
+    param: (n) => (n === name ? base.derived(name, make) : base.param(n)),
+    paramData: (n) => (n === name ? make() : base.paramData(n)),
+    paramSize: (n) => (n === name ? base.paramSize(a.weight) : base.paramSize(n)),
+  });
+  const pads: [number, number, number, number] = [dh * (kh - 1) - a.pads[0], dw * (kw - 1) - a.pads[1], dh * (kh - 1) - a.pads[2], dw * (kw - 1) - a.pads[3]];
+  if (a.stride[0] === 1 && a.stride[1] === 1 && pads.every((p) => p >= 0)) {
+    const name = `flipT:${a.weight}`;
+    const flipped = () => {
+      const src = w();
+      const out = new Float32Array(src.length); // [cin][coPg][kh][kw]
+      for (let gi = 0; gi < g; gi++)
+        for (let co = 0; co < coPg; co++)
+          for (let ci = 0; ci < ciPg; ci++)
+            for (let ky = 0; ky < kh; ky++)
+              for (let kx = 0; kx < kw; kx++)
+                out[(((gi * ciPg + ci) * coPg + co) * kh + ky) * kw + kx] = src[(((gi * coPg + co) * ciPg + ci) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)]!;
+      return out;
+    };
+    const t: ConvAttrs = { kernel: a.kernel, stride: [1, 1], pads, dilation: a.dilation, group: g, weight: name };
+    return lowerConv(withParam(name, flipped), t, ys, xs, dy, dx, false, label);
+  }
+  // Columns: a 1×1 conv from Cout channels to g·ciPg·kh·kw, weight [g·ciPg·k²][coPg].
+  const taps = kh * kw;
+  const name = `colsT:${a.weight}`;
+  const colsWeights = () => {
+    const src = w();
+    const out = new Float32Array(src.length);
+    for (let gi = 0; gi < g; gi++)
+      for (let ci = 0; ci < ciPg; ci++)
+        for (let t = 0; t < taps; t++)
+          for (let co = 0; co < coPg; co++) out[((gi * ciPg + ci) * taps + t) * coPg + co] = src[((gi * coPg + co) * ciPg + ci) * taps + t]!;
+    return out;
+  };
+  const colShape = [ys[0]!, cin * taps, ys[2]!, ys[3]!];
+  const cols = scratch(numel(colShape) * 4, `cols:${label}`);
+  const one: ConvAttrs = { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: g, weight: name };
+  const total = numel(xs);
+  return [
+    ...lowerConv(withParam(name, colsWeights), one, ys, colShape, dy, cols, false, `${label}:cols`),
+    e.makeDispatch(RK.col2im, {
+      uniforms: { total, c: cin, h: xs[2]!, w: xs[3]!, oh: ys[2]!, ow: ys[3]!, kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh, dw },
+      bindings: { cols, dx }, threads: total, label: `${label}:col2im`,
+    }),
+  ];
 }

@@ -22,37 +22,16 @@ export interface PoolAttrs {
   countIncludePad?: boolean; // average pool only: Caffe divides by the padded window size
 }
 
+/**
+ * The attributes of each op, by op name. Each op family declares its own in engine/ops/<family>.ts
+ * (`declare module '../ir.ts' { interface OpAttrs { ... } }`), next to its op table entry, so
+ * adding an op does not touch this file; the op table (engine/ops/index.ts) is typed over OpType.
+ */
+export interface OpAttrs {}
+export type OpType = keyof OpAttrs;
+
 /** One op of the graph. `inputs`/`outputs` are value names; params are referenced from attrs. */
-export type Node = { name: string; inputs: string[]; outputs: string[] } & (
-  | { op: 'conv'; attrs: ConvAttrs }
-  | { op: 'convtranspose'; attrs: ConvAttrs & { outputPadding: [number, number] } } // weight [Cin, Cout/group, KH, KW]
-  | { op: 'maxpool'; attrs: PoolAttrs }
-  | { op: 'avgpool'; attrs: PoolAttrs }
-  | { op: 'globalavgpool'; attrs: Record<string, never> }
-  | { op: 'globalmaxpool'; attrs: Record<string, never> }
-  | { op: 'relu'; attrs: Record<string, never> }
-  | { op: 'leakyrelu'; attrs: { alpha: number } }
-  | { op: 'prelu'; attrs: { slope: string } } // param, per channel [C] or scalar [1]
-  | { op: 'elu'; attrs: { alpha: number } }
-  | { op: 'sigmoid'; attrs: Record<string, never> }
-  | { op: 'tanh'; attrs: Record<string, never> }
-  // Cross-channel LRN: b = a / (bias + alpha/size * sum_{window of size channels} a^2)^beta
-  | { op: 'lrn'; attrs: { size: number; alpha: number; beta: number; bias: number } }
-  | { op: 'concat'; attrs: { axis: number } } // axis in NCHW terms, normally 1
-  // Fully connected: y[n,o] = sum_i x[n,i] * W[o,i] + b[o]; x is flattened from axis 1.
-  | { op: 'fc'; attrs: { weight: string; bias?: string; outFeatures: number } }
-  | { op: 'softmax'; attrs: { axis: number; log?: boolean } }
-  | { op: 'add'; attrs: Record<string, never> } // elementwise sum of 2+ inputs of the same shape (Add, Sum, Caffe Eltwise SUM)
-  | { op: 'mul'; attrs: Record<string, never> } // elementwise product of 2 inputs of the same shape
-  // y = x * scale[c] + shift[c] per channel (axis 1); from BatchNorm that could not be folded, Caffe Scale, Add/Mul with a constant.
-  | { op: 'channelaffine'; attrs: { scale?: string; shift?: string } }
-  | { op: 'flatten'; attrs: { axis: number } }
-  | { op: 'reshape'; attrs: { shape: number[] } } // ONNX semantics: 0 copies the input dim, -1 is inferred; dim 0 is the batch
-  | { op: 'pad'; attrs: { pads: Pads; value: number } } // constant pad of H and W
-  | { op: 'resize'; attrs: { mode: 'bilinear' | 'nearest'; outSize?: [number, number]; scale?: [number, number]; alignCorners: boolean } }
-  | { op: 'identity'; attrs: Record<string, never> } // Dropout, Identity
-);
-export type OpType = Node['op'];
+export type Node = { [K in OpType]: { name: string; inputs: string[]; outputs: string[]; op: K; attrs: OpAttrs[K] } }[OpType];
 
 export interface Param {
   dims: number[];

@@ -19,10 +19,10 @@
 //   expanded to whole maps (region_copy), then the ordinary kernels run.
 import type { Dispatch } from './gpu.ts';
 import type { Model, Tensor } from './runner.ts';
-import type { Node, ConvAttrs, PoolAttrs } from './ir.ts';
+import type { Node } from './ir.ts';
 import { inferShapes, nodeFlops, numel } from './shapes.ts';
-import { lowerNode, poolUniforms } from './ops.ts';
-import { GEMM, conv2dGemm } from './conv.ts';
+import { lowerNode, opOf } from './ops/index.ts';
+import type { RegionIO, RegionRule } from './ops/types.ts';
 import { ArgumentError, ShapeError } from './errors.ts';
 import * as K from '../kernels/index.ts';
 
@@ -57,9 +57,6 @@ interface RValue extends Layout {
   /** i32 offset of the origins (0: the all-zero block that full values use) */
   org: number;
 }
-
-const ELEMENTWISE = new Set(['relu', 'leakyrelu', 'elu', 'sigmoid', 'tanh']);
-const POOL = new Set(['maxpool', 'avgpool']);
 
 function mapIntervals(iv: Intervals, k: number, s: number, p: number, d: number, outDim: number): Intervals {
   const n = iv.lo.length;
@@ -253,43 +250,42 @@ export class RegionForward {
       const x = ins[0]!;
       const rect = (v: RValue) => (v.full ? 'full' : `${v.rh}×${v.rw} of ${v.shape[2]}×${v.shape[3]}`);
 
-      if (node.op === 'identity' || ((node.op === 'flatten' || node.op === 'reshape') && x.full)) {
-        this.values.set(outName, { ...x, shape: out1 });
-        return;
-      }
-      if (node.op === 'flatten' || node.op === 'reshape') {
-        this.values.set(outName, { ...materialize(x, node.inputs[0]!), shape: out1 });
+      const def = opOf(node);
+      const rule = def.region as RegionRule;
+      const io = (outShape: number[], inBufs: GPUBuffer[], out: GPUBuffer, fuseRelu = false) => ({
+        node, inShapes: node.inputs.map((v) => shapesN.get(v)!), outShape, ins: inBufs, out, fuseRelu, label: `region:${node.op}:${node.name}`,
+      });
+      if (rule.kind === 'alias') {
+        // a view of a rectangle value is only a view when it keeps the spatial layout
+        this.values.set(outName, { ...(x.full || node.op === 'identity' ? x : materialize(x, node.inputs[0]!)), shape: out1 });
         return;
       }
 
-      const regionConv = node.op === 'conv' && !x.full && out1[1]! / node.attrs.group >= GEMM.minCoutPerGroup;
-      const regionPool = POOL.has(node.op) && !x.full;
-      if (regionConv || regionPool) {
-        const a = node.attrs as ConvAttrs | PoolAttrs;
-        const d = 'dilation' in a ? a.dilation : [1, 1];
+      if (rule.kind === 'window' && !x.full && (rule.applies?.(node, shapes1.get(node.inputs[0]!)!, out1) ?? true)) {
+        const a = rule.geometry(node);
+        const d = a.dilation ?? [1, 1];
         const rows = mapIntervals(x.rows, a.kernel[0], a.stride[0], a.pads[0], d[0]!, out1[2]!);
         const cols = mapIntervals(x.cols, a.kernel[1], a.stride[1], a.pads[1], d[1]!, out1[3]!);
         let name = outName;
         let relu = false;
         const next = g.nodes[i + 1];
-        if (node.op === 'conv' && next && needed.has(next) && next.op === 'relu' && next.inputs[0] === outName && consumers.get(outName) === 1 && !keep.has(outName)) {
+        if (def.fusesRelu && next && needed.has(next) && next.op === 'relu' && next.inputs[0] === outName && consumers.get(outName) === 1 && !keep.has(outName)) {
           relu = true;
           skip.add(next);
           name = next.outputs[0]!;
         }
         const shapeN = shapesN.get(outName)!;
-        // A conv read only by a concat writes its channels straight into the concat's rectangles
+        // An op read only by a concat writes its channels straight into the concat's rectangles
         // (computed over the concat's rectangle, a superset of its own): no copy. Emitted when the
         // concat is reached and its rectangle is known.
         const reader = readers.get(name);
-        if (node.op === 'conv' && reader && reader.length === 1 && reader[0]!.op === 'concat' && (reader[0]!.attrs as { axis: number }).axis === 1 && !keep.has(name)
+        if (rule.intoConcat && reader && reader.length === 1 && reader[0]!.op === 'concat' && (reader[0]!.attrs as { axis: number }).axis === 1 && !keep.has(name)
           && reader[0]!.inputs.filter((v) => v === name).length === 1 && out1.length === 4) {
-          const ca = node.attrs;
           deferred.set(name, {
             rows, cols, shape: out1,
             emit: (y: RValue, c0: number) => {
-              const r = { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb + c0 * y.rh * y.rw, orgOut: y.org, yChannels: y.shape[1]! };
-              this.dispatches.push(conv2dGemm(ctx, ca, shapesN.get(node.inputs[0]!)!, shapeN, x.buf, y.buf, relu, `region:conv:${node.name}`, undefined, r));
+              const r: RegionIO = { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb + c0 * y.rh * y.rw, orgOut: y.org, yChannels: y.shape[1]! };
+              this.dispatches.push(rule.lower(ctx, io(shapeN, [x.buf], y.buf, relu), r));
               stats.macs += (fl / 2) * (y.rh * y.rw) / (out1[2]! * out1[3]!);
               stats.layers.push({ name: node.name, op: node.op, rect: `${rect(y)} (into ${reader[0]!.name})` });
             },
@@ -297,48 +293,33 @@ export class RegionForward {
           return;
         }
         const y = make(name, layoutOf(out1, rows, cols, false), name);
-        const r = { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org };
-        if (node.op === 'conv') {
-          this.dispatches.push(conv2dGemm(ctx, node.attrs, shapesN.get(node.inputs[0]!)!, shapeN, x.buf, y.buf, relu, `region:conv:${node.name}`, undefined, r));
-        } else {
-          const pa = node.attrs as PoolAttrs;
-          const xs = shapesN.get(node.inputs[0]!)!;
-          const C = xs[1]!;
-          this.dispatches.push(e.makeDispatch(K.pool2d, {
-            defines: node.op === 'maxpool' ? ['MAX', 'REGION'] : ['REGION'],
-            uniforms: { ...poolUniforms(pa, xs, shapeN), total: n * C * y.rh * y.rw, c: C, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org },
-            bindings: { x: x.buf, y: y.buf, org: this.org }, threads: n * C * y.rh * y.rw, label: `region:${node.op}:${node.name}`,
-          }));
-        }
+        const r: RegionIO = { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org };
+        this.dispatches.push(rule.lower(ctx, io(shapeN, [x.buf], y.buf, relu), r));
         this.values.set(name, y);
         stats.macs += (fl / 2) * (y.rh * y.rw) / (out1[2]! * out1[3]!);
         stats.layers.push({ name: node.name, op: node.op, rect: rect(y) });
         return;
       }
-      if (ELEMENTWISE.has(node.op) && !x.full) {
+      if (rule.kind === 'elementwise' && !x.full) {
         // Same rectangles: run the ordinary kernel over the prefix and the rectangles alike.
         const y = make(outName, x, outName);
         const total = y.rb + n * (x.shape[1] ?? 1) * x.rh * x.rw;
-        this.dispatches.push(...lowerNode(ctx, { node, inShapes: [[total]], outShape: [total], ins: [x.buf], out: y.buf }));
+        this.dispatches.push(...lowerNode(ctx, { ...io([total], [x.buf], y.buf), inShapes: [[total]] }));
         this.values.set(outName, y);
         stats.layers.push({ name: node.name, op: node.op, rect: rect(y) });
         return;
       }
-      if ((node.op === 'globalavgpool' || node.op === 'globalmaxpool') && !x.full) {
-        const [, C, H, W] = x.shape as [number, number, number, number];
+      if (rule.kind === 'global' && !x.full) {
+        const [, C, , W] = x.shape as [number, number, number, number];
         const y = make(outName, layoutOf(out1, undefined, undefined, true), outName);
-        this.dispatches.push(e.makeDispatch(K.globalPool, {
-          defines: node.op === 'globalmaxpool' ? ['MAX', 'REGION'] : ['REGION'],
-          uniforms: { planes: n * C, hw: H * W, c: C, w: W, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org },
-          bindings: { x: x.buf, y: y.buf, org: this.org }, threads: n * C, label: `region:${node.op}:${node.name}`,
-        }));
+        this.dispatches.push(rule.lower(ctx, io(shapesN.get(outName)!, [x.buf], y.buf), { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, c: C, w: W }));
         this.values.set(outName, y);
         stats.macs += fl / 2;
         stats.layers.push({ name: node.name, op: node.op, rect: 'full' });
         return;
       }
       const parts = node.inputs.map((v) => deferred.get(v) ?? this.values.get(v)!);
-      if (node.op === 'concat' && node.attrs.axis === 1 && parts.some((v) => !('full' in v) || !v.full) && out1.length === 4) {
+      if (rule.kind === 'concat' && (node.attrs as { axis: number }).axis === 1 && parts.some((v) => !('full' in v) || !v.full) && out1.length === 4) {
         const y = make(outName, layoutOf(out1, hull(parts.map((v) => v.rows)), hull(parts.map((v) => v.cols)), false), outName);
         let c0 = 0;
         parts.forEach((v, k) => {
@@ -356,14 +337,14 @@ export class RegionForward {
       let name = outName;
       let fuse = false;
       const next = g.nodes[i + 1];
-      if ((node.op === 'conv' || node.op === 'fc') && next && needed.has(next) && next.op === 'relu' && next.inputs[0] === outName && consumers.get(outName) === 1 && !keep.has(outName)) {
+      if (def.fusesRelu && next && needed.has(next) && next.op === 'relu' && next.inputs[0] === outName && consumers.get(outName) === 1 && !keep.has(outName)) {
         fuse = true;
         skip.add(next);
         name = next.outputs[0]!;
       }
       const y = make(name, layoutOf(out1, undefined, undefined, true), name);
       this.dispatches.push(...lowerNode(ctx, {
-        node, inShapes: node.inputs.map((v) => shapesN.get(v)!), outShape: shapesN.get(outName)!, ins: whole.map((v) => v.buf), out: y.buf, fuseRelu: fuse,
+        ...io(shapesN.get(outName)!, whole.map((v) => v.buf), y.buf, fuse), label: `${node.op}:${node.name}`,
         flops: nodeFlops(node, shapesN.get(node.inputs[0]!)!, shapesN.get(outName)!, g),
       }));
       this.values.set(name, y);

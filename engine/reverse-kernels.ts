@@ -8,7 +8,7 @@ import { foldWorkgroups, type Dispatch, type Engine } from './gpu.ts';
 import type { ConvAttrs, PoolAttrs } from './ir.ts';
 import * as K from '../kernels/index.ts';
 import * as RK from '../kernels/reverse.ts';
-import { poolUniforms as forwardPoolUniforms } from './ops.ts';
+import { poolUniforms as forwardPoolUniforms } from './geometry.ts';
 
 /** The geometry of a conv (ConvAttrs works as is). */
 export type ConvGeometry = Pick<ConvAttrs, 'kernel' | 'stride' | 'pads' | 'dilation' | 'group'>;

@@ -9,14 +9,12 @@
 // and reused; a run uploads the seed, submits once and reads back once.
 
 import type { Dispatch } from './gpu.ts';
-import type { ConvAttrs, Node } from './ir.ts';
-import type { LowerContext } from './ops.ts';
-import { lowerConv } from './conv.ts';
+import type { Node } from './ir.ts';
+import { opOf } from './ops/index.ts';
+import type { ReverseContext } from './ops/types.ts';
 import type { Model, Recording, Tensor } from './runner.ts';
 import { numel } from './shapes.ts';
 import * as R from './reverse-kernels.ts';
-import * as K from '../kernels/index.ts';
-import * as RK from '../kernels/reverse.ts';
 import { ArgumentError, UnsupportedOpError } from './errors.ts';
 
 export type ReverseRule = 'gradient' | 'deconvnet' | 'guided';
@@ -126,138 +124,30 @@ export class Reverser {
   }
 
   private reverseNode(node: Node, rec: Recording, rule: ReverseRule, dy: GPUBuffer, needed: string[], contribute: (v: string, make: (dx: GPUBuffer) => Dispatch[]) => void): void {
-    const e = this.model.engine;
-    const label = `reverse:${node.op}:${node.name}`;
-    const x = node.inputs[0]!;
-    const xs = rec.shapes.get(x)!;
-    const ys = rec.shapes.get(node.outputs[0]!)!;
-    const val = (v: string) => rec.values.get(v)!;
-    const cannot = (why: string) => {
-      throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): ${why}`);
+    const def = opOf(node);
+    if ('none' in def.reverse) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): no reverse rule (${def.reverse.none})`);
+    const m = this.model;
+    const e = m.engine;
+    const ctx = m.ctx();
+    const rc: ReverseContext = {
+      node, rule, ctx, engine: e, label: `reverse:${node.op}:${node.name}`,
+      xs: node.inputs.map((v) => rec.shapes.get(v)!), ys: rec.shapes.get(node.outputs[0]!)!, dy,
+      x: (i) => rec.values.get(node.inputs[i]!)!,
+      y: () => rec.values.get(node.outputs[0]!)!,
+      pattern: () => {
+        const p = rec.patterns.get(node.name);
+        if (!p) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): the recording holds no pattern for it`);
+        return p;
+      },
+      needs: (i) => needed.includes(node.inputs[i]!),
+      grad: (i, make) => contribute(node.inputs[i]!, make),
+      scratch: (bytes, label) => {
+        const b = e.device.createBuffer({ label, size: Math.max(256, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.STORAGE });
+        this.scratch.push(b);
+        return b;
+      },
     };
-    switch (node.op) {
-      case 'conv':
-        return contribute(x, (dx) => this.convInputGrad(node.attrs, xs, ys, dy, dx, label));
-      case 'relu': {
-        const r = rule === 'deconvnet' ? 'deconv' : rule;
-        return contribute(x, (dx) => [R.reluBackward(e, r, numel(ys), dy, rule === 'deconvnet' ? undefined : rec.masks.get(node.name), dx, label)]);
-      }
-      case 'leakyrelu':
-        return contribute(x, (dx) => [R.leakyReluGrad(e, node.attrs.alpha, numel(ys), dy, val(x), dx, label)]);
-      case 'maxpool':
-        return contribute(x, (dx) => [R.unpool(e, node.attrs, xs, ys, dy, rec.switches.get(node.name)!, dx, label)]);
-      case 'avgpool':
-        return contribute(x, (dx) => [R.avgPoolGrad(e, node.attrs, xs, ys, dy, dx, label)]);
-      case 'globalavgpool':
-        return contribute(x, (dx) => [R.globalAvgPoolGrad(e, xs, dy, dx, label)]);
-      case 'lrn':
-        if (rule === 'deconvnet') return contribute(x, (dx) => [R.splitChannels(e, ys, xs, 0, dy, dx, label)]); // skipped: copy
-        return contribute(x, (dx) => [R.lrnGrad(e, node.attrs, xs, val(x), dy, dx, label)]);
-      case 'concat': {
-        let c0 = 0;
-        node.inputs.forEach((v) => {
-          const s = rec.shapes.get(v)!;
-          const off = c0;
-          if (needed.includes(v)) contribute(v, (dx) => [R.splitChannels(e, ys, s, off, dy, dx, `${label}[${v}]`)]);
-          c0 += s[1]!;
-        });
-        return;
-      }
-      case 'fc': {
-        const inF = numel(xs.slice(1));
-        if (inF * node.attrs.outFeatures * 4 > e.maxBindingBytes) cannot('weights larger than one storage binding are not supported in reverse passes yet');
-        return contribute(x, (dx) => [R.fcInputGrad(e, xs[0]!, inF, node.attrs.outFeatures, dy, this.model.paramBuffer(node.attrs.weight), dx, label)]);
-      }
-      case 'softmax': {
-        const axis = node.attrs.axis < 0 ? node.attrs.axis + xs.length : node.attrs.axis;
-        return contribute(x, (dx) => [R.softmaxGrad(e, xs, axis, val(node.outputs[0]!), dy, dx, label, !!node.attrs.log)]);
-      }
-      case 'add':
-        for (const v of node.inputs) if (needed.includes(v)) contribute(v, (dx) => [R.splitChannels(e, ys, ys, 0, dy, dx, `${label}[${v}]`)]); // Add(c, c) gets 2·dy
-        return;
-      case 'channelaffine': {
-        if (!node.attrs.scale) return contribute(x, (dx) => [R.splitChannels(e, ys, xs, 0, dy, dx, label)]);
-        const c = xs[1]!;
-        const sc = this.model.graph.params.get(node.attrs.scale)!.data.length === 1 ? 1 : c;
-        return contribute(x, (dx) => [e.makeDispatch(K.channelAffine, {
-          uniforms: { total: numel(ys), hw: numel(ys.slice(2)), c, scaleMod: sc, shiftMod: 1, hasScale: 1, hasShift: 0 },
-          bindings: { x: dy, scale: this.model.paramBuffer(node.attrs.scale!), shift: this.model.paramBuffer(node.attrs.scale!), y: dx }, threads: numel(ys), label,
-        })]);
-      }
-      case 'flatten':
-      case 'reshape':
-      case 'identity':
-        return contribute(x, (dx) => [R.splitChannels(e, [1, numel(ys), 1], [1, numel(ys), 1], 0, dy, dx, label)]);
-      case 'resize':
-        if (node.attrs.mode !== 'bilinear') cannot('nearest resize has no reverse rule');
-        return contribute(x, (dx) => [R.resizeBilinearGrad(e, xs, ys, node.attrs.alignCorners, dy, dx, label)]);
-      default:
-        cannot('no reverse rule for this operation');
-    }
-  }
-
-  /**
-   * dx of a conv, on the fast forward conv kernels:
-   *  - stride 1 with pads ≤ d(k−1): a conv of dy with the filters flipped and transposed
-   *    (Cin ↔ Cout within each group) and pads d(k−1)−p;
-   *  - otherwise (strides, large pads): the columns W^T·dy as one 1×1 conv (a GEMM), then col2im
-   *    gathers each input pixel's taps.
-   */
-  private convInputGrad(a: ConvAttrs, xs: number[], ys: number[], dy: GPUBuffer, dx: GPUBuffer, label: string): Dispatch[] {
-    const e = this.model.engine;
-    const [kh, kw] = a.kernel;
-    const [dh, dw] = a.dilation;
-    const cout = ys[1]!, cin = xs[1]!, g = a.group;
-    const coPg = cout / g, ciPg = cin / g;
-    const base = this.model.ctx();
-    const w = () => base.paramData(a.weight); // [cout][ciPg][kh][kw]
-    const withParam = (name: string, make: () => Float32Array): LowerContext => ({
-      ...base,
-      param: (n) => (n === name ? base.derived(name, make) : base.param(n)),
-      paramData: (n) => (n === name ? make() : base.paramData(n)),
-      paramSize: (n) => (n === name ? base.paramSize(a.weight) : base.paramSize(n)),
-    });
-    const pads: [number, number, number, number] = [dh * (kh - 1) - a.pads[0], dw * (kw - 1) - a.pads[1], dh * (kh - 1) - a.pads[2], dw * (kw - 1) - a.pads[3]];
-    if (a.stride[0] === 1 && a.stride[1] === 1 && pads.every((p) => p >= 0)) {
-      const name = `flipT:${a.weight}`;
-      const flipped = () => {
-        const src = w();
-        const out = new Float32Array(src.length); // [cin][coPg][kh][kw]
-        for (let gi = 0; gi < g; gi++)
-          for (let co = 0; co < coPg; co++)
-            for (let ci = 0; ci < ciPg; ci++)
-              for (let ky = 0; ky < kh; ky++)
-                for (let kx = 0; kx < kw; kx++)
-                  out[(((gi * ciPg + ci) * coPg + co) * kh + ky) * kw + kx] = src[(((gi * coPg + co) * ciPg + ci) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)]!;
-        return out;
-      };
-      const t: ConvAttrs = { kernel: a.kernel, stride: [1, 1], pads, dilation: a.dilation, group: g, weight: name };
-      return lowerConv(withParam(name, flipped), t, ys, xs, dy, dx, false, label);
-    }
-    // Columns: a 1×1 conv from Cout channels to g·ciPg·kh·kw, weight [g·ciPg·k²][coPg].
-    const taps = kh * kw;
-    const name = `colsT:${a.weight}`;
-    const colsWeights = () => {
-      const src = w();
-      const out = new Float32Array(src.length);
-      for (let gi = 0; gi < g; gi++)
-        for (let ci = 0; ci < ciPg; ci++)
-          for (let t = 0; t < taps; t++)
-            for (let co = 0; co < coPg; co++) out[((gi * ciPg + ci) * taps + t) * coPg + co] = src[((gi * coPg + co) * ciPg + ci) * taps + t]!;
-      return out;
-    };
-    const colShape = [ys[0]!, cin * taps, ys[2]!, ys[3]!];
-    const cols = e.device.createBuffer({ label: `cols:${label}`, size: numel(colShape) * 4, usage: GPUBufferUsage.STORAGE });
-    this.scratch.push(cols);
-    const one: ConvAttrs = { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: g, weight: name };
-    const total = numel(xs);
-    return [
-      ...lowerConv(withParam(name, colsWeights), one, ys, colShape, dy, cols, false, `${label}:cols`),
-      e.makeDispatch(RK.col2im, {
-        uniforms: { total, c: cin, h: xs[2]!, w: xs[3]!, oh: ys[2]!, ow: ys[3]!, kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh, dw },
-        bindings: { cols, dx }, threads: total, label: `${label}:col2im`,
-      }),
-    ];
+    def.reverse.rules(rc);
   }
 
   dispose(): void {

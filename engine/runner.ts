@@ -6,8 +6,8 @@
 import type { Engine, Dispatch } from './gpu.ts';
 import type { Graph, Node } from './ir.ts';
 import { inferShapes, nodeFlops, numel } from './shapes.ts';
-import { lowerNode, type LowerContext } from './ops.ts';
-import { ArgumentError, ShapeError, UnsupportedOpError } from './errors.ts';
+import { lowerNode, opOf, type LowerContext } from './ops/index.ts';
+import { ArgumentError, ShapeError } from './errors.ts';
 
 export interface Tensor {
   shape: number[];
@@ -28,28 +28,27 @@ interface Plan {
   values: Map<string, GPUBuffer>;
   shapes: Map<string, number[]>;
   owned: GPUBuffer[];
-  /** Recording plans: the ReLU masks (f32 0/1) and max-pool switches (i32), by layer name. */
-  masks: Map<string, GPUBuffer>;
-  switches: Map<string, GPUBuffer>;
+  /** Recording plans: the pattern of every recorded op (ReLU masks, max-pool switches), by layer name. */
+  patterns: Map<string, GPUBuffer>;
 }
 
 /**
- * What a recording forward pass leaves on the GPU for a batch: every value, every ReLU mask and
- * every max-pool switch map. Valid until the next `record` of the same model and batch size.
+ * What a recording forward pass leaves on the GPU for a batch: every value and the pattern of every
+ * recorded op (ReLU masks, max-pool switches: ops whose op-table entry is `recorded`). Valid until
+ * the next `record` of the same model and batch size.
  */
 export interface Recording {
   batch: number;
   shapes: Map<string, number[]>;
   values: Map<string, GPUBuffer>;
-  masks: Map<string, GPUBuffer>;
-  switches: Map<string, GPUBuffer>;
+  /** by layer name: one 4-byte value per output element (engine/ops/types.ts, Linearity) */
+  patterns: Map<string, GPUBuffer>;
   /** Values read back at the end of the pass. */
   read: Map<string, Tensor>;
 }
 
-const ALIAS_OPS = new Set(['flatten', 'reshape', 'identity']);
-/** Ops that are not piecewise linear (or whose pattern is not recorded): no frozen pass through them. */
-export const FROZEN_NONLINEAR = new Set(['softmax', 'sigmoid', 'tanh', 'elu', 'lrn', 'mul', 'prelu', 'leakyrelu', 'globalmaxpool']);
+const isAlias = (n: Node): boolean => !!opOf(n).alias;
+const isRecorded = (n: Node): boolean => opOf(n).frozen.linearity === 'recorded';
 
 export class Model {
   readonly graph: Graph;
@@ -134,7 +133,7 @@ export class Model {
     const last = this.lastUse(keep);
     for (let i = 0; i < this.graph.nodes.length; i++) {
       const n = this.graph.nodes[i]!;
-      if (!ALIAS_OPS.has(n.op)) for (const o of n.outputs) live += numel(shapes.get(o)!) * 4;
+      if (!isAlias(n)) for (const o of n.outputs) live += numel(shapes.get(o)!) * 4;
       peak = Math.max(peak, live);
       for (const v of n.inputs) if (last.get(v) === i && !keep.has(v) && !this.isAlias(v)) live -= numel(shapes.get(v)!) * 4;
     }
@@ -145,7 +144,7 @@ export class Model {
   private isAlias(v: string): boolean {
     if (this.producer.size === 0) for (const n of this.graph.nodes) for (const o of n.outputs) this.producer.set(o, n);
     const p = this.producer.get(v);
-    return !!p && ALIAS_OPS.has(p.op);
+    return !!p && isAlias(p);
   }
 
   /** Index of the last node reading each value (aliases extend the life of what they alias). */
@@ -154,7 +153,7 @@ export class Model {
     const root = new Map<string, string>();
     const rootOf = (v: string) => root.get(v) ?? v;
     this.graph.nodes.forEach((n, i) => {
-      if (ALIAS_OPS.has(n.op)) root.set(n.outputs[0]!, rootOf(n.inputs[0]!));
+      if (isAlias(n)) root.set(n.outputs[0]!, rootOf(n.inputs[0]!));
       for (const v of n.inputs) last.set(rootOf(v), i);
     });
     for (const k of keep) last.set(rootOf(k), Infinity);
@@ -182,8 +181,7 @@ export class Model {
     const shapes = inferShapes(g, batch);
     // A recording keeps every value (so nothing is reused or fused) and the masks and switches.
     const keep = new Set(record ? [this.graph.input.name, ...g.nodes.flatMap((n) => n.outputs)] : outputs);
-    const masks = new Map<string, GPUBuffer>();
-    const switches = new Map<string, GPUBuffer>();
+    const patterns = new Map<string, GPUBuffer>();
     const last = this.lastUse(keep);
     const consumers = new Map<string, number>();
     for (const n of g.nodes) for (const v of n.inputs) consumers.set(v, (consumers.get(v) ?? 0) + 1);
@@ -236,14 +234,15 @@ export class Model {
       if (skip.has(node) || !needed.has(node)) return;
       const inShapes = node.inputs.map((v) => shapes.get(v)!);
       const outShape = shapes.get(node.outputs[0]!)!;
-      if (ALIAS_OPS.has(node.op)) {
+      const def = opOf(node);
+      if (def.alias) {
         values.set(node.outputs[0]!, values.get(node.inputs[0]!)!);
         return;
       }
       // Fuse a ReLU that is the only reader of a conv/fc output nobody asked to keep.
       let fuseRelu = false;
       let outValue = node.outputs[0]!;
-      if (!frozen && (node.op === 'conv' || node.op === 'fc') && consumers.get(outValue) === 1 && !keep.has(outValue)) {
+      if (!frozen && def.fusesRelu && consumers.get(outValue) === 1 && !keep.has(outValue)) {
         const next = g.nodes[i + 1];
         if (next && next.op === 'relu' && next.inputs[0] === outValue) {
           fuseRelu = true;
@@ -253,15 +252,19 @@ export class Model {
       }
       const out = alloc(numel(outShape) * 4, `${node.op}:${node.name}`);
       values.set(outValue, out);
+      let aux: GPUBuffer | undefined;
+      if (record && isRecorded(node)) {
+        aux = alloc(numel(outShape) * 4, `pattern:${node.name}`);
+        patterns.set(node.name, aux);
+      }
       dispatches.push(
         ...lowerNode(ctx, {
-          node, inShapes, outShape, out, fuseRelu,
+          node, inShapes, outShape, out, fuseRelu, aux,
           ins: node.inputs.map((v) => values.get(v)!),
-          aux: record ? this.recordAux(node, outShape, alloc, masks, switches) : undefined,
-          frozen: frozen ? this.frozenAux(node, frozen.rec) : undefined,
           noBias: frozen ? !frozen.biases : undefined,
           flops: nodeFlops(node, inShapes[0]!, outShape, g),
-        }),
+          label: `${node.op}:${node.name}`,
+        }, frozen ? { pattern: frozen.rec.patterns.get(node.name) } : undefined),
       );
       // Return to the free list every buffer whose last reader this was (aliases share their root's life).
       const lastIdx = fuseRelu ? i + 1 : i;
@@ -275,16 +278,9 @@ export class Model {
       if (last.get(outValue) === -1) release(out);
     });
     for (const o of outputs) if (!values.has(o)) throw new ArgumentError(`value "${o}" is not computed by the graph`);
-    const plan = { batch, dispatches, input, values, shapes, owned, masks, switches };
+    const plan = { batch, dispatches, input, values, shapes, owned, patterns };
     this.plans.set(key, plan);
     return plan;
-  }
-
-  private frozenAux(node: Node, rec: Recording): { mask?: GPUBuffer; switches?: GPUBuffer } | undefined {
-    if (node.op === 'relu') return { mask: rec.masks.get(node.name)! };
-    if (node.op === 'maxpool') return { switches: rec.switches.get(node.name)! };
-    if (FROZEN_NONLINEAR.has(node.op)) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}) is not piecewise linear: a frozen pass (etalons) cannot go through it`);
-    return undefined;
   }
 
   /**
@@ -298,20 +294,6 @@ export class Model {
     const plan = this.plan(batch, outs, false, { rec, biases });
     const res = await this.engine.run([...fill(plan.input), ...plan.dispatches], outs.map((o) => ({ buffer: plan.values.get(o)!, bytes: numel(plan.shapes.get(o)!) * 4 })));
     return new Map(outs.map((o, i) => [o, { shape: plan.shapes.get(o)!, data: new Float32Array(res[i]!) }]));
-  }
-
-  private recordAux(node: Node, outShape: number[], alloc: (bytes: number, label: string) => GPUBuffer, masks: Map<string, GPUBuffer>, switches: Map<string, GPUBuffer>): GPUBuffer | undefined {
-    if (node.op === 'relu') {
-      const b = alloc(numel(outShape) * 4, `mask:${node.name}`);
-      masks.set(node.name, b);
-      return b;
-    }
-    if (node.op === 'maxpool') {
-      const b = alloc(numel(outShape) * 4, `switches:${node.name}`);
-      switches.set(node.name, b);
-      return b;
-    }
-    return undefined;
   }
 
   /**
@@ -328,7 +310,7 @@ export class Model {
     this.engine.device.queue.writeBuffer(plan.input, 0, input.buffer, input.byteOffset, input.byteLength);
     const res = await this.engine.run(plan.dispatches, outs.map((o) => ({ buffer: plan.values.get(o)!, bytes: numel(plan.shapes.get(o)!) * 4 })));
     const read = new Map<string, Tensor>(outs.map((o, i) => [o, { shape: plan.shapes.get(o)!, data: new Float32Array(res[i]!) }]));
-    return { batch, shapes: plan.shapes, values: plan.values, masks: plan.masks, switches: plan.switches, read };
+    return { batch, shapes: plan.shapes, values: plan.values, patterns: plan.patterns, read };
   }
 
   /**
@@ -340,7 +322,7 @@ export class Model {
     const outs = [...new Set(outputs.map((o) => this.resolve(o)))];
     const until = upTo ? [...new Set(upTo.map((o) => this.resolve(o)))] : undefined;
     const plan = this.plan(batch, until ? outs : [], true, undefined, until);
-    return { batch, shapes: plan.shapes, values: plan.values, masks: plan.masks, switches: plan.switches, read: new Map(), input: plan.input, dispatches: plan.dispatches };
+    return { batch, shapes: plan.shapes, values: plan.values, patterns: plan.patterns, read: new Map(), input: plan.input, dispatches: plan.dispatches };
   }
 
   /**

@@ -14,7 +14,7 @@ import { Model, type Recording } from './runner.ts';
 import { inferShapes, numel } from './shapes.ts';
 import * as Conv from './conv.ts';
 import { GEMM, gemmWeights, lowerConv } from './conv.ts';
-import type { LowerContext } from './ops.ts';
+import type { LowerContext } from './ops/types.ts';
 import { ArgumentError, UnsupportedOpError } from './errors.ts';
 import * as R from './reverse-kernels.ts';
 import * as K from '../kernels/index.ts';
@@ -305,10 +305,10 @@ export class Trainer {
           break;
         }
         case 'relu':
-          if (dx) backward.push(R.reluBackward(e, 'gradient', numel(ys), dy, rec.masks.get(node.name)!, dx, label));
+          if (dx) backward.push(R.reluBackward(e, 'gradient', numel(ys), dy, rec.patterns.get(node.name)!, dx, label));
           break;
         case 'maxpool':
-          if (dx) backward.push(R.unpool(e, node.attrs as PoolAttrs, xs, ys, dy, rec.switches.get(node.name)!, dx, label));
+          if (dx) backward.push(R.unpool(e, node.attrs as PoolAttrs, xs, ys, dy, rec.patterns.get(node.name)!, dx, label));
           break;
         default:
           throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): no training rule`);

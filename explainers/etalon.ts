@@ -7,7 +7,7 @@
 //              switches gives W_X,p at once, batched over neurons.
 // The bias b_X,p is the frozen net (biases on) applied to the zero image.
 import type { Model } from '../engine/runner.ts';
-import { FROZEN_NONLINEAR } from '../engine/runner.ts';
+import { opOf, frozenRefusal } from '../engine/ops/index.ts';
 import { Reverser } from '../engine/reverse.ts';
 import { numel } from '../engine/shapes.ts';
 import { ArgumentError, UnsupportedOpError } from '../engine/errors.ts';
@@ -54,8 +54,7 @@ export function checkPiecewiseLinear(model: Model, value: string): void {
     if (seen.has(i)) continue;
     seen.add(i);
     const n = g.nodes[i]!;
-    if (FROZEN_NONLINEAR.has(n.op))
-      throw new UnsupportedOpError(`layer "${n.name}" (${n.op}) on the path to ${value} is not piecewise linear: etalons need a net of conv, fc, ReLU, max/average pooling (pick a layer before it, e.g. the logits)`);
+    if (opOf(n).frozen.linearity === 'nonlinear') throw frozenRefusal(n, value);
     for (const v of n.inputs) {
       const p = producer.get(v);
       if (p !== undefined) stack.push(p);

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import type { Engine } from '../engine/gpu.ts';
 import { Model } from '../engine/runner.ts';
-import type { LowerContext } from '../engine/ops.ts';
+import type { LowerContext } from '../engine/ops/index.ts';
 import type { Graph, ConvAttrs, Pads } from '../engine/ir.ts';
 import { convOut } from '../engine/shapes.ts';
 import { GEMM, GEMM_SG, isPointwise, lowerConv } from '../engine/conv.ts';

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import * as K from '../kernels/index.ts';
 import type { Graph, PoolAttrs, Pads } from '../engine/ir.ts';
 import { Model } from '../engine/runner.ts';
-import { poolUniforms } from '../engine/ops.ts';
+import { poolUniforms } from '../engine/geometry.ts';
 import { numel, poolOut, inferShapes } from '../engine/shapes.ts';
 import * as R from './reference.ts';
 import { GraphBuilder, assertClose, checkGraph, checkOp, closeEngine, getEngine, rng, ODD_SIZES, type Rng } from './helpers.ts';

@@ -1,0 +1,83 @@
+// Convolution and transposed convolution.
+import type { ConvAttrs } from '../ir.ts';
+
+declare module '../ir.ts' {
+  interface OpAttrs {
+    conv: ConvAttrs; // weight [Cout, Cin/group, KH, KW]
+    convtranspose: ConvAttrs & { outputPadding: [number, number] }; // weight [Cin, Cout/group, KH, KW]
+  }
+}
+import type { OpDef, NodeOf } from './types.ts';
+import { convOut, numel } from '../geometry.ts';
+import { ShapeError } from '../errors.ts';
+import { GEMM, conv2dGemm, lowerConv, convInputGrad } from '../conv.ts';
+import * as K from '../../kernels/index.ts';
+import { need4 } from './util.ts';
+
+export const conv: OpDef<NodeOf<'conv'>> = {
+  shape(node, [x], param) {
+    const [n, c, h, w] = need4(node, x!);
+    const a = node.attrs;
+    const wd = param(a.weight).dims;
+    if (wd.length !== 4 || wd[1]! * a.group !== c)
+      throw new ShapeError(`layer "${node.name}": weights [${wd.join(', ')}] with group ${a.group} do not fit an input of ${c} channels`);
+    const oh = convOut(h, a.kernel[0], a.stride[0], a.pads[0], a.pads[2], a.dilation[0]);
+    const ow = convOut(w, a.kernel[1], a.stride[1], a.pads[1], a.pads[3], a.dilation[1]);
+    if (oh < 1 || ow < 1) throw new ShapeError(`layer "${node.name}": input ${h}×${w} is smaller than the ${a.kernel[0]}×${a.kernel[1]} kernel`);
+    return [n, wd[0]!, oh, ow];
+  },
+  flops(node, _ins, out, param) {
+    const wd = param(node.attrs.weight).dims;
+    return 2 * numel(out) * wd[1]! * wd[2]! * wd[3]!;
+  },
+  fusesRelu: true,
+  forward(ctx, io) {
+    const a: ConvAttrs = io.noBias ? { ...io.node.attrs, bias: undefined } : io.node.attrs;
+    return lowerConv(ctx, a, io.inShapes[0]!, io.outShape, io.ins[0]!, io.out, !!io.fuseRelu, io.label, io.flops);
+  },
+  frozen: { linearity: 'linear' },
+  region: {
+    kind: 'window',
+    geometry: (n) => n.attrs,
+    // the GEMM kernel has the REGION variant; narrow groups (the direct kernel) run on whole maps
+    applies: (n, _x, y) => y[1]! / n.attrs.group >= GEMM.minCoutPerGroup,
+    intoConcat: true,
+    lower: (ctx, io, r) => conv2dGemm(ctx, io.node.attrs, io.inShapes[0]!, io.outShape, io.ins[0]!, io.out, !!io.fuseRelu, io.label, undefined, r),
+  },
+  reverse: {
+    // the transposed conv of the signal, on the forward GEMM kernels (engine/conv.ts)
+    rules: (rc) => rc.grad(0, (dx) => convInputGrad(rc.ctx, rc.node.attrs, rc.xs[0]!, rc.ys, rc.dy, dx, rc.label, rc.scratch)),
+  },
+};
+
+export const convtranspose: OpDef<NodeOf<'convtranspose'>> = {
+  shape(node, [x], param) {
+    const [n, c, h, w] = need4(node, x!);
+    const a = node.attrs;
+    const wd = param(a.weight).dims; // [Cin, Cout/group, KH, KW]
+    if (wd.length !== 4 || wd[0] !== c) throw new ShapeError(`layer "${node.name}": weights [${wd.join(', ')}] do not fit an input of ${c} channels`);
+    return [
+      n,
+      wd[1]! * a.group,
+      (h - 1) * a.stride[0] - a.pads[0] - a.pads[2] + a.dilation[0] * (a.kernel[0] - 1) + a.outputPadding[0] + 1,
+      (w - 1) * a.stride[1] - a.pads[1] - a.pads[3] + a.dilation[1] * (a.kernel[1] - 1) + a.outputPadding[1] + 1,
+    ];
+  },
+  forward(ctx, io) {
+    const a = io.node.attrs;
+    const x = io.inShapes[0]!, y = io.outShape;
+    const cin = x[1]!, cout = y[1]!;
+    const bias = a.bias && !io.noBias ? a.bias : undefined;
+    return [ctx.engine.makeDispatch(K.convTranspose2d, {
+      defines: bias ? ['HAS_BIAS'] : [],
+      uniforms: {
+        total: numel(y), cin, h: x[2]!, w: x[3]!, cout, oh: y[2]!, ow: y[3]!, kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
+        pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1], cinPerGroup: cin / a.group, coutPerGroup: cout / a.group,
+      },
+      bindings: { x: io.ins[0]!, wt: ctx.param(a.weight), bias: bias ? ctx.param(bias) : undefined, y: io.out }, threads: numel(y), label: io.label, flops: io.flops,
+    })];
+  },
+  frozen: { linearity: 'linear' },
+  region: { kind: 'whole' },
+  reverse: { none: 'the input gradient of a transposed convolution (a strided convolution) has no kernel yet' },
+};

@@ -1,0 +1,86 @@
+// Fully connected layers and softmax.
+import type { Dispatch } from '../gpu.ts';
+
+declare module '../ir.ts' {
+  interface OpAttrs {
+    // Fully connected: y[n,o] = sum_i x[n,i] * W[o,i] + b[o]; x is flattened from axis 1.
+    fc: { weight: string; bias?: string; outFeatures: number };
+    softmax: { axis: number; log?: boolean };
+  }
+}
+import type { OpDef, NodeOf } from './types.ts';
+import { numel } from '../geometry.ts';
+import { ShapeError, UnsupportedOpError } from '../errors.ts';
+import * as K from '../../kernels/index.ts';
+import * as R from '../reverse-kernels.ts';
+import { sameShape } from './util.ts';
+
+export const fc: OpDef<NodeOf<'fc'>> = {
+  shape(node, [x], param) {
+    const inF = numel(x!.slice(1));
+    const wd = param(node.attrs.weight).dims;
+    if (wd[1] !== inF) throw new ShapeError(`layer "${node.name}": weights [${wd.join(', ')}] do not fit an input of ${inF} features ([${x!.join(', ')}])`);
+    return [x![0]!, node.attrs.outFeatures];
+  },
+  flops: (_node, [x], out) => 2 * numel(out) * numel(x!.slice(1)),
+  fusesRelu: true,
+  forward(ctx, io) {
+    const a = io.node.attrs;
+    const e = ctx.engine;
+    const x = io.inShapes[0]!;
+    const n = x[0]!;
+    const inF = numel(x.slice(1));
+    const bias = a.bias && !io.noBias ? a.bias : undefined;
+    const defines = [...(bias ? ['HAS_BIAS'] : []), ...(io.fuseRelu ? ['RELU'] : [])];
+    // Rows per dispatch: all of them unless the weights exceed one storage binding.
+    const rows = Math.min(a.outFeatures, Math.floor(e.maxBindingBytes / (inF * 4)));
+    const ds: Dispatch[] = [];
+    for (let o0 = 0; o0 < a.outFeatures; o0 += rows) {
+      const cnt = Math.min(rows, a.outFeatures - o0);
+      const whole = cnt === a.outFeatures;
+      const slice = (p: string, width: number) =>
+        whole ? ctx.param(p) : ctx.derived(`${p}[${o0}:${o0 + cnt}]`, () => ctx.paramData(p).subarray(o0 * width, (o0 + cnt) * width));
+      const groups = n * cnt;
+      const wx = Math.min(groups, 65535);
+      ds.push(e.makeDispatch(K.fc, {
+        defines, uniforms: { n, inF, outF: cnt, outTotal: a.outFeatures, oOffset: o0 },
+        bindings: { x: io.ins[0]!, wt: slice(a.weight, inF), bias: bias ? slice(bias, 1) : undefined, y: io.out },
+        workgroups: [wx, Math.ceil(groups / wx), 1], label: io.label, flops: ((io.flops ?? 0) * cnt) / a.outFeatures,
+      }));
+    }
+    return ds;
+  },
+  frozen: { linearity: 'linear' },
+  region: { kind: 'whole' },
+  reverse: {
+    rules: (rc) => {
+      const xs = rc.xs[0]!;
+      const inF = numel(xs.slice(1));
+      const outF = rc.node.attrs.outFeatures;
+      if (inF * outF * 4 > rc.engine.maxBindingBytes)
+        throw new UnsupportedOpError(`layer "${rc.node.name}" (fc): weights larger than one storage binding are not supported in reverse passes yet`);
+      rc.grad(0, (dx) => [R.fcInputGrad(rc.engine, xs[0]!, inF, outF, rc.dy, rc.ctx.param(rc.node.attrs.weight), dx, rc.label)]);
+    },
+  },
+};
+
+export const softmax: OpDef<NodeOf<'softmax'>> = {
+  shape: sameShape,
+  forward(ctx, io) {
+    const x = io.inShapes[0]!;
+    const axis = io.node.attrs.axis < 0 ? io.node.attrs.axis + x.length : io.node.attrs.axis;
+    const c = x[axis]!;
+    const inner = numel(x.slice(axis + 1));
+    const rows = numel(x) / c;
+    return [ctx.engine.makeDispatch(K.softmax, { defines: io.node.attrs.log ? ['LOG'] : [], uniforms: { rows, c, inner }, bindings: { x: io.ins[0]!, y: io.out }, threads: rows, label: io.label })];
+  },
+  frozen: { linearity: 'nonlinear' },
+  region: { kind: 'whole' },
+  reverse: {
+    rules: (rc) => {
+      const xs = rc.xs[0]!;
+      const axis = rc.node.attrs.axis < 0 ? rc.node.attrs.axis + xs.length : rc.node.attrs.axis;
+      rc.grad(0, (dx) => [R.softmaxGrad(rc.engine, xs, axis, rc.y(), rc.dy, dx, rc.label, !!rc.node.attrs.log)]);
+    },
+  },
+};

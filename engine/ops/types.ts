@@ -1,0 +1,146 @@
+// What the engine knows about one op, in one place: the op table's entry type. Every mode of the
+// engine (plain, recording, frozen, region, reverse, training) reads these entries; nothing else
+// switches on op names. `engine/ops/index.ts` collects the entries in a table typed over OpType, so
+// an op without an entry, or an entry without one of its pieces, does not compile.
+
+import type { Dispatch, Engine } from '../gpu.ts';
+import type { Node, OpType, Param } from '../ir.ts';
+import type { ConvGeometry } from '../reverse-kernels.ts';
+
+export type NodeOf<K extends OpType> = Extract<Node, { op: K }>;
+
+/** What a kernel lowering may ask of the model: parameters on the GPU and buffers derived from them. */
+export interface LowerContext {
+  engine: Engine;
+  /** GPU buffer of a graph parameter (uploaded once per model). */
+  param(name: string): GPUBuffer;
+  /** A buffer derived once per model from parameters (e.g. re-laid-out weights), cached under `key`. */
+  derived(key: string, make: () => Float32Array): GPUBuffer;
+  /** Element count of a graph parameter. */
+  paramSize(name: string): number;
+  /** The CPU copy of a graph parameter. */
+  paramData(name: string): Float32Array;
+  /** A small placeholder buffer for unused optional bindings. */
+  dummy(): GPUBuffer;
+}
+
+/** One node's forward lowering: shapes (batch first) and the buffers the planner allocated. */
+export interface NodeIO<N extends Node = Node> {
+  node: N;
+  inShapes: number[][];
+  outShape: number[];
+  ins: GPUBuffer[];
+  out: GPUBuffer;
+  /** Fuse the following ReLU into this node's output (ops with `fusesRelu`). */
+  fuseRelu?: boolean;
+  /** Recording pass of a `recorded` op: also write its pattern here (one 4-byte value per output element). */
+  aux?: GPUBuffer;
+  /** Frozen pass with biases off: drop every constant term (biases, shifts, pad values). */
+  noBias?: boolean;
+  flops?: number;
+  /** Kernel label, `op:name` unless the mode says otherwise. */
+  label: string;
+}
+
+/**
+ * How an op behaves in a frozen pass (Molchanov et al.: the network around one input as a fixed
+ * affine map), as an allow-list:
+ *  - linear:    an affine op (conv, fc, pooling by averages, concat, ...): runs as is, biases off on request;
+ *  - recorded:  piecewise linear with a pattern the recording keeps (ReLU masks, max-pool switches,
+ *               clip patterns): `frozen` replays one image's pattern for the whole batch;
+ *  - nonlinear: anything else: a frozen pass through it is refused, naming the layer.
+ */
+export type Linearity =
+  | { linearity: 'linear' }
+  | { linearity: 'nonlinear' }
+  | { linearity: 'recorded'; frozen(ctx: LowerContext, io: NodeIO, pattern: GPUBuffer): Dispatch[] };
+
+/** The rectangle a region-mode value holds (engine/region.ts): offsets and origins of input and output. */
+export interface RegionIO {
+  org: GPUBuffer;
+  rhIn: number;
+  rwIn: number;
+  rbIn: number;
+  orgIn: number;
+  rhOut: number;
+  rwOut: number;
+  rbOut: number;
+  orgOut: number;
+  /** channels of the buffer written (a concat's, when a conv writes its slice of it); default the op's own */
+  yChannels?: number;
+}
+
+/**
+ * How region mode (PDA, occlusion: recompute only the rectangle a perturbation can change) runs the op:
+ *  - whole:       rectangles are first expanded to whole maps, then the ordinary kernel runs;
+ *  - alias:       the output is the input (flatten, reshape, identity);
+ *  - elementwise: each output element depends on the same input element only: the ordinary kernel
+ *                 runs over the clean prefix and the rectangles alike;
+ *  - window:      a sliding window (conv, pools): the output rectangle is the input rectangle's
+ *                 image under the window geometry, computed by the kernel's REGION variant;
+ *                 `intoConcat`: may write straight into a concat's channel slice;
+ *  - global:      reads the rectangles and the clean prefix, writes whole vectors (global pools);
+ *  - concat:      the hull of its inputs' rectangles.
+ */
+export type RegionRule<N extends Node = Node> =
+  | { kind: 'whole' }
+  | { kind: 'alias' }
+  | { kind: 'elementwise' }
+  | {
+      kind: 'window';
+      geometry(node: N): Pick<ConvGeometry, 'kernel' | 'stride' | 'pads'> & { dilation?: [number, number] };
+      /** whether the region kernel covers this node (else: whole maps) */
+      applies?(node: N, x: number[], y: number[]): boolean;
+      intoConcat?: boolean;
+      lower(ctx: LowerContext, io: NodeIO<N>, r: RegionIO): Dispatch;
+    }
+  | { kind: 'global'; lower(ctx: LowerContext, io: NodeIO<N>, r: Pick<RegionIO, 'org' | 'rhIn' | 'rwIn' | 'rbIn' | 'orgIn'> & { c: number; w: number }): Dispatch }
+  | { kind: 'concat' };
+
+export type ReverseRuleName = 'gradient' | 'deconvnet' | 'guided';
+
+/** What an op's reverse rule sees: the recorded forward pass around the node, and where to put signals. */
+export interface ReverseContext<N extends Node = Node> {
+  node: N;
+  rule: ReverseRuleName;
+  ctx: LowerContext;
+  engine: Engine;
+  label: string;
+  /** input shapes and output shape (batch first) */
+  xs: number[][];
+  ys: number[];
+  /** the signal arriving at the output */
+  dy: GPUBuffer;
+  /** recorded forward values: input i, the output, the recorded pattern (ReLU mask, pool switches) */
+  x(i: number): GPUBuffer;
+  y(): GPUBuffer;
+  pattern(): GPUBuffer;
+  /** whether input i needs a signal (some target is reached through it) */
+  needs(i: number): boolean;
+  /** contribute to input i's signal: `make` writes into dx (a fresh buffer of input i's shape) */
+  grad(i: number, make: (dx: GPUBuffer) => Dispatch[]): void;
+  /** a scratch buffer of `bytes` that lives until the walk is disposed */
+  scratch(bytes: number, label: string): GPUBuffer;
+}
+
+/** The reverse rules of an op (gradient, DeconvNet, guided backprop), or why it has none. */
+export type ReverseRule<N extends Node = Node> = { rules(rc: ReverseContext<N>): void } | { none: string };
+
+export interface OpDef<N extends Node = Node> {
+  /** Output shape from the input shapes (batch first); throws ShapeError naming the layer. */
+  shape(node: N, ins: number[][], param: (name: string) => Param): number[];
+  /** FLOPs of the node for these shapes (default: one per output element). */
+  flops?(node: N, ins: number[][], out: number[], param: (name: string) => Param): number;
+  /** The output is the input's buffer (no kernel). */
+  alias?: boolean;
+  /** Can write ReLU(output) directly when a ReLU is its only reader. */
+  fusesRelu?: boolean;
+  /** The kernels of one node. */
+  forward(ctx: LowerContext, io: NodeIO<N>): Dispatch[];
+  frozen: Linearity;
+  region: RegionRule<N>;
+  reverse: ReverseRule<N>;
+}
+
+/** The op table's type: one complete entry per op of the IR. */
+export type OpTable = { [K in OpType]: OpDef<NodeOf<K>> };

@@ -1,0 +1,98 @@
+// The op table (engine/ops/): one complete entry per op, and the frozen-mode allow-list it carries:
+// a frozen pass (etalons) goes through linear and recorded ops only, and any other op is refused
+// with the layer named, whatever the op (no deny-list to forget an op on).
+import { expect } from 'chai';
+import { OPS } from '../engine/ops/index.ts';
+import { Model } from '../engine/runner.ts';
+import { UnsupportedOpError } from '../engine/errors.ts';
+import { etalons } from '../explainers/etalon.ts';
+import * as K from '../kernels/index.ts';
+import type { Node } from '../engine/ir.ts';
+import { GraphBuilder, closeEngine, getEngine, rng } from './helpers.ts';
+
+after(async () => {
+  await closeEngine();
+});
+
+async function rejection(p: () => Promise<unknown>): Promise<Error> {
+  try {
+    await p();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('the op table', () => {
+  it('has a complete entry for every op: shape, forward, frozen linearity, region rule, reverse rules or the reason there are none', () => {
+    const ops = Object.keys(OPS);
+    expect(ops.length).to.be.at.least(24);
+    for (const [op, def] of Object.entries(OPS)) {
+      expect(def.shape, op).to.be.a('function');
+      expect(def.forward, op).to.be.a('function');
+      expect(['linear', 'recorded', 'nonlinear'], `${op} linearity`).to.include(def.frozen.linearity);
+      if (def.frozen.linearity === 'recorded') expect(def.frozen.frozen, `${op} replays its pattern`).to.be.a('function');
+      expect(['whole', 'alias', 'elementwise', 'window', 'global', 'concat'], `${op} region`).to.include(def.region.kind);
+      if ('none' in def.reverse) expect(def.reverse.none, `${op}: why no reverse rule`).to.be.a('string').and.to.have.length.above(10);
+      else expect(def.reverse.rules, op).to.be.a('function');
+    }
+    // the ones the papers' methods rely on
+    expect(OPS.relu.frozen.linearity).to.equal('recorded');
+    expect(OPS.maxpool.frozen.linearity).to.equal('recorded');
+    for (const op of ['conv', 'fc', 'avgpool', 'concat', 'flatten', 'channelaffine'] as const) expect(OPS[op].frozen.linearity, op).to.equal('linear');
+    for (const op of ['softmax', 'sigmoid', 'lrn', 'mul', 'leakyrelu', 'globalmaxpool'] as const) expect(OPS[op].frozen.linearity, op).to.equal('nonlinear');
+  });
+
+  describe('frozen passes', () => {
+    // conv → ACT → conv → flatten → fc, for an activation ACT of each kind
+    async function net(act: Node['op'], attrs: object = {}) {
+      const r = rng(5);
+      const b = new GraphBuilder([1, 2, 6, 6], 'img');
+      const c1 = b.node('conv', ['img'], { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], group: 1, weight: b.param([4, 2, 3, 3], r), bias: b.param([4], r) }, 'c1');
+      const a = b.node(act, [c1], attrs as never, 'act');
+      const c2 = b.node('conv', [a], { kernel: [3, 3], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: 1, weight: b.param([3, 4, 3, 3], r), bias: b.param([3], r) }, 'c2');
+      const f = b.node('flatten', [c2], { axis: 1 }, 'flat');
+      b.node('fc', [f], { weight: b.param([5, 48], r), bias: b.param([5], r), outFeatures: 5 }, 'logits');
+      return { model: new Model(await getEngine(), b.build(['logits'], `${act}-net`)), x: r.array(72) };
+    }
+
+    for (const [act, attrs] of [['sigmoid', {}], ['leakyrelu', { alpha: 0.1 }], ['tanh', {}], ['elu', { alpha: 1 }], ['lrn', { size: 3, alpha: 1e-4, beta: 0.75, bias: 1 }]] as const)
+      it(`through ${act} (not linear, not recorded) are refused, naming the layer, on both etalon routes and in the engine itself`, async () => {
+        const { model, x } = await net(act, attrs);
+        try {
+          for (const route of ['onepass', 'literal'] as const) {
+            const e = await rejection(() => etalons(model, x, 'logits', [0, 1], route));
+            expect(e, route).to.be.instanceOf(UnsupportedOpError);
+            expect(e.message, route).to.match(new RegExp(`layer "act" \\(${act}\\).*not piecewise linear`));
+          }
+          // the engine refuses a frozen pass through it even when asked directly
+          const rec = await model.record(x, 1, ['logits']);
+          const e = await rejection(() => model.runFrozen(rec, true, 1, (buf) => [model.engine.makeDispatch(K.coordinates, { uniforms: { total: 72, per: 72, first: 72 }, bindings: { y: buf }, threads: 72, label: 'zeros' })], ['logits']));
+          expect(e).to.be.instanceOf(UnsupportedOpError);
+          expect(e.message).to.match(/layer "act"/);
+          // a frozen pass that stops before it is fine
+          const before = await model.runFrozen(rec, true, 1, (buf) => [model.engine.makeDispatch(K.coordinates, { uniforms: { total: 72, per: 72, first: 72 }, bindings: { y: buf }, threads: 72, label: 'zeros' })], ['c1']);
+          expect(before.get('c1')!.data.length).to.equal(4 * 36);
+        } finally {
+          model.destroy();
+        }
+      });
+
+    it('through recorded ReLUs and linear ops reproduce the net around the input (etalons: <W, x> + b = NET(x))', async () => {
+      const { model, x } = await net('relu');
+      try {
+        const out = (await model.run(x, 1, { outputs: ['logits'] })).get('logits')!.data;
+        for (const route of ['onepass', 'literal'] as const) {
+          const r = await etalons(model, x, 'logits', [0, 1, 2, 3, 4], route);
+          r.neurons.forEach((_, q) => {
+            let s = r.biases[q]!;
+            for (let i = 0; i < x.length; i++) s += r.etalons[q * x.length + i]! * x[i]!;
+            expect(s, `${route} neuron ${q}`).to.be.closeTo(out[q]!, 1e-4 * (1 + Math.abs(out[q]!)));
+          });
+        }
+      } finally {
+        model.destroy();
+      }
+    });
+  });
+});
