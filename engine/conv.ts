@@ -3,12 +3,14 @@
 // per group; the direct kernel stays for depthwise and other narrow-group convs, where a register
 // block of output channels would be mostly empty.
 
-import type { Dispatch } from './gpu.ts';
+import type { Dispatch, Engine } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
 import type { LowerContext } from './ops/types.ts';
 import * as K from '../kernels/index.ts';
 import { numel } from './geometry.ts';
 import * as RK from '../kernels/reverse.ts';
+import * as TK from '../kernels/train.ts';
+import { convWeightGrad as convWeightGradGeneral } from './reverse-kernels.ts';
 
 /**
  * Register block of conv2d_gemm: TM output channels × TN pixels per invocation, WG invocations per
@@ -38,9 +40,8 @@ export function isPointwise(a: ConvAttrs): boolean {
 
 /**
  * Weights [Cout, Cin/g, KH, KW] re-laid out as [g][ky][kx][ci][coPad] (the GEMM's K×M panel per
- * group, tap-major K), Cout/g padded with zeros to a multiple of `tm`. The context hands out
- * parameters as GPU buffers only, so the re-layout is a one-time GPU dispatch submitted when the
- * derived buffer is first created (queue order puts it before any run that reads it).
+ * group, tap-major K), Cout/g padded with zeros to a multiple of `tm`: derived on the GPU from the
+ * parameter buffer once per model (and rebuilt after training steps, Model.refreshDerived).
  */
 export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg: number, tm: number): GPUBuffer {
   const [kh, kw] = a.kernel;
@@ -48,22 +49,9 @@ export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg
   const coutPg = cout / group;
   const coPad = Math.ceil(coutPg / tm) * tm;
   const total = group * kh * kw * cinPg * coPad;
-  let fresh = false;
-  const wt = ctx.derived(`gemm${tm}:${a.weight}:${group}`, () => {
-    fresh = true;
-    return new Float32Array(total);
-  });
-  if (fresh) {
-    const e = ctx.engine;
-    const d = e.makeDispatch(K.convWeightsGemm, {
-      uniforms: { total, coutPg, coPad, cinPg, kh, kw },
-      bindings: { w: ctx.param(a.weight), wt }, threads: total, label: `relayout:${a.weight}`,
-    });
-    const enc = e.device.createCommandEncoder();
-    e.encode(enc, [d]);
-    e.device.queue.submit([enc.finish()]);
-  }
-  return wt;
+  return ctx.derivedGpu(`gemm${tm}:${a.weight}:${group}`, total, (wt) => [
+    ctx.engine.makeDispatch(K.convWeightsGemm, { uniforms: { total, coutPg, coPad, cinPg, kh, kw }, bindings: { w: ctx.param(a.weight), wt }, threads: total, label: `relayout:${a.weight}` }),
+  ]);
 }
 
 /**
@@ -125,12 +113,14 @@ export function conv2dDirect(ctx: LowerContext, a: ConvAttrs, x: number[], y: nu
 }
 
 /**
- * The input gradient dx of a conv from dy, on the fast forward conv kernels:
+ * The input gradient dx of a conv from dy, on the fast forward conv kernels (the one strategy of
+ * every reverse pass and of training):
  *  - stride 1 with pads ≤ d(k−1): a conv of dy with the filters flipped and transposed
  *    (Cin ↔ Cout within each group) and pads d(k−1)−p;
  *  - otherwise (strides, large pads): the columns W^T·dy as one 1×1 conv (a GEMM), then col2im
  *    gathers each input pixel's taps.
- * `scratch` gives the column buffer of the second route.
+ * The re-arranged filters are derived on the GPU from the weight buffer (kernels/flip_weights.wgsl),
+ * so they follow the weights through training. `scratch` gives the column buffer of the second route.
  */
 export function convInputGrad(base: LowerContext, a: ConvAttrs, xs: number[], ys: number[], dy: GPUBuffer, dx: GPUBuffer, label: string, scratch: (bytes: number, label: string) => GPUBuffer): Dispatch[] {
   const e = base.engine;
@@ -138,51 +128,64 @@ export function convInputGrad(base: LowerContext, a: ConvAttrs, xs: number[], ys
   const [dh, dw] = a.dilation;
   const cout = ys[1]!, cin = xs[1]!, g = a.group;
   const coPg = cout / g, ciPg = cin / g;
-  const w = () => base.paramData(a.weight); // [cout][ciPg][kh][kw]
-  const withParam = (name: string, make: () => Float32Array): LowerContext => ({
+  const total = cout * ciPg * kh * kw;
+  /** the context with parameter `name` standing for the weights re-arranged by flip_weights (COLS or not) */
+  const withDerived = (name: string, cols: boolean): LowerContext => ({
     ...base,
-    param: (n) => (n === name ? base.derived(name, make) : base.param(n)),
-    paramData: (n) => (n === name ? make() : base.paramData(n)),
-    paramSize: (n) => (n === name ? base.paramSize(a.weight) : base.paramSize(n)),
+    param: (n) =>
+      n !== name
+        ? base.param(n)
+        : base.derivedGpu(name, total, (wt) => [
+            e.makeDispatch(RK.flipWeights, { defines: cols ? ['COLS'] : [], uniforms: { total, coPg, ciPg, kh, kw }, bindings: { w: base.param(a.weight), wt }, threads: total, label: `${cols ? 'cols' : 'flip'}:${a.weight}` }),
+          ]),
   });
   const pads: [number, number, number, number] = [dh * (kh - 1) - a.pads[0], dw * (kw - 1) - a.pads[1], dh * (kh - 1) - a.pads[2], dw * (kw - 1) - a.pads[3]];
   if (a.stride[0] === 1 && a.stride[1] === 1 && pads.every((p) => p >= 0)) {
-    const name = `flipT:${a.weight}`;
-    const flipped = () => {
-      const src = w();
-      const out = new Float32Array(src.length); // [cin][coPg][kh][kw]
-      for (let gi = 0; gi < g; gi++)
-        for (let co = 0; co < coPg; co++)
-          for (let ci = 0; ci < ciPg; ci++)
-            for (let ky = 0; ky < kh; ky++)
-              for (let kx = 0; kx < kw; kx++)
-                out[(((gi * ciPg + ci) * coPg + co) * kh + ky) * kw + kx] = src[(((gi * coPg + co) * ciPg + ci) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)]!;
-      return out;
-    };
+    const name = `flipT:${a.weight}`; // [cin][coPg][kh][kw]
     const t: ConvAttrs = { kernel: a.kernel, stride: [1, 1], pads, dilation: a.dilation, group: g, weight: name };
-    return lowerConv(withParam(name, flipped), t, ys, xs, dy, dx, false, label);
+    return lowerConv(withDerived(name, false), t, ys, xs, dy, dx, false, label);
   }
   // Columns: a 1×1 conv from Cout channels to g·ciPg·kh·kw, weight [g·ciPg·k²][coPg].
   const taps = kh * kw;
   const name = `colsT:${a.weight}`;
-  const colsWeights = () => {
-    const src = w();
-    const out = new Float32Array(src.length);
-    for (let gi = 0; gi < g; gi++)
-      for (let ci = 0; ci < ciPg; ci++)
-        for (let t = 0; t < taps; t++)
-          for (let co = 0; co < coPg; co++) out[((gi * ciPg + ci) * taps + t) * coPg + co] = src[((gi * coPg + co) * ciPg + ci) * taps + t]!;
-    return out;
-  };
   const colShape = [ys[0]!, cin * taps, ys[2]!, ys[3]!];
   const cols = scratch(numel(colShape) * 4, `cols:${label}`);
   const one: ConvAttrs = { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: g, weight: name };
-  const total = numel(xs);
+  const n = numel(xs);
   return [
-    ...lowerConv(withParam(name, colsWeights), one, ys, colShape, dy, cols, false, `${label}:cols`),
+    ...lowerConv(withDerived(name, true), one, ys, colShape, dy, cols, false, `${label}:cols`),
     e.makeDispatch(RK.col2im, {
-      uniforms: { total, c: cin, h: xs[2]!, w: xs[3]!, oh: ys[2]!, ow: ys[3]!, kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh, dw },
-      bindings: { cols, dx }, threads: total, label: `${label}:col2im`,
+      uniforms: { total: n, c: cin, h: xs[2]!, w: xs[3]!, oh: ys[2]!, ow: ys[3]!, kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh, dw },
+      bindings: { cols, dx }, threads: n, label: `${label}:col2im`,
     }),
+  ];
+}
+
+/**
+ * dW of a conv from its input x and dy: the tiled GEMM kernel for group 1 (the images split over
+ * several partial sums when the tiles alone are few, then reduced in a fixed order), else the
+ * general one-workgroup-per-weight kernel. `scratch` gives the partial sums.
+ */
+export function convWeightGrad(e: Engine, a: ConvAttrs, xs: number[], ys: number[], x: GPUBuffer, dy: GPUBuffer, dw: GPUBuffer, label: string, scratch: (bytes: number, label: string) => GPUBuffer): Dispatch[] {
+  if (a.group !== 1) return [convWeightGradGeneral(e, a, xs, ys, x, dy, dw, label)];
+  const [n, cin, h, w] = xs as [number, number, number, number];
+  const [, cout, oh, ow] = ys as [number, number, number, number];
+  const [kh, kw] = a.kernel;
+  const rtot = cin * kh * kw;
+  const total = cout * rtot;
+  const tilesM = Math.ceil(cout / 4);
+  const tilesN = Math.ceil(rtot / 4);
+  const tiles = tilesM * tilesN;
+  // Enough invocations to fill the device, but each split keeps a few images' worth of work.
+  let splits = Math.max(1, Math.min(n, Math.ceil(4096 / tiles), Math.floor((n * oh * ow) / 64)));
+  const nPer = Math.ceil(n / splits);
+  splits = Math.ceil(n / nPer);
+  const uniforms = { cout, rtot, nimg: n, cin, h, w, oh, ow, kh, kw, sh: a.stride[0], sw: a.stride[1], pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1], tilesM, tilesN, nPer, total, splits };
+  const flops = 2 * total * n * oh * ow;
+  if (splits === 1) return [e.makeDispatch(TK.convWeightGradTiled, { uniforms, bindings: { x, dy, part: dw }, threads: tiles, label, flops })];
+  const part = scratch(splits * total * 4, `${label}:partials`);
+  return [
+    e.makeDispatch(TK.convWeightGradTiled, { uniforms, bindings: { x, dy, part }, threads: tiles * splits, label, flops }),
+    e.makeDispatch(TK.convWeightGradTiled, { defines: ['REDUCE'], uniforms, bindings: { part, dwOut: dw }, threads: total, label: `${label}:reduce` }),
   ];
 }

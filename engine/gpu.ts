@@ -58,6 +58,8 @@ export class Engine {
   timing: boolean;
   private pipelines = new Map<string, GPUComputePipeline>();
   private bindGroups = new Map<string, GPUBindGroup>();
+  /** the cached bind-group keys that refer to each buffer (by buffer id), dropped with the buffer */
+  private bindGroupsOf = new Map<number, string[]>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
   private free = new Map<number, GPUBuffer[]>(); // pooled storage buffers by byte size
@@ -150,19 +152,38 @@ export class Engine {
     return id;
   }
 
-  /** A storage buffer of at least `bytes` (rounded up to 256), from the pool when one is free. */
-  acquire(bytes: number, label: string): GPUBuffer {
+  /**
+   * A new storage buffer (also copy source and destination) of at least `bytes`, rounded up to 256,
+   * labelled so that Dawn's errors say what it is. Every buffer the engine and its plans bind is
+   * made here and dropped with `destroyBuffer`.
+   */
+  createBuffer(bytes: number, label: string): GPUBuffer {
     const size = Math.max(256, Math.ceil(bytes / 256) * 256);
     if (size > this.device.limits.maxBufferSize)
       throw new GpuError(`${label}: a buffer of ${size} bytes exceeds the device limit ${this.device.limits.maxBufferSize}`);
-    const list = this.free.get(size);
-    const b = list?.pop();
-    if (b) return b;
-    return this.device.createBuffer({
-      label,
-      size,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    });
+    return this.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  }
+
+  /** Destroys a buffer and forgets the cached bind groups that refer to it (and only those). */
+  destroyBuffer(b: GPUBuffer): void {
+    const id = this.bufferIds.get(b);
+    if (id !== undefined) {
+      for (const key of this.bindGroupsOf.get(id) ?? []) this.bindGroups.delete(key);
+      this.bindGroupsOf.delete(id);
+    }
+    b.destroy();
+  }
+
+  /** Number of cached bind groups (for tests of the cache's bookkeeping). */
+  get cachedBindGroups(): number {
+    return this.bindGroups.size;
+  }
+
+  /** A storage buffer of at least `bytes` (rounded up to 256), from the pool when one is free. */
+  acquire(bytes: number, label: string): GPUBuffer {
+    const size = Math.max(256, Math.ceil(bytes / 256) * 256);
+    const b = this.free.get(size)?.pop();
+    return b ?? this.createBuffer(size, label);
   }
 
   release(b: GPUBuffer): void {
@@ -173,7 +194,7 @@ export class Engine {
 
   /** Frees every pooled buffer (pooled buffers are otherwise kept for reuse). */
   trimPool(): void {
-    for (const list of this.free.values()) for (const b of list) b.destroy();
+    for (const list of this.free.values()) for (const b of list) this.destroyBuffer(b);
     this.free.clear();
   }
 
@@ -212,12 +233,13 @@ export class Engine {
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     this.bindGroups.set(key, bg);
+    for (const b of new Set(buffers)) {
+      const id = this.id(b);
+      const keys = this.bindGroupsOf.get(id);
+      if (keys) keys.push(key);
+      else this.bindGroupsOf.set(id, [key]);
+    }
     return bg;
-  }
-
-  /** Forget cached bind groups that refer to any of `buffers` (call before destroying them). */
-  forgetBindGroups(): void {
-    this.bindGroups.clear();
   }
 
   /**

@@ -24,6 +24,7 @@ import { inferShapes, nodeFlops, numel } from './shapes.ts';
 import { lowerNode, opOf } from './ops/index.ts';
 import type { RegionIO, RegionRule } from './ops/types.ts';
 import { ArgumentError, ShapeError } from './errors.ts';
+import { Arena } from './plan.ts';
 import * as K from '../kernels/index.ts';
 
 /** Per axis: for every origin the input rectangle can take along it, the changed interval [lo, hi]. */
@@ -146,7 +147,7 @@ export class RegionForward {
   readonly stats: RegionStats;
   private values = new Map<string, RValue>();
   private dispatches: Dispatch[] = [];
-  private owned: GPUBuffer[] = [];
+  private arena: Arena;
   private org: GPUBuffer;
   private orgData: Int32Array;
   private regionValues: RValue[] = [];
@@ -155,6 +156,7 @@ export class RegionForward {
 
   constructor(model: Model, o: RegionOptions) {
     this.model = model;
+    this.arena = new Arena(model.engine);
     this.batch = o.batch;
     this.rect = o.rect;
     const g = model.graph;
@@ -172,32 +174,23 @@ export class RegionForward {
     const ny = H0 - kh + 1, nx = W0 - kw + 1;
     const ctx = model.ctx();
 
-    // Which nodes run, and which values are read after the node that makes them.
-    const producer = new Map<string, Node>();
-    for (const nd of g.nodes) for (const v of nd.outputs) producer.set(v, nd);
-    const needed = new Set<Node>();
-    const stack = this.outputs.map((v) => producer.get(v)).filter((nd): nd is Node => !!nd);
-    while (stack.length) {
-      const nd = stack.pop()!;
-      if (needed.has(nd)) continue;
-      needed.add(nd);
-      for (const v of nd.inputs) {
-        const p = producer.get(v);
-        if (p) stack.push(p);
-      }
-    }
-    const consumers = new Map<string, number>();
-    for (const nd of g.nodes) if (needed.has(nd)) for (const v of nd.inputs) consumers.set(v, (consumers.get(v) ?? 0) + 1);
+    // Which nodes run (the plan builder's needed nodes, fusion rule and last uses, engine/plan.ts).
+    const facts = model.facts;
+    const order = facts.needed(this.outputs);
+    const needed = new Set(order);
     const keep = new Set(this.outputs);
+    const last = facts.lastUse(order, keep);
+    /** a value read by a conv that writes into a concat lives until the concat */
+    const until = new Map<string, number>();
 
-    // The origins buffer: a zero block (full values) and one block per rectangle value.
+    // Buffers from an arena: whole-map values are reused once dead; values with a clean prefix
+    // (written once by setClean) and the origins live as long as the plan.
     let orgSize = 2 * n;
+    const arena = this.arena;
     const alloc = (floats: number, label: string) => {
       const bytes = Math.max(256, Math.ceil((floats * 4) / 256) * 256);
       if (bytes > e.maxBindingBytes) throw new ShapeError(`region mode: ${label} needs ${bytes} bytes, more than one binding (${e.maxBindingBytes}); use a smaller batch`);
-      const b = e.device.createBuffer({ label: `region:${label}`, size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
-      this.owned.push(b);
-      return b;
+      return arena.alloc(bytes, `region:${label}`);
     };
     const make = (name: string, lay: Layout, clean: string): RValue => {
       const C = lay.shape[1] ?? 1;
@@ -236,11 +229,21 @@ export class RegionForward {
     const stats: RegionStats = { macs: 0, fullMacs: 0, layers: [] };
     // Which needed nodes read each value (after ReLU fusion a conv's value is its ReLU's output).
     const readers = new Map<string, Node[]>();
-    for (const nd of g.nodes) if (needed.has(nd)) for (const v of new Set(nd.inputs)) readers.set(v, [...(readers.get(v) ?? []), nd]);
+    for (const i of order) for (const v of new Set(g.nodes[i]!.inputs)) readers.set(v, [...(readers.get(v) ?? []), g.nodes[i]!]);
     const deferred = new Map<string, { rows: Intervals; cols: Intervals; shape: number[]; emit: (y: RValue, c0: number) => void }>();
-    const skip = new Set<Node>();
-    g.nodes.forEach((node, i) => {
-      if (skip.has(node) || !needed.has(node)) return;
+    const skip = new Set<number>();
+    /** Releases the whole-map buffers (and whole-map copies) of the inputs whose last reader was node `i`. */
+    const retire = (node: Node, i: number) => {
+      for (const v of node.inputs) {
+        if (Math.max(last.get(v) ?? -1, until.get(v) ?? -1) > i) continue;
+        const rv = this.values.get(v);
+        if (!rv) continue;
+        if (rv.rb === 0 && rv.org === 0) arena.release(rv.buf);
+        const m = materialized.get(rv);
+        if (m) arena.release(m.buf);
+      }
+    };
+    const step = (node: Node, i: number): void => {
       // A deferred conv is read by its concat only (which handles it below).
       const ins = node.inputs.map((v) => this.values.get(v)!);
       const outName = node.outputs[0]!;
@@ -268,11 +271,11 @@ export class RegionForward {
         const cols = mapIntervals(x.cols, a.kernel[1], a.stride[1], a.pads[1], d[1]!, out1[3]!);
         let name = outName;
         let relu = false;
-        const next = g.nodes[i + 1];
-        if (def.fusesRelu && next && needed.has(next) && next.op === 'relu' && next.inputs[0] === outName && consumers.get(outName) === 1 && !keep.has(outName)) {
+        const fused = facts.fusedRelu(i, needed, keep);
+        if (fused !== undefined) {
           relu = true;
-          skip.add(next);
-          name = next.outputs[0]!;
+          skip.add(fused);
+          name = g.nodes[fused]!.outputs[0]!;
         }
         const shapeN = shapesN.get(outName)!;
         // An op read only by a concat writes its channels straight into the concat's rectangles
@@ -281,6 +284,8 @@ export class RegionForward {
         const reader = readers.get(name);
         if (rule.intoConcat && reader && reader.length === 1 && reader[0]!.op === 'concat' && (reader[0]!.attrs as { axis: number }).axis === 1 && !keep.has(name)
           && reader[0]!.inputs.filter((v) => v === name).length === 1 && out1.length === 4) {
+          // the conv's input is read when the concat emits it
+          until.set(node.inputs[0]!, facts.producer.get(reader[0]!.outputs[0]!)!);
           deferred.set(name, {
             rows, cols, shape: out1,
             emit: (y: RValue, c0: number) => {
@@ -336,11 +341,11 @@ export class RegionForward {
       const whole = ins.map((v, k) => materialize(v, node.inputs[k]!));
       let name = outName;
       let fuse = false;
-      const next = g.nodes[i + 1];
-      if (def.fusesRelu && next && needed.has(next) && next.op === 'relu' && next.inputs[0] === outName && consumers.get(outName) === 1 && !keep.has(outName)) {
+      const fused = facts.fusedRelu(i, needed, keep);
+      if (fused !== undefined) {
         fuse = true;
-        skip.add(next);
-        name = next.outputs[0]!;
+        skip.add(fused);
+        name = g.nodes[fused]!.outputs[0]!;
       }
       const y = make(name, layoutOf(out1, undefined, undefined, true), name);
       this.dispatches.push(...lowerNode(ctx, {
@@ -348,10 +353,15 @@ export class RegionForward {
         flops: nodeFlops(node, shapesN.get(node.inputs[0]!)!, shapesN.get(outName)!, g),
       }));
       this.values.set(name, y);
-      for (const nd of fuse ? [next!] : []) void nd;
       stats.macs += fl / 2;
       stats.layers.push({ name: node.name, op: node.op, rect: 'full' });
-    });
+    };
+    for (const i of order) {
+      if (skip.has(i)) continue;
+      const node = g.nodes[i]!;
+      step(node, i);
+      retire(node, i);
+    }
     for (const o of this.outputs) {
       const v = this.values.get(o);
       if (!v) throw new ArgumentError(`value "${o}" is not computed by the graph`);
@@ -372,7 +382,7 @@ export class RegionForward {
 
   /** Bytes of GPU memory the plan holds. */
   get bytes(): number {
-    return this.owned.reduce((s, b) => s + b.size, 0);
+    return this.arena.bytes;
   }
 
   /** Writes the clean image's activations into every rectangle value's prefix (one batch-1 forward pass). */
@@ -416,9 +426,7 @@ export class RegionForward {
   }
 
   destroy(): void {
-    this.model.engine.forgetBindGroups();
-    for (const b of this.owned) b.destroy();
-    this.owned = [];
+    this.arena.destroy();
   }
 
   /**

@@ -1,36 +1,144 @@
-// The reverse walker: from a seed at any value of a recorded forward pass, walk the graph
-// backwards with one rule per op and return the signal that arrives at the requested values.
-// Rules differ only at ReLU (and LRN):
+// The reverse walk: from a seed at any value of a recorded forward pass, walk the graph backwards
+// with each op's rules from the op table and return the signal that arrives at the requested
+// values. Rules differ only at rectifiers (and LRN):
 //   gradient  — the true gradient: ReLU passes dy where the forward input was positive;
 //   deconvnet — Zeiler & Fergus: ReLU of the returning signal, forward mask ignored, LRN skipped;
 //   guided    — both: dy > 0 and forward input > 0.
 // Max-pools route the signal by their recorded switches under every rule, convs by their
-// transposed filters. The dispatches of a walk are built once per (recording, seed, rule, stop)
-// and reused; a run uploads the seed, submits once and reads back once.
+// transposed filters. A walk is a plan built on the recording's plan (engine/plan.ts): its buffers
+// come from an arena that reuses a signal's buffer once the walk has passed it, and it is built
+// once per (recording plan, seed, rule, stop) and kept with that plan; a run uploads the seed,
+// submits once and reads back once. With parameter gradients (training) the walk also writes the
+// gradient of every parameter of every op on the way (the op table's `paramGrads`).
 
 import type { Dispatch } from './gpu.ts';
 import type { Node } from './ir.ts';
 import { opOf } from './ops/index.ts';
-import type { ReverseContext } from './ops/types.ts';
+import type { ReverseContext, ReverseRuleName } from './ops/types.ts';
 import type { Model, Recording, Tensor } from './runner.ts';
+import { Arena } from './plan.ts';
 import { numel } from './shapes.ts';
 import * as R from './reverse-kernels.ts';
 import { ArgumentError, UnsupportedOpError } from './errors.ts';
 
-export type ReverseRule = 'gradient' | 'deconvnet' | 'guided';
+export type ReverseRule = ReverseRuleName;
 
 export interface Walk {
   dispatches: Dispatch[];
   seed: GPUBuffer;
+  /** the signal at each target value */
   grads: Map<string, GPUBuffer>;
-  owned: GPUBuffer[];
+  /** bytes of GPU memory the walk holds (signals share buffers once the walk has passed them) */
+  bytes: number;
+  destroy(): void;
 }
 
+export interface WalkOptions {
+  /** Training: the buffer each parameter's gradient is written to (rule 'gradient' only). */
+  paramGrad?: (name: string) => GPUBuffer;
+}
+
+/**
+ * The walk of `rule` from `from` to `to` (resolved value names) over `rec`'s plan, built once and
+ * kept with the plan (it reads the plan's values and patterns, which stay where they are while the
+ * plan is reused by later recordings).
+ */
+export function walkOf(model: Model, rec: Recording, from: string, to: string[], rule: ReverseRule, opts: WalkOptions = {}): Walk {
+  rec.check();
+  const key = `walk|${from}|${to.join(',')}|${rule}|${opts.paramGrad ? 'params' : ''}`;
+  const cached = rec.plan.dependents.get(key) as Walk | undefined;
+  if (cached) return cached;
+  const walk = buildWalk(model, rec, from, to, rule, opts);
+  rec.plan.dependents.set(key, walk);
+  return walk;
+}
+
+function buildWalk(m: Model, rec: Recording, from: string, to: string[], rule: ReverseRule, opts: WalkOptions): Walk {
+  const e = m.engine;
+  const g = m.graph;
+  const facts = m.facts;
+  const ctx = m.ctx();
+  const arena = new Arena(e);
+  const shapeOf = (v: string) => rec.shapes.get(v)!;
+  const seedIdx = facts.producer.get(from);
+  if (seedIdx === undefined) throw new ArgumentError(`cannot start a reverse pass at the input ${from}`);
+  for (const t of to) if (t !== g.input.name && (facts.producer.get(t) ?? Infinity) > seedIdx) throw new ArgumentError(`layer ${t} comes after ${from}: the reverse pass cannot reach it`);
+  const seed = arena.alloc(numel(shapeOf(from)) * 4, `seed:${from}`);
+
+  // The nodes on a path up to the seed, and the values a signal must reach: the targets and, when
+  // training, the outputs of every node with parameters.
+  const ancestors = new Set(facts.needed([from]));
+  const params = opts.paramGrad && rule === 'gradient';
+  const targets = new Set(to);
+  // Signals reach a target's value from its readers, all after its producer; a node with
+  // parameters is itself visited (its parameter gradients read the signal at its output).
+  let lowest = Math.min(...to.map((t) => facts.producer.get(t) ?? -1));
+  if (params)
+    for (const i of ancestors)
+      if (opOf(g.nodes[i]!).paramGrads) {
+        targets.add(g.nodes[i]!.outputs[0]!);
+        lowest = Math.min(lowest, i - 1);
+      }
+  const reaches = new Set<string>(targets); // values from which a target is reachable going forward
+  g.nodes.forEach((n) => {
+    if (n.inputs.some((v) => reaches.has(v))) n.outputs.forEach((o) => reaches.add(o));
+  });
+  const keep = new Set<string>([from, ...to]);
+
+  const grads = new Map<string, GPUBuffer>([[from, seed]]);
+  const dispatches: Dispatch[] = [];
+  const scratch: GPUBuffer[] = [];
+  const contribute = (v: string, make: (dx: GPUBuffer) => Dispatch[]) => {
+    const dx = arena.alloc(numel(shapeOf(v)) * 4, `grad:${v}`);
+    dispatches.push(...make(dx));
+    const prev = grads.get(v);
+    if (!prev) grads.set(v, dx);
+    else {
+      dispatches.push(R.addInto(e, numel(shapeOf(v)), dx, prev, `accumulate:${v}`));
+      arena.release(dx);
+    }
+  };
+  for (let i = seedIdx; i > lowest; i--) {
+    if (!ancestors.has(i)) continue;
+    const node = g.nodes[i]!;
+    const out = node.outputs[0]!;
+    const dy = grads.get(out);
+    if (!dy) continue;
+    const def = opOf(node);
+    const needed = node.inputs.map((v) => reaches.has(v));
+    const rc: ReverseContext = {
+      node, rule, ctx, engine: e, label: `reverse:${node.op}:${node.name}`,
+      xs: node.inputs.map(shapeOf), ys: shapeOf(out), dy,
+      x: (k) => rec.plan.values.get(node.inputs[k]!)!,
+      y: () => rec.plan.values.get(out)!,
+      pattern: () => {
+        const p = rec.plan.patterns.get(node.name);
+        if (!p) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): the recording holds no pattern for it`);
+        return p;
+      },
+      needs: (k) => needed[k]!,
+      grad: (k, make) => contribute(node.inputs[k]!, make),
+      scratch: (bytes, label) => {
+        const b = arena.alloc(bytes, label);
+        scratch.push(b);
+        return b;
+      },
+    };
+    if (params && def.paramGrads) dispatches.push(...def.paramGrads(rc, opts.paramGrad!));
+    if (needed.some((n) => n)) {
+      if ('none' in def.reverse) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): no reverse rule (${def.reverse.none})`);
+      def.reverse.rules(rc);
+    }
+    // This node was the last to read its output's signal and its scratch buffers.
+    if (!keep.has(out)) arena.release(dy);
+    for (const b of scratch.splice(0)) arena.release(b);
+  }
+  for (const t of to) if (!grads.has(t)) throw new ArgumentError(`the reverse pass from ${from} does not reach ${t}`);
+  return { dispatches, seed, grads: new Map(to.map((t) => [t, grads.get(t)!])), bytes: arena.bytes, destroy: () => arena.destroy() };
+}
+
+/** Reverse passes on recordings of one model. */
 export class Reverser {
-  // Walks are cached per recording plan (its buffers are stable until the model drops its plans).
-  private walks = new WeakMap<Map<string, GPUBuffer>, Map<string, Walk>>();
-  private all: Walk[] = [];
-  private scratch: GPUBuffer[] = [];
   constructor(readonly model: Model) {}
 
   /**
@@ -43,7 +151,7 @@ export class Reverser {
     const toV = [...new Set(to.map((t) => m.resolve(t)))];
     const seedShape = rec.shapes.get(fromV)!;
     if (seed.length !== numel(seedShape)) throw new ArgumentError(`seed for ${from} has ${seed.length} values, expected ${numel(seedShape)} ([${seedShape.join(', ')}])`);
-    const walk = this.walk(rec, fromV, toV, rule);
+    const walk = walkOf(m, rec, fromV, toV, rule);
     m.engine.device.queue.writeBuffer(walk.seed, 0, seed.buffer, seed.byteOffset, seed.byteLength);
     const res = await m.engine.run(walk.dispatches, toV.map((v) => ({ buffer: walk.grads.get(v)!, bytes: numel(rec.shapes.get(v)!) * 4 })));
     return new Map(toV.map((v, i) => [v, { shape: rec.shapes.get(v)!, data: new Float32Array(res[i]!) }]));
@@ -51,111 +159,15 @@ export class Reverser {
 
   /**
    * The walk's dispatches and buffers without running them: write the seed into `seed` (on the
-   * GPU or with writeBuffer), run `dispatches`, and find each target's signal in `grads`.
-   * Names must be resolved value names.
+   * GPU or with writeBuffer), run `dispatches`, and find each target's signal in `grads`. The walk
+   * belongs to the recording's plan.
    */
   prepare(rec: Recording, from: string, to: string[], rule: ReverseRule): Walk {
-    return this.walk(rec, this.model.resolve(from), [...new Set(to.map((t) => this.model.resolve(t)))], rule);
+    return walkOf(this.model, rec, this.model.resolve(from), [...new Set(to.map((t) => this.model.resolve(t)))], rule);
   }
 
-  private walk(rec: Recording, from: string, to: string[], rule: ReverseRule): Walk {
-    const key = `${from}|${to.join(',')}|${rule}`;
-    let perRec = this.walks.get(rec.values);
-    if (!perRec) this.walks.set(rec.values, (perRec = new Map()));
-    const cached = perRec.get(key);
-    if (cached) return cached;
-    const m = this.model;
-    const e = m.engine;
-    const g = m.graph;
-    const owned: GPUBuffer[] = [];
-    const alloc = (v: string) => {
-      const b = e.device.createBuffer({ label: `grad:${v}`, size: Math.max(256, numel(rec.shapes.get(v)!) * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-      owned.push(b);
-      return b;
-    };
-    const seed = alloc(from);
-
-    // Nodes on a path from a target value up to the seed value.
-    const producer = new Map<string, number>();
-    g.nodes.forEach((n, i) => n.outputs.forEach((o) => producer.set(o, i)));
-    const seedIdx = producer.get(from);
-    if (seedIdx === undefined) throw new ArgumentError(`cannot start a reverse pass at the input ${from}`);
-    const ancestors = new Set<number>();
-    const stack = [seedIdx];
-    while (stack.length) {
-      const i = stack.pop()!;
-      if (ancestors.has(i)) continue;
-      ancestors.add(i);
-      for (const v of g.nodes[i]!.inputs) {
-        const p = producer.get(v);
-        if (p !== undefined) stack.push(p);
-      }
-    }
-    const reaches = new Set<string>(to); // values from which a target is reachable going forward
-    g.nodes.forEach((n) => {
-      if (n.inputs.some((v) => reaches.has(v))) n.outputs.forEach((o) => reaches.add(o));
-    });
-    for (const t of to) if (t !== g.input.name && (producer.get(t) ?? Infinity) > seedIdx) throw new ArgumentError(`layer ${t} comes after ${from}: the reverse pass cannot reach it`);
-
-    const grads = new Map<string, GPUBuffer>([[from, seed]]);
-    const dispatches: Dispatch[] = [];
-    const contribute = (v: string, make: (dx: GPUBuffer) => Dispatch[]) => {
-      const dx = alloc(v);
-      dispatches.push(...make(dx));
-      const prev = grads.get(v);
-      if (!prev) grads.set(v, dx);
-      else dispatches.push(R.addInto(e, numel(rec.shapes.get(v)!), dx, prev, `accumulate:${v}`));
-    };
-    // Contributions to a target come from its consumers, which all come after its producer.
-    const last = Math.min(...to.map((t) => producer.get(t) ?? -1));
-    for (let i = seedIdx; i > last; i--) {
-      if (!ancestors.has(i)) continue;
-      const node = g.nodes[i]!;
-      const dy = grads.get(node.outputs[0]!);
-      if (!dy) continue;
-      const needed = node.inputs.filter((v) => reaches.has(v));
-      if (needed.length > 0) this.reverseNode(node, rec, rule, dy, needed, contribute);
-    }
-    for (const t of to) if (!grads.has(t)) throw new ArgumentError(`the reverse pass from ${from} does not reach ${t}`);
-    const walk = { dispatches, seed, grads, owned };
-    perRec.set(key, walk);
-    this.all.push(walk);
-    return walk;
-  }
-
-  private reverseNode(node: Node, rec: Recording, rule: ReverseRule, dy: GPUBuffer, needed: string[], contribute: (v: string, make: (dx: GPUBuffer) => Dispatch[]) => void): void {
-    const def = opOf(node);
-    if ('none' in def.reverse) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): no reverse rule (${def.reverse.none})`);
-    const m = this.model;
-    const e = m.engine;
-    const ctx = m.ctx();
-    const rc: ReverseContext = {
-      node, rule, ctx, engine: e, label: `reverse:${node.op}:${node.name}`,
-      xs: node.inputs.map((v) => rec.shapes.get(v)!), ys: rec.shapes.get(node.outputs[0]!)!, dy,
-      x: (i) => rec.values.get(node.inputs[i]!)!,
-      y: () => rec.values.get(node.outputs[0]!)!,
-      pattern: () => {
-        const p = rec.patterns.get(node.name);
-        if (!p) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): the recording holds no pattern for it`);
-        return p;
-      },
-      needs: (i) => needed.includes(node.inputs[i]!),
-      grad: (i, make) => contribute(node.inputs[i]!, make),
-      scratch: (bytes, label) => {
-        const b = e.device.createBuffer({ label, size: Math.max(256, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.STORAGE });
-        this.scratch.push(b);
-        return b;
-      },
-    };
-    def.reverse.rules(rc);
-  }
-
-  dispose(): void {
-    for (const w of this.all) for (const b of w.owned) b.destroy();
-    for (const b of this.scratch) b.destroy();
-    this.all = [];
-    this.scratch = [];
-    this.walks = new WeakMap();
-    this.model.engine.forgetBindGroups();
-  }
+  /** Walks belong to the recordings' plans and go with them; kept for callers that dispose a Reverser. */
+  dispose(): void {}
 }
+
+export type { Node };

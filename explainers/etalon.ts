@@ -6,7 +6,7 @@
 //   onepass  — the transposed frozen net: a reverse pass from neuron p through the same masks and
 //              switches gives W_X,p at once, batched over neurons.
 // The bias b_X,p is the frozen net (biases on) applied to the zero image.
-import type { Model } from '../engine/runner.ts';
+import type { Model, Recording } from '../engine/runner.ts';
 import { opOf, frozenRefusal } from '../engine/ops/index.ts';
 import { Reverser } from '../engine/reverse.ts';
 import { numel } from '../engine/shapes.ts';
@@ -72,6 +72,13 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
   const e = model.engine;
 
   const rec = await model.record(image, 1, [value]);
+  try {
+    return await etalonsOf(rec);
+  } finally {
+    rec.dispose();
+  }
+
+  async function etalonsOf(rec: Recording): Promise<EtalonResult> {
   const act = rec.read.get(value)!;
   const L = numel(act.shape.slice(1));
   for (const p of neurons)
@@ -104,13 +111,19 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
       const recN = await model.record(xs, n, []);
       const seed = new Float32Array(n * L);
       for (let b = 0; b < n; b++) seed[b * L + neurons[first + b]!] = 1;
-      const gIn = (await rev.run(recN, value, seed, [g.input.name], 'gradient')).get(g.input.name)!.data;
+      let gIn: Float32Array;
+      try {
+        gIn = (await rev.run(recN, value, seed, [g.input.name], 'gradient')).get(g.input.name)!.data;
+      } finally {
+        recN.dispose();
+      }
       out.set(gIn, first * per);
       onProgress?.(first + n, P);
     }
     rev.dispose();
   }
   return { layer, neurons, etalons: out, inputShape, biases, values, route };
+  }
 }
 
 /** ⟨W_X,p, X⟩ + b_X,p for each neuron: equals NET_p(X) when the etalons are right. */

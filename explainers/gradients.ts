@@ -95,8 +95,12 @@ export async function inputSignal(model: Model, input: Float32Array, batch: numb
   const [c, h, w] = inputHW(model);
   const parts = await inChunks(model, input, batch, async (x, n, first) => {
     const p = await recordClasses(model, x, n, target, first);
-    const g = (await rev.run(p.rec, p.logitsValue, p.seed, [model.graph.input.name], rule)).get(model.graph.input.name)!;
-    return { p, g };
+    try {
+      const g = (await rev.run(p.rec, p.logitsValue, p.seed, [model.graph.input.name], rule)).get(model.graph.input.name)!;
+      return { p, g };
+    } finally {
+      p.rec.dispose();
+    }
   });
   rev.dispose();
   const signal = concat(parts.map((q) => q.g.data), batch * c * h * w);
@@ -151,6 +155,7 @@ export async function deconvnet(model: Model, input: Float32Array, batch: number
   const layer = model.resolve(opts.layer);
   const parts = await inChunks(model, input, batch, async (x, n) => {
     const rec = await model.record(x, n, [layer]);
+    try {
     const a = rec.read.get(layer)!;
     if (a.shape.length !== 4) throw new ArgumentError(`layer ${opts.layer} has shape [${a.shape.join(', ')}]: DeconvNet projects feature maps of conv layers (N×C×H×W)`);
     const [, ch, lh, lw] = a.shape as [number, number, number, number];
@@ -176,6 +181,9 @@ export async function deconvnet(model: Model, input: Float32Array, batch: number
     }
     const g = (await rev.run(rec, layer, seed, [model.graph.input.name], 'deconvnet')).get(model.graph.input.name)!;
     return { g, units };
+    } finally {
+      rec.dispose();
+    }
   });
   rev.dispose();
   const signal = concat(parts.map((q) => q.g.data), batch * c * h * w);
@@ -200,7 +208,12 @@ export async function gradCam(model: Model, input: Float32Array, batch: number, 
   const perLayer = vals.map((v, i) => ({ layer: layers[i]!, value: v, maps: new Float32Array(batch * h * w), size: [0, 0] as [number, number] }));
   const parts = await inChunks(model, input, batch, async (x, n, first) => {
     const p = await recordClasses(model, x, n, target, first, vals);
-    const grads = await rev.run(p.rec, p.logitsValue, p.seed, vals, 'gradient');
+    let grads: Map<string, Tensor>;
+    try {
+      grads = await rev.run(p.rec, p.logitsValue, p.seed, vals, 'gradient');
+    } finally {
+      p.rec.dispose();
+    }
     for (const L of perLayer) {
       const A = p.rec.read.get(L.value)!;
       if (A.shape.length !== 4) throw new ArgumentError(`layer ${L.layer} has shape [${A.shape.join(', ')}]: Grad-CAM needs a convolutional feature map (N×C×H×W)`);

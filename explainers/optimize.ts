@@ -151,7 +151,7 @@ async function optimise(
     const [ab] = await e.run([], [{ buffer: x, bytes: total * 4 }]);
     return { images: new Float32Array(ab!), log };
   } finally {
-    rev.dispose();
+    rec.dispose();
     for (const b of owned) b.destroy();
   }
 }

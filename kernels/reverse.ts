@@ -96,3 +96,6 @@ export const col2im = spec({
   bindings: [r('cols'), rw('dx')], // cols [N, C·KH·KW, OH, OW], dx [N, C, H, W]
   overrides: { WG: 64 },
 });
+
+/** Conv weights re-arranged for the input gradient: transposed and flipped (default), or as the column GEMM's (COLS). */
+export const flipWeights = spec({ name: 'flip_weights', uniforms: [['total', 'u32'], ['coPg', 'u32'], ['ciPg', 'u32'], ['kh', 'u32'], ['kw', 'u32']], bindings: [r('w'), rw('wt')], variants: ['COLS'], overrides: { WG: 64 } });

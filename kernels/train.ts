@@ -22,5 +22,4 @@ export const convWeightGradTiled = spec({
   overrides: { WG: 64 },
 });
 
-/** Transposed, spatially flipped conv weights (the filters of a stride-1 conv's input gradient). */
-export const flipWeights = spec({ name: 'flip_weights', uniforms: [['total', 'u32'], ['cout', 'u32'], ['cin', 'u32'], ['kh', 'u32'], ['kw', 'u32']], bindings: [r('w'), rw('wt')], overrides: { WG: 64 } });
+

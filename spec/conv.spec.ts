@@ -99,7 +99,7 @@ describe('conv (engine/conv.ts)', function () {
 
   it('lowers wide convs to conv2d_gemm and depthwise to conv2d_direct', () => {
     const ctx: LowerContext = {
-      engine: e, param: () => e.acquire(1024, 'p'), derived: () => e.acquire(1 << 16, 'd'), paramSize: () => 0,
+      engine: e, param: () => e.acquire(1024, 'p'), derived: () => e.acquire(1 << 16, 'd'), derivedGpu: () => e.acquire(1 << 16, 'd'), paramSize: () => 0,
       paramData: () => new Float32Array(0), dummy: () => e.acquire(16, 'd'),
     };
     const base: ConvAttrs = { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], group: 1, weight: 'w' };

@@ -10,7 +10,8 @@ declare module '../ir.ts' {
 import type { OpDef, NodeOf } from './types.ts';
 import { convOut, numel } from '../geometry.ts';
 import { ShapeError } from '../errors.ts';
-import { GEMM, conv2dGemm, lowerConv, convInputGrad } from '../conv.ts';
+import { GEMM, conv2dGemm, lowerConv, convInputGrad, convWeightGrad } from '../conv.ts';
+import { biasGrad } from '../reverse-kernels.ts';
 import * as K from '../../kernels/index.ts';
 import { need4 } from './util.ts';
 
@@ -47,6 +48,13 @@ export const conv: OpDef<NodeOf<'conv'>> = {
   reverse: {
     // the transposed conv of the signal, on the forward GEMM kernels (engine/conv.ts)
     rules: (rc) => rc.grad(0, (dx) => convInputGrad(rc.ctx, rc.node.attrs, rc.xs[0]!, rc.ys, rc.dy, dx, rc.label, rc.scratch)),
+  },
+  paramGrads: (rc, grad) => {
+    const a = rc.node.attrs;
+    return [
+      ...convWeightGrad(rc.engine, a, rc.xs[0]!, rc.ys, rc.x(0), rc.dy, grad(a.weight), `${rc.label}:dW`, rc.scratch),
+      ...(a.bias ? [biasGrad(rc.engine, rc.ys, rc.dy, grad(a.bias), `${rc.label}:db`)] : []),
+    ];
   },
 };
 

@@ -62,6 +62,15 @@ export const fc: OpDef<NodeOf<'fc'>> = {
       rc.grad(0, (dx) => [R.fcInputGrad(rc.engine, xs[0]!, inF, outF, rc.dy, rc.ctx.param(rc.node.attrs.weight), dx, rc.label)]);
     },
   },
+  paramGrads: (rc, grad) => {
+    const a = rc.node.attrs;
+    const xs = rc.xs[0]!;
+    const inF = numel(xs.slice(1));
+    return [
+      R.fcWeightGrad(rc.engine, xs[0]!, inF, a.outFeatures, rc.dy, rc.x(0), grad(a.weight), `${rc.label}:dW`),
+      ...(a.bias ? [R.fcBiasGrad(rc.engine, xs[0]!, a.outFeatures, rc.dy, grad(a.bias), `${rc.label}:db`)] : []),
+    ];
+  },
 };
 
 export const softmax: OpDef<NodeOf<'softmax'>> = {

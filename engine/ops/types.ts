@@ -14,8 +14,15 @@ export interface LowerContext {
   engine: Engine;
   /** GPU buffer of a graph parameter (uploaded once per model). */
   param(name: string): GPUBuffer;
-  /** A buffer derived once per model from parameters (e.g. re-laid-out weights), cached under `key`. */
+  /** A buffer derived once per model from parameters on the CPU, cached under `key`. */
   derived(key: string, make: () => Float32Array): GPUBuffer;
+  /**
+   * A buffer of `floats` derived from parameter buffers on the GPU by `build`'s dispatches (weight
+   * re-layouts, flipped filters), made once per model under `key` and rebuilt by
+   * `Model.refreshDerived` when the parameters change (training): the one weight re-layout every
+   * mode shares.
+   */
+  derivedGpu(key: string, floats: number, build: (out: GPUBuffer) => Dispatch[]): GPUBuffer;
   /** Element count of a graph parameter. */
   paramSize(name: string): number;
   /** The CPU copy of a graph parameter. */
@@ -140,6 +147,11 @@ export interface OpDef<N extends Node = Node> {
   frozen: Linearity;
   region: RegionRule<N>;
   reverse: ReverseRule<N>;
+  /**
+   * Training (ops with trainable parameters): dispatches that write the gradient of each of the
+   * node's parameters into `grad(name)` from the recorded input (`rc.x(0)`) and the signal `rc.dy`.
+   */
+  paramGrads?(rc: ReverseContext<N>, grad: (param: string) => GPUBuffer): Dispatch[];
 }
 
 /** The op table's type: one complete entry per op of the IR. */
