@@ -13,7 +13,7 @@ import { ArgumentError } from '../engine/errors.ts';
 import { numel } from '../engine/shapes.ts';
 import { loadModelFile, readInputs, readLabels, MODEL_OPTIONS, INPUT_OPTIONS, INPUT_FLAGS } from './inputs.ts';
 import { etalons, parseNeurons, type EtalonRoute, type EtalonResult } from '../explainers/etalon.ts';
-import { renderSigned, montage, tensorToImage } from '../explainers/render.ts';
+import { renderSigned, montage, tensorToImage } from '../render/render.ts';
 import type { RGBAImage } from '../loaders/image.ts';
 import { readIdx } from '../loaders/idx.ts';
 import { writeOutputs } from './output.ts';

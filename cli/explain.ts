@@ -8,7 +8,7 @@ import { Model } from '../engine/runner.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import { loadModelFile, readInputs, readLabels, MODEL_OPTIONS, INPUT_OPTIONS, INPUT_FLAGS, preprocessFromArgs } from './inputs.ts';
 import * as X from '../explainers/gradients.ts';
-import { renderSigned, renderSequential, overlay, montage, tensorToImage } from '../explainers/render.ts';
+import { renderSigned, renderSequential, overlay, montage, tensorToImage } from '../render/render.ts';
 import type { RGBAImage } from '../loaders/image.ts';
 import { writeOutputs } from './output.ts';
 import { progressBar } from './progress.ts';

@@ -8,7 +8,7 @@ import { numel } from '../engine/shapes.ts';
 import { loadModelFile, readInputs, readLabels, preprocessFromArgs, MODEL_OPTIONS, INPUT_OPTIONS, INPUT_FLAGS } from './inputs.ts';
 import { maxOut, invert, type OptimiseOptions, type MaxOutTarget } from '../explainers/optimize.ts';
 import { parseNeurons } from '../explainers/etalon.ts';
-import { montage, tensorToImage, createImage, drawText } from '../explainers/render.ts';
+import { montage, tensorToImage, createImage, drawText } from '../render/render.ts';
 import { encodePng, type RGBAImage } from '../loaders/image.ts';
 import type { Graph } from '../engine/ir.ts';
 import { writeOutputs, writeFileAtomic } from './output.ts';

@@ -24,7 +24,7 @@ import { readNpy } from '../loaders/npy.ts';
 import { readIdx, isGzip } from '../loaders/idx.ts';
 import { buildPatchModel, encodePatchModel, decodePatchModel, patchSize } from '../explainers/patch-model.ts';
 import { predictionDifference, type Sampling } from '../explainers/pda.ts';
-import { renderSigned, overlay, topMask, renderMask, montage, tensorToImage, maxAbs, type MontageCell } from '../explainers/render.ts';
+import { renderSigned, overlay, topMask, renderMask, montage, tensorToImage, maxAbs, type MontageCell } from '../render/render.ts';
 import { writeOutputs, writeFileAtomic } from './output.ts';
 import { progressBar } from './progress.ts';
 
