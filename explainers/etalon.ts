@@ -10,7 +10,7 @@ import type { Model } from '../engine/runner.ts';
 import { FROZEN_NONLINEAR } from '../engine/runner.ts';
 import { Reverser } from '../engine/reverse.ts';
 import { numel } from '../engine/shapes.ts';
-import { ArgumentError, UnsupportedOpError } from '../engine/errors.ts';
+import { ArgumentError, UnsupportedOpError, throwIfCancelled } from '../engine/errors.ts';
 import * as K from '../kernels/index.ts';
 
 export type EtalonRoute = 'onepass' | 'literal';
@@ -63,7 +63,7 @@ export function checkPiecewiseLinear(model: Model, value: string): void {
   }
 }
 
-export async function etalons(model: Model, image: Float32Array, layer: string, neurons: number[], route: EtalonRoute, onProgress?: (done: number, total: number) => void): Promise<EtalonResult> {
+export async function etalons(model: Model, image: Float32Array, layer: string, neurons: number[], route: EtalonRoute, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<EtalonResult> {
   const g = model.graph;
   const value = model.resolve(layer);
   checkPiecewiseLinear(model, value);
@@ -88,6 +88,7 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
   if (route === 'literal') {
     const B = Math.max(1, Math.min(per, model.maxBatch([value])));
     for (let first = 0; first < per; first += B) {
+      throwIfCancelled(signal, 'etalons');
       const n = Math.min(B, per - first);
       const res = await model.runFrozen(rec, false, n, (buf) => [e.makeDispatch(K.coordinates, { uniforms: { total: n * per, per, first }, buffers: [buf], threads: n * per, label: 'coordinate images' })], [value]);
       const y = res.get(value)!.data;
@@ -99,6 +100,7 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
     const rev = new Reverser(model);
     const B = Math.max(1, Math.min(P, model.maxRecordBatch()));
     for (let first = 0; first < P; first += B) {
+      throwIfCancelled(signal, 'etalons');
       const n = Math.min(B, P - first);
       const xs = new Float32Array(n * per);
       for (let b = 0; b < n; b++) xs.set(image, b * per);
