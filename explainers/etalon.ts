@@ -12,6 +12,7 @@ import { Reverser } from '../engine/reverse.ts';
 import { numel } from '../engine/shapes.ts';
 import { ArgumentError, UnsupportedOpError, throwIfCancelled } from '../engine/errors.ts';
 import * as K from '../kernels/index.ts';
+import { parseRanges } from './options.ts';
 
 export type EtalonRoute = 'onepass' | 'literal';
 
@@ -30,16 +31,7 @@ export interface EtalonResult {
 
 /** Parses "0-9", "3,7,281" or "0-3,10" into neuron indices. */
 export function parseNeurons(spec: string): number[] {
-  const out: number[] = [];
-  for (const part of spec.split(',').map((s) => s.trim()).filter((s) => s)) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new ArgumentError(`--neurons: "${part}" is not an index or a range like 0-9`);
-    const a = Number(m[1]), b = Number(m[2] ?? m[1]);
-    if (b < a) throw new ArgumentError(`--neurons: empty range ${part}`);
-    for (let i = a; i <= b; i++) out.push(i);
-  }
-  if (out.length === 0) throw new ArgumentError('--neurons: no neuron given');
-  return out;
+  return parseRanges(spec, '--neurons');
 }
 
 /** Throws UnsupportedOpError naming the first op on the way to `value` that is not piecewise linear. */
