@@ -200,7 +200,7 @@ export function commandsText(): string {
         out.push(...wrap('loupe explain', [`--method ${e.name}`, '...', ...words(e.options)]));
       }
     } else if (c.method) {
-      out.push(...comment(`${c.summary}: loupe explain --method ${c.method}`));
+      out.push(...comment(`${c.summary} (= loupe explain --method ${c.method})`));
       out.push(...wrap(`loupe ${c.name}`, ['... (the options of explain --method ' + c.method + ')']));
       if (c.options.length) out.push(...wrap(`loupe ${c.name}`, words(c.options)));
     } else {
@@ -276,3 +276,20 @@ export function commandHelp(c: Command): string {
 /** Every flag a command accepts (for the spec that compares the help with the table). */
 export const flagsOf = (specs: readonly OptionSpec[]) => specs.map((s) => `--${flagName(s.name)}`);
 
+
+// ---- the README's command block -------------------------------------------------------------------
+
+export const README_BEGIN = '<!-- commands: generated from cli/commands.ts and the explainer registry by scripts/readme-commands.mjs; do not edit -->';
+export const README_END = '<!-- end of commands -->';
+
+/** What README.md holds between its markers: the synopses `loupe --help` prints. */
+export function readmeBlock(): string {
+  return `${README_BEGIN}\n\`\`\`sh\n${commandsText()}\n\`\`\`\n${README_END}`;
+}
+
+/** README text with its command block replaced by `readmeBlock()`; throws when the markers are missing. */
+export function withReadmeBlock(readme: string): string {
+  const a = readme.indexOf(README_BEGIN), b = readme.indexOf(README_END);
+  if (a < 0 || b < a) throw new Error(`README.md has no command block (${README_BEGIN} … ${README_END})`);
+  return readme.slice(0, a) + readmeBlock() + readme.slice(b + README_END.length);
+}
