@@ -66,12 +66,19 @@ describe('browser (headless Chromium, WebGPU)', function () {
     server?.close();
   });
 
-  it('runs SqueezeNet and matches the logits from Node', async () => {
+  /** Runs `fn` in a fresh page of the test server; the page must raise no error. */
+  async function inPage<T>(fn: () => Promise<T>): Promise<T> {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(base + '/');
-    const result = await page.evaluate(async () => {
+    const result = await page.evaluate(fn);
+    expect(errors).to.deep.equal([]);
+    return result as T;
+  }
+
+  it('runs SqueezeNet and matches the logits from Node', async () => {
+    const result = await inPage(async () => {
       const L = await import('/loupe-web.js' as string);
       if (!navigator.gpu) return { error: 'no navigator.gpu' };
       const engine = await L.Engine.create(navigator.gpu);
@@ -80,7 +87,6 @@ describe('browser (headless Chromium, WebGPU)', function () {
       const out = await new L.Model(engine, g).run(x, 1, { outputs: ['logits'] });
       return { adapter: engine.adapterInfo as string, logits: Array.from(out.get('logits').data as Float32Array) };
     });
-    expect(errors).to.deep.equal([]);
     if ('error' in result) throw new Error(result.error);
     const engine = await createNodeEngine();
     const node = (await new Model(engine, loadOnnx(new Uint8Array(readFileSync(MODEL)), 'model.onnx')).run(input, 1, { outputs: ['logits'] })).get('logits')!.data;
@@ -92,11 +98,7 @@ describe('browser (headless Chromium, WebGPU)', function () {
   });
 
   it('lists the registry\'s methods, runs one with its schema, draws its figure as Node does, and cancels', async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(base + '/');
-    const result = await page.evaluate(async () => {
+    const result = await inPage(async () => {
       const L = await import('/loupe-web.js' as string);
       const engine = await L.Engine.create(navigator.gpu);
       const g = L.loadOnnx(new Uint8Array(await (await fetch('/lenet.onnx')).arrayBuffer()), 'lenet-relu-mnist.onnx');
@@ -114,7 +116,6 @@ describe('browser (headless Chromium, WebGPU)', function () {
       const cancelled = await L.explainer('occlusion').run(model, inputs, { patch: 2, stride: 1 }, undefined, AbortSignal.abort()).then(() => 'finished', (err: Error) => err.name);
       return { methods: L.explainers.map((m: { name: string }) => m.name), form, maps: Array.from(e.maps.data as Float32Array), size: [img.width, img.height], digest, cancelled };
     });
-    expect(errors).to.deep.equal([]);
     expect(result.methods).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'occlusion', 'pda', 'etalon', 'maxout', 'invert']);
     expect(result.form).to.deep.equal(['--class C[,C2,...]', '--patch 16', '--stride N', '--full']);
     expect(result.cancelled).to.equal('CancelledError');
