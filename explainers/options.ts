@@ -89,7 +89,7 @@ function resolve<T>(v: T | Derived<T> | undefined, ctx: OptionContext, opts: Rec
 }
 
 /** How help writes a default or bound. */
-export function describe(v: unknown): string | undefined {
+export function describeValue(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (isDerived(v)) return v.text;
   if (Array.isArray(v)) return v.join(',');
@@ -226,7 +226,7 @@ const PLACEHOLDER: Record<OptionType, string> = {
 export function optionUsage(spec: OptionSpec, withDefault = true): string {
   const flag = `--${flagName(spec.name)}`;
   if (spec.type === 'flag') return flag;
-  const def = withDefault ? describe(spec.default) : undefined; // a derived default stands here when it is one word
+  const def = withDefault ? describeValue(spec.default) : undefined; // a derived default stands here when it is one word
   const arg = (def !== undefined && !def.includes(' ') ? def : undefined) ?? spec.arg ?? (spec.type === 'enum' ? spec.values.join('|') : PLACEHOLDER[spec.type]);
   return `${flag} ${arg}${spec.repeatable ? ' ...' : ''}`;
 }
@@ -241,11 +241,11 @@ export function optionLines(specs: readonly OptionSpec[]): string[] {
   const rows = specs.map((s) => {
     const facts: string[] = [];
     if (s.type === 'int' || s.type === 'number') {
-      const b = boundsText(describe(s.min), describe(s.max), s.exclusive ?? false).trim();
+      const b = boundsText(describeValue(s.min), describeValue(s.max), s.exclusive ?? false).trim();
       facts.push(`${s.type === 'int' ? 'integer' : 'number'}${b ? ` ${b}` : ''}`);
     } else if (s.type === 'enum') facts.push(`one of ${s.values.join(', ')}`);
     if (s.required) facts.push('required');
-    const def = describe(s.default);
+    const def = describeValue(s.default);
     if (def !== undefined && s.type !== 'flag') facts.push(`default ${def}`);
     return [optionUsage(s, false), `${s.help}${facts.length ? ` (${facts.join('; ')})` : ''}`] as const;
   });
