@@ -6,7 +6,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { explainers, type ExplainerEntry } from '../explainers/registry.ts';
-import { flagName, optionLines, optionUsage, type OptionSpec } from '../explainers/options.ts';
+import { decidedLater, flagName, optionLines, optionUsage, type OptionSpec } from '../explainers/options.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_DATA = join(ROOT, '..', 'shared', 'data');
@@ -59,7 +59,7 @@ export const FIGURE11_OPTIONS = [
   { name: 'figure11', type: 'flag', required: true, help: "the etalon paper's Figure 11 for an MNIST net: the first test digit of each class × the etalons of output neurons 0-9" },
   ...MODEL_OPTIONS,
   { name: 'route', type: 'enum', values: ['onepass', 'literal'], default: 'onepass', help: 'how the etalons are computed' },
-  { name: 'layer', type: 'layer', default: { text: 'the logits', value: () => undefined }, help: 'the layer of the ten neurons' },
+  { name: 'layer', type: 'layer', default: decidedLater('the logits'), help: 'the layer of the ten neurons' },
   { name: 'scale', type: 'number', arg: 's', default: { text: '1/255', value: () => 1 / 255 }, help: 'pixels 0..255 → network input' },
   { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'a folder holding mnist/' },
   OUT_PREFIX,

@@ -18,8 +18,11 @@ export interface OptionContext {
 /** A default or bound that depends on the model or on other options: its value, and how help writes it. */
 export interface Derived<T> {
   text: string;
-  value: (ctx: OptionContext, options: Record<string, unknown>) => T | undefined;
+  value: (ctx: OptionContext, options: Record<string, unknown>) => T;
 }
+
+/** A default the method decides when it runs (the logits, the first 16 neurons): undefined here, `text` in help. */
+export const decidedLater = (text: string): Derived<undefined> => ({ text, value: () => undefined });
 
 /** A file's contents, as the CLI reads it or a page's file input gives it. */
 export interface FileInput {
@@ -38,7 +41,7 @@ interface Common<T> {
   /** camelCase key; the command-line flag is its kebab-case (`patchModel` → `--patch-model`) */
   name: string;
   help: string;
-  default?: T | Derived<T>;
+  default?: T | Derived<T> | Derived<undefined>;
   required?: boolean;
   /** placeholder in synopses (`K`, `FILE`); the default value stands there when there is one */
   arg?: string;
@@ -51,7 +54,7 @@ interface Common<T> {
 }
 
 export type OptionSpec =
-  | (Common<number> & { type: 'int' | 'number'; min?: number | Derived<number>; max?: number | Derived<number>; exclusive?: boolean })
+  | (Common<number> & { type: 'int' | 'number'; min?: number | Derived<number | undefined>; max?: number | Derived<number | undefined>; exclusive?: boolean })
   | (Common<string> & { type: 'string' | 'layer' | 'path' })
   | (Common<string> & { type: 'enum'; values: readonly string[] })
   | (Common<boolean> & { type: 'flag' })
@@ -75,16 +78,20 @@ type ValueOf<S> = S extends { type: 'int' | 'number' }
               ? string[]
               : string;
 
-/** The typed options a schema validates to: options with a default, flags and required ones are always set. */
+/** The typed options a schema validates to: options with a default (not one decided later), flags and required ones are always set. */
 export type Options<S extends readonly OptionSpec[]> = {
-  [K in S[number] as K['name']]: K extends { default: unknown } | { required: true } | { type: 'flag' } ? ValueOf<K> : ValueOf<K> | undefined;
+  [K in S[number] as K['name']]: K extends { default: Derived<undefined> }
+    ? ValueOf<K> | undefined
+    : K extends { default: unknown } | { required: true } | { type: 'flag' }
+      ? ValueOf<K>
+      : ValueOf<K> | undefined;
 };
 
 export const flagName = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-const isDerived = <T>(v: T | Derived<T> | undefined): v is Derived<T> => typeof v === 'object' && v !== null && 'value' in v && 'text' in v;
+const isDerived = <T>(v: T | Derived<T | undefined> | undefined): v is Derived<T | undefined> => typeof v === 'object' && v !== null && 'value' in v && 'text' in v;
 
-function resolve<T>(v: T | Derived<T> | undefined, ctx: OptionContext, opts: Record<string, unknown>): T | undefined {
+function resolve<T>(v: T | Derived<T | undefined> | undefined, ctx: OptionContext, opts: Record<string, unknown>): T | undefined {
   return isDerived(v) ? v.value(ctx, opts) : v;
 }
 

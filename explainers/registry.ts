@@ -14,7 +14,7 @@ import { etalons, type EtalonRoute } from './etalon.ts';
 import { predictionDifference } from './pda.ts';
 import { decodePatchModel, checkPatchModel } from './patch-model.ts';
 import { maxOut, invert, type OptimiseOptions, type MaxOutTarget } from './optimize.ts';
-import { validateOptions, type FileInput, type OptionContext, type OptionSpec, type Options } from './options.ts';
+import { validateOptions, decidedLater, type FileInput, type OptionContext, type OptionSpec, type Options } from './options.ts';
 import { maxAbs, type ExplainInputs, type Explanation, type Progress, type Tensor } from './explanation.ts';
 
 export type { ExplainInputs, Explanation, Progress };
@@ -307,8 +307,8 @@ export const explainers: readonly ExplainerEntry[] = [
   define({
     name: 'etalon', title: 'Etalons', summary: 'the linear map W_X,p that a piecewise-linear net applies around the input, for each chosen neuron (Molchanov et al.)', inputs: 'one',
     options: [
-      { name: 'layer', type: 'layer', default: { text: 'the logits', value: () => undefined }, help: 'the layer whose neurons are explained' },
-      { name: 'neurons', type: 'neurons', default: { text: 'the first 16', value: () => undefined }, help: 'neurons of that layer (flat indices c·H·W + y·W + x)' },
+      { name: 'layer', type: 'layer', default: decidedLater('the logits'), help: 'the layer whose neurons are explained' },
+      { name: 'neurons', type: 'neurons', default: decidedLater('the first 16'), help: 'neurons of that layer (flat indices c·H·W + y·W + x)' },
       { name: 'route', type: 'enum', values: ['onepass', 'literal'], default: 'onepass', help: 'one reverse pass per neuron batch, or the literal coordinate images of Algorithm 1' },
     ],
     async explain(j, o) {
@@ -334,7 +334,7 @@ export const explainers: readonly ExplainerEntry[] = [
     name: 'maxout', title: 'Activation maximisation', summary: 'images that maximise units, whole channels or class logits, with regularisers (MaxOut)', inputs: 'none',
     options: [
       { name: 'layer', type: 'layer', help: 'the layer whose units (fc) or channels (conv) are maximised' },
-      { name: 'units', type: 'neurons', default: { text: 'the first 16', value: () => undefined }, help: 'units or channels of that layer' },
+      { name: 'units', type: 'neurons', default: decidedLater('the first 16'), help: 'units or channels of that layer' },
       { name: 'class', type: 'neurons', arg: '0-9,12', conflicts: ['layer'], help: 'class logits to maximise, instead of --layer' },
       ...optimiserOptions(2),
     ],
