@@ -273,8 +273,6 @@ export function commandHelp(c: Command): string {
   return [...lines, ...wrap(`loupe ${c.name}`, words(c.options)), '', ...optionLines(c.options)].join('\n');
 }
 
-/** Every flag a command accepts (for the spec that compares the help with the table). */
-export const flagsOf = (specs: readonly OptionSpec[]) => specs.map((s) => `--${flagName(s.name)}`);
 
 
 // ---- the README's command block -------------------------------------------------------------------

@@ -292,8 +292,6 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
 });
 
 describe('help, README and code agree', function () {
-  const flags = (specs: readonly OptionSpec[]) => specs.map((s) => `--${flagName(s.name)}`);
-
   it('README.md holds the generated command block', () => {
     expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).to.include(readmeBlock());
   });
