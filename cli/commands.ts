@@ -6,7 +6,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { explainers, type ExplainerEntry } from '../explainers/registry.ts';
-import { decidedLater, flagName, optionLines, optionUsage, type OptionSpec } from '../explainers/options.ts';
+import { decidedLater, optionLines, optionUsage, type OptionSpec } from '../explainers/options.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_DATA = join(ROOT, '..', 'shared', 'data');
