@@ -1,18 +1,17 @@
-// A small argument parser: `--key value`, `--key=value`, boolean `--flag`, repeated keys collect.
+// A small argument parser driven by option schemas (explainers/options.ts): `--key value`,
+// `--key=value`, boolean `--flag`, repeatable keys collect; flags are the kebab-case of the
+// schema's names. `parseCommand` also validates: typed values, defaults and bounds from the
+// schema, so a command's help and its code read the same declaration.
 import { ArgumentError } from '../engine/errors.ts';
-
-export interface ArgSpec {
-  values: string[]; // options that take a value
-  flags: string[]; // boolean options
-  repeatable?: string[];
-}
+import { flagName, validateOptions, type OptionContext, type OptionSpec, type Options } from '../explainers/options.ts';
 
 export class Args {
   private vals = new Map<string, string[]>();
   private flagSet = new Set<string>();
   readonly positional: string[] = [];
 
-  constructor(argv: string[], spec: ArgSpec, command: string) {
+  constructor(argv: string[], readonly specs: readonly OptionSpec[], command: string) {
+    const byFlag = new Map(specs.map((s) => [flagName(s.name), s]));
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!;
       if (!a.startsWith('--')) {
@@ -21,18 +20,16 @@ export class Args {
       }
       const eq = a.indexOf('=');
       const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      if (spec.flags.includes(key)) {
+      const spec = byFlag.get(key);
+      if (!spec) throw new ArgumentError(`${command}: unknown option --${key}; options are ${[...byFlag.keys()].map((k) => `--${k}`).join(', ')}`);
+      if (spec.type === 'flag') {
         this.flagSet.add(key);
         continue;
-      }
-      if (!spec.values.includes(key)) {
-        const all = [...spec.values, ...spec.flags].map((k) => `--${k}`).join(', ');
-        throw new ArgumentError(`${command}: unknown option --${key}; options are ${all}`);
       }
       const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
       if (v === undefined) throw new ArgumentError(`${command}: --${key} needs a value`);
       const list = this.vals.get(key) ?? [];
-      if (list.length > 0 && !spec.repeatable?.includes(key)) throw new ArgumentError(`${command}: --${key} given twice`);
+      if (list.length > 0 && !spec.repeatable) throw new ArgumentError(`${command}: --${key} given twice`);
       list.push(v);
       this.vals.set(key, list);
     }
@@ -44,20 +41,8 @@ export class Args {
   all(key: string): string[] {
     return this.vals.get(key) ?? [];
   }
-  need(key: string, command: string): string {
-    const v = this.get(key);
-    if (v === undefined) throw new ArgumentError(`${command}: --${key} is required`);
-    return v;
-  }
   flag(key: string): boolean {
     return this.flagSet.has(key);
-  }
-  int(key: string, def: number, min = -Infinity, max = Infinity): number {
-    const v = this.get(key);
-    if (v === undefined) return def;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new ArgumentError(`--${key} must be an integer in [${min}, ${max}], got "${v}"`);
-    return n;
   }
   num(key: string): number | undefined {
     const v = this.get(key);
@@ -73,4 +58,22 @@ export class Args {
     if (ns.some((n) => !Number.isFinite(n))) throw new ArgumentError(`--${key} must be comma-separated numbers, got "${v}"`);
     return ns;
   }
+
+  /** What was given, by schema name: strings (lists for repeatable options), `true` for flags. */
+  given(specs: readonly OptionSpec[] = this.specs): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const s of specs) {
+      const f = flagName(s.name);
+      if (s.type === 'flag') {
+        if (this.flagSet.has(f)) out[s.name] = true;
+      } else if (this.vals.has(f)) out[s.name] = s.repeatable ? this.all(f) : this.get(f);
+    }
+    return out;
+  }
+}
+
+/** Parses and validates a command's arguments against its schema. */
+export function parseCommand<const S extends readonly OptionSpec[]>(argv: string[], specs: S, command: string, ctx: OptionContext = {}): { args: Args; o: Options<S> } {
+  const args = new Args(argv, specs, command);
+  return { args, o: validateOptions(specs, args.given(), ctx, command) };
 }

@@ -3,7 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Args } from './args.ts';
+import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import type { Engine, TimingRecord } from '../engine/gpu.ts';
@@ -14,11 +14,11 @@ import { ArgumentError } from '../engine/errors.ts';
 import * as X from '../explainers/gradients.ts';
 import { etalons } from '../explainers/etalon.ts';
 import { maxOut } from '../explainers/optimize.ts';
+import { BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
-function dataDir(args: Args): string {
-  const d = args.get('data') ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data');
+function dataDir(d: string): string {
   if (!existsSync(d)) throw new ArgumentError(`${d}: data folder not found (give --data DIR: the shared data with onnx/...)`);
   return d;
 }
@@ -77,17 +77,15 @@ async function throughput(fn: () => Promise<unknown>, images: number, minMs: num
 }
 
 export async function bench(argv: string[]): Promise<number> {
-  const args = new Args(argv, { values: ['data', 'batches', 'only', 'pda-windows', 'pda-stride'], flags: ['quick', 'json'] }, 'bench');
-  const SECTIONS = ['kernels', 'models', 'explainers', 'etalons', 'maxout', 'pda'];
-  const only = (args.get('only') ?? SECTIONS.join(',')).split(',');
+  const { o } = parseCommand(argv, BENCH_OPTIONS, 'bench');
+  const only = o.only.split(',');
   for (const o of only) if (!SECTIONS.includes(o)) throw new ArgumentError(`bench: unknown section "${o}"; sections are ${SECTIONS.join(', ')}`);
   const on = (s: string) => only.includes(s);
   const report: Record<string, unknown> = {};
-  const data = dataDir(args);
-  const quick = args.flag('quick');
-  const batches = args.numbers('batches') ?? [1, 16, 64];
+  const data = dataDir(o.data);
+  const { quick, batches } = o;
   const engine = await createNodeEngine({ timing: false });
-  const log = (s: string) => !args.flag('json') && console.log(s);
+  const log = (s: string) => !o.json && console.log(s);
   log(`adapter: ${engine.adapterInfo}${engine.hasTimestamps ? '' : ' (no timestamp queries: per-kernel times unavailable)'}`);
 
   const sqzBytes = new Uint8Array(readFileSync(join(data, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx')));
@@ -209,9 +207,9 @@ export async function bench(argv: string[]): Promise<number> {
   }
   if (on('pda')) {
     const { benchPda } = await import('./bench-pda.ts');
-    report.pda = await benchPda(engine, { data, quick, windows: args.int('pda-windows', quick ? 50 : 250, 1), stride: args.int('pda-stride', 4, 1), log });
+    report.pda = await benchPda(engine, { data, quick, windows: o.pdaWindows, stride: o.pdaStride, log });
   }
-  if (args.flag('json')) console.log(JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1));
+  if (o.json) console.log(JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1));
   sqz.destroy();
   return 0;
 }

@@ -5,17 +5,17 @@
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
-import { Args } from './args.ts';
+import { parseCommand } from './args.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import { main } from './main.ts';
+import { DEMO_OPTIONS } from './commands.ts';
 
 const WEIGHTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'weights');
 
 export async function demo(argv: string[]): Promise<number> {
-  const args = new Args(argv, { values: ['out', 'image'], flags: [] }, 'demo');
-  const out = args.get('out') ?? 'out/demo';
+  const { o } = parseCommand(argv, DEMO_OPTIONS, 'demo');
+  const { out, image } = o;
   const model = join(WEIGHTS, 'lenet-relu-mnist.onnx');
-  const image = args.get('image') ?? join(WEIGHTS, 'mnist-test-0.png');
   if (!existsSync(model)) throw new ArgumentError(`${model} not found: run loupe train first`);
   const steps: [string, string[]][] = [
     ['prediction', ['predict', '--model', model, '--image', image, '--top', '3']],

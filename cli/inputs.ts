@@ -11,10 +11,6 @@ import { preprocessImage } from '../loaders/preprocess.ts';
 import { readNpy } from '../loaders/npy.ts';
 import type { Args } from './args.ts';
 
-export const MODEL_OPTIONS = ['model', 'weights'];
-export const INPUT_OPTIONS = ['image', 'input', 'size', 'mean', 'scale', 'labels'];
-export const INPUT_FLAGS = ['bgr', 'grayscale'];
-
 export function readBytes(path: string, what: string): Uint8Array {
   if (!existsSync(path)) throw new ArgumentError(`${path}: ${what} not found`);
   if (statSync(path).isDirectory()) throw new ArgumentError(`${path}: is a directory, expected a ${what}`);

@@ -117,15 +117,9 @@ export interface Outputs {
   meta: object;
 }
 
-/**
- * Writes PREFIX.png (when `png`), PREFIX.npy (when `npy`) and PREFIX.json. Everything is
- * encoded and written to temporary files first; only when all of them are complete are they
- * renamed into place, so a failure (bad data, unwritable folder) leaves no output and no
- * temporary file behind. (Only a rename failing part-way, which the checks make very
- * unlikely, could leave some of the files complete and the rest absent.) Returns the paths written.
- */
-export function writeOutputs(prefix: string, outputs: Outputs): string[] {
-  const files: [string, () => Uint8Array][] = [];
+/** The files of PREFIX.png (when `png`), PREFIX.npy (when `npy`) and PREFIX.json, each with its encoder. */
+export function outputFiles(prefix: string, outputs: Outputs): OutputFile[] {
+  const files: OutputFile[] = [];
   if (outputs.png) {
     const png = outputs.png;
     files.push([`${prefix}.png`, () => encodePng(png)]);
@@ -135,7 +129,20 @@ export function writeOutputs(prefix: string, outputs: Outputs): string[] {
     files.push([`${prefix}.npy`, () => encodeNpy(shape, data)]);
   }
   files.push([`${prefix}.json`, () => new TextEncoder().encode(toJson(outputs.meta))]);
+  return files;
+}
 
+/** A file to write: its path and a function that encodes its bytes. */
+export type OutputFile = readonly [string, () => Uint8Array];
+
+/**
+ * Writes several files as one: everything is encoded and written to temporary files first; only
+ * when all of them are complete are they renamed into place, so a failure (bad data, unwritable
+ * folder) leaves no output and no temporary file behind. (Only a rename failing part-way, which
+ * the checks make very unlikely, could leave some of the files complete and the rest absent.)
+ * Returns the paths written, in order.
+ */
+export function writeFiles(files: readonly OutputFile[]): string[] {
   // Encode everything before touching the disk: a shape error must not leave files either.
   const encoded = files.map(([path, enc]) => [path, enc()] as const);
   // A folder in the way would only fail at the rename, after other files were committed.
@@ -166,4 +173,9 @@ export function writeOutputs(prefix: string, outputs: Outputs): string[] {
     throw e;
   }
   return done;
+}
+
+/** Writes PREFIX.png (when `png`), PREFIX.npy (when `npy`) and PREFIX.json as one (see writeFiles). Returns the paths written. */
+export function writeOutputs(prefix: string, outputs: Outputs): string[] {
+  return writeFiles(outputFiles(prefix, outputs));
 }

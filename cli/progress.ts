@@ -1,6 +1,7 @@
 // A one-line progress bar with ETA on stderr (redrawn in place on a terminal, a line per 10 % otherwise).
 export interface Progress {
-  update: (done: number, total?: number) => void;
+  /** `what` relabels the bar (a method that runs in phases) */
+  update: (done: number, total?: number, what?: string) => void;
   done: () => void;
 }
 
@@ -21,8 +22,9 @@ export function progressBar(label: string, total: number): Progress {
     }
   };
   return {
-    update: (done, t) => {
+    update: (done, t, what) => {
       if (t !== undefined) total = t;
+      if (what !== undefined) label = what;
       draw(done);
     },
     done: () => {

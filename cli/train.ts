@@ -5,16 +5,14 @@
 import { readFileSync, writeFileSync, renameSync, existsSync, mkdirSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Args } from './args.ts';
+import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import { Trainer, lenetReluGraph, mulberry32, shuffle } from '../engine/train.ts';
 import type { Model } from '../engine/runner.ts';
 import { readIdx } from '../loaders/idx.ts';
 import { writeOnnx } from '../loaders/onnx-writer.ts';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { TRAIN_OPTIONS } from './commands.ts';
 
 export interface Mnist {
   images: Uint8Array; // [n, 28, 28]
@@ -53,21 +51,18 @@ export async function mnistAccuracy(model: Model, data: Mnist, logits = 'logits'
 const fmtTime = (s: number) => (s < 60 ? `${s.toFixed(0)}s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
 
 export async function train(argv: string[]): Promise<number> {
-  const args = new Args(argv, { values: ['epochs', 'batch', 'lr', 'seed', 'out', 'data', 'limit'], flags: ['quiet'] }, 'train');
+  const { args, o } = parseCommand(argv, TRAIN_OPTIONS, 'train');
   if (args.positional.length) throw new ArgumentError(`train: unexpected argument "${args.positional[0]}"`);
-  const epochs = args.int('epochs', 4, 1, 1000);
-  const batch = args.int('batch', 64, 1, 4096);
-  const seed = args.int('seed', 1, 0, 2 ** 32 - 1);
-  const lr = args.num('lr') ?? 1e-3;
-  if (!(lr > 0 && lr < 10)) throw new ArgumentError(`--lr must be a number in (0, 10), got "${args.get('lr')}"`);
-  const out = resolve(args.get('out') ?? join(ROOT, 'weights', 'lenet-relu-mnist.onnx'));
-  let data = args.get('data') ?? join(ROOT, '..', 'shared', 'data');
+  const { epochs, batch, seed, lr } = o;
+  const out = resolve(o.out);
+  let data = o.data;
   if (!existsSync(data)) throw new ArgumentError(`${data}: data folder not found (give --data DIR)`);
   if (existsSync(join(data, 'mnist'))) data = join(data, 'mnist');
   const trainSet = readMnist(data, 'train');
   const testSet = readMnist(data, 't10k');
-  const limit = args.int('limit', trainSet.n, batch, trainSet.n);
-  const log = (s: string) => !args.flag('quiet') && console.log(s);
+  const limit = o.limit ?? trainSet.n;
+  if (limit < batch || limit > trainSet.n) throw new ArgumentError(`--limit must be an integer in [${batch}, ${trainSet.n}] (a batch to the training set), got "${limit}"`);
+  const log = (s: string) => !o.quiet && console.log(s);
 
   const engine = await createNodeEngine();
   const graph = lenetReluGraph(seed);
@@ -109,10 +104,10 @@ export async function train(argv: string[]): Promise<number> {
         const f = (s + 1) / steps;
         const el = (now - t0) / 1000;
         const line = `epoch ${ep}/${epochs} [${'#'.repeat(Math.round(f * 24)).padEnd(24, '.')}] ${s + 1}/${steps} loss ${(lossSum / seen).toFixed(4)} acc ${((100 * right) / seen).toFixed(2)}% elapsed ${fmtTime(el)} eta ${fmtTime((el / f) * (1 - f))}`;
-        if (!args.flag('quiet')) process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+        if (!o.quiet) process.stderr.write(tty ? `\r${line}` : `${line}\n`);
       }
     }
-    if (tty && !args.flag('quiet')) process.stderr.write('\n');
+    if (tty && !o.quiet) process.stderr.write('\n');
     const sec = (performance.now() - t0) / 1000;
     epochTimes.push(sec);
     acc = await mnistAccuracy(trainer.model, testSet);

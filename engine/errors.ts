@@ -27,3 +27,12 @@ export class ArgumentError extends LoupeError {
 export class GpuError extends LoupeError {
   override name = 'GpuError';
 }
+/** A long computation stopped at a check point because its AbortSignal fired (Ctrl-C, a page's Cancel button). */
+export class CancelledError extends LoupeError {
+  override name = 'CancelledError';
+}
+
+/** Long loops call this between batches or steps: throws CancelledError once `signal` has fired. */
+export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new CancelledError(`${what}: cancelled`);
+}

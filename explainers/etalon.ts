@@ -10,8 +10,9 @@ import type { Model, Recording } from '../engine/runner.ts';
 import { opOf, frozenRefusal } from '../engine/ops/index.ts';
 import { Reverser } from '../engine/reverse.ts';
 import { numel } from '../engine/shapes.ts';
-import { ArgumentError, UnsupportedOpError } from '../engine/errors.ts';
+import { ArgumentError, UnsupportedOpError, throwIfCancelled } from '../engine/errors.ts';
 import * as K from '../kernels/index.ts';
+import { parseRanges } from './options.ts';
 
 export type EtalonRoute = 'onepass' | 'literal';
 
@@ -30,16 +31,7 @@ export interface EtalonResult {
 
 /** Parses "0-9", "3,7,281" or "0-3,10" into neuron indices. */
 export function parseNeurons(spec: string): number[] {
-  const out: number[] = [];
-  for (const part of spec.split(',').map((s) => s.trim()).filter((s) => s)) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-    if (!m) throw new ArgumentError(`--neurons: "${part}" is not an index or a range like 0-9`);
-    const a = Number(m[1]), b = Number(m[2] ?? m[1]);
-    if (b < a) throw new ArgumentError(`--neurons: empty range ${part}`);
-    for (let i = a; i <= b; i++) out.push(i);
-  }
-  if (out.length === 0) throw new ArgumentError('--neurons: no neuron given');
-  return out;
+  return parseRanges(spec, '--neurons');
 }
 
 /** Throws UnsupportedOpError naming the first op on the way to `value` that is not piecewise linear. */
@@ -62,7 +54,7 @@ export function checkPiecewiseLinear(model: Model, value: string): void {
   }
 }
 
-export async function etalons(model: Model, image: Float32Array, layer: string, neurons: number[], route: EtalonRoute, onProgress?: (done: number, total: number) => void): Promise<EtalonResult> {
+export async function etalons(model: Model, image: Float32Array, layer: string, neurons: number[], route: EtalonRoute, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<EtalonResult> {
   const g = model.graph;
   const value = model.resolve(layer);
   checkPiecewiseLinear(model, value);
@@ -94,6 +86,7 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
   if (route === 'literal') {
     const B = Math.max(1, Math.min(per, model.maxBatch([value])));
     for (let first = 0; first < per; first += B) {
+      throwIfCancelled(signal, 'etalons');
       const n = Math.min(B, per - first);
       const res = await model.runFrozen(rec, false, n, (buf) => [e.makeDispatch(K.coordinates, { uniforms: { total: n * per, per, first }, bindings: { y: buf }, threads: n * per, label: 'coordinate images' })], [value]);
       const y = res.get(value)!.data;
@@ -105,6 +98,7 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
     const rev = new Reverser(model);
     const B = Math.max(1, Math.min(P, model.maxRecordBatch()));
     for (let first = 0; first < P; first += B) {
+      throwIfCancelled(signal, 'etalons');
       const n = Math.min(B, P - first);
       const xs = new Float32Array(n * per);
       for (let b = 0; b < n; b++) xs.set(image, b * per);

@@ -6,12 +6,18 @@ import type { Model, Recording, Tensor } from '../engine/runner.ts';
 import { Reverser, type ReverseRule } from '../engine/reverse.ts';
 import { classifierValues, softmaxRows } from '../engine/classify.ts';
 import { numel } from '../engine/shapes.ts';
-import { ArgumentError, ShapeError } from '../engine/errors.ts';
+import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts';
 import { RegionForward } from '../engine/region.ts';
 import { resizeBilinear } from '../loaders/preprocess.ts';
 import * as K from '../kernels/index.ts';
 
-export interface Target {
+/** Checked between chunks (batches, patch positions): cancellation and progress. */
+export interface Control {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Target extends Control {
   /** Class per image; undefined = the top-1 class of that image. */
   classes?: (number | undefined)[];
 }
@@ -27,13 +33,15 @@ export interface ClassExplanation {
 }
 
 /** Cuts a batch into chunks that a recording (all activations kept) fits, and runs `fn` on each. */
-async function inChunks<T>(model: Model, input: Float32Array, batch: number, fn: (x: Float32Array, n: number, first: number) => Promise<T>): Promise<T[]> {
+async function inChunks<T>(model: Model, input: Float32Array, batch: number, ctl: Control, fn: (x: Float32Array, n: number, first: number) => Promise<T>): Promise<T[]> {
   const per = numel(model.graph.input.shape.slice(1));
   const chunk = Math.min(batch, model.maxRecordBatch());
   const out: T[] = [];
   for (let s = 0; s < batch; s += chunk) {
+    throwIfCancelled(ctl.signal, 'explanation');
     const n = Math.min(chunk, batch - s);
     out.push(await fn(input.subarray(s * per, (s + n) * per), n, s));
+    ctl.onProgress?.(s + n, batch);
   }
   return out;
 }
@@ -93,7 +101,7 @@ async function recordClasses(model: Model, x: Float32Array, n: number, target: T
 export async function inputSignal(model: Model, input: Float32Array, batch: number, target: Target, rule: ReverseRule): Promise<ClassExplanation & { signal: Tensor }> {
   const rev = new Reverser(model);
   const [c, h, w] = inputHW(model);
-  const parts = await inChunks(model, input, batch, async (x, n, first) => {
+  const parts = await inChunks(model, input, batch, target, async (x, n, first) => {
     const p = await recordClasses(model, x, n, target, first);
     try {
       const g = (await rev.run(p.rec, p.logitsValue, p.seed, [model.graph.input.name], rule)).get(model.graph.input.name)!;
@@ -140,7 +148,7 @@ export function guidedBackprop(model: Model, input: Float32Array, batch: number,
   return inputSignal(model, input, batch, target, 'guided');
 }
 
-export interface DeconvOptions {
+export interface DeconvOptions extends Control {
   layer: string;
   /** Feature map (channel) to project; default: the channel with the strongest activation per image. */
   unit?: number;
@@ -153,7 +161,7 @@ export async function deconvnet(model: Model, input: Float32Array, batch: number
   const rev = new Reverser(model);
   const [c, h, w] = inputHW(model);
   const layer = model.resolve(opts.layer);
-  const parts = await inChunks(model, input, batch, async (x, n) => {
+  const parts = await inChunks(model, input, batch, opts, async (x, n) => {
     const rec = await model.record(x, n, [layer]);
     try {
     const a = rec.read.get(layer)!;
@@ -206,7 +214,7 @@ export async function gradCam(model: Model, input: Float32Array, batch: number, 
   const rev = new Reverser(model);
   const [, h, w] = inputHW(model);
   const perLayer = vals.map((v, i) => ({ layer: layers[i]!, value: v, maps: new Float32Array(batch * h * w), size: [0, 0] as [number, number] }));
-  const parts = await inChunks(model, input, batch, async (x, n, first) => {
+  const parts = await inChunks(model, input, batch, target, async (x, n, first) => {
     const p = await recordClasses(model, x, n, target, first, vals);
     let grads: Map<string, Tensor>;
     try {
@@ -248,8 +256,9 @@ export async function gradCam(model: Model, input: Float32Array, batch: number, 
 
 /** Guided Grad-CAM: guided backprop ⊙ the (multi-layer) Grad-CAM map, per channel. */
 export async function guidedGradCam(model: Model, input: Float32Array, batch: number, layers: string[], target: Target = {}) {
-  const cam = await gradCam(model, input, batch, layers, target);
-  const gb = await guidedBackprop(model, input, batch, { classes: cam.classes });
+  const p = target.onProgress; // two passes over the batch: the first half of the progress is Grad-CAM's
+  const cam = await gradCam(model, input, batch, layers, { ...target, onProgress: p && ((d, t) => p(d, 2 * t)) });
+  const gb = await guidedBackprop(model, input, batch, { classes: cam.classes, signal: target.signal, onProgress: p && ((d, t) => p(t + d, 2 * t)) });
   const [c, h, w] = inputHW(model);
   const hw = h * w;
   const signal = new Float32Array(gb.signal.data.length);
@@ -267,6 +276,7 @@ export interface OcclusionOptions {
   /** recompute only the rectangle each patch changes, per layer (engine/region.ts); default true */
   incremental?: boolean;
   onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
 }
 
 /**
@@ -330,6 +340,7 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
       }
       const drop = new Float32Array(positions);
       for (let first = 0; first < positions; first += chunk) {
+        throwIfCancelled(opts.signal, 'occlusion');
         const n = Math.min(chunk, positions - first);
         let res: Map<string, Tensor>;
         if (region) {

@@ -9,7 +9,7 @@ import type { Model } from '../engine/runner.ts';
 import type { Dispatch } from '../engine/gpu.ts';
 import { Reverser, type Walk } from '../engine/reverse.ts';
 import { numel } from '../engine/shapes.ts';
-import { ArgumentError } from '../engine/errors.ts';
+import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
 import * as O from '../kernels/image_opt.ts';
 import { classifierValues } from '../engine/classify.ts';
 
@@ -44,6 +44,9 @@ export interface OptimiseOptions extends Regularisers {
   range?: [number, number];
   logEvery?: number;
   onProgress?: (step: number, total: number, objective: number[]) => void;
+  /** called after every step (onProgress only on logged ones) */
+  onStep?: (step: number, total: number) => void;
+  signal?: AbortSignal;
 }
 
 /** Mulberry32: a small seeded PRNG (reproducible runs), with Box–Muller normals. */
@@ -135,6 +138,7 @@ async function optimise(
     const act = rec.values.get(layer)!;
     const actCount = numel(rec.shapes.get(layer)!);
     for (let t = 1; t <= opts.iterations; t++) {
+      throwIfCancelled(opts.signal, 'image optimisation');
       e.device.queue.writeBuffer(state, 0, new Float32Array([opts.lr, b1, b2, 1e-8, 1 / (1 - b1 ** t), 1 / (1 - b2 ** t), lo, hi]));
       const j = opts.jitter ?? 0;
       e.device.queue.writeBuffer(offsets, 0, new Int32Array([Math.round((rnd.next() * 2 - 1) * j), Math.round((rnd.next() * 2 - 1) * j)]));
@@ -147,6 +151,7 @@ async function optimise(
         log.push({ step: t, objective: o });
         opts.onProgress?.(t, opts.iterations, o);
       }
+      opts.onStep?.(t, opts.iterations);
     }
     const [ab] = await e.run([], [{ buffer: x, bytes: total * 4 }]);
     return { images: new Float32Array(ab!), log };
@@ -197,7 +202,9 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
       if (target.kind === 'channel') for (let q = 0; q < hw; q++) seed[i * L + u * hw + q] = 1 / hw;
       else seed[i * L + u] = 1;
     });
-    const res = await optimise(model, n, layer, { ...opts, seed: opts.seed + first }, (walk) => {
+    const step = opts.onStep, chunks = Math.ceil(P / chunk); // progress over all chunks' steps
+    const onStep = step && ((t: number, T: number) => step((first / chunk) * T + t, chunks * T));
+    const res = await optimise(model, n, layer, { ...opts, seed: opts.seed + first, onStep }, (walk) => {
       model.engine.device.queue.writeBuffer(walk.seed, 0, seed);
       return [];
     }, (a) => part.map((_, i) => {

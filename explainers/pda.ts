@@ -15,7 +15,7 @@ import { RegionForward } from '../engine/region.ts';
 import type { Engine, Dispatch } from '../engine/gpu.ts';
 import { classifierValues, softmaxRows } from '../engine/classify.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
-import { ArgumentError, ShapeError } from '../engine/errors.ts';
+import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts';
 import * as KP from '../kernels/pda.ts';
 import { checkPatchModel, type PatchModel } from './patch-model.ts';
 
@@ -297,6 +297,7 @@ export interface PdaOptions {
   /** analyse only the first N windows (benchmarks, previews); the maps cover only those windows */
   limitWindows?: number;
   onProgress?: (windowsDone: number, windows: number) => void;
+  signal?: AbortSignal;
 }
 
 export interface LayerRelevance {
@@ -446,6 +447,7 @@ export async function predictionDifference(model: Model, x: Float32Array, o: Pda
       }
       const oy = new Int32Array(wpb * S), ox = new Int32Array(wpb * S);
       for (let first = 0; first < windows; first += wpb) {
+        throwIfCancelled(o.signal, 'pda');
         const nw = Math.min(wpb, windows - first);
         let res: Map<string, Tensor>;
         if (region) {

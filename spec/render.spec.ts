@@ -6,8 +6,8 @@ import {
   diverging, bwr, sequential, inferno, turbo, jet, luminance, renderSigned, renderSequential, overlay, topMask,
   renderMask, tensorToImage, montage, drawText, measureText, wrapText, truncateText, colorbar, createImage,
   resizeImage, toGrey, formatNumber, type RGB,
-} from '../explainers/render.ts';
-import { glyphRows, glyphPixel, hasGlyph, GLYPH_HEIGHT, GLYPH_WIDTH, ADVANCE, LINE_HEIGHT } from '../explainers/font.ts';
+} from '../render/render.ts';
+import { glyphRows, glyphPixel, hasGlyph, GLYPH_HEIGHT, GLYPH_WIDTH, ADVANCE, LINE_HEIGHT } from '../render/font.ts';
 import { writeOutputs, writePng, writeNpy, writeSidecar, OutputError } from '../cli/output.ts';
 import { decodeImage, type RGBAImage } from '../loaders/image.ts';
 import { readNpy } from '../loaders/npy.ts';

@@ -7,6 +7,9 @@ import type { RGBAImage } from '../loaders/image.ts';
 import { resizeAntialias, resizeBilinear, LUMA_601 } from '../loaders/preprocess.ts';
 import { ShapeError } from '../engine/errors.ts';
 import { ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, LINE_HEIGHT, glyphRows } from './font.ts';
+import { maxAbs } from '../explainers/explanation.ts';
+
+export { maxAbs };
 
 /** An 8-bit colour, each channel 0..255. */
 export type RGB = [number, number, number];
@@ -174,16 +177,6 @@ function checkImage(fn: string, img: RGBAImage): void {
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || data.length !== width * height * 4) {
     throw new ShapeError(`${fn}: a ${width}x${height} RGBA image needs ${width * height * 4} bytes, got ${data.length}`);
   }
-}
-
-/** Largest |v| over the finite values of a map (0 when there are none). */
-export function maxAbs(map: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < map.length; i++) {
-    const a = Math.abs(map[i]);
-    if (a > m && a !== Infinity) m = a;
-  }
-  return m;
 }
 
 /** Finite min and max of a map ([0, 0] when there are no finite values). */

@@ -1,0 +1,293 @@
+// The one command table: every `loupe` command with its summary and declared options (types,
+// defaults, bounds, help). The commands parse their arguments from it, `loupe --help` and
+// `loupe CMD --help` print it, and scripts/readme-commands.mjs writes it into README.md, so help,
+// README and code cannot drift. `explain` takes its methods and their options from the explainer
+// registry. Implementations are imported when their command runs.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { explainers, type ExplainerEntry } from '../explainers/registry.ts';
+import { decidedLater, optionLines, optionUsage, type OptionSpec } from '../explainers/options.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_DATA = join(ROOT, '..', 'shared', 'data');
+
+// ---- option groups --------------------------------------------------------------------------------
+
+export const MODEL_OPTIONS = [
+  { name: 'model', type: 'path', required: true, arg: 'M', group: 'model', help: 'the model: an .onnx file, or a Caffe .prototxt (with --weights)' },
+  { name: 'weights', type: 'path', arg: 'W', group: 'model', help: "a Caffe model's .caffemodel" },
+] as const satisfies readonly OptionSpec[];
+
+export const INPUT_OPTIONS = [
+  { name: 'image', type: 'path', repeatable: true, arg: 'I', group: 'input', help: 'an image (PNG or JPEG); repeat for a batch' },
+  { name: 'input', type: 'path', arg: 'X.npy', group: 'input', conflicts: ['image'], help: 'a preprocessed N×C×H×W float32 array instead of images' },
+] as const satisfies readonly OptionSpec[];
+
+export const PREPROCESS_OPTIONS = [
+  { name: 'size', type: 'string', arg: 'H[xW]', group: 'preprocess', help: "resize images to H×W (default: the model's input size)" },
+  { name: 'mean', type: 'numbers', arg: 'a,b,c', group: 'preprocess', help: 'subtracted per channel, pixels in 0..255' },
+  { name: 'scale', type: 'number', arg: 's', group: 'preprocess', help: 'multiplies after the mean' },
+  { name: 'bgr', type: 'flag', group: 'preprocess', help: 'channels in BGR order (Caffe models)' },
+  { name: 'grayscale', type: 'flag', group: 'preprocess', help: 'one grey channel' },
+] as const satisfies readonly OptionSpec[];
+
+export const LABELS_OPTION = { name: 'labels', type: 'path', arg: 'L', help: 'class names, one per line (synset_words.txt works): --class by name, names in captions' } as const satisfies OptionSpec;
+const OUT_PREFIX = { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.png, PREFIX.npy and PREFIX.json' } as const satisfies OptionSpec;
+
+// ---- the commands -----------------------------------------------------------------------------------
+
+export const DEMO_OPTIONS = [
+  { name: 'out', type: 'path', default: 'out/demo', help: 'output prefix' },
+  { name: 'image', type: 'path', default: { text: 'weights/mnist-test-0.png', value: () => join(ROOT, 'weights', 'mnist-test-0.png') }, help: 'the digit to explain' },
+] as const satisfies readonly OptionSpec[];
+
+export const INFO_OPTIONS = [...MODEL_OPTIONS, { name: 'json', type: 'flag', help: 'print JSON' }] as const satisfies readonly OptionSpec[];
+
+export const PREDICT_OPTIONS = [
+  ...MODEL_OPTIONS, ...INPUT_OPTIONS, ...PREPROCESS_OPTIONS, LABELS_OPTION,
+  { name: 'top', type: 'int', default: 5, min: 1, help: 'classes to list per image' },
+  { name: 'json', type: 'flag', help: 'print JSON: logits, probabilities, top classes (one entry per image of a batch)' },
+] as const satisfies readonly OptionSpec[];
+
+/** `loupe explain`'s own options; each method adds its schema's. */
+export const EXPLAIN_OPTIONS = [
+  { name: 'method', type: 'enum', values: explainers.map((e) => e.name), required: true, arg: 'METHOD', help: 'the explanation method' },
+  ...MODEL_OPTIONS, ...INPUT_OPTIONS, ...PREPROCESS_OPTIONS, LABELS_OPTION, OUT_PREFIX,
+] as const satisfies readonly OptionSpec[];
+
+export const FIGURE11_OPTIONS = [
+  { name: 'figure11', type: 'flag', required: true, help: "the etalon paper's Figure 11 for an MNIST net: the first test digit of each class × the etalons of output neurons 0-9" },
+  ...MODEL_OPTIONS,
+  { name: 'route', type: 'enum', values: ['onepass', 'literal'], default: 'onepass', help: 'how the etalons are computed' },
+  { name: 'layer', type: 'layer', default: decidedLater('the logits'), help: 'the layer of the ten neurons' },
+  { name: 'scale', type: 'number', arg: 's', default: { text: '1/255', value: () => 1 / 255 }, help: 'pixels 0..255 → network input' },
+  { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'a folder holding mnist/' },
+  OUT_PREFIX,
+] as const satisfies readonly OptionSpec[];
+
+export const PATCH_MODEL_OPTIONS = [
+  ...MODEL_OPTIONS, ...PREPROCESS_OPTIONS,
+  { name: 'images', type: 'path', repeatable: true, required: true, arg: 'DIR_OR_FILES', help: 'folders, images, N×C×H×W .npy arrays or IDX(.gz) image files to learn patches from' },
+  { name: 'window', type: 'int', required: true, min: 1, arg: 'K', help: 'window side K' },
+  { name: 'padding', type: 'int', default: 2, min: 0, help: 'context L around the window the conditional sampler sees' },
+  { name: 'patches', type: 'int', default: 25000, min: 0, help: 'patches to estimate the Gaussian from (0: marginal sampling only)' },
+  { name: 'store', type: 'int', default: 64, min: 0, help: 'images kept for marginal sampling' },
+  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'seed of the patch positions' },
+  { name: 'out', type: 'path', required: true, arg: 'FILE', help: 'the patch model file' },
+] as const satisfies readonly OptionSpec[];
+
+export const TRAIN_OPTIONS = [
+  { name: 'epochs', type: 'int', default: 4, min: 1, max: 1000, help: 'passes over the training set' },
+  { name: 'batch', type: 'int', default: 64, min: 1, max: 4096, help: 'images per step' },
+  { name: 'lr', type: 'number', default: 0.001, min: 0, max: 10, exclusive: true, help: 'Adam learning rate (cosine decay to lr/20)' },
+  { name: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 32 - 1, help: 'seed of the weights and the shuffle' },
+  { name: 'out', type: 'path', default: { text: 'weights/lenet-relu-mnist.onnx', value: () => join(ROOT, 'weights', 'lenet-relu-mnist.onnx') }, help: 'the ONNX file written after every epoch' },
+  { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'a folder with mnist/ or the MNIST .gz files' },
+  { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'train on the first N images only' },
+  { name: 'quiet', type: 'flag', help: 'no progress output' },
+] as const satisfies readonly OptionSpec[];
+
+export const BENCH_SECTIONS = ['kernels', 'models', 'explainers', 'etalons', 'maxout', 'pda'];
+export const BENCH_OPTIONS = [
+  { name: 'quick', type: 'flag', help: 'fewer repeats and models' },
+  { name: 'json', type: 'flag', help: 'print the report as JSON' },
+  { name: 'only', type: 'string', default: BENCH_SECTIONS.join(','), help: 'sections to run' },
+  { name: 'batches', type: 'numbers', default: [1, 16, 64], help: 'batch sizes of the model timings' },
+  { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'the shared data (onnx/, caffe/, images/)' },
+  { name: 'pdaWindows', type: 'int', min: 1, default: { text: '250, 50 with --quick', value: (_c, o) => (o.quick ? 50 : 250) }, help: 'PDA windows timed' },
+  { name: 'pdaStride', type: 'int', default: 4, min: 1, help: 'PDA window stride' },
+] as const satisfies readonly OptionSpec[];
+
+export interface Command {
+  name: string;
+  summary: string;
+  options: readonly OptionSpec[];
+  /** an alias of `explain --method M` */
+  method?: string;
+  run: (argv: string[]) => Promise<number>;
+}
+
+const alias = (name: string, summary: string): Command => ({
+  name, summary, method: name, options: [],
+  run: async (argv) => (await import('./explain.ts')).explain(argv, name),
+});
+
+export const COMMANDS: readonly Command[] = [
+  { name: 'demo', summary: 'the shipped LeNet-ReLU explains the digit it embeds: prediction, etalons, saliency', options: DEMO_OPTIONS, run: async (a) => (await import('./demo.ts')).demo(a) },
+  { name: 'info', summary: 'the layer table: op, output shape, parameters, FLOPs', options: INFO_OPTIONS, run: async (a) => (await import('./info.ts')).info(a) },
+  { name: 'predict', summary: 'the top classes of each image', options: PREDICT_OPTIONS, run: async (a) => (await import('./info.ts')).predict(a) },
+  { name: 'explain', summary: 'explain what the model sees: PREFIX.png (a captioned grid), PREFIX.npy (the maps), PREFIX.json (what was computed, with which parameters)', options: EXPLAIN_OPTIONS, run: async (a) => (await import('./explain.ts')).explain(a) },
+  { ...alias('etalon', 'etalons of neurons of a layer around one input (W_X,p, P×C×H×W .npy; biases in the JSON)'), options: FIGURE11_OPTIONS, run: async (a) => (await import('./etalon.ts')).etalonCommand(a) },
+  alias('maxout', 'activation maximisation: images that maximise units, channels or class logits'),
+  alias('invert', 'network inversion: an image whose features at --layer match the input\'s (+ PREFIX.csv, PREFIX-curve.png)'),
+  { name: 'patch-model', summary: "prediction difference analysis's patch model, built once per window size from real images", options: PATCH_MODEL_OPTIONS, run: async (a) => (await import('./pda.ts')).patchModelCommand(a) },
+  { name: 'train', summary: 'train LeNet-ReLU on MNIST with Loupe\'s own kernels and write it as ONNX', options: TRAIN_OPTIONS, run: async (a) => (await import('./train.ts')).train(a) },
+  { name: 'bench', summary: 'kernel, model and explainer timings, against onnxruntime-node in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },
+];
+
+export function command(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+// ---- help text --------------------------------------------------------------------------------------
+
+const WIDTH = 100;
+const INDENT = 14;
+
+/** Words of a synopsis wrapped at WIDTH, continuation lines indented to the options' column. */
+function wrap(head: string, words: string[]): string[] {
+  const lines: string[] = [];
+  let line = head.padEnd(INDENT - 1);
+  for (const w of words) {
+    if (line.length + 1 + w.length > WIDTH && line.trim() !== '') {
+      lines.push(line);
+      line = ' '.repeat(INDENT - 1);
+    }
+    line += ` ${w}`;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** A synopsis's words: the model, input and preprocessing groups written compactly, the rest as options. */
+function words(specs: readonly OptionSpec[]): string[] {
+  const out: string[] = [];
+  const groups = new Set<string>();
+  for (const s of specs) {
+    if (s.group && groups.has(s.group)) continue;
+    if (s.group === 'model') out.push('--model M [--weights W]');
+    else if (s.group === 'input') out.push(specs.some((t) => t.name === 'input') ? '(--image I ... | --input X.npy)' : '--image I');
+    else if (s.group === 'preprocess') out.push('[preprocessing]');
+    else out.push(s.required ? optionUsage(s) : `[${optionUsage(s)}]`);
+    if (s.group) groups.add(s.group);
+  }
+  return out;
+}
+
+/** A summary as `# ...` lines of at most WIDTH characters. */
+function comment(text: string): string[] {
+  const lines: string[] = [];
+  let line = '#';
+  for (const w of text.split(' ')) {
+    if (line.length + 1 + w.length > WIDTH && line !== '#') {
+      lines.push(line);
+      line = '#';
+    }
+    line += ` ${w}`;
+  }
+  lines.push(line);
+  return lines;
+}
+
+/** `loupe explain --method M` and what that method takes besides the model and the output. */
+function methodWords(e: ExplainerEntry, head: string[]): string[] {
+  const inputs = e.inputs === 'none' ? ['[preprocessing]'] : e.inputs === 'one' ? ['(--image I | --input X.npy)', '[preprocessing]'] : ['(--image I ... | --input X.npy)', '[preprocessing]'];
+  return [...head, '--model M [--weights W]', ...inputs, ...words(e.options), '--out PREFIX'];
+}
+
+const EXPLAIN_WORDS = () => ['--method METHOD', ...words(EXPLAIN_OPTIONS.filter((s) => s.name !== 'method' && s.name !== 'out')), '--out PREFIX', '[method options]'];
+const inputsNote = (e: ExplainerEntry) => (e.inputs === 'none' ? ' (no image)' : e.inputs === 'one' ? ' (one image)' : '');
+
+/** Every command's synopsis, with its summary as a comment: `loupe --help` and the README's block. */
+export function commandsText(): string {
+  const out: string[] = [];
+  for (const c of COMMANDS) {
+    if (c.name === 'explain') {
+      out.push(...comment(c.summary));
+      out.push(...wrap('loupe explain', EXPLAIN_WORDS()));
+      for (const e of explainers) {
+        out.push(...comment(`${e.name}${inputsNote(e)}: ${e.summary}`));
+        out.push(...wrap('loupe explain', [`--method ${e.name}`, '...', ...words(e.options)]));
+      }
+    } else if (c.method) {
+      out.push(...comment(`${c.summary} (= loupe explain --method ${c.method})`));
+      out.push(...wrap(`loupe ${c.name}`, ['... (the options of explain --method ' + c.method + ')']));
+      if (c.options.length) out.push(...wrap(`loupe ${c.name}`, words(c.options)));
+    } else {
+      out.push(...comment(c.summary));
+      out.push(...wrap(`loupe ${c.name}`, words(c.options)));
+    }
+  }
+  return out.join('\n');
+}
+
+const PREPROCESSING = [
+  'Preprocessing ([preprocessing]; the flags override what the model file records in loupe.preprocess):',
+  ...optionLines(PREPROCESS_OPTIONS),
+  '  --labels L is accepted wherever classes are named.',
+];
+
+export function usage(): string {
+  return [
+    'loupe — look inside CNNs on WebGPU',
+    '',
+    commandsText(),
+    '',
+    ...PREPROCESSING,
+    '',
+    'Models: ONNX (.onnx), or Caffe (--model net.prototxt --weights net.caffemodel).',
+    'loupe COMMAND --help and loupe explain --method M --help list options with defaults and bounds.',
+    'Add --verbose to any command for stack traces.',
+  ].join('\n');
+}
+
+/** `loupe explain --method M --help`: the method's options with types, bounds and defaults. */
+export function methodHelp(e: ExplainerEntry): string {
+  const inputs = e.inputs === 'none' ? 'no image' : e.inputs === 'one' ? 'one image' : 'one image or a batch';
+  return [
+    `loupe explain --method ${e.name}: ${e.title} — ${e.summary} (explains ${inputs})`,
+    '',
+    ...wrap('loupe explain', methodWords(e, [`--method ${e.name}`])),
+    '',
+    `Options of ${e.name}:`,
+    ...(e.options.length ? optionLines(e.options) : ['  (none)']),
+    '',
+    'Common options:',
+    ...optionLines(EXPLAIN_OPTIONS.filter((s: OptionSpec) => s.name !== 'method' && !(e.inputs === 'none' && s.group === 'input'))),
+  ].join('\n');
+}
+
+/** `loupe explain --help`: the methods with their summaries. */
+export function explainHelp(): string {
+  const w = Math.max(...explainers.map((e) => e.name.length));
+  return [
+    ...wrap('loupe explain', EXPLAIN_WORDS()),
+    '',
+    'Methods (loupe explain --method METHOD --help lists its options):',
+    ...explainers.map((e) => `  ${e.name.padEnd(w)}  ${e.summary}`),
+    '',
+    'Common options:',
+    ...optionLines(EXPLAIN_OPTIONS.filter((s) => s.name !== 'method')),
+  ].join('\n');
+}
+
+/** `loupe COMMAND --help`. */
+export function commandHelp(c: Command): string {
+  if (c.name === 'explain') return explainHelp();
+  const lines = [`loupe ${c.name}: ${c.summary}`, ''];
+  if (c.method) {
+    lines.push(`The same as loupe explain --method ${c.method}:`, '', methodHelp(explainers.find((e) => e.name === c.method)!));
+    if (c.options.length) lines.push('', ...wrap(`loupe ${c.name}`, words(c.options)), '', ...optionLines(c.options));
+    return lines.join('\n');
+  }
+  return [...lines, ...wrap(`loupe ${c.name}`, words(c.options)), '', ...optionLines(c.options)].join('\n');
+}
+
+
+
+// ---- the README's command block -------------------------------------------------------------------
+
+export const README_BEGIN = '<!-- commands: generated from cli/commands.ts and the explainer registry by scripts/readme-commands.mjs; do not edit -->';
+export const README_END = '<!-- end of commands -->';
+
+/** What README.md holds between its markers: the synopses `loupe --help` prints. */
+export function readmeBlock(): string {
+  return `${README_BEGIN}\n\`\`\`sh\n${commandsText()}\n\`\`\`\n${README_END}`;
+}
+
+/** README text with its command block replaced by `readmeBlock()`; throws when the markers are missing. */
+export function withReadmeBlock(readme: string): string {
+  const a = readme.indexOf(README_BEGIN), b = readme.indexOf(README_END);
+  if (a < 0 || b < a) throw new Error(`README.md has no command block (${README_BEGIN} … ${README_END})`);
+  return readme.slice(0, a) + readmeBlock() + readme.slice(b + README_END.length);
+}

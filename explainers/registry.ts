@@ -1,0 +1,381 @@
+// The explainer registry: every method as one entry — its name, a one-line summary, its options
+// (types, defaults, bounds, help) and `run(model, inputs, options, progress, signal)` giving an
+// Explanation. The CLI builds `loupe explain` from it, the help text and the README's command
+// table are generated from it, and a page lists the methods and builds forms from the schemas.
+// Entries call the explainer modules; they add validation and the metadata the outputs carry.
+// No Node modules, no files: a file-like option (PDA's patch model) arrives as { name, bytes }.
+import type { Model } from '../engine/runner.ts';
+import type { Preprocess } from '../engine/ir.ts';
+import { ArgumentError, ShapeError } from '../engine/errors.ts';
+import { classifierValues } from '../engine/classify.ts';
+import { numel } from '../engine/shapes.ts';
+import * as X from './gradients.ts';
+import { etalons, type EtalonRoute } from './etalon.ts';
+import { predictionDifference } from './pda.ts';
+import { decodePatchModel, checkPatchModel } from './patch-model.ts';
+import { maxOut, invert, type OptimiseOptions, type MaxOutTarget } from './optimize.ts';
+import { validateOptions, decidedLater, type FileInput, type OptionContext, type OptionSpec, type Options } from './options.ts';
+import { maxAbs, type ExplainInputs, type Explanation, type Progress, type Tensor } from './explanation.ts';
+
+export type { ExplainInputs, Explanation, Progress };
+
+export interface ExplainerEntry {
+  name: string;
+  title: string;
+  summary: string;
+  /** what it explains: no image (MaxOut), exactly one, or a batch */
+  inputs: 'none' | 'one' | 'batch';
+  options: readonly OptionSpec[];
+  /** the options typed, defaults applied; throws ArgumentError naming a bad one */
+  validate(given: Record<string, unknown>, ctx?: OptionContext): Record<string, unknown>;
+  run(model: Model, inputs: ExplainInputs, options?: Record<string, unknown>, progress?: Progress, signal?: AbortSignal): Promise<Explanation>;
+}
+
+/** What a method's body sees: the inputs with their shape, names and preprocessing resolved. */
+interface Job {
+  model: Model;
+  x: Float32Array;
+  batch: number;
+  c: number;
+  h: number;
+  w: number;
+  names: string[];
+  labels?: string[];
+  preprocess: Preprocess;
+  fromImages: boolean;
+  progress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** JSON-able copies: typed arrays become arrays, undefined keys go, a file option becomes its name. */
+function plain<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v, (_k, x) => (ArrayBuffer.isView(x) && !(x instanceof DataView) ? Array.from(x as unknown as ArrayLike<number>) : x)));
+}
+const parameters = (o: Record<string, unknown>) => plain(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v && typeof v === 'object' && 'bytes' in v ? (v as unknown as FileInput).name : v])));
+
+function optionContext(model: Model, inputs: ExplainInputs): OptionContext {
+  const [, channels, height, width] = model.graph.input.shape;
+  const pp = inputs.preprocess ?? model.graph.preprocess;
+  return { input: height !== undefined && width !== undefined ? { channels: channels!, height, width } : undefined, labels: inputs.labels, scale: pp?.scale ?? 1 };
+}
+
+function define<const S extends readonly OptionSpec[]>(e: {
+  name: string;
+  title: string;
+  summary: string;
+  inputs: ExplainerEntry['inputs'];
+  options: S;
+  explain: (job: Job, o: Options<S>) => Promise<Explanation>;
+}): ExplainerEntry {
+  return {
+    name: e.name, title: e.title, summary: e.summary, inputs: e.inputs, options: e.options,
+    validate: (given, ctx) => validateOptions(e.options, given, ctx, e.name),
+    async run(model, inputs, options = {}, progress, signal) {
+      const [, c, h, w] = model.graph.input.shape;
+      if (c === undefined || h === undefined || w === undefined) throw new ArgumentError(`${e.name} needs an image input (N×C×H×W); the model takes [${model.graph.input.shape.join(', ')}]`);
+      const o = validateOptions(e.options, options, optionContext(model, inputs), e.name);
+      const batch = e.inputs === 'none' ? 0 : inputs.batch;
+      if (e.inputs === 'one' && batch !== 1) throw new ArgumentError(`${e.name} explains one image at a time (give one --image)`);
+      if (e.inputs === 'batch' && batch < 1) throw new ArgumentError(`${e.name} needs at least one image`);
+      if (inputs.data.length < batch * c * h * w) throw new ShapeError(`${e.name}: ${batch} images of ${c}×${h}×${w} need ${batch * c * h * w} values, got ${inputs.data.length}`);
+      const report = progress && ((done: number, total: number) => progress(done, total, e.name));
+      return e.explain({
+        model, x: inputs.data.subarray(0, batch * c * h * w), batch, c, h, w,
+        names: inputs.names ?? Array.from({ length: batch }, (_, i) => `image ${i}`), labels: inputs.labels,
+        preprocess: inputs.preprocess ?? model.graph.preprocess ?? {}, fromImages: inputs.fromImages ?? false, progress: report, signal,
+      }, o);
+    },
+  };
+}
+
+// ---- options several methods share ------------------------------------------------------------
+
+const CLASS = { name: 'class', type: 'classes', help: "the class to explain: an index or, with --labels, a label; one for all images or one per image (default: each image's top class)" } as const;
+const LAYERS = { name: 'layer', type: 'layers', required: true, help: 'the layers (names as loupe info prints them, or value names); several give their mean' } as const;
+const imageSide: { text: string; value: (ctx: OptionContext) => number | undefined } = { text: 'the image side', value: (ctx) => (ctx.input ? Math.min(ctx.input.height, ctx.input.width) : undefined) };
+
+const mapShape = (j: Job) => (j.batch === 1 ? [j.h, j.w] : [j.batch, j.h, j.w]);
+const classLabels = (j: Job, classes: number[]) => classes.map((k) => j.labels?.[k] ?? null);
+
+/** Saliency and guided backprop: a reverse signal at the input, shown as max |signal| over channels. */
+function inputSignalMethod(name: string, title: string, summary: string, fn: typeof X.saliency, stored: string) {
+  return define({
+    name, title, summary, inputs: 'batch', options: [CLASS],
+    async explain(j, o) {
+      const r = await fn(j.model, j.x, j.batch, { classes: o.class, signal: j.signal, onProgress: j.progress });
+      const shape = mapShape(j);
+      return {
+        method: name, maps: { shape, data: r.maps }, tensors: { signal: r.signal },
+        meta: plain({ method: name, inputs: j.names, parameters: parameters(o), classes: r.classes, labels: classLabels(j, r.classes), scores: r.scores, probs: r.probs, stored, shape }),
+      };
+    },
+  });
+}
+
+function gradCamMethod(name: 'gradcam' | 'guided-gradcam', title: string, summary: string) {
+  return define({
+    name, title, summary, inputs: 'batch', options: [LAYERS, CLASS],
+    async explain(j, o) {
+      const target = { classes: o.class, signal: j.signal, onProgress: j.progress };
+      const guided = name === 'guided-gradcam' ? await X.guidedGradCam(j.model, j.x, j.batch, o.layer, target) : undefined;
+      const r = guided ?? (await X.gradCam(j.model, j.x, j.batch, o.layer, target));
+      const multi = r.perLayer.length > 1;
+      const hw = j.batch * j.h * j.w;
+      const perLayer = new Float32Array(r.perLayer.length * hw);
+      r.perLayer.forEach((L, i) => perLayer.set(L.maps, i * hw));
+      const tensors: Record<string, Tensor> = { perLayer: { shape: [r.perLayer.length, j.batch, j.h, j.w], data: perLayer } };
+      if (guided) Object.assign(tensors, { cam: { shape: [j.batch, j.h, j.w], data: guided.cam }, signal: guided.signal });
+      const stored = name === 'gradcam' ? (multi ? 'mean of the per-layer Grad-CAMs, each normalised to [0,1]' : 'Grad-CAM normalised to [0,1]') : 'max over channels of |guided backprop ⊙ Grad-CAM|';
+      const shape = mapShape(j);
+      return {
+        method: name, maps: { shape, data: r.maps }, tensors,
+        meta: plain({ method: name, inputs: j.names, parameters: parameters(o), layers: o.layer, classes: r.classes, labels: classLabels(j, r.classes), scores: r.scores, probs: r.probs, layerSizes: r.perLayer.map((l) => l.size), stored, shape }),
+      };
+    },
+  });
+}
+
+// ---- MaxOut and inversion: the optimiser and regularisers ---------------------------------------
+
+function optimiserOptions(lr: number) {
+  return [
+    { name: 'iterations', type: 'int', default: 200, min: 1, help: 'gradient steps' },
+    { name: 'lr', type: 'number', min: 0, default: { text: `${lr} × the input scale`, value: (ctx: OptionContext) => lr * (ctx.scale ?? 1) }, help: 'step size, in network input units' },
+    { name: 'optimizer', type: 'enum', values: ['adam', 'sgd'], default: 'adam', help: 'Adam, or SGD with momentum' },
+    { name: 'momentum', type: 'number', min: 0, help: 'SGD momentum (default 0.9)' },
+    { name: 'seed', type: 'int', default: 0, min: 0, help: 'seed of the initial noise and the jitter' },
+    { name: 'init', type: 'enum', values: ['noise', 'mean'], default: 'noise', help: 'start from Gaussian noise around the data mean, or from the mean' },
+    { name: 'tv', type: 'number', default: 0, min: 0, help: 'weight of the total-variation regulariser' },
+    { name: 'tvBeta', type: 'number', default: 2, min: 1, help: 'exponent β of total variation' },
+    { name: 'norm', type: 'number', default: 0, min: 0, help: 'weight of the α-norm regulariser' },
+    { name: 'alpha', type: 'number', default: 2, min: 1, help: 'exponent α of the norm' },
+    { name: 'blurEvery', type: 'int', default: 0, min: 0, help: 'Gaussian blur every N steps (0: never)' },
+    { name: 'blurSigma', type: 'number', default: 0.5, min: 0, help: 'σ of that blur, in pixels' },
+    { name: 'jitter', type: 'int', default: 0, min: 0, help: 'random shift of up to ± this many pixels per step' },
+    { name: 'clipNorm', type: 'number', default: 0, min: 0, help: "zero pixels whose norm is below this fraction of the image's largest" },
+    { name: 'clipContribution', type: 'number', default: 0, min: 0, help: "zero pixels whose |x · gradient| is below this fraction of the image's largest" },
+  ] as const;
+}
+type OptimiserValues = Options<ReturnType<typeof optimiserOptions>>;
+
+/** The optimiser settings, with pixels kept in the range of preprocessed 0..255. */
+function optimise(j: Job, o: OptimiserValues): OptimiseOptions {
+  const scale = j.preprocess.scale ?? 1;
+  const means = j.preprocess.mean ?? [0];
+  const lo = Math.min(...means.map((m) => (0 - m) * scale)), hi = Math.max(...means.map((m) => (255 - m) * scale));
+  const mid = j.preprocess.mean ? 0 : 127.5 * scale; // the data mean in the network's units
+  return {
+    iterations: o.iterations, lr: o.lr, optimizer: o.optimizer, momentum: o.momentum, seed: o.seed,
+    init: o.init, initValue: mid, initStd: 10 * scale, range: [lo, hi],
+    tv: o.tv, tvBeta: o.tvBeta, norm: o.norm, alpha: o.alpha, blurEvery: o.blurEvery, blurSigma: o.blurSigma,
+    jitter: o.jitter, clipNorm: o.clipNorm, clipContribution: o.clipContribution,
+  };
+}
+
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '') || 'layer';
+
+// ---- the ten methods ------------------------------------------------------------------------------
+
+export const explainers: readonly ExplainerEntry[] = [
+  inputSignalMethod('saliency', 'Saliency', 'gradient of the class score with respect to the input pixels (Simonyan et al.)', X.saliency, 'max over channels of |d logit / d input|'),
+
+  define({
+    name: 'deconvnet', title: 'DeconvNet', summary: "one feature map of a layer projected back to pixels through unpooling and transposed filters (Zeiler & Fergus)", inputs: 'batch',
+    options: [
+      { name: 'layer', type: 'layer', required: true, help: 'the conv layer whose feature map is projected' },
+      { name: 'unit', type: 'int', min: 0, help: "the feature map (channel) to project (default: each image's most active)" },
+      { name: 'top', type: 'flag', help: "keep only that map's strongest activation" },
+    ],
+    async explain(j, o) {
+      const r = await X.deconvnet(j.model, j.x, j.batch, { layer: o.layer, unit: o.unit, top: o.top, signal: j.signal, onProgress: j.progress });
+      const shape = mapShape(j);
+      return {
+        method: 'deconvnet', maps: { shape, data: r.maps }, tensors: { signal: r.signal as Tensor },
+        meta: plain({ method: 'deconvnet', inputs: j.names, parameters: parameters(o), layer: o.layer, units: r.units, top: o.top, stored: 'max over channels of |DeconvNet projection|', shape }),
+      };
+    },
+  }),
+
+  inputSignalMethod('guided-backprop', 'Guided backpropagation', 'the gradient passed back only where ReLUs were active and the signal is positive (Springenberg et al.)', X.guidedBackprop, 'max over channels of |guided backprop signal|'),
+  gradCamMethod('gradcam', 'Grad-CAM', "a layer's feature maps weighted by their mean gradient, upsampled; several layers give their mean (Selvaraju et al.)"),
+  gradCamMethod('guided-gradcam', 'Guided Grad-CAM', 'guided backpropagation times the Grad-CAM map (Selvaraju et al.)'),
+
+  define({
+    name: 'occlusion', title: 'Occlusion', summary: 'drop of the class probability while a patch of the mean colour slides over the image (Zeiler & Fergus)', inputs: 'batch',
+    options: [
+      CLASS,
+      { name: 'patch', type: 'int', default: 16, min: 1, max: imageSide, help: 'side of the square patch, in pixels' },
+      { name: 'stride', type: 'int', min: 1, default: { text: 'half the patch', value: (_ctx: OptionContext, o: Record<string, unknown>) => Math.max(1, (o.patch as number) >> 1) }, help: 'step between patch positions' },
+      { name: 'full', type: 'flag', help: 'recompute whole images (default: only the rectangle each patch changes, per layer)' },
+    ],
+    async explain(j, o) {
+      const r = await X.occlusion(j.model, j.x, j.batch, { size: o.patch, stride: o.stride, onProgress: j.progress, signal: j.signal, incremental: !o.full }, { classes: o.class });
+      const shape = mapShape(j);
+      return {
+        method: 'occlusion', maps: { shape, data: r.maps }, tensors: {},
+        meta: plain({ method: 'occlusion', inputs: j.names, parameters: parameters(o), classes: r.classes, labels: classLabels(j, r.classes), probs: r.probs, patch: o.patch, stride: o.stride, positions: r.positions, incremental: !o.full, stored: 'mean drop of p(class) over the patches covering each pixel', shape }),
+      };
+    },
+  }),
+
+  define({
+    name: 'pda', title: 'Prediction difference analysis', summary: 'weight of evidence of each window, its pixels resampled from a patch model (Zintgraf et al.)', inputs: 'one',
+    options: [
+      { name: 'patchModel', type: 'file', required: true, help: 'the patch model (loupe patch-model) for this window size and preprocessing' },
+      { name: 'sampling', type: 'enum', values: ['conditional', 'marginal'], default: 'conditional', help: "draw a window's pixels given its surroundings, or from other images" },
+      CLASS,
+      { name: 'top', type: 'int', default: 1, min: 1, conflicts: ['class'], help: 'explain the top N classes' },
+      { name: 'node', type: 'enum', values: ['prob', 'logit', 'both'], default: 'prob', help: 'weight of evidence of the probability, activation difference of the logit, or both (PREFIX-logit.*)' },
+      { name: 'layer', type: 'layer', help: 'also the relevance of each feature map of this hidden layer (PREFIX-LAYER.*)' },
+      { name: 'unit', type: 'neurons', help: 'and of these units of that layer (flat indices)' },
+      { name: 'maps', type: 'int', default: 16, min: 1, help: "the layer figure's number of feature maps" },
+      { name: 'window', type: 'int', default: 10, min: 1, help: 'window side K, in pixels' },
+      { name: 'padding', type: 'int', min: 0, help: "the patch model's padding L around the window (default: the patch model's)" },
+      { name: 'samples', type: 'int', default: 10, min: 1, help: 'samples per window' },
+      { name: 'stride', type: 'int', default: 1, min: 1, help: 'step between windows' },
+      { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'seed of the sampler' },
+      { name: 'laplaceN', type: 'number', min: 0, exclusive: true, help: 'N of the Laplace correction (default: the training-set size for 1000 or 10 classes, else 50000)' },
+      { name: 'batch', type: 'int', min: 1, help: 'windows per batch (default: what the device fits)' },
+      { name: 'full', type: 'flag', help: 'recompute whole images (default: only the rectangle each window changes, per layer)' },
+    ],
+    async explain(j, o) {
+      if (o.window > Math.min(j.h, j.w)) throw new ArgumentError(`window ${o.window} is larger than the image (${j.h}x${j.w})`);
+      const pm = decodePatchModel(o.patchModel.bytes, o.patchModel.name);
+      pm.source = o.patchModel.name;
+      if (o.sampling === 'conditional' && o.padding !== undefined && o.padding !== pm.padding) throw new ArgumentError(`${o.patchModel.name}: built for padding ${pm.padding}, but --padding is ${o.padding}`);
+      if (j.fromImages && pm.preprocess) checkPatchModel(pm, { sampling: o.sampling, window: o.window, channels: j.c, height: j.h, width: j.w, preprocess: j.preprocess });
+      if (o.layer !== undefined) j.model.resolve(o.layer);
+      const t0 = performance.now();
+      const r = await predictionDifference(j.model, j.x, {
+        sampling: o.sampling, patchModel: pm, window: o.window, stride: o.stride, samples: o.samples, seed: o.seed, classes: o.class, top: o.top,
+        laplaceN: o.laplaceN, layer: o.layer, units: o.unit, windowsPerBatch: o.batch, onProgress: j.progress, signal: j.signal, incremental: !o.full,
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const { h, w } = j;
+      const common = {
+        method: 'pda', inputs: j.names, sampling: o.sampling, window: o.window, padding: pm.padding, stride: o.stride, samples: o.samples, seed: o.seed,
+        patchModel: o.patchModel.name, patchModelPatches: pm.patches, laplaceN: r.laplaceN, numClasses: r.numClasses,
+        classes: r.classes, labels: classLabels(j, r.classes), probs: r.probs, logits: r.logits,
+        windows: r.grid.count, windowGrid: [r.grid.rows, r.grid.cols], forwardImages: r.forwardImages, seconds: Number(seconds.toFixed(2)),
+        incremental: r.incremental, ...(r.macFraction !== undefined ? { macFraction: Number(r.macFraction.toFixed(4)) } : {}),
+      };
+      const nc = r.classes.length;
+      const windows = r.windowWE.length / nc;
+      const tensors: Record<string, Tensor> = {
+        we: { shape: [nc, h, w], data: r.we }, logitAD: { shape: [nc, h, w], data: r.logitAD },
+        windowProb: { shape: [nc, windows], data: r.windowProb }, windowWE: { shape: [nc, windows], data: r.windowWE }, windowAD: { shape: [nc, windows], data: r.windowAD },
+      };
+      const classMaps = (node: 'prob' | 'logit'): Explanation => {
+        const maps = node === 'prob' ? r.we : r.logitAD;
+        return {
+          method: 'pda', maps: { shape: [nc, h, w], data: maps }, tensors,
+          meta: plain({
+            ...common, node,
+            stored: node === 'prob'
+              ? 'per class: weight of evidence log2 odds p(c|x) − log2 odds mean_s p(c|x with window resampled), Laplace-corrected p ← (pN+1)/(N+K), each pixel the mean over the windows containing it (red = for, blue = against)'
+              : 'per class: activation difference logit(x) − mean_s logit(x with window resampled), each pixel the mean over the windows containing it',
+            shape: [nc, h, w],
+            maxAbs: r.classes.map((_, i) => maxAbs(maps.subarray(i * h * w, (i + 1) * h * w))),
+          }),
+        };
+      };
+      const main = classMaps(o.node === 'logit' ? 'logit' : 'prob');
+      const parts: Record<string, Explanation> = {};
+      if (o.node === 'both') parts.logit = classMaps('logit');
+      if (r.layer) {
+        const L = r.layer;
+        const shown = Array.from(L.strength, (s, i) => ({ s, i })).sort((a, b) => b.s - a.s || a.i - b.i).slice(0, o.maps).map((e) => e.i);
+        const { rows: gr, cols: gc } = r.grid;
+        const lt: Record<string, Tensor> = { pixels: { shape: [L.maps, h, w], data: L.pixels } };
+        if (L.units) lt.unitPixels = { shape: [L.units.indices.length, h, w], data: L.units.pixels };
+        parts[safeName(L.name)] = {
+          method: 'pda', maps: { shape: [L.maps, gr, gc], data: L.windowAD }, tensors: lt,
+          meta: plain({
+            method: 'pda', layer: L.name, value: L.value, layerShape: L.shape, maps: L.maps, sampling: o.sampling, window: o.window, stride: o.stride, samples: o.samples, seed: o.seed,
+            shown, strength: L.strength, cleanMapMeans: L.clean, units: L.units?.indices,
+            stored: 'per feature map and window: mean over the map\'s units of z(x) − mean_s z(x with the window resampled); shape maps × rows × cols, window (r, c) at y0 = min(r·stride, H−window), x0 = min(c·stride, W−window); the PNG shows each pixel\'s mean over the windows containing it',
+            shape: [L.maps, gr, gc], windowGrid: [gr, gc], imageSize: [h, w],
+          }),
+        };
+      }
+      const how = r.incremental ? `incremental, ${(100 * (r.macFraction ?? 1)).toFixed(0)}% of a whole pass's multiply-adds per image` : 'whole images';
+      const images = r.forwardImages - 1;
+      return { ...main, parts, note: `pda: ${r.grid.count} windows × ${o.samples} samples = ${images} images in ${seconds.toFixed(1)}s (${(images / seconds).toFixed(1)} images/s, ${how})` };
+    },
+  }),
+
+  define({
+    name: 'etalon', title: 'Etalons', summary: 'the linear map W_X,p that a piecewise-linear net applies around the input, for each chosen neuron (Molchanov et al.)', inputs: 'one',
+    options: [
+      { name: 'layer', type: 'layer', default: decidedLater('the logits'), help: 'the layer whose neurons are explained' },
+      { name: 'neurons', type: 'neurons', default: decidedLater('the first 16'), help: 'neurons of that layer (flat indices c·H·W + y·W + x)' },
+      { name: 'route', type: 'enum', values: ['onepass', 'literal'], default: 'onepass', help: 'one reverse pass per neuron batch, or the literal coordinate images of Algorithm 1' },
+    ],
+    async explain(j, o) {
+      const layer = o.layer ?? classifierValues(j.model.graph).logits;
+      const value = j.model.resolve(layer);
+      const L = numel((await j.model.run(j.x, 1, { outputs: [value] })).get(value)!.shape.slice(1));
+      const neurons = o.neurons ?? Array.from({ length: Math.min(L, 16) }, (_, i) => i);
+      const route = o.route as EtalonRoute;
+      const t0 = performance.now();
+      const r = await etalons(j.model, j.x, layer, neurons, route, j.progress, j.signal);
+      const ms = performance.now() - t0;
+      return {
+        method: 'etalon', maps: { shape: [r.neurons.length, ...r.inputShape], data: r.etalons }, tensors: {},
+        meta: plain({
+          method: 'etalon', route, input: j.names[0], layer, neurons: r.neurons, biases: r.biases, values: r.values, milliseconds: Math.round(ms),
+          note: 'etalons[p] = W_X,p (same shape as the input); <W_X,p, X> + biases[p] = values[p]',
+        }),
+      };
+    },
+  }),
+
+  define({
+    name: 'maxout', title: 'Activation maximisation', summary: 'images that maximise units, whole channels or class logits, with regularisers (MaxOut)', inputs: 'none',
+    options: [
+      { name: 'layer', type: 'layer', help: 'the layer whose units (fc) or channels (conv) are maximised' },
+      { name: 'units', type: 'neurons', default: decidedLater('the first 16'), help: 'units or channels of that layer' },
+      { name: 'class', type: 'neurons', arg: '0-9,12', conflicts: ['layer'], help: 'class logits to maximise, instead of --layer' },
+      ...optimiserOptions(2),
+    ],
+    async explain(j, o) {
+      let target: MaxOutTarget;
+      if (o.class !== undefined) target = { kind: 'class', classes: o.class };
+      else {
+        if (o.layer === undefined) throw new ArgumentError('maxout: --layer is required (or --class)');
+        const v = j.model.resolve(o.layer);
+        const shape = (await j.model.run(new Float32Array(j.c * j.h * j.w), 1, { outputs: [o.layer] })).get(v)!.shape;
+        // A conv layer's units are channels (whole feature maps, their mean); an fc layer's are units.
+        target = { kind: shape.length === 4 ? 'channel' : 'unit', layer: o.layer, units: o.units ?? Array.from({ length: Math.min(shape[1]!, 16) }, (_, i) => i) };
+      }
+      const opts = optimise(j, o);
+      const r = await maxOut(j.model, target, { ...opts, onStep: j.progress, signal: j.signal });
+      return {
+        method: 'maxout', maps: { shape: [r.targets.length, j.c, j.h, j.w], data: r.images }, tensors: {},
+        meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, objective: r.log.at(-1)!.objective, log: r.log, parameters: opts }),
+      };
+    },
+  }),
+
+  define({
+    name: 'invert', title: 'Inversion', summary: "an image, from noise, whose features at a layer match the input's (Mahendran & Vedaldi)", inputs: 'one',
+    options: [{ name: 'layer', type: 'layer', required: true, help: 'the layer whose features are matched' }, ...optimiserOptions(4)],
+    async explain(j, o) {
+      const opts = optimise(j, o);
+      const r = await invert(j.model, j.x, o.layer, { ...opts, logEvery: Math.max(1, Math.floor(opts.iterations / 50)), onStep: j.progress, signal: j.signal });
+      const final = r.log.at(-1)!.error;
+      return {
+        method: 'invert', maps: { shape: [j.c, j.h, j.w], data: r.image }, tensors: {},
+        meta: plain({ method: 'invert', input: j.names[0], layer: o.layer, finalError: final, log: r.log, parameters: opts }),
+        table: { columns: ['step', 'relative_error'], rows: r.log.map((l) => [l.step, l.error]) },
+      };
+    },
+  }),
+];
+
+/** The entry of a method; ArgumentError listing the methods when there is none. */
+export function explainer(name: string): ExplainerEntry {
+  const e = explainers.find((m) => m.name === name);
+  if (!e) throw new ArgumentError(`unknown method "${name}"; methods are ${explainers.map((m) => m.name).join(', ')}`);
+  return e;
+}
