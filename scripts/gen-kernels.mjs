@@ -1,5 +1,5 @@
 // Collects kernels/*.wgsl into one TS module so Node, mocha and the browser bundle
-// import the same shader text. Run by bin/loupe.js, `npm test`, `npm run typecheck` and the web build.
+// import the same shader text. Run by `npm run build` (and so by `npm test`), `npm run typecheck` and the web build.
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
