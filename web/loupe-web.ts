@@ -1,9 +1,3 @@
-// The browser bundle's entry: the same engine, kernels and loaders as in Node.
-export { Engine } from '../engine/gpu.ts';
-export { Model } from '../engine/runner.ts';
-export { classify, classifierValues } from '../engine/classify.ts';
-export { inferShapes } from '../engine/shapes.ts';
-export { loadOnnx, readTensorProto } from '../loaders/onnx.ts';
-export { loadCaffe } from '../loaders/caffe.ts';
-export { readNpy, writeNpy } from '../loaders/npy.ts';
-export * from '../engine/errors.ts';
+// The one-file browser bundle's entry (dist/loupe-web.js, exported as `loupe/web`): the browser
+// entry, bundled with its dependencies for pages that load it without a bundler.
+export * from '../index.browser.ts';
