@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Entry point of the `loupe` command: runs the TypeScript CLI through tsx's ESM loader.
-// kernels/wgsl.generated.ts (the WGSL sources as one module) is refreshed first, so a fresh
-// checkout and an edited kernel both run without a separate `npm run gen`; it is rewritten only
-// when a .wgsl file changed.
-import { register } from 'tsx/esm/api';
-await import('../scripts/gen-kernels.mjs');
-register();
-const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Entry point of the `loupe` command: runs the compiled CLI, dist/cli/main.js (made by
+// `npm run build`, which npm ci, npm pack and npm test run). Writes nothing into the package.
+const main = new URL('../dist/cli/main.js', import.meta.url);
+let cli;
+try {
+  cli = await import(main.href);
+} catch (e) {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes(main.pathname)) throw e;
+  console.error(`loupe: ${main.pathname} is missing: run npm run build`);
+  process.exit(2);
+}
+process.exitCode = await cli.main(process.argv.slice(2));

@@ -1,8 +1,7 @@
 // `loupe bench`: per-kernel GPU time and GFLOP/s from timestamp queries on real models' conv
 // shapes, and whole-model throughput of SqueezeNet against onnxruntime-node (CPU) in the same run.
 import { readFileSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Args } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
@@ -14,11 +13,12 @@ import { ArgumentError } from '../engine/errors.ts';
 import * as X from '../explainers/gradients.ts';
 import { etalons } from '../explainers/etalon.ts';
 import { maxOut } from '../explainers/optimize.ts';
+import { DEFAULT_DATA, packagePath } from './paths.ts';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
 function dataDir(args: Args): string {
-  const d = args.get('data') ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data');
+  const d = args.get('data') ?? DEFAULT_DATA;
   if (!existsSync(d)) throw new ArgumentError(`${d}: data folder not found (give --data DIR: the shared data with onnx/...)`);
   return d;
 }
@@ -167,7 +167,7 @@ export async function bench(argv: string[]): Promise<number> {
 
   // Etalons of one MNIST digit (all 10 output neurons), both routes, on the shipped LeNet-ReLU.
   if (on('etalons')) {
-    const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'weights', 'lenet-relu-mnist.onnx');
+    const file = packagePath('weights', 'lenet-relu-mnist.onnx');
     if (!existsSync(file)) log(`\netalons: ${file} not found (run loupe train)`);
     else {
       const lenet = new Model(engine, loadOnnx(new Uint8Array(readFileSync(file)), 'lenet-relu-mnist.onnx'));

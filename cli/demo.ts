@@ -2,20 +2,17 @@
 // `loupe train` produced (weights/lenet-relu-mnist.onnx) explains the MNIST test digit it embeds
 // (weights/mnist-test-0.png, a 7): its prediction, the etalons of all 10 output neurons and a
 // saliency map.
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Args } from './args.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import { main } from './main.ts';
-
-const WEIGHTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'weights');
+import { packagePath } from './paths.ts';
 
 export async function demo(argv: string[]): Promise<number> {
   const args = new Args(argv, { values: ['out', 'image'], flags: [] }, 'demo');
   const out = args.get('out') ?? 'out/demo';
-  const model = join(WEIGHTS, 'lenet-relu-mnist.onnx');
-  const image = args.get('image') ?? join(WEIGHTS, 'mnist-test-0.png');
+  const model = packagePath('weights', 'lenet-relu-mnist.onnx');
+  const image = args.get('image') ?? packagePath('weights', 'mnist-test-0.png');
   if (!existsSync(model)) throw new ArgumentError(`${model} not found: run loupe train first`);
   const steps: [string, string[]][] = [
     ['prediction', ['predict', '--model', model, '--image', image, '--top', '3']],

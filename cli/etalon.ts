@@ -2,8 +2,7 @@
 // biases and values in PREFIX.json, a PNG grid), and `--figure11`: the paper's 10×10 grid for an
 // MNIST net (rows: the first test digit of each class, columns: the etalons of output neurons 0–9).
 import { readFileSync, existsSync } from 'node:fs';
-import { basename, join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Args } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
@@ -18,8 +17,7 @@ import type { RGBAImage } from '../loaders/image.ts';
 import { readIdx } from '../loaders/idx.ts';
 import { writeOutputs } from './output.ts';
 import { progressBar } from './progress.ts';
-
-export const DEFAULT_DATA = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'data');
+import { DEFAULT_DATA } from './paths.ts';
 
 /** An etalon as a picture: signed, symmetric scale, summed over colour channels. */
 export function etalonImage(r: EtalonResult, q: number): RGBAImage {

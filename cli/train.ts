@@ -5,7 +5,6 @@
 import { readFileSync, writeFileSync, renameSync, existsSync, mkdirSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Args } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { ArgumentError } from '../engine/errors.ts';
@@ -13,8 +12,7 @@ import { Trainer, lenetReluGraph, mulberry32, shuffle } from '../engine/train.ts
 import type { Model } from '../engine/runner.ts';
 import { readIdx } from '../loaders/idx.ts';
 import { writeOnnx } from '../loaders/onnx-writer.ts';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { DEFAULT_DATA, packagePath } from './paths.ts';
 
 export interface Mnist {
   images: Uint8Array; // [n, 28, 28]
@@ -60,8 +58,8 @@ export async function train(argv: string[]): Promise<number> {
   const seed = args.int('seed', 1, 0, 2 ** 32 - 1);
   const lr = args.num('lr') ?? 1e-3;
   if (!(lr > 0 && lr < 10)) throw new ArgumentError(`--lr must be a number in (0, 10), got "${args.get('lr')}"`);
-  const out = resolve(args.get('out') ?? join(ROOT, 'weights', 'lenet-relu-mnist.onnx'));
-  let data = args.get('data') ?? join(ROOT, '..', 'shared', 'data');
+  const out = resolve(args.get('out') ?? packagePath('weights', 'lenet-relu-mnist.onnx'));
+  let data = args.get('data') ?? DEFAULT_DATA;
   if (!existsSync(data)) throw new ArgumentError(`${data}: data folder not found (give --data DIR)`);
   if (existsSync(join(data, 'mnist'))) data = join(data, 'mnist');
   const trainSet = readMnist(data, 'train');

@@ -2,7 +2,7 @@
 // kernels/wgsl.generated.ts from kernels/*.wgsl, then dist/ afresh: the JS and .d.ts of every source
 // folder (tsc -p tsconfig.build.json) and the one-file browser bundle dist/loupe-web.js (esbuild).
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,3 +15,4 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 if (r.status !== 0) process.exit(r.status ?? 1);
 await buildWeb();
+writeFileSync(join(root, 'dist', '.build-stamp'), `${new Date().toISOString()}\n`); // spec/fresh-build.ts compares sources with it
