@@ -1,10 +1,53 @@
 #!/usr/bin/env node
-// Entry point of the `loupe` command: runs the TypeScript CLI through tsx's ESM loader.
-// kernels/wgsl.generated.ts (the WGSL sources as one module) is refreshed first, so a fresh
-// checkout and an edited kernel both run without a separate `npm run gen`; it is rewritten only
-// when a .wgsl file changed.
-import { register } from 'tsx/esm/api';
-await import('../scripts/gen-kernels.mjs');
-register();
-const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Entry point of the `loupe` command. Runs the compiled CLI, dist/cli/main.js (made by
+// `npm run build`, which npm ci, npm pack and npm test run), and writes nothing into the package.
+//
+// The CLI runs in a child Node process whose stderr goes through cli/stderr-filter.ts: Dawn writes
+// two warnings about clamped limits straight to file descriptor 2 from native code on every run,
+// and nothing inside the process can hold them back. stdin and stdout are the child's directly;
+// the child learns whether the real stderr is a terminal (LOUPE_STDERR_TTY, read by
+// cli/progress.ts), and its exit code or killing signal becomes this process's.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const dist = new URL('../dist/cli/', import.meta.url);
+async function load(file) {
+  const url = new URL(file, dist);
+  try {
+    return await import(url.href);
+  } catch (e) {
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes(url.pathname)) throw e;
+    console.error(`loupe: ${url.pathname} is missing: run npm run build`);
+    process.exit(2);
+  }
+}
+
+if (process.env.LOUPE_CLI_CHILD === '1') {
+  delete process.env.LOUPE_CLI_CHILD; // not for processes the CLI starts
+  const { main } = await load('main.js');
+  process.exitCode = await main(process.argv.slice(2));
+} else {
+  const { StderrFilter } = await load('stderr-filter.js');
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: ['inherit', 'inherit', 'pipe'],
+    env: { ...process.env, LOUPE_CLI_CHILD: '1', LOUPE_STDERR_TTY: process.stderr.isTTY ? '1' : '0' },
+  });
+  const filter = new StderrFilter((text) => process.stderr.write(text));
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text) => filter.push(text));
+  // Ctrl-C signals the whole foreground process group (the child too); a signal sent to this
+  // process alone is passed on. Either way this process ends when the child does.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, () => child.kill(s));
+  child.on('error', (e) => {
+    console.error(`loupe: cannot start ${process.execPath}: ${e.message}`);
+    process.exitCode = 2;
+  });
+  child.on('close', (code, signal) => {
+    filter.end();
+    if (signal) {
+      for (const s of signals) process.removeAllListeners(s);
+      process.kill(process.pid, signal);
+    } else process.exitCode = code ?? 2;
+  });
+}

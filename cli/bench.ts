@@ -15,6 +15,7 @@ import * as X from '../explainers/gradients.ts';
 import { etalons } from '../explainers/etalon.ts';
 import { maxOut } from '../explainers/optimize.ts';
 import { BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
+import { packagePath } from './paths.ts';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
@@ -165,7 +166,7 @@ export async function bench(argv: string[]): Promise<number> {
 
   // Etalons of one MNIST digit (all 10 output neurons), both routes, on the shipped LeNet-ReLU.
   if (on('etalons')) {
-    const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'weights', 'lenet-relu-mnist.onnx');
+    const file = packagePath('weights', 'lenet-relu-mnist.onnx');
     if (!existsSync(file)) log(`\netalons: ${file} not found (run loupe train)`);
     else {
       const lenet = new Model(engine, loadOnnx(new Uint8Array(readFileSync(file)), 'lenet-relu-mnist.onnx'));

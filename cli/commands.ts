@@ -3,13 +3,11 @@
 // `loupe CMD --help` print it, and scripts/readme-commands.mjs writes it into README.md, so help,
 // README and code cannot drift. `explain` takes its methods and their options from the explainer
 // registry. Implementations are imported when their command runs.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DEFAULT_DATA, packagePath } from './paths.ts';
 import { explainers, type ExplainerEntry } from '../explainers/registry.ts';
 import { decidedLater, optionLines, optionUsage, type OptionSpec } from '../explainers/options.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const DEFAULT_DATA = join(ROOT, '..', 'shared', 'data');
+export { DEFAULT_DATA };
 
 // ---- option groups --------------------------------------------------------------------------------
 
@@ -38,7 +36,7 @@ const OUT_PREFIX = { name: 'out', type: 'path', required: true, arg: 'PREFIX', h
 
 export const DEMO_OPTIONS = [
   { name: 'out', type: 'path', default: 'out/demo', help: 'output prefix' },
-  { name: 'image', type: 'path', default: { text: 'weights/mnist-test-0.png', value: () => join(ROOT, 'weights', 'mnist-test-0.png') }, help: 'the digit to explain' },
+  { name: 'image', type: 'path', default: { text: 'weights/mnist-test-0.png', value: () => packagePath('weights', 'mnist-test-0.png') }, help: 'the digit to explain' },
 ] as const satisfies readonly OptionSpec[];
 
 export const INFO_OPTIONS = [...MODEL_OPTIONS, { name: 'json', type: 'flag', help: 'print JSON' }] as const satisfies readonly OptionSpec[];
@@ -81,7 +79,7 @@ export const TRAIN_OPTIONS = [
   { name: 'batch', type: 'int', default: 64, min: 1, max: 4096, help: 'images per step' },
   { name: 'lr', type: 'number', default: 0.001, min: 0, max: 10, exclusive: true, help: 'Adam learning rate (cosine decay to lr/20)' },
   { name: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 32 - 1, help: 'seed of the weights and the shuffle' },
-  { name: 'out', type: 'path', default: { text: 'weights/lenet-relu-mnist.onnx', value: () => join(ROOT, 'weights', 'lenet-relu-mnist.onnx') }, help: 'the ONNX file written after every epoch' },
+  { name: 'out', type: 'path', default: { text: 'weights/lenet-relu-mnist.onnx', value: () => packagePath('weights', 'lenet-relu-mnist.onnx') }, help: 'the ONNX file written after every epoch' },
   { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'a folder with mnist/ or the MNIST .gz files' },
   { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'train on the first N images only' },
   { name: 'quiet', type: 'flag', help: 'no progress output' },

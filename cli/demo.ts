@@ -9,13 +9,13 @@ import { parseCommand } from './args.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import { main } from './main.ts';
 import { DEMO_OPTIONS } from './commands.ts';
+import { packagePath } from './paths.ts';
 
-const WEIGHTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'weights');
 
 export async function demo(argv: string[]): Promise<number> {
   const { o } = parseCommand(argv, DEMO_OPTIONS, 'demo');
   const { out, image } = o;
-  const model = join(WEIGHTS, 'lenet-relu-mnist.onnx');
+  const model = packagePath('weights', 'lenet-relu-mnist.onnx');
   if (!existsSync(model)) throw new ArgumentError(`${model} not found: run loupe train first`);
   const steps: [string, string[]][] = [
     ['prediction', ['predict', '--model', model, '--image', image, '--top', '3']],

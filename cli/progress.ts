@@ -7,7 +7,8 @@ export interface Progress {
 
 export function progressBar(label: string, total: number): Progress {
   const t0 = Date.now();
-  const tty = process.stderr.isTTY;
+  // Under bin/loupe.js stderr is a pipe to its filter, which says whether it writes to a terminal.
+  const tty = process.stderr.isTTY || process.env.LOUPE_STDERR_TTY === '1';
   let lastDecile = -1;
   const fmt = (s: number) => (s < 60 ? `${s.toFixed(0)}s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
   const draw = (done: number) => {

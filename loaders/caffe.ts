@@ -16,10 +16,10 @@
 //   into scale/shift at load); folding the pair into the preceding conv is left to the engine.
 // Nothing here touches the file system: callers pass the text and the bytes.
 
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
 import type { Graph, Node, Param, Pads, PoolAttrs, Preprocess } from '../engine/ir.ts';
 import { LoupeError, ModelFormatError, UnsupportedOpError } from '../engine/errors.ts';
-import { caffeProto } from './caffe-proto.ts';
+import { caffeDescriptor } from './proto/caffe.pb.ts';
 import { parsePrototxt, TextMessage } from './prototxt.ts';
 
 export interface CaffeLoadOptions {
@@ -28,11 +28,11 @@ export interface CaffeLoadOptions {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Binary side (protobufjs)
+// Binary side (protobufjs, with the schema of loaders/proto/caffe.proto)
 
 let netType: protobuf.Type | undefined;
 function netParameterType(): protobuf.Type {
-  if (!netType) netType = protobuf.parse(caffeProto, { keepCase: true }).root.lookupType('caffe.NetParameter');
+  if (!netType) netType = protobuf.Root.fromJSON(caffeDescriptor).lookupType('caffe.NetParameter');
   return netType;
 }
 

@@ -1,5 +1,5 @@
-// ONNX writer: encodes a Graph (engine/ir.ts) as an ONNX ModelProto, opset 13, with the embedded
-// onnx.proto (loaders/onnx.ts onnxRoot). Covers the ops a trained classifier needs: Conv, Relu,
+// ONNX writer: encodes a Graph (engine/ir.ts) as an ONNX ModelProto, opset 13, with
+// loaders/proto/onnx.proto (loaders/onnx.ts onnxRoot). Covers the ops a trained classifier needs: Conv, Relu,
 // MaxPool, AveragePool, Flatten, Gemm (fc, transB = 1), Softmax / LogSoftmax, Identity. Parameters
 // become float initializers (raw little-endian data); the batch dimension is symbolic ('N').
 // Bytes out; nothing here touches the file system.

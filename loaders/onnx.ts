@@ -1,24 +1,24 @@
-// ONNX loader: decodes a ModelProto (protobufjs + the embedded onnx.proto), folds everything that
+// ONNX loader: decodes a ModelProto (protobufjs + loaders/proto/onnx.proto), folds everything that
 // can be computed at load time (weights built by ConstantOfShape, shape arithmetic, BatchNorm and
 // bias adds after conv/fc), and maps the rest onto the graph IR. Callers pass bytes; nothing here
 // touches the file system.
 
-import protobuf from 'protobufjs';
+import protobuf from 'protobufjs/light.js';
 import type { Graph, Node, Param, Pads, ConvAttrs, PoolAttrs } from '../engine/ir.ts';
 import { nodeParams } from '../engine/ir.ts';
 import { LoupeError, ModelFormatError, ShapeError, UnsupportedOpError } from '../engine/errors.ts';
-import { onnxProto } from './onnx-proto.ts';
+import { onnxDescriptor } from './proto/onnx.pb.ts';
 
 // ---------------------------------------------------------------------------------------------
 // protobuf plumbing
 
 let root: protobuf.Root | undefined;
 function types() {
-  if (!root) root = protobuf.parse(onnxProto, { keepCase: true }).root;
+  if (!root) root = protobuf.Root.fromJSON(onnxDescriptor);
   return { Model: root.lookupType('onnx.ModelProto'), Tensor: root.lookupType('onnx.TensorProto') };
 }
 
-/** The protobufjs root of the embedded onnx.proto (for tools and tests that build models). */
+/** The protobufjs root of loaders/proto/onnx.proto (for tools and tests that build models). */
 export function onnxRoot(): protobuf.Root {
   types();
   return root!;

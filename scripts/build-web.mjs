@@ -11,7 +11,7 @@ export async function buildWeb() {
     platform: 'browser',
     target: 'es2022',
     outfile: join(root, 'dist/loupe-web.js'),
-    sourcemap: true,
+    sourcemap: false, // the package ships no maps (and no dangling sourceMappingURL)
     logLevel: 'warning',
   });
 }

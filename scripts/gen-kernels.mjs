@@ -1,6 +1,6 @@
 // Collects kernels/*.wgsl into one TS module so Node, mocha and the browser bundle
-// import the same shader text. Run by bin/loupe.js, `npm test`, `npm run typecheck`, the web build and
-// scripts/readme-commands.mjs.
+// import the same shader text. Run by `npm run build` (and so by `npm test`), `npm run typecheck`, the web build,
+// scripts/spec.sh and scripts/readme-commands.mjs.
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs only the given spec files (the .mocharc's `spec` glob would add the whole suite to them),
-# after refreshing kernels/wgsl.generated.ts.
+# Runs the given spec files only (npm test runs them all), with the .mocharc's setup (tsx, and
+# spec/fresh-build.ts: dist/ rebuilt when a source file is newer) after refreshing the kernels module.
 set -e
 node "$(dirname "$0")/gen-kernels.mjs"
-exec npx mocha --no-config --node-option import=tsx --timeout 600000 --reporter spec "$@"
+exec npx mocha "$@"

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { loadCaffe } from '../loaders/caffe.ts';
 import { parsePrototxt, TextMessage } from '../loaders/prototxt.ts';
-import { caffeProto } from '../loaders/caffe-proto.ts';
+import { caffeDescriptor } from '../loaders/proto/caffe.pb.ts';
 import type { Graph, Node } from '../engine/ir.ts';
 import { inferShapes } from '../engine/shapes.ts';
 import { LoupeError, ModelFormatError, UnsupportedOpError } from '../engine/errors.ts';
@@ -71,7 +71,7 @@ function checkSsa(g: Graph): void {
 
 /** A caffemodel built in the test from a plain object, with the same schema. */
 function encodeNet(obj: Record<string, unknown>): Uint8Array {
-  const T = protobuf.parse(caffeProto, { keepCase: true }).root.lookupType('caffe.NetParameter');
+  const T = protobuf.Root.fromJSON(caffeDescriptor).lookupType('caffe.NetParameter');
   return T.encode(T.fromObject(obj)).finish();
 }
 

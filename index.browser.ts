@@ -1,0 +1,26 @@
+/// <reference types="@webgpu/types" preserve="true" />
+// The package's browser entry: `loupe` under a bundler's "browser" condition, or `loupe/browser`.
+// Engine, loaders, explainers and rendering; nothing here may import a Node built-in or the
+// `webgpu` package (spec/entries.spec.ts walks the import graph). Give it the browser's GPU:
+// `await Engine.create(navigator.gpu)`. index.ts adds the Node-only parts.
+export { Engine, type EngineOptions } from './engine/gpu.ts';
+export { Model, type Tensor, type RunOptions } from './engine/runner.ts';
+export { classify, classifierValues, type Classification } from './engine/classify.ts';
+export { inferShapes } from './engine/shapes.ts';
+export type { Graph, Node, Param, Preprocess } from './engine/ir.ts';
+export * from './engine/errors.ts';
+export { loadOnnx, readTensorProto } from './loaders/onnx.ts';
+export { loadCaffe } from './loaders/caffe.ts';
+export { readNpy, writeNpy } from './loaders/npy.ts';
+export { preprocessImage } from './loaders/preprocess.ts';
+export type { RGBAImage } from './loaders/image.ts';
+export { saliency, guidedBackprop, deconvnet, gradCam, guidedGradCam, occlusion } from './explainers/gradients.ts';
+export { etalons } from './explainers/etalon.ts';
+export { maxOut, invert } from './explainers/optimize.ts';
+export { predictionDifference } from './explainers/pda.ts';
+export { buildPatchModel, encodePatchModel, decodePatchModel } from './explainers/patch-model.ts';
+export { explainers, explainer, type ExplainerEntry } from './explainers/registry.ts';
+export type { Explanation, ExplainInputs, Progress } from './explainers/explanation.ts';
+export { validateOptions, flagName, optionLines, optionUsage, parseClasses, parseRanges, type OptionSpec, type OptionContext, type FileInput } from './explainers/options.ts';
+export * from './render/render.ts';
+export { figures, drawFigure, shownImages, etalonImage, plot, type Figure, type FigureContext } from './render/figures.ts';

@@ -1,0 +1,3 @@
+export const PROTOS: string[];
+export function protoModule(name: string): Promise<string>;
+export function protoModulePath(name: string): string;
