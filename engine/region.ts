@@ -25,6 +25,7 @@ import { lowerNode, opOf } from './ops/index.ts';
 import type { RegionIO, RegionRule } from './ops/types.ts';
 import { ArgumentError, ShapeError } from './errors.ts';
 import { Arena } from './plan.ts';
+import type { BatchSource } from './sources.ts';
 import * as K from '../kernels/index.ts';
 
 /** Per axis: for every origin the input rectangle can take along it, the changed interval [lo, hi]. */
@@ -400,12 +401,24 @@ export class RegionForward {
   }
 
   /**
-   * Runs one batch: `fill` writes the input rectangles (into `input` from `inputBase`), `oy`/`ox`
-   * give each image's input rectangle origin (0 ≤ oy ≤ H − rows, 0 ≤ ox ≤ W − cols). Returns the
-   * outputs as whole maps for the whole batch.
+   * Writes the input rectangles themselves ([N][C][rows][cols] floats), for batches whose
+   * rectangles do not change between runs (occlusion's constant patch); `run` then needs no source.
    */
-  async run(fill: Dispatch[], oy: ArrayLike<number>, ox: ArrayLike<number>): Promise<Map<string, Tensor>> {
+  writeRectangles(data: Float32Array): void {
+    const [, C] = this.model.graph.input.shape as [number, number];
+    const want = this.batch * C * this.rect[0] * this.rect[1];
+    if (data.length !== want) throw new ShapeError(`region mode: ${want} rectangle values expected (${this.batch}×${C}×${this.rect[0]}×${this.rect[1]}), got ${data.length}`);
+    this.model.engine.device.queue.writeBuffer(this.input, this.inputBase * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /**
+   * Runs one batch: `source` (if any) writes the input rectangles (PDA's draws), `oy`/`ox` give each
+   * image's input rectangle origin (0 ≤ oy ≤ H − rows, 0 ≤ ox ≤ W − cols). Returns the outputs as
+   * whole maps for the whole batch.
+   */
+  async run(source: BatchSource | undefined, oy: ArrayLike<number>, ox: ArrayLike<number>): Promise<Map<string, Tensor>> {
     if (!this.cleanSet) throw new ArgumentError('region mode: setClean must run before run');
+    if (source && !source.rectangles) throw new ArgumentError('region mode: this batch source makes whole images, not rectangles');
     const n = this.batch;
     if (oy.length !== n || ox.length !== n) throw new ShapeError(`region mode: ${n} origins expected, got ${oy.length} and ${ox.length}`);
     const d = this.orgData;
@@ -418,6 +431,7 @@ export class RegionForward {
         d[v.org + 2 * b + 1] = v.colStart[xx]!;
       }
     this.model.engine.device.queue.writeBuffer(this.org, 0, d.buffer, d.byteOffset, d.byteLength);
+    const fill = source?.rectangles!(this.input, this.inputBase) ?? [];
     const res = await this.model.engine.run([...fill, ...this.dispatches], this.reads.map((v) => ({ buffer: v.buf, bytes: n * numel(v.shape) * 4 })));
     return new Map(this.outputs.map((o, i) => {
       const s = [n, ...this.reads[i]!.shape.slice(1)];

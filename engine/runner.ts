@@ -13,6 +13,7 @@ import { inferShapes, numel } from './shapes.ts';
 import type { LowerContext } from './ops/index.ts';
 import { buildForward, destroyPlan, GraphFacts, peakBytesPerImage, type ForwardMode, type ForwardPlan } from './plan.ts';
 import { ArgumentError, ShapeError } from './errors.ts';
+import type { BatchSource } from './sources.ts';
 
 export interface Tensor {
   shape: number[];
@@ -268,15 +269,16 @@ export class Model {
   /**
    * Frozen forward pass (Molchanov et al.): every recorded op replays `rec`'s pattern (of its first
    * image), linear ops run as they are, biases on or off; anything else is refused naming the layer.
-   * The batch input is written on the GPU by `fill`. Fusion is off (the ReLUs are masks, not sign tests).
+   * The batch's images come from `source` (made on the GPU, engine/sources.ts). Fusion is off (the
+   * ReLUs are masks, not sign tests).
    */
-  async runFrozen(rec: Recording, biases: boolean, batch: number, fill: (input: GPUBuffer) => Dispatch[], outputs: string[]): Promise<Map<string, Tensor>> {
+  async runFrozen(rec: Recording, biases: boolean, batch: number, source: BatchSource, outputs: string[]): Promise<Map<string, Tensor>> {
     rec.check();
     if (rec.batch !== 1) throw new ArgumentError('a frozen pass needs a recording of a single image');
     const outs = this.resolveAll(outputs);
     const key = `frozen|${batch}|${outs.join(',')}|${biases}`;
     const plan = rec.frozenPlan(key, () => buildForward(this.facts, this.ctx(), batch, outs, { kind: 'frozen', patterns: rec.plan.patterns, biases }, key));
-    return this.read(plan, [...fill(plan.input), ...plan.dispatches], outs);
+    return this.read(plan, [...imagesOf(source, plan.input), ...plan.dispatches], outs);
   }
 
   /**
@@ -362,14 +364,14 @@ export class Model {
   }
 
   /**
-   * Runs a batch whose input is written on the GPU by `fill` (dispatches that write the plan's
-   * input buffer), e.g. patches substituted into one clean image, and reads back `outputs`.
+   * Runs a batch whose images are made on the GPU by `source` (engine/sources.ts: occluded copies of
+   * an image, PDA's perturbed windows, coordinate images) and reads back `outputs`.
    */
-  async runFilled(batch: number, fill: (input: GPUBuffer) => Dispatch[], outputs: string[]): Promise<Map<string, Tensor>> {
+  async runFrom(batch: number, source: BatchSource, outputs: string[]): Promise<Map<string, Tensor>> {
     const outs = this.resolveAll(outputs);
     const plan = this.forward(batch, outs, { kind: 'plain' });
     try {
-      return await this.read(plan, [...fill(plan.input), ...plan.dispatches], outs);
+      return await this.read(plan, [...imagesOf(source, plan.input), ...plan.dispatches], outs);
     } finally {
       this.giveBack(plan);
     }
@@ -402,4 +404,9 @@ export class Model {
     if (this.dummyBuf) this.engine.destroyBuffer(this.dummyBuf);
     this.dummyBuf = undefined;
   }
+}
+
+function imagesOf(source: BatchSource, input: GPUBuffer): Dispatch[] {
+  if (!source.images) throw new ArgumentError('this batch source makes region rectangles only, not whole images');
+  return source.images(input);
 }

@@ -11,7 +11,7 @@ import { opOf, frozenRefusal } from '../engine/ops/index.ts';
 import { Reverser } from '../engine/reverse.ts';
 import { numel } from '../engine/shapes.ts';
 import { ArgumentError, UnsupportedOpError, throwIfCancelled } from '../engine/errors.ts';
-import * as K from '../kernels/index.ts';
+import { coordinateImages } from '../engine/sources.ts';
 import { parseRanges } from './options.ts';
 
 export type EtalonRoute = 'onepass' | 'literal';
@@ -61,7 +61,6 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
   const inputShape = g.input.shape.slice(1);
   const per = numel(inputShape);
   if (image.length !== per) throw new ArgumentError(`etalons take one image of ${per} values, got ${image.length}`);
-  const e = model.engine;
 
   const rec = await model.record(image, 1, [value]);
   try {
@@ -71,52 +70,52 @@ export async function etalons(model: Model, image: Float32Array, layer: string, 
   }
 
   async function etalonsOf(rec: Recording): Promise<EtalonResult> {
-  const act = rec.read.get(value)!;
-  const L = numel(act.shape.slice(1));
-  for (const p of neurons)
-    if (!Number.isInteger(p) || p < 0 || p >= L) throw new ArgumentError(`neuron ${p} is out of range: layer ${layer} has ${L} neurons per image ([${act.shape.slice(1).join('×')}], flat index c·H·W + y·W + x)`);
-  const values = Float32Array.from(neurons, (p) => act.data[p]!);
+    const act = rec.read.get(value)!;
+    const L = numel(act.shape.slice(1));
+    for (const p of neurons)
+      if (!Number.isInteger(p) || p < 0 || p >= L) throw new ArgumentError(`neuron ${p} is out of range: layer ${layer} has ${L} neurons per image ([${act.shape.slice(1).join('×')}], flat index c·H·W + y·W + x)`);
+    const values = Float32Array.from(neurons, (p) => act.data[p]!);
 
-  // b_X,p: the zero image through the frozen net with biases on.
-  const zero = await model.runFrozen(rec, true, 1, (buf) => [e.makeDispatch(K.coordinates, { uniforms: { total: per, per, first: per }, bindings: { y: buf }, threads: per, label: 'zero image' })], [value]);
-  const biases = Float32Array.from(neurons, (p) => zero.get(value)!.data[p]!);
+    // b_X,p: the zero image through the frozen net with biases on.
+    const zero = await model.runFrozen(rec, true, 1, coordinateImages(model, per, 1), [value]);
+    const biases = Float32Array.from(neurons, (p) => zero.get(value)!.data[p]!);
 
-  const P = neurons.length;
-  const out = new Float32Array(P * per);
-  if (route === 'literal') {
-    const B = Math.max(1, Math.min(per, model.maxBatch([value])));
-    for (let first = 0; first < per; first += B) {
-      throwIfCancelled(signal, 'etalons');
-      const n = Math.min(B, per - first);
-      const res = await model.runFrozen(rec, false, n, (buf) => [e.makeDispatch(K.coordinates, { uniforms: { total: n * per, per, first }, bindings: { y: buf }, threads: n * per, label: 'coordinate images' })], [value]);
-      const y = res.get(value)!.data;
-      for (let b = 0; b < n; b++) for (let q = 0; q < P; q++) out[q * per + first + b] = y[b * L + neurons[q]!]!;
-      onProgress?.(first + n, per);
-    }
-  } else {
-    // The reverse pass from neuron p through X's masks and switches, one neuron per batch entry.
-    const rev = new Reverser(model);
-    const B = Math.max(1, Math.min(P, model.maxRecordBatch()));
-    for (let first = 0; first < P; first += B) {
-      throwIfCancelled(signal, 'etalons');
-      const n = Math.min(B, P - first);
-      const xs = new Float32Array(n * per);
-      for (let b = 0; b < n; b++) xs.set(image, b * per);
-      const recN = await model.record(xs, n, []);
-      const seed = new Float32Array(n * L);
-      for (let b = 0; b < n; b++) seed[b * L + neurons[first + b]!] = 1;
-      let gIn: Float32Array;
-      try {
-        gIn = (await rev.run(recN, value, seed, [g.input.name], 'gradient')).get(g.input.name)!.data;
-      } finally {
-        recN.dispose();
+    const P = neurons.length;
+    const out = new Float32Array(P * per);
+    if (route === 'literal') {
+      const B = Math.max(1, Math.min(per, model.maxBatch([value])));
+      for (let first = 0; first < per; first += B) {
+        throwIfCancelled(signal, 'etalons');
+        const n = Math.min(B, per - first);
+        const res = await model.runFrozen(rec, false, n, coordinateImages(model, first, n), [value]);
+        const y = res.get(value)!.data;
+        for (let b = 0; b < n; b++) for (let q = 0; q < P; q++) out[q * per + first + b] = y[b * L + neurons[q]!]!;
+        onProgress?.(first + n, per);
       }
-      out.set(gIn, first * per);
-      onProgress?.(first + n, P);
+    } else {
+      // The reverse pass from neuron p through X's masks and switches, one neuron per batch entry.
+      const rev = new Reverser(model);
+      const B = Math.max(1, Math.min(P, model.maxRecordBatch()));
+      for (let first = 0; first < P; first += B) {
+        throwIfCancelled(signal, 'etalons');
+        const n = Math.min(B, P - first);
+        const xs = new Float32Array(n * per);
+        for (let b = 0; b < n; b++) xs.set(image, b * per);
+        const recN = await model.record(xs, n, []);
+        const seed = new Float32Array(n * L);
+        for (let b = 0; b < n; b++) seed[b * L + neurons[first + b]!] = 1;
+        let gIn: Float32Array;
+        try {
+          gIn = (await rev.run(recN, value, seed, [g.input.name], 'gradient')).get(g.input.name)!.data;
+        } finally {
+          recN.dispose();
+        }
+        out.set(gIn, first * per);
+        onProgress?.(first + n, P);
+      }
+      rev.dispose();
     }
-    rev.dispose();
-  }
-  return { layer, neurons, etalons: out, inputShape, biases, values, route };
+    return { layer, neurons, etalons: out, inputShape, biases, values, route };
   }
 }
 

@@ -9,7 +9,7 @@ import { numel } from '../engine/shapes.ts';
 import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts';
 import { RegionForward } from '../engine/region.ts';
 import { resizeBilinear } from '../loaders/preprocess.ts';
-import * as K from '../kernels/index.ts';
+import { OcclusionImages } from '../engine/sources.ts';
 
 /** Checked between chunks (batches, patch positions): cancellation and progress. */
 export interface Control {
@@ -293,7 +293,6 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
   const cols = Math.floor((w - size) / stride) + 1;
   const positions = rows * cols;
   const cv = classifierValues(model.graph);
-  const e = model.engine;
   const per = c * h * w;
   const clean = await model.run(input, batch, { outputs: [cv.logits] });
   const logits = clean.get(model.resolve(cv.logits))!.data;
@@ -314,8 +313,8 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
     }
   if (region) chunk = region.batch;
   const oy = new Int32Array(chunk), ox = new Int32Array(chunk);
-  const xBuf = e.device.createBuffer({ label: 'occlusion:clean', size: per * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-  const vBuf = e.device.createBuffer({ label: 'occlusion:value', size: Math.max(16, c * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+  // the occluded copies are made on the GPU from the one clean image (engine/sources.ts)
+  const occluded = region ? undefined : new OcclusionImages(model, size, stride);
   let done = 0;
   try {
     for (let i = 0; i < batch; i++) {
@@ -329,14 +328,13 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
           value[ch] = s / (h * w);
         }
       }
-      e.device.queue.writeBuffer(xBuf, 0, x.buffer, x.byteOffset, x.byteLength);
-      e.device.queue.writeBuffer(vBuf, 0, value);
+      occluded?.setImage(x, value);
       if (region) {
         // The occluded rectangles are the same constant patch for every image of the batch.
         await region.setClean(x);
         const patch = new Float32Array(chunk * c * size * size);
         for (let j = 0; j < chunk; j++) for (let ch = 0; ch < c; ch++) patch.fill(value[ch]!, (j * c + ch) * size * size, (j * c + ch + 1) * size * size);
-        e.device.queue.writeBuffer(region.input, region.inputBase * 4, patch);
+        region.writeRectangles(patch);
       }
       const drop = new Float32Array(positions);
       for (let first = 0; first < positions; first += chunk) {
@@ -350,11 +348,8 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
             oy[j] = Math.floor(p / cols) * stride;
             ox[j] = (p % cols) * stride;
           }
-          res = await region.run([], oy, ox);
-        } else
-          res = await model.runFilled(n, (inBuf) => [
-            e.makeDispatch(K.occlude, { uniforms: { total: n * per, c, h, w, size, stride, cols, first }, bindings: { x: xBuf, value: vBuf, y: inBuf }, threads: n * per, label: 'occlude' }),
-          ], [cv.logits]);
+          res = await region.run(undefined, oy, ox);
+        } else res = await model.runFrom(n, occluded!.batch(first, n), [cv.logits]);
         const pr = softmaxRows(res.get(model.resolve(cv.logits))!.data, k);
         for (let j = 0; j < n; j++) drop[first + j] = p0[i * k + classes[i]!]! - pr[j * k + classes[i]!]!;
         done += n;
@@ -375,8 +370,7 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
       for (let q = 0; q < h * w; q++) maps[i * h * w + q] = cnt[q] ? sum[q]! / cnt[q]! : 0;
     }
   } finally {
-    xBuf.destroy();
-    vBuf.destroy();
+    occluded?.dispose();
     region?.destroy();
   }
   return {

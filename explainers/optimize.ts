@@ -1,16 +1,12 @@
-// Optimising images on the GPU: activation maximisation ("MaxOut", METHODS.md §5) and network
-// inversion (§6). Both are gradient ascent on a batch of input images; one step is ONE submission:
-//   roll x by the step's jitter → recording forward (only up to the objective's layer) → seed →
-//   reverse walk to the input → unroll → regularisers' gradients (α-norm, total variation) →
-//   Adam/SGD step with range clamp → [blur every n steps] → [clip small-norm / small-contribution pixels].
-// Every op is a WGSL kernel; the CPU only writes the step's Adam corrections and jitter offsets,
-// and reads the objective back on logged steps.
+// Optimising images: activation maximisation ("MaxOut", METHODS.md §5) and network inversion (§6).
+// Both are gradient ascent on a batch of input images with regularisers; each step runs on the GPU
+// as one submission of the engine's image optimiser (engine/image-optimiser.ts). Here: the
+// objectives (which unit, channel or logit; the feature-space loss), the seeded initial images and
+// jitter, the learning schedule and the log of the objective.
 import type { Model } from '../engine/runner.ts';
-import type { Dispatch } from '../engine/gpu.ts';
-import { Reverser, type Walk } from '../engine/reverse.ts';
+import { ImageOptimiser, type ImageObjective } from '../engine/image-optimiser.ts';
 import { numel } from '../engine/shapes.ts';
 import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
-import * as O from '../kernels/image_opt.ts';
 import { classifierValues } from '../engine/classify.ts';
 
 export interface Regularisers {
@@ -72,92 +68,43 @@ function checkNonNegative(o: Regularisers & { lr?: number }): void {
 }
 
 /**
- * The GPU loop shared by MaxOut and inversion. `seedStep` returns dispatches that write the seed
- * of each step into `walk.seed` (empty when the seed is constant and written once).
+ * The loop shared by MaxOut and inversion, on the engine's image optimiser (one submission a step):
+ * seeded initial images, the step's jitter and learning rate, blur every n steps, and the
+ * objective read back on logged steps.
  */
 async function optimise(
-  model: Model, batch: number, layer: string, opts: OptimiseOptions,
-  seedSetup: (walk: Walk, values: Map<string, GPUBuffer>) => Dispatch[],
+  model: Model, batch: number, layer: string, opts: OptimiseOptions, goal: ImageObjective,
   objective: (activation: Float32Array) => number[],
 ): Promise<{ images: Float32Array; log: { step: number; objective: number[] }[] }> {
   checkNonNegative(opts);
-  const e = model.engine;
-  const g = model.graph;
-  const [c, h, w] = g.input.shape.slice(1) as [number, number, number];
+  const [c, h, w] = model.graph.input.shape.slice(1) as [number, number, number];
   if (h === undefined || w === undefined) throw new ArgumentError('image optimisation needs an image input (N×C×H×W)');
-  const per = c * h * w;
-  const total = batch * per;
-  const rec = model.recordPlan(batch, [layer], [layer]);
-  const rev = new Reverser(model);
-  const walk = rev.prepare(rec, layer, [g.input.name], 'gradient');
-  const make = (label: string, floats: number) => e.device.createBuffer({ label, size: Math.max(16, floats * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
-  const x = make('opt:x', total), r = make('opt:r', total), d = make('opt:d', total), m = make('opt:m', total), v = make('opt:v', total);
-  const tmp = make('opt:blur', total), state = make('opt:state', 8), offsets = make('opt:offsets', 4), maxes = make('opt:maxes', batch);
-  const owned = [x, r, d, m, v, tmp, state, offsets, maxes];
+  const total = batch * c * h * w;
+  const rnd = prng(opts.seed);
+  const init = new Float32Array(total);
+  const base = opts.initValue ?? 0;
+  for (let i = 0; i < total; i++) init[i] = base + (opts.init === 'mean' ? 0 : (opts.initStd ?? 1) * rnd.normal());
+  const opt = new ImageOptimiser(model, layer, init, goal, { ...opts, blurSigma: opts.blurEvery ? opts.blurSigma : undefined });
   try {
-    const rnd = prng(opts.seed);
-    const init = new Float32Array(total);
-    const base = opts.initValue ?? 0;
-    for (let i = 0; i < total; i++) init[i] = base + (opts.init === 'mean' ? 0 : (opts.initStd ?? 1) * rnd.normal());
-    e.device.queue.writeBuffer(x, 0, init);
-    e.device.queue.writeBuffer(m, 0, new Float32Array(total));
-    e.device.queue.writeBuffer(v, 0, new Float32Array(total));
-
-    const th = { threads: total };
-    const step: Dispatch[] = [
-      e.makeDispatch(O.roll2d, { uniforms: { total, h, w }, bindings: { x, offsets, y: rec.input }, ...th, label: 'jitter' }),
-      ...rec.dispatches,
-      ...seedSetup(walk, rec.values),
-      ...walk.dispatches,
-      e.makeDispatch(O.roll2d, { defines: ['INVERSE'], uniforms: { total, h, w }, bindings: { x: walk.grads.get(g.input.name)!, offsets, y: r }, ...th, label: 'unjitter' }),
-      e.makeDispatch(O.imageRegGrad, {
-        uniforms: { total, h, w, lambdaA: opts.norm ?? 0, alpha: opts.alpha ?? 2, lambdaTv: opts.tv ?? 0, beta: opts.tvBeta ?? 2, eps: 1e-8 },
-        bindings: { x, r, d }, ...th, label: 'regularisers',
-      }),
-      e.makeDispatch(O.imageAdam, { defines: opts.optimizer === 'sgd' ? ['SGD'] : [], uniforms: { total }, bindings: { d, state, m, v, x }, ...th, label: 'step' }),
-    ];
-    const clip = (theta: number | undefined, contrib: boolean): Dispatch[] =>
-      theta
-        ? [
-            e.makeDispatch(O.pixelClip, { defines: ['MAX', ...(contrib ? ['CONTRIB'] : [])], uniforms: { n: batch, c, hw: h * w, theta }, bindings: { x, r, maxes }, workgroups: [batch, 1, 1], label: 'clip:max' }),
-            e.makeDispatch(O.pixelClip, { defines: contrib ? ['CONTRIB'] : [], uniforms: { n: batch, c, hw: h * w, theta }, bindings: { x, r, maxes }, threads: batch * h * w, label: 'clip' }),
-          ]
-        : [];
-    step.push(...clip(opts.clipContribution, true), ...clip(opts.clipNorm, false));
-    const blur: Dispatch[] = opts.blurEvery && opts.blurSigma
-      ? [
-          e.makeDispatch(O.blur2d, { uniforms: { total, h, w, sigma: opts.blurSigma }, bindings: { x, y: tmp }, ...th, label: 'blur:rows' }),
-          e.makeDispatch(O.blur2d, { defines: ['VERTICAL'], uniforms: { total, h, w, sigma: opts.blurSigma }, bindings: { x: tmp, y: x }, ...th, label: 'blur:cols' }),
-        ]
-      : [];
-
-    const [lo, hi] = opts.range ?? [-3.4e38, 3.4e38];
-    const b1 = opts.optimizer === 'sgd' ? (opts.momentum ?? 0.9) : 0.9, b2 = 0.999;
     const log: { step: number; objective: number[] }[] = [];
     const logEvery = opts.logEvery ?? Math.max(1, Math.floor(opts.iterations / 20));
-    const act = rec.values.get(layer)!;
-    const actCount = numel(rec.shapes.get(layer)!);
+    const j = opts.jitter ?? 0;
     for (let t = 1; t <= opts.iterations; t++) {
       throwIfCancelled(opts.signal, 'image optimisation');
-      e.device.queue.writeBuffer(state, 0, new Float32Array([opts.lr, b1, b2, 1e-8, 1 / (1 - b1 ** t), 1 / (1 - b2 ** t), lo, hi]));
-      const j = opts.jitter ?? 0;
-      e.device.queue.writeBuffer(offsets, 0, new Int32Array([Math.round((rnd.next() * 2 - 1) * j), Math.round((rnd.next() * 2 - 1) * j)]));
-      const dispatches = opts.blurEvery && t % opts.blurEvery === 0 ? [...step, ...blur] : step;
+      const jitter: [number, number] = [Math.round((rnd.next() * 2 - 1) * j), Math.round((rnd.next() * 2 - 1) * j)];
       const logged = t === 1 || t === opts.iterations || t % logEvery === 0;
-      const res = await e.run(dispatches, logged ? [{ buffer: act, bytes: actCount * 4 }] : []);
-      if (logged) {
+      const act = await opt.step(t, opts.lr, jitter, { blur: !!opts.blurEvery && t % opts.blurEvery === 0, read: logged });
+      if (act) {
         // the objective of the (jittered) images this step started from
-        const o = objective(new Float32Array(res[0]!));
+        const o = objective(act);
         log.push({ step: t, objective: o });
         opts.onProgress?.(t, opts.iterations, o);
       }
       opts.onStep?.(t, opts.iterations);
     }
-    const [ab] = await e.run([], [{ buffer: x, bytes: total * 4 }]);
-    return { images: new Float32Array(ab!), log };
+    return { images: await opt.images(), log };
   } finally {
-    rec.dispose();
-    for (const b of owned) b.destroy();
+    opt.dispose();
   }
 }
 
@@ -204,10 +151,7 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
     });
     const step = opts.onStep, chunks = Math.ceil(P / chunk); // progress over all chunks' steps
     const onStep = step && ((t: number, T: number) => step((first / chunk) * T + t, chunks * T));
-    const res = await optimise(model, n, layer, { ...opts, seed: opts.seed + first, onStep }, (walk) => {
-      model.engine.device.queue.writeBuffer(walk.seed, 0, seed);
-      return [];
-    }, (a) => part.map((_, i) => {
+    const res = await optimise(model, n, layer, { ...opts, seed: opts.seed + first, onStep }, { kind: 'seed', seed }, (a) => part.map((_, i) => {
       let s = 0;
       for (let q = 0; q < L; q++) s += seed[i * L + q]! * a[i * L + q]!;
       return s;
@@ -249,19 +193,10 @@ export async function invert(model: Model, x0: Float32Array, layer: string, opts
   let n2 = 0;
   for (const v of a0) n2 += v * v;
   if (n2 === 0) throw new ArgumentError(`layer ${layer} is all zeros for this image: nothing to invert`);
-  const e = model.engine;
-  const a0Buf = e.device.createBuffer({ label: 'invert:a0', size: a0.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-  e.device.queue.writeBuffer(a0Buf, 0, a0.buffer, a0.byteOffset, a0.byteLength);
-  try {
-    const res = await optimise(model, 1, value, opts, (walk, values) => [
-      e.makeDispatch(O.scaledDiff, { uniforms: { total: a0.length, k: -2 / n2 }, bindings: { a: values.get(value)!, b: a0Buf, y: walk.seed }, threads: a0.length, label: 'feature loss seed' }),
-    ], (a) => {
-      let s = 0;
-      for (let i = 0; i < a.length; i++) s += (a[i]! - a0[i]!) ** 2;
-      return [Math.sqrt(s / n2)];
-    });
-    return { image: res.images, layer, log: res.log.map((l) => ({ step: l.step, error: l.objective[0]! })) };
-  } finally {
-    a0Buf.destroy();
-  }
+  const res = await optimise(model, 1, value, opts, { kind: 'match', target: a0, k: -2 / n2 }, (a) => {
+    let sq = 0;
+    for (let i = 0; i < a.length; i++) sq += (a[i]! - a0[i]!) ** 2;
+    return [Math.sqrt(sq / n2)];
+  });
+  return { image: res.images, layer, log: res.log.map((l) => ({ step: l.step, error: l.objective[0]! })) };
 }

@@ -8,15 +8,14 @@
 // means from the clean image), pda_draw_conditional / pda_draw_marginal (samples from the
 // seeded counter-based RNG), pda_substitute (the batch of perturbed images, written straight
 // into the model's input buffer), then the model's forward pass. Batch construction
-// (`PdaSampler.fill`) and the forward pass (`model.runFilled`) are separate, so a region-forward
+// (`PdaSampler.source`, engine/pda-sampler.ts) and the forward pass (`model.runFrom`) are separate, so a region-forward
 // path can replace the plain forward pass.
 import type { Model, Tensor } from '../engine/runner.ts';
 import { RegionForward } from '../engine/region.ts';
-import type { Engine, Dispatch } from '../engine/gpu.ts';
 import { classifierValues, softmaxRows } from '../engine/classify.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
 import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts';
-import * as KP from '../kernels/pda.ts';
+import { PdaSampler } from '../engine/pda-sampler.ts';
 import { checkPatchModel, type PatchModel } from './patch-model.ts';
 
 import { normalDraw, marginalIndex } from './patch-model.ts';
@@ -105,165 +104,9 @@ export function weightOfEvidence(p: number, pWithout: number, n: number, k: numb
   return log2odds(laplace(p, n, k)) - log2odds(laplace(pWithout, n, k));
 }
 
-// ---- the sampler on the GPU ------------------------------------------------------------------
+// ---- the sampler on the GPU: engine/pda-sampler.ts --------------------------------------------
 
-export interface SamplerOptions {
-  sampling: Sampling;
-  patchModel: PatchModel;
-  /** the clean image, C×H×W */
-  x: Float32Array;
-  channels: number;
-  grid: WindowGrid;
-  samples: number;
-  seed: number;
-  /** most windows per batch (sizes the buffers) */
-  maxWindows: number;
-}
-
-const storageUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-
-/**
- * Builds batches of perturbed images (window-major: image b = window b / S, sample b % S) on
- * the GPU. Dispatches are made once per batch shape; the first window of a batch goes in a small
- * storage buffer written before each batch.
- */
-export class PdaSampler {
-  readonly engine: Engine;
-  readonly dw: number;
-  private o: SamplerOptions;
-  private buffers: GPUBuffer[] = [];
-  private params: GPUBuffer;
-  private xBuf: GPUBuffer;
-  private samplesBuf: GPUBuffer;
-  private muBuf?: GPUBuffer;
-  private aBuf?: GPUBuffer;
-  private bBuf?: GPUBuffer;
-  private lBuf?: GPUBuffer;
-  private oBuf?: GPUBuffer;
-  private storeBuf?: GPUBuffer;
-  private drawSets = new Map<string, Dispatch[]>();
-  private targetIds = new WeakMap<GPUBuffer, number>();
-  private nextTarget = 0;
-  private substSets = new Map<number, { input: GPUBuffer; d: Dispatch }>();
-
-  constructor(engine: Engine, o: SamplerOptions) {
-    this.engine = engine;
-    this.o = o;
-    const { grid: g, channels: C, patchModel: pm } = o;
-    this.dw = C * g.window * g.window;
-    if (o.x.length !== C * g.height * g.width) throw new ShapeError(`pda: the image has ${o.x.length} values, expected ${C}×${g.height}×${g.width}`);
-    checkPatchModel(pm, { sampling: o.sampling, window: g.window, channels: C, height: g.height, width: g.width });
-    const buf = (bytes: number, label: string, data?: ArrayBufferView) => {
-      const b = engine.device.createBuffer({ label: `pda:${label}`, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: storageUsage() });
-      if (data) engine.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
-      this.buffers.push(b);
-      return b;
-    };
-    this.params = buf(16, 'params');
-    this.xBuf = buf(o.x.byteLength, 'clean', o.x);
-    this.samplesBuf = buf(o.maxWindows * o.samples * this.dw * 4, 'samples');
-    if (o.sampling === 'conditional') {
-      const f = pm.factors!;
-      this.muBuf = buf(o.maxWindows * this.dw * 4, 'mu');
-      this.aBuf = buf(f.A.byteLength, 'A', f.A);
-      this.bBuf = buf(f.b.byteLength, 'b', f.b);
-      this.lBuf = buf(f.L.byteLength, 'L', f.L);
-      this.oBuf = buf(f.oIndex.byteLength, 'oIndex', f.oIndex);
-    } else {
-      const s = pm.store!;
-      this.storeBuf = buf(s.data.byteLength, 'store', s.data);
-    }
-  }
-
-  private setParams(first: number, nw: number): void {
-    if (nw > this.o.maxWindows) throw new ShapeError(`pda: ${nw} windows in a batch; the sampler was sized for ${this.o.maxWindows}`);
-    if (first + nw > this.o.grid.count) throw new ShapeError(`pda: windows ${first}..${first + nw - 1} are past the last window ${this.o.grid.count - 1}`);
-    this.engine.device.queue.writeBuffer(this.params, 0, new Uint32Array([first, nw, this.o.seed >>> 0, 0]));
-  }
-
-  /** The condmean + draw dispatches of a batch of nw windows into `out` from float `base` (made once per nw and target). */
-  private drawDispatches(nw: number, out: GPUBuffer = this.samplesBuf, base = 0): Dispatch[] {
-    let id = this.targetIds.get(out);
-    if (id === undefined) this.targetIds.set(out, (id = this.nextTarget++));
-    const key = `${nw}|${id}|${base}`;
-    let d = this.drawSets.get(key);
-    if (d) return d;
-    const e = this.engine;
-    const { grid: g, samples: S } = this.o;
-    const K = g.window;
-    const dw = this.dw;
-    if (this.o.sampling === 'conditional') {
-      const f = this.o.patchModel.factors!;
-      const pad = this.o.patchModel.padding;
-      d = [
-        e.makeDispatch(KP.pdaCondMean, { uniforms: { total: nw * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, dO: f.dO }, bindings: { p: this.params, x: this.xBuf, a: this.aBuf!, b: this.bBuf!, oIndex: this.oBuf!, mu: this.muBuf! }, threads: nw * dw, label: 'pda_condmean' }),
-        e.makeDispatch(KP.pdaDrawConditional, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, pad, stride: g.stride, cols: g.cols, dw, samples: S, base }, bindings: { p: this.params, mu: this.muBuf!, lf: this.lBuf!, out }, threads: nw * S * dw, label: 'pda_draw_conditional' }),
-      ];
-    } else {
-      d = [e.makeDispatch(KP.pdaDrawMarginal, { uniforms: { total: nw * S * dw, h: g.height, w: g.width, k: K, stride: g.stride, cols: g.cols, dw, samples: S, count: this.o.patchModel.store!.count, base }, bindings: { p: this.params, store: this.storeBuf!, out }, threads: nw * S * dw, label: 'pda_draw_marginal' })];
-    }
-    this.drawSets.set(key, d);
-    return d;
-  }
-
-  /**
-   * Incremental inference: the dispatches that draw windows first..first+nw−1 × S samples straight
-   * into a region plan's input rectangles (`input` from float `base`, [n][C][K][K]).
-   */
-  fillRegion(first: number, nw: number, input: GPUBuffer, base: number): Dispatch[] {
-    this.setParams(first, nw);
-    return this.drawDispatches(nw, input, base);
-  }
-
-  /** The dispatches that write windows first..first+nw−1 × S samples into `input` (a model plan's input buffer). */
-  fill(first: number, nw: number, input: GPUBuffer): Dispatch[] {
-    this.setParams(first, nw);
-    const { grid: g, samples: S, channels: C } = this.o;
-    let s = this.substSets.get(nw);
-    if (!s || s.input !== input) {
-      const n = nw * S;
-      s = { input, d: this.engine.makeDispatch(KP.pdaSubstitute, { uniforms: { total: n * C * g.height * g.width, c: C, h: g.height, w: g.width, k: g.window, stride: g.stride, cols: g.cols, dw: this.dw, samples: S }, bindings: { p: this.params, x: this.xBuf, sample: this.samplesBuf, y: input }, threads: n * C * g.height * g.width, label: 'pda_substitute' }) };
-      this.substSets.set(nw, s);
-    }
-    return [...this.drawDispatches(nw), s.d];
-  }
-
-  /** The samples of windows first..first+nw−1 (nw·S × dw, window-major), for tests. */
-  async draw(first: number, nw: number): Promise<Float32Array> {
-    this.setParams(first, nw);
-    await this.engine.run(this.drawDispatches(nw));
-    return this.engine.readFloats(this.samplesBuf, nw * this.o.samples * this.dw);
-  }
-
-  /** The conditional means of windows first..first+nw−1 (nw × dw), for tests. */
-  async conditionalMeans(first: number, nw: number): Promise<Float32Array> {
-    if (!this.muBuf) throw new ArgumentError('pda: conditional means exist only for conditional sampling');
-    this.setParams(first, nw);
-    await this.engine.run(this.drawDispatches(nw).slice(0, 1));
-    return this.engine.readFloats(this.muBuf, nw * this.dw);
-  }
-
-  /** Builds the batch into a scratch buffer and reads it back (nw·S × C×H×W), for tests. */
-  async batch(first: number, nw: number): Promise<Float32Array> {
-    const { grid: g, samples: S, channels: C } = this.o;
-    const n = nw * S * C * g.height * g.width;
-    const out = this.engine.device.createBuffer({ label: 'pda:batch-test', size: Math.max(16, n * 4), usage: storageUsage() });
-    try {
-      await this.engine.run(this.fill(first, nw, out));
-      return await this.engine.readFloats(out, n);
-    } finally {
-      this.substSets.delete(nw);
-      out.destroy();
-    }
-  }
-
-  destroy(): void {
-    for (const b of this.buffers) b.destroy();
-    this.buffers = [];
-    this.drawSets.clear();
-    this.substSets.clear();
-  }
-}
+export { PdaSampler, type SamplerOptions } from '../engine/pda-sampler.ts';
 
 // ---- the analysis ------------------------------------------------------------------------------
 
@@ -453,8 +296,8 @@ export async function predictionDifference(model: Model, x: Float32Array, o: Pda
         if (region) {
           // The last batch may be short: its spare images repeat the last window and are ignored.
           for (let b = 0; b < wpb * S; b++) [oy[b], ox[b]] = windowOrigin(grid, first + Math.min(nw - 1, Math.floor(b / S)));
-          res = await region.run(sampler.fillRegion(first, nw, region.input, region.inputBase), oy, ox);
-        } else res = await wm.runFilled(nw * S, (input) => sampler.fill(first, nw, input), outs);
+          res = await region.run(sampler.source(first, nw), oy, ox);
+        } else res = await wm.runFrom(nw * S, sampler.source(first, nw), outs);
         forwardImages += nw * S;
         const lg = res.get(logitsV)!.data;
         const pr = softmaxRows(lg, K);

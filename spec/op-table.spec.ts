@@ -6,7 +6,7 @@ import { OPS } from '../engine/ops/index.ts';
 import { Model } from '../engine/runner.ts';
 import { UnsupportedOpError } from '../engine/errors.ts';
 import { etalons } from '../explainers/etalon.ts';
-import * as K from '../kernels/index.ts';
+import { coordinateImages } from '../engine/sources.ts';
 import type { Node } from '../engine/ir.ts';
 import { GraphBuilder, closeEngine, getEngine, rng } from './helpers.ts';
 
@@ -67,11 +67,11 @@ describe('the op table', () => {
           }
           // the engine refuses a frozen pass through it even when asked directly
           const rec = await model.record(x, 1, ['logits']);
-          const e = await rejection(() => model.runFrozen(rec, true, 1, (buf) => [model.engine.makeDispatch(K.coordinates, { uniforms: { total: 72, per: 72, first: 72 }, bindings: { y: buf }, threads: 72, label: 'zeros' })], ['logits']));
+          const e = await rejection(() => model.runFrozen(rec, true, 1, coordinateImages(model, 72, 1), ['logits']));
           expect(e).to.be.instanceOf(UnsupportedOpError);
           expect(e.message).to.match(/layer "act"/);
           // a frozen pass that stops before it is fine
-          const before = await model.runFrozen(rec, true, 1, (buf) => [model.engine.makeDispatch(K.coordinates, { uniforms: { total: 72, per: 72, first: 72 }, bindings: { y: buf }, threads: 72, label: 'zeros' })], ['c1']);
+          const before = await model.runFrozen(rec, true, 1, coordinateImages(model, 72, 1), ['c1']);
           expect(before.get('c1')!.data.length).to.equal(4 * 36);
         } finally {
           model.destroy();

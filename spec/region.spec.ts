@@ -30,7 +30,7 @@ async function compare(model: Model, rect: [number, number], n: number, outputs:
     ox[b] = f ? f[1] : Math.floor(r.uniform(0, W - kw + 1));
   }
   const patch = r.array(n * C * kh * kw, -1, 1);
-  model.engine.device.queue.writeBuffer(rf.input, rf.inputBase * 4, patch.buffer as ArrayBuffer, patch.byteOffset, patch.byteLength);
+  rf.writeRectangles(patch);
   const whole = new Float32Array(n * C * H * W);
   for (let b = 0; b < n; b++) {
     whole.set(x, b * C * H * W);
@@ -38,7 +38,7 @@ async function compare(model: Model, rect: [number, number], n: number, outputs:
       for (let i = 0; i < kh; i++)
         for (let j = 0; j < kw; j++) whole[((b * C + c) * H + oy[b]! + i) * W + ox[b]! + j] = patch[((b * C + c) * kh + i) * kw + j]!;
   }
-  const got = await rf.run([], oy, ox);
+  const got = await rf.run(undefined, oy, ox);
   const want = await model.run(whole, n, { outputs });
   let worst = 0;
   for (const o of outputs) {
@@ -154,7 +154,7 @@ describe('region forward mode', function () {
       try {
         let err: unknown;
         try {
-          await rf.run([], [0, 0], [0, 0]);
+          await rf.run(undefined, [0, 0], [0, 0]);
         } catch (e) {
           err = e;
         }
@@ -162,7 +162,7 @@ describe('region forward mode', function () {
         await rf.setClean(new Float32Array(3 * 23 * 19));
         err = undefined;
         try {
-          await rf.run([], [0, 21], [0, 0]);
+          await rf.run(undefined, [0, 21], [0, 0]);
         } catch (e) {
           err = e;
         }

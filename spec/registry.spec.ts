@@ -342,10 +342,16 @@ describe('help, README and code agree', function () {
     for (const ext of ['png', 'npy', 'json']) expect(existsSync(`${prefix}.${ext}`)).to.equal(false);
   });
 
-  it('explainers/ and render/ import no Node built-ins (they run in the browser)', () => {
+  it('engine/, kernels/, loaders/, explainers/ and render/ import no Node built-ins (they run in the browser)', () => {
     const builtin = /from ['"](node:[^'"]+|fs|path|os|url|zlib|crypto|child_process|process|util|stream)['"]|\bprocess\./;
-    for (const dir of ['explainers', 'render'])
+    for (const dir of ['engine', 'engine/ops', 'kernels', 'loaders', 'explainers', 'render'])
       for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts')))
         expect(readFileSync(join(ROOT, dir, f), 'utf8'), `${dir}/${f}`).not.to.match(builtin);
+  });
+
+  it('explainers/ see tensors and engine calls, not the device: no buffers, bind groups, kernels or queue writes', () => {
+    const device = /createBuffer|GPUBufferUsage|createBindGroup|from ['"]\.\.\/kernels|makeDispatch|\.device\b|GPUBuffer\b/;
+    for (const f of readdirSync(join(ROOT, 'explainers')).filter((n) => n.endsWith('.ts')))
+      expect(readFileSync(join(ROOT, 'explainers', f), 'utf8'), `explainers/${f}`).not.to.match(device);
   });
 });
