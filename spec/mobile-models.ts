@@ -60,8 +60,13 @@ export function mobileModelDir(): string {
     rmSync(tmp, { recursive: true, force: true });
     throw new Error(`spec/mobile-models.ts: ${PYTHON} scripts/mobile-models.py failed: ${err.message}\n${err.stderr?.toString() ?? ''}`);
   }
-  if (existsSync(join(dir, 'manifest.json'))) rmSync(tmp, { recursive: true, force: true }); // another process finished first
-  else renameSync(tmp, dir);
+  try {
+    renameSync(tmp, dir);
+  } catch (e) {
+    if (!existsSync(join(dir, 'manifest.json'))) throw e;
+    rmSync(tmp, { recursive: true, force: true }); // another process finished first
+  }
+  process.stderr.write(`spec/mobile-models.ts: made the mobile test models in ${dir}\n`);
   // models of earlier versions of the script
   for (const d of readdirSync(CACHE)) if (d !== hash && !d.includes('.tmp-')) rmSync(join(CACHE, d), { recursive: true, force: true });
   return dir;
