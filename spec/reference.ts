@@ -393,9 +393,9 @@ export function resize(x: RefTensor, oh: number, ow: number, mode: 'bilinear' | 
 }
 
 // ---- mobile-family ops ----------------------------------------------------------------
-// Standalone: the IR has no nodes for these yet (evalNode does not call them). Semantics are
-// ONNX's (opset 13/14), which is what torch exports for MobileNet v2/v3, ShuffleNet v2,
-// EfficientNet and MNASNet (see spec/mobile.spec.ts).
+// The IR's clip, hardsigmoid, hardswish, transpose, slicechannels, reducemean and broadcasting
+// add / mul. Semantics are ONNX's (opset 13/14), which is what torch exports for MobileNet v2/v3,
+// ShuffleNet v2, EfficientNet and MNASNet (see spec/mobile.spec.ts).
 
 /** Row-major strides of `shape`. */
 export const stridesOf = (shape: number[]): number[] => {
@@ -494,6 +494,8 @@ export function reduceMean(x: RefTensor, axes: number[], keepdims: boolean): Ref
 
 // ---- whole graphs ---------------------------------------------------------------------
 
+const sameShapes = (ts: RefTensor[]): boolean => ts.every((t) => t.shape.length === ts[0]!.shape.length && t.shape.every((d, i) => d === ts[0]!.shape[i]));
+
 function evalNode(g: Graph, node: Node, ins: RefTensor[], outShape: number[]): RefTensor {
   const param = (name: string): Float64Array => {
     const p = g.params.get(name);
@@ -539,9 +541,21 @@ function evalNode(g: Graph, node: Node, ins: RefTensor[], outShape: number[]): R
     case 'softmax':
       return softmax(x, node.attrs.axis, !!node.attrs.log);
     case 'add':
-      return add(ins);
+      return sameShapes(ins) ? add(ins) : ins.slice(1).reduce((acc, t) => broadcastBinary(acc, t, 'add'), ins[0]!);
     case 'mul':
-      return mul(ins);
+      return sameShapes(ins) ? mul(ins) : broadcastBinary(ins[0]!, ins[1]!, 'mul');
+    case 'clip':
+      return clip(x, node.attrs.min, node.attrs.max);
+    case 'hardsigmoid':
+      return hardSigmoid(x, node.attrs.alpha, node.attrs.beta);
+    case 'hardswish':
+      return hardSwish(x);
+    case 'transpose':
+      return transpose(x, node.attrs.perm);
+    case 'slicechannels':
+      return sliceChannels(x, node.attrs.start, node.attrs.count);
+    case 'reducemean':
+      return reduceMean(x, node.attrs.axes, node.attrs.keepdims);
     case 'channelaffine':
       return channelAffine(x, node.attrs.scale ? param(node.attrs.scale) : undefined, node.attrs.shift ? param(node.attrs.shift) : undefined);
     case 'flatten':

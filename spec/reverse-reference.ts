@@ -129,6 +129,12 @@ export function reluBackward(rule: 'gradient' | 'guided' | 'deconv', dy: RefTens
 }
 
 export const leakyReluGrad = (dy: RefTensor, x: ArrayLike<number>, alpha: number): RefTensor => zip(dy, x, (g, v) => (v > 0 ? g : alpha * g));
+/** ELU from its input: dy where x > 0, dy·alpha·exp(x) elsewhere (PyTorch's elu_backward, alpha·dy at 0). */
+export const eluGrad = (dy: RefTensor, x: ArrayLike<number>, alpha: number): RefTensor => zip(dy, x, (g, v) => (v > 0 ? g : g * alpha * Math.exp(v)));
+/** Sigmoid from its output: dy·y·(1 − y). */
+export const sigmoidGrad = (dy: RefTensor, y: ArrayLike<number>): RefTensor => zip(dy, y, (g, v) => g * v * (1 - v));
+/** tanh from its output: dy·(1 − y²). */
+export const tanhGrad = (dy: RefTensor, y: ArrayLike<number>): RefTensor => zip(dy, y, (g, v) => g * (1 - v * v));
 
 /** LRN backward: scatter of d y_c' / d x_c over each window. */
 export function lrnGrad(x: RefTensor, dy: RefTensor, size: number, alpha: number, beta: number, bias: number): RefTensor {
@@ -227,7 +233,7 @@ export function resizeBilinearGrad(dy: RefTensor, xShape: number[], alignCorners
   return dx;
 }
 
-// ---- mobile-family ops (spec/reference.ts's clip … reduceMean; not IR nodes yet) -------------
+// ---- mobile-family ops (spec/reference.ts's clip … reduceMean) -------------------------------
 // Values at the kinks, where the gradient is not defined, follow PyTorch's own backward of the
 // modules these models are built from:
 //  - clip: dy where lo < x < hi strictly, 0 at x = lo and x = hi. That is nn.ReLU6 / F.hardtanh
