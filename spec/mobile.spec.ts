@@ -100,6 +100,7 @@ import { Model } from '../engine/runner.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { readNpy, type NpyArray } from '../loaders/npy.ts';
 import { ortRun, ortSession } from '../cli/ort.ts';
+import { saliency, gradCam } from '../explainers/gradients.ts';
 import { closeEngine, getEngine } from './helpers.ts';
 import { mobileModels, type MobileModel } from './mobile-models.ts';
 
@@ -124,6 +125,13 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: numb
   const d = maxDiff(got, want);
   expect(d, `${what}: max |Δlogit| = ${d.toExponential(3)}, max |logit| = ${m.toPrecision(4)}`).to.be.at.most(rtol * m);
 }
+
+/** Measured figures, printed at the end when LOUPE_REPORT is set. */
+const figures: string[] = [];
+after(async () => {
+  await closeEngine();
+  if (process.env.LOUPE_REPORT) for (const f of figures) console.log(`  [mobile.spec] ${f}`);
+});
 
 let models: MobileModel[] = [];
 let setupError: Error | undefined;
@@ -161,13 +169,9 @@ describe('mobile families (torch exports with random weights)', function () {
       });
   });
 
-  // Enabled when the mobile ops land: Loupe's loader rejects every one of these models today
-  // (Clip, HardSwish, HardSigmoid, Transpose, Slice of a computed tensor, broadcasting Mul of two
-  // computed tensors, ReduceMean; see FINDINGS above for the first error of each).
-  describe.skip('(b) Loupe equals onnxruntime-node — enabled when the mobile ops land', () => {
-    after(async () => {
-      await closeEngine();
-    });
+  // The mobile ops (Clip, HardSwish, HardSigmoid, Transpose, Slice / Split of channels, broadcasting
+  // Mul and Add of computed tensors, ReduceMean; see FINDINGS above for what each model needs).
+  describe('(b) Loupe equals onnxruntime-node', () => {
     for (const m of models)
       it(`${m.name} (opset ${m.opset}, BatchNorm ${m.batchnorm}), batch 2 and batch 1`, async () => {
         const x = npy(m.input);
@@ -185,6 +189,35 @@ describe('mobile families (torch exports with random weights)', function () {
           const ref1 = (await ortRun(s, x1, [1, ...x.shape.slice(1)]))[s.outputNames[0]!]!;
           const ours1 = (await model.run(x1, 1, { outputs: [out] })).get(model.resolve(out))!;
           expectClose(ours1.data, ref1, 1e-4, `${m.name}: Loupe vs ORT, batch 1`);
+          figures.push(`${m.name}: max |Loupe − ORT| / max |logit| = ${(maxDiff(ours.data, ref) / maxAbs(ref)).toExponential(2)} (batch ${n}), ${(maxDiff(ours1.data, ref1) / maxAbs(ref1)).toExponential(2)} (batch 1)`);
+        } finally {
+          model.destroy();
+        }
+      });
+  });
+
+  // The reverse rules cover the real models: saliency (the gradient at the input) and Grad-CAM at
+  // the last feature map (the input of the final global pool) give finite maps that are not all zero.
+  describe('(c) saliency and Grad-CAM', () => {
+    for (const m of models)
+      it(`${m.name}`, async () => {
+        const x = npy(m.input);
+        const n = x.shape[0]!;
+        const g = loadOnnx(bytes(m.onnx), basename(m.onnx));
+        const pools = g.nodes.filter((nd) => nd.op === 'globalavgpool' || nd.op === 'reducemean');
+        const layer = pools[pools.length - 1]!.inputs[0]!;
+        const model = new Model(await getEngine(), g);
+        try {
+          const sal = await saliency(model, x.data, n);
+          const cam = await gradCam(model, x.data, n, [layer]);
+          const hw = x.shape[2]! * x.shape[3]!;
+          for (const [what, maps] of [['saliency', sal.maps], ['Grad-CAM', cam.maps]] as const) {
+            expect(maps.length, what).to.equal(n * hw);
+            expect(maps.every(Number.isFinite), `${what}: finite`).to.equal(true);
+          }
+          for (let i = 0; i < n; i++) expect(maxAbs(sal.maps.subarray(i * hw, (i + 1) * hw)), `saliency of image ${i}`).to.be.above(0);
+          expect(maxAbs(cam.maps), 'Grad-CAM').to.be.above(0);
+          figures.push(`${m.name}: saliency max ${maxAbs(sal.maps).toExponential(2)}, Grad-CAM at ${layer} (${cam.perLayer[0]!.size.join('×')}), classes ${sal.classes.join(',')}`);
         } finally {
           model.destroy();
         }
