@@ -163,10 +163,10 @@ export function splitChannels(e: Engine, dyShape: number[], dxShape: number[], c
   });
 }
 
-/** Channel-slice backward: dx [N, cx, ...] (dxShape) holds dy [N, cy, ...] (dyShape) in channels [c0, c0 + cy), 0 elsewhere. */
+/** Channel-slice backward (split_channels PAD): dx [N, cx, ...] (dxShape) holds dy [N, cy, ...] (dyShape) in channels [c0, c0 + cy), 0 elsewhere. */
 export function padChannels(e: Engine, dyShape: number[], dxShape: number[], c0: number, dy: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
   const total = numel(dxShape);
-  return e.makeDispatch(RK.padChannels, { uniforms: { total, cx: dxShape[1]!, cy: dyShape[1]!, hw: numel(dxShape.slice(2)), c0 }, bindings: { dy, dx }, threads: total, label });
+  return e.makeDispatch(RK.splitChannels, { defines: ['PAD'], uniforms: { total, cx: dxShape[1]!, cy: dyShape[1]!, hw: numel(dxShape.slice(2)), c0 }, bindings: { dy, dx }, threads: total, label });
 }
 
 /** y += a over `total` elements (index.ts binary ACC): sums the gradients of a value's consumers. */

@@ -66,22 +66,17 @@ export const lrn = spec({
 export const copyChannels = spec({ name: 'copy_channels', uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']], bindings: [r('x'), rw('y')], ...elementwise });
 /** y = a + b, y = a · b (MUL), or y += a (ACC: no b). */
 export const binary = spec({ name: 'binary', uniforms: [['total', 'u32']], bindings: [r('a'), r('b', { when: '!ACC' }), rw('y')], variants: ['MUL', 'ACC'], ...elementwise });
-/** The strided-view axes of strided and reduce_axes (rank ≤ 6; engine/ops/strided.ts fills them). */
-const axes6 = (p: string, when?: string) => [0, 1, 2, 3, 4, 5].map((k) => (when ? ([`${p}${k}`, 'u32', when] as const) : ([`${p}${k}`, 'u32'] as const)));
-/** y[o] = scale · a[offset + Σ idx·sa] (transpose, broadcast); ACC: y += …; BINARY: a[…] + b[Σ idx·sb] (MUL: ·). */
+/** Six u32 uniforms p0..p5: one per axis of a strided view (rank ≤ 6; engine/ops/strided.ts fills them). */
+const axes6 = (p: string) => [0, 1, 2, 3, 4, 5].map((k) => [`${p}${k}`, 'u32'] as const);
+/**
+ * Gathers and reductions through strided views: y[j] = scale · Σ over the reduced axes of a[…]
+ * (BINARY: a[…] + b[…]; BINARY & MUL: Σ a[…] · b[…]; ACC: y += …). Transpose, broadcasting, ReduceMean.
+ */
 export const strided = spec({
   name: 'strided',
-  uniforms: [['total', 'u32'], ['offset', 'u32'], ['scale', 'f32', '!BINARY'], ...axes6('d'), ...axes6('sa'), ...axes6('sb', 'BINARY')],
+  uniforms: [['total', 'u32'], ['count', 'u32'], ['offset', 'u32'], ['scale', 'f32'], ...axes6('d'), ...axes6('r'), ...axes6('sa'), ...axes6('sb')],
   bindings: [r('a'), r('b', { when: 'BINARY' }), rw('y')],
   variants: ['BINARY', 'MUL', 'ACC'],
-  ...elementwise,
-});
-/** y[j] = scale · Σ over the reduced axes of a (MUL: a · b), one invocation per y element. */
-export const reduceAxes = spec({
-  name: 'reduce_axes',
-  uniforms: [['total', 'u32'], ['count', 'u32'], ['scale', 'f32'], ...axes6('d'), ...axes6('r'), ...axes6('sa'), ...axes6('sb', 'MUL')],
-  bindings: [r('a'), r('b', { when: 'MUL' }), rw('y')],
-  variants: ['MUL'],
   ...elementwise,
 });
 export const softmax = spec({ name: 'softmax', uniforms: [['rows', 'u32'], ['c', 'u32'], ['inner', 'u32']], bindings: [r('x'), rw('y')], variants: ['LOG'], ...elementwise });

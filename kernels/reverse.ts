@@ -57,17 +57,14 @@ export const lrnBackward = spec({
   ...elementwise,
 });
 
-/** Concat backward: dx = channels [c0, c0+cx) of dy; ACC: dx += slice. */
+/** Concat backward: dx = channels [c0, c0+cx) of dy; ACC: dx += slice; PAD (a channel slice's backward): dx = dy in channels [c0, c0+cy), 0 elsewhere. */
 export const splitChannels = spec({
   name: 'split_channels',
   uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']],
   bindings: [r('dy'), rw('dx')],
-  variants: ['ACC'],
+  variants: ['ACC', 'PAD'],
   ...elementwise,
 });
-
-/** Channel-slice backward: dx = dy in channels [c0, c0 + cy), 0 elsewhere. */
-export const padChannels = spec({ name: 'pad_channels', uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']], bindings: [r('dy'), rw('dx')], ...elementwise });
 
 /** FC input gradient (binding 2 = W) or, with WEIGHT, weight gradient (binding 2 = x). */
 export const fcBackward = spec({

@@ -1,8 +1,8 @@
 // Strided views for the ops that move or reduce data along arbitrary axes (transpose, broadcasting
-// add / mul, reducemean): the host side of kernels/strided.wgsl (a gather: y[o] = a[Σ idx·sa]) and
-// kernels/reduce_axes.wgsl (y[j] = Σ over reduced axes). Shapes and strides travel in uniforms,
-// rank ≤ 6 after merging: axes of size 1 are dropped and adjacent axes every operand walks
-// contiguously are merged (the SE gate [N,C,H,W] × [N,C,1,1] becomes [N·C, H·W] × [N·C, 1]).
+// add / mul, reducemean): the host side of kernels/strided.wgsl (gathers y[o] = a[Σ idx·sa] and sums
+// over reduced axes). Shapes and strides travel in uniforms, rank ≤ 6 after merging: axes of size 1
+// are dropped and adjacent axes every operand walks contiguously are merged (the SE gate
+// [N,C,H,W] × [N,C,1,1] becomes [N·C, H·W] × [N·C, 1]).
 import type { Dispatch, Engine } from '../gpu.ts';
 import { numel } from '../geometry.ts';
 import { ShapeError } from '../errors.ts';
@@ -64,27 +64,32 @@ function coalesce(axes: Axis[], what: string): Axis[] {
 
 const fields = (prefix: string, v: number[]): Record<string, number> => Object.fromEntries(v.map((x, k) => [`${prefix}${k}`, x]));
 
+interface Operand {
+  buf: GPUBuffer;
+  strides: readonly number[];
+}
+
+/** One strided dispatch over the index space `full`, summing over the axes where `kept` is 1 and `full` is not. */
+function strided(e: Engine, full: readonly number[], kept: readonly number[], a: Operand & { offset?: number }, y: GPUBuffer, label: string, o: { b?: Operand; mul?: boolean; acc?: boolean; scale?: number }): Dispatch {
+  const total = numel(kept);
+  const ax = coalesce(full.map((n, k) => ({ d: kept[k] === n ? n : 1, r: kept[k] === n ? 1 : n, s: [a.strides[k]!, o.b?.strides[k] ?? 0] })), label);
+  const defines = [...(o.b ? ['BINARY'] : []), ...(o.mul ? ['MUL'] : []), ...(o.acc ? ['ACC'] : [])];
+  return e.makeDispatch(K.strided, {
+    defines,
+    uniforms: {
+      total, count: numel(full) / total, offset: a.offset ?? 0, scale: o.scale ?? 1,
+      ...fields('d', ax.map((x) => x.d)), ...fields('r', ax.map((x) => x.r)), ...fields('sa', ax.map((x) => x.s[0]!)), ...fields('sb', ax.map((x) => x.s[1]!)),
+    },
+    bindings: { a: a.buf, b: o.b?.buf, y }, threads: total, label,
+  });
+}
+
 /**
  * y[o] = scale · a[offset + Σ_k idx_k(o)·sa_k] over the index space `dims` (y's shape); with `b`
  * (strides sb), y[o] = a[…] + b[…] or, with `mul`, a[…] · b[…]; with `acc`, y[o] += scale · a[…].
  */
-export function gather(
-  e: Engine,
-  dims: readonly number[],
-  a: { buf: GPUBuffer; strides: readonly number[]; offset?: number },
-  y: GPUBuffer,
-  label: string,
-  opts: { b?: { buf: GPUBuffer; strides: readonly number[] }; mul?: boolean; acc?: boolean; scale?: number } = {},
-): Dispatch {
-  const total = numel(dims);
-  const ax = coalesce(dims.map((d, k) => ({ d, r: 1, s: [a.strides[k]!, opts.b?.strides[k] ?? 0] })), label);
-  const b = opts.b;
-  const defines = b ? ['BINARY', ...(opts.mul ? ['MUL'] : [])] : opts.acc ? ['ACC'] : [];
-  return e.makeDispatch(K.strided, {
-    defines,
-    uniforms: { total, offset: a.offset ?? 0, scale: opts.scale ?? 1, ...fields('d', ax.map((x) => x.d)), ...fields('sa', ax.map((x) => x.s[0]!)), ...fields('sb', ax.map((x) => x.s[1]!)) },
-    bindings: { a: a.buf, b: b?.buf, y }, threads: total, label,
-  });
+export function gather(e: Engine, dims: readonly number[], a: Operand & { offset?: number }, y: GPUBuffer, label: string, opts: { b?: Operand; mul?: boolean; acc?: boolean; scale?: number } = {}): Dispatch {
+  return strided(e, dims, dims, a, y, label, opts);
 }
 
 /**
@@ -92,23 +97,6 @@ export function gather(
  * and b are read over the index space `full` through their strides; y has the shape `kept` (any
  * layout with the same element order: keepdims or not).
  */
-export function reduce(
-  e: Engine,
-  full: readonly number[],
-  kept: readonly number[],
-  a: { buf: GPUBuffer; strides: readonly number[] },
-  y: GPUBuffer,
-  label: string,
-  opts: { b?: { buf: GPUBuffer; strides: readonly number[] }; scale?: number } = {},
-): Dispatch {
-  const total = numel(kept);
-  const ax = coalesce(full.map((n, k) => (kept[k] === n ? { d: n, r: 1, s: [a.strides[k]!, opts.b?.strides[k] ?? 0] } : { d: 1, r: n, s: [a.strides[k]!, opts.b?.strides[k] ?? 0] })), label);
-  return e.makeDispatch(K.reduceAxes, {
-    defines: opts.b ? ['MUL'] : [],
-    uniforms: {
-      total, count: numel(full) / total, scale: opts.scale ?? 1,
-      ...fields('d', ax.map((x) => x.d)), ...fields('r', ax.map((x) => x.r)), ...fields('sa', ax.map((x) => x.s[0]!)), ...fields('sb', ax.map((x) => x.s[1]!)),
-    },
-    bindings: { a: a.buf, b: opts.b?.buf, y }, threads: total, label,
-  });
+export function reduce(e: Engine, full: readonly number[], kept: readonly number[], a: Operand, y: GPUBuffer, label: string, opts: { b?: Operand; scale?: number } = {}): Dispatch {
+  return strided(e, full, kept, a, y, label, { ...opts, mul: !!opts.b });
 }
