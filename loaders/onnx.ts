@@ -794,37 +794,10 @@ class Builder {
       case 'Slice': {
         const x = c(0);
         const r = x.dims.length;
-        let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
-        if (opset < 10) {
-          starts = at.ints('starts') ?? [];
-          ends = at.ints('ends') ?? [];
-          axes = at.ints('axes');
-        } else {
-          starts = ints(c(1));
-          ends = ints(c(2));
-          axes = opt(3) ? ints(opt(3)!) : undefined;
-          steps = opt(4) ? ints(opt(4)!) : undefined;
-        }
-        axes ??= starts.map((_, i) => i);
         const st = x.dims.map(() => 0), en = [...x.dims], sp = x.dims.map(() => 1);
-        axes.forEach((a0, i) => {
-          const a = a0 < 0 ? a0 + r : a0;
-          if (a < 0 || a >= r) throw new ModelFormatError(`${where} (Slice): axis out of range`);
-          const d = x.dims[a]!;
-          const step = steps?.[i] ?? 1;
-          if (step === 0) throw new ModelFormatError(`${where} (Slice): step 0`);
-          let s = starts[i]!, e = ends[i]!;
-          if (s < 0) s += d;
-          if (e < 0) e += d;
-          if (step > 0) {
-            s = Math.min(Math.max(s, 0), d);
-            e = Math.min(Math.max(e, 0), d);
-          } else {
-            s = Math.min(Math.max(s, -1), d - 1);
-            e = Math.min(Math.max(e, -1), d - 1);
-          }
-          st[a] = s; en[a] = e; sp[a] = step;
-        });
+        for (const b of sliceBounds(opset, at, (i) => (i <= 2 ? ints(c(i)) : opt(i) && ints(opt(i)!)), x.dims, where)) {
+          st[b.axis] = b.start; en[b.axis] = b.end; sp[b.axis] = b.step;
+        }
         const od = x.dims.map((_, a) => Math.max(0, Math.ceil((en[a]! - st[a]!) / sp[a]!)));
         const is = strides(x.dims), os = strides(od);
         const data = x.int ? new Float64Array(numel(od)) : new Float32Array(numel(od));
@@ -1107,43 +1080,20 @@ class Builder {
       case 'Slice': {
         // of a computed tensor: channels (axis 1) with step 1; other axes only whole
         const x = this.dyn(ins, 0, op, name);
-        const r = x.shape.length;
-        let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
-        if (opset < 10) {
-          starts = at.ints('starts') ?? [];
-          ends = at.ints('ends') ?? [];
-          axes = at.ints('axes');
-        } else {
-          starts = ints(this.konst(ins, 1, op, name, 'starts'));
-          ends = ints(this.konst(ins, 2, op, name, 'ends'));
-          axes = ins[3] ? ints(this.konst(ins, 3, op, name, 'axes')) : undefined;
-          steps = ins[4] ? ints(this.konst(ins, 4, op, name, 'steps')) : undefined;
-        }
-        axes ??= starts.map((_, i) => i);
-        if (starts.length !== axes.length || ends.length !== axes.length) throw new ModelFormatError(`${where} (Slice): starts, ends and axes differ in length`);
+        const given = (i: number, what: string) => (i <= 2 || ins[i] ? ints(this.konst(ins, i, op, name, what)) : undefined);
         let start = 0, count = x.shape[1]!;
-        axes.forEach((a0, i) => {
-          const a = a0 < 0 ? a0 + r : a0;
-          if (a < 0 || a >= r) throw new ModelFormatError(`${where} (Slice): axis ${a0} out of range`);
-          const step = steps?.[i] ?? 1;
-          if (step === 0) throw new ModelFormatError(`${where} (Slice): step 0`);
-          if (a === 0) {
+        for (const b of sliceBounds(opset, at, given, x.shape, where)) {
+          if (b.axis === 0) {
             // the batch: only all of it (start 0, end past any batch size)
-            if (step !== 1 || starts[i] !== 0 || ends[i]! < 2 ** 31 - 1) this.unsupported(op, name, 'a slice of the batch axis');
-            return;
+            if (b.step !== 1 || b.given[0] !== 0 || b.given[1] < 2 ** 31 - 1) this.unsupported(op, name, 'a slice of the batch axis');
+            continue;
           }
-          const d = x.shape[a]!;
-          let s0 = starts[i]!, e0 = ends[i]!;
-          if (s0 < 0) s0 += d;
-          if (e0 < 0) e0 += d;
-          s0 = Math.min(Math.max(s0, 0), d);
-          e0 = Math.min(Math.max(e0, 0), d);
-          if (step === 1 && s0 === 0 && e0 === d) return; // the whole axis
-          if (a !== 1) this.unsupported(op, name, `a slice along axis ${a} (only channels, axis 1)`);
-          if (step !== 1) this.unsupported(op, name, `a slice with step ${step} (only 1)`);
-          start = s0;
-          count = e0 - s0;
-        });
+          if (b.step === 1 && b.start === 0 && b.end === x.shape[b.axis]) continue; // the whole axis
+          if (b.axis !== 1) this.unsupported(op, name, `a slice along axis ${b.axis} (only channels, axis 1)`);
+          if (b.step !== 1) this.unsupported(op, name, `a slice with step ${b.step} (only 1)`);
+          start = b.start;
+          count = b.end - b.start;
+        }
         if (count <= 0) throw new ShapeError(`${where} (Slice): the slice of ${fmt(x.shape)} is empty`);
         if (count === x.shape[1]) return alias(x);
         this.emit({ op: 'slicechannels', name, inputs: [x.name], outputs: [out], attrs: { start, count } }, [x.shape[0]!, count, ...x.shape.slice(2)], out);
@@ -1485,6 +1435,32 @@ class Builder {
     if (autoPad !== 'NOTSET' && autoPad !== '') throw new ModelFormatError(`${where} (${op}): unknown auto_pad "${autoPad}"`);
     return explicitPads(at.ints('pads'), where);
   }
+}
+
+/**
+ * ONNX Slice's starts / ends / axes / steps (attributes before opset 10, inputs 1-4 after, read by
+ * `input`) over `dims`: per sliced axis, the bounds made non-negative and clamped as ONNX defines,
+ * and the bounds as given.
+ */
+function sliceBounds(opset: number, at: Attrs, input: (i: number, what: string) => number[] | undefined, dims: number[], where: string) {
+  const r = dims.length;
+  const [starts, ends, axes0, steps] = opset < 10 ? [at.ints('starts') ?? [], at.ints('ends') ?? [], at.ints('axes'), undefined] : [input(1, 'starts')!, input(2, 'ends')!, input(3, 'axes'), input(4, 'steps')];
+  const axes = axes0 ?? starts.map((_, i) => i);
+  if (starts.length !== axes.length || ends.length !== axes.length) throw new ModelFormatError(`${where} (Slice): starts, ends and axes differ in length`);
+  return axes.map((a0, i) => {
+    const axis = a0 < 0 ? a0 + r : a0;
+    if (axis < 0 || axis >= r) throw new ModelFormatError(`${where} (Slice): axis out of range`);
+    const d = dims[axis]!;
+    const step = steps?.[i] ?? 1;
+    if (step === 0) throw new ModelFormatError(`${where} (Slice): step 0`);
+    let s = starts[i]!, e = ends[i]!;
+    if (s < 0) s += d;
+    if (e < 0) e += d;
+    const [lo, hi] = step > 0 ? [0, d] : [-1, d - 1];
+    s = Math.min(Math.max(s, lo), hi);
+    e = Math.min(Math.max(e, lo), hi);
+    return { axis, start: s, end: e, step, given: [starts[i]!, ends[i]!] as const };
+  });
 }
 
 function pair(v: number[] | undefined, d: number, where: string, what: string): [number, number] {

@@ -83,6 +83,18 @@ describe('the op table', () => {
         }
       });
 
+    /** <W, x> + b = NET(x) for the five logits, on both etalon routes. */
+    async function expectAffine(model: Model, x: Float32Array, out: Float32Array) {
+      for (const route of ['onepass', 'literal'] as const) {
+        const r = await etalons(model, x, 'logits', [0, 1, 2, 3, 4], route);
+        r.neurons.forEach((_, q) => {
+          let s = r.biases[q]!;
+          for (let i = 0; i < x.length; i++) s += r.etalons[q * x.length + i]! * x[i]!;
+          expect(s, `${route} neuron ${q}`).to.be.closeTo(out[q]!, 1e-4 * (1 + Math.abs(out[q]!)));
+        });
+      }
+    }
+
     // ReLU6, a clip on both sides of 0 and torch's HardSigmoid, with inputs wide enough that units
     // saturate at both ends: the replay passes x inside and the saturation constant outside
     for (const [act, attrs] of [['clip', { min: 0, max: 6 }], ['clip', { min: -1, max: 2 }], ['hardsigmoid', { alpha: Math.fround(1 / 6), beta: 0.5 }]] as const)
@@ -95,14 +107,7 @@ describe('the op table', () => {
           const [a, b0, lo, hi] = act === 'clip' ? [1, 0, attrs.min, attrs.max] : [attrs.alpha, attrs.beta, 0, 1];
           const t = Array.from(res.get('c1')!.data, (v) => a * v + b0);
           expect([t.some((v) => v < lo), t.some((v) => v > lo && v < hi), t.some((v) => v > hi)], 'below, inside, above').to.deep.equal([true, true, true]);
-          for (const route of ['onepass', 'literal'] as const) {
-            const r = await etalons(model, x, 'logits', [0, 1, 2, 3, 4], route);
-            r.neurons.forEach((_, q) => {
-              let s = r.biases[q]!;
-              for (let i = 0; i < x.length; i++) s += r.etalons[q * x.length + i]! * x[i]!;
-              expect(s, `${route} neuron ${q}`).to.be.closeTo(out[q]!, 1e-4 * (1 + Math.abs(out[q]!)));
-            });
-          }
+          await expectAffine(model, x, out);
         } finally {
           model.destroy();
         }
@@ -112,14 +117,7 @@ describe('the op table', () => {
       const { model, x } = await net('relu');
       try {
         const out = (await model.run(x, 1, { outputs: ['logits'] })).get('logits')!.data;
-        for (const route of ['onepass', 'literal'] as const) {
-          const r = await etalons(model, x, 'logits', [0, 1, 2, 3, 4], route);
-          r.neurons.forEach((_, q) => {
-            let s = r.biases[q]!;
-            for (let i = 0; i < x.length; i++) s += r.etalons[q * x.length + i]! * x[i]!;
-            expect(s, `${route} neuron ${q}`).to.be.closeTo(out[q]!, 1e-4 * (1 + Math.abs(out[q]!)));
-          });
-        }
+        await expectAffine(model, x, out);
       } finally {
         model.destroy();
       }
