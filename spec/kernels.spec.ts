@@ -548,6 +548,7 @@ describe('kernels vs CPU reference (through Model)', function () {
         { shape: [3, 17], a: [1], b: [] }, // rank 2: [N,1] with [N,C]
         { shape: [2, 3, 5, 7], a: [3], b: [1, 2], c: [] }, // a sum of three
         { shape: [1, 13, 1, 1], a: [1], b: [] },
+        { shape: [2, 3, 2, 5, 2], a: [1, 4], b: [2, 3] }, // rank 5: [N,1,2,5,1] with [N,3,1,1,2]
       ];
       for (const [i, c] of cases.entries())
         for (const op of c.c ? (['add'] as const) : (['add', 'mul'] as const))
