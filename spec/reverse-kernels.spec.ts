@@ -424,7 +424,7 @@ describe('reverse kernels of the mobile-family ops and the smooth activations: G
       });
   });
 
-  it('pad_channels (the reverse of a channel slice), ranks 2 to 5', async () => {
+  it('split_channels PAD (the reverse of a channel slice), ranks 2 to 5', async () => {
     const cases = [
       { x: [2, 7, 5, 3], c0: 3, cy: 4 },
       { x: [3, 17], c0: 0, cy: 5 },
@@ -462,7 +462,7 @@ describe('reverse kernels of the mobile-family ops and the smooth activations: G
     }
   });
 
-  describe('broadcast add / mul: each operand\'s signal summed over its broadcast axes (reduce_axes), size-1 axes anywhere', () => {
+  describe('broadcast add / mul: each operand\'s signal summed over its broadcast axes (strided), size-1 axes anywhere', () => {
     const cases: [number[], number[]][] = [
       [[2, 5, 1, 1], [2, 5, 7, 9]], // the SE gate
       [[2, 5, 7, 9], [2, 5, 7, 9]],
