@@ -120,6 +120,16 @@ export function leakyReluGrad(e: Engine, alpha: number, total: number, dy: GPUBu
   return e.makeDispatch(RK.reluBackward, { defines: ['LEAKY'], uniforms: { total, alpha }, bindings: { dy, m: x, dx }, threads: total, label });
 }
 
+/** Clip / HardSigmoid reverse rule from the recorded pattern (clamp PATTERN): a·dy where the input was inside the clamp; `guided`: a·max(dy, 0) there. */
+export function clampGrad(e: Engine, a: number, guided: boolean, total: number, dy: GPUBuffer, pattern: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
+  return e.makeDispatch(RK.clampBackward, { defines: guided ? ['GUIDED'] : [], uniforms: { total, a }, bindings: { dy, pattern, dx }, threads: total, label });
+}
+
+/** Gradient of a unary.wgsl activation: ELU and HardSwish from the forward input v = x, sigmoid and tanh from the output v = y. */
+export function unaryGrad(e: Engine, op: 'elu' | 'sigmoid' | 'tanh' | 'hardswish', alpha: number, total: number, dy: GPUBuffer, v: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
+  return e.makeDispatch(RK.unaryBackward, { uniforms: { total, op: K.UNARY_OP[op], alpha }, bindings: { dy, v, dx }, threads: total, label });
+}
+
 /** Cross-channel LRN backward from the forward input x [N, C, ...] (xShape) and dy (same shape). */
 export function lrnGrad(e: Engine, a: LrnAttrs, xShape: number[], x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
   const total = numel(xShape);
@@ -151,6 +161,12 @@ export function splitChannels(e: Engine, dyShape: number[], dxShape: number[], c
     uniforms: { total, cx: dxShape[1]!, cy: dyShape[1]!, hw: numel(dxShape.slice(2)), c0 },
     bindings: { dy, dx }, threads: total, label,
   });
+}
+
+/** Channel-slice backward (split_channels PAD): dx [N, cx, ...] (dxShape) holds dy [N, cy, ...] (dyShape) in channels [c0, c0 + cy), 0 elsewhere. */
+export function padChannels(e: Engine, dyShape: number[], dxShape: number[], c0: number, dy: GPUBuffer, dx: GPUBuffer, label: string): Dispatch {
+  const total = numel(dxShape);
+  return e.makeDispatch(RK.splitChannels, { defines: ['PAD'], uniforms: { total, cx: dxShape[1]!, cy: dyShape[1]!, hw: numel(dxShape.slice(2)), c0 }, bindings: { dy, dx }, threads: total, label });
 }
 
 /** y += a over `total` elements (index.ts binary ACC): sums the gradients of a value's consumers. */

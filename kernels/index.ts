@@ -40,7 +40,16 @@ export const globalPool = spec({
 });
 export const relu = spec({ name: 'relu', uniforms: [['total', 'u32']], bindings: [r('x'), rw('y'), rw('mask', { when: 'MASK' })], variants: ['MASK'], ...elementwise });
 export const unary = spec({ name: 'unary', uniforms: [['total', 'u32'], ['op', 'u32'], ['alpha', 'f32']], bindings: [r('x'), rw('y')], ...elementwise });
-export const UNARY_OP = { leakyrelu: 0, elu: 1, sigmoid: 2, tanh: 3 } as const;
+export const UNARY_OP = { leakyrelu: 0, elu: 1, sigmoid: 2, tanh: 3, hardswish: 4 } as const;
+/** y = clamp(a·x + b, lo, hi) (Clip, HardSigmoid); PATTERN writes the piece (u32), FROZEN replays one image's. */
+export const clamp = spec({
+  name: 'clamp',
+  uniforms: [['total', 'u32'], ['a', 'f32'], ['b', 'f32'], ['lo', 'f32'], ['hi', 'f32'], ['per', 'u32', 'FROZEN']],
+  // the pattern: written by a recording (PATTERN), read by a frozen pass (FROZEN)
+  bindings: [r('x'), rw('y'), rw('pattern', { type: 'array<u32>', when: 'PATTERN' }), r('pattern', { type: 'array<u32>', when: 'FROZEN' })],
+  variants: ['PATTERN', 'FROZEN'],
+  ...elementwise,
+});
 export const channelAffine = spec({
   name: 'channel_affine',
   uniforms: [['total', 'u32'], ['hw', 'u32'], ['c', 'u32'], ['scaleMod', 'u32'], ['shiftMod', 'u32'], ['hasScale', 'u32'], ['hasShift', 'u32']],
@@ -57,6 +66,19 @@ export const lrn = spec({
 export const copyChannels = spec({ name: 'copy_channels', uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']], bindings: [r('x'), rw('y')], ...elementwise });
 /** y = a + b, y = a · b (MUL), or y += a (ACC: no b). */
 export const binary = spec({ name: 'binary', uniforms: [['total', 'u32']], bindings: [r('a'), r('b', { when: '!ACC' }), rw('y')], variants: ['MUL', 'ACC'], ...elementwise });
+/** Six u32 uniforms p0..p5: one per axis of a strided view (rank ≤ 6; engine/ops/strided.ts fills them). */
+const axes6 = (p: string) => [0, 1, 2, 3, 4, 5].map((k) => [`${p}${k}`, 'u32'] as const);
+/**
+ * Gathers and reductions through strided views: y[j] = scale · Σ over the reduced axes of a[…]
+ * (BINARY: a[…] + b[…]; BINARY & MUL: Σ a[…] · b[…]; ACC: y += …). Transpose, broadcasting, ReduceMean.
+ */
+export const strided = spec({
+  name: 'strided',
+  uniforms: [['total', 'u32'], ['count', 'u32'], ['offset', 'u32'], ['scale', 'f32'], ...axes6('d'), ...axes6('r'), ...axes6('sa'), ...axes6('sb')],
+  bindings: [r('a'), r('b', { when: 'BINARY' }), rw('y')],
+  variants: ['BINARY', 'MUL', 'ACC'],
+  ...elementwise,
+});
 export const softmax = spec({ name: 'softmax', uniforms: [['rows', 'u32'], ['c', 'u32'], ['inner', 'u32']], bindings: [r('x'), rw('y')], variants: ['LOG'], ...elementwise });
 export const pad2d = spec({
   name: 'pad2d',

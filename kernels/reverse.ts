@@ -38,6 +38,18 @@ export const reluBackward = spec({
   ...elementwise,
 });
 
+/** Clip / HardSigmoid reverse rules from the recorded pattern (u32, 1 = inside): a·dy inside; GUIDED: a·max(dy, 0) inside. */
+export const clampBackward = spec({
+  name: 'clamp_backward',
+  uniforms: [['total', 'u32'], ['a', 'f32']],
+  bindings: [r('dy'), r('pattern', { type: 'array<u32>' }), rw('dx')],
+  variants: ['GUIDED'],
+  ...elementwise,
+});
+
+/** Gradients of unary's ELU (v = x), sigmoid and tanh (v = y) and HardSwish (v = x), by unary's op number. */
+export const unaryBackward = spec({ name: 'unary_backward', uniforms: [['total', 'u32'], ['op', 'u32'], ['alpha', 'f32']], bindings: [r('dy'), r('v'), rw('dx')], ...elementwise });
+
 export const lrnBackward = spec({
   name: 'lrn_backward',
   uniforms: [['total', 'u32'], ['c', 'u32'], ['hw', 'u32'], ['size', 'u32'], ['alphaOverSize', 'f32'], ['beta', 'f32'], ['bias', 'f32']],
@@ -45,12 +57,12 @@ export const lrnBackward = spec({
   ...elementwise,
 });
 
-/** Concat backward: dx = channels [c0, c0+cx) of dy; ACC: dx += slice. */
+/** Concat backward: dx = channels [c0, c0+cx) of dy; ACC: dx += slice; PAD (a channel slice's backward): dx = dy in channels [c0, c0+cy), 0 elsewhere. */
 export const splitChannels = spec({
   name: 'split_channels',
   uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']],
   bindings: [r('dy'), rw('dx')],
-  variants: ['ACC'],
+  variants: ['ACC', 'PAD'],
   ...elementwise,
 });
 

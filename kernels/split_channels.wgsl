@@ -1,6 +1,8 @@
 // split_channels: the reverse of copy_channels (concat backward): dx [N, cx, hw] = channels
 // [c0, c0 + cx) of dy [N, cy, hw]. ACC variant accumulates (dx += slice), for values read by
-// several consumers whose gradients must be summed. One invocation per dx element.
+// several consumers whose gradients must be summed. PAD variant is the reverse of a channel slice
+// (cx > cy): dx holds dy [N, cy, hw] in channels [c0, c0 + cy) and 0 in every other channel.
+// One invocation per dx element.
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
@@ -10,7 +12,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let p = i % u.hw;
   let c = (i / u.hw) % u.cx;
   let n = i / (u.hw * u.cx);
+//#if PAD
+  let inside = c >= u.c0 && c < u.c0 + u.cy;
+  let v = select(0.0, dy[(n * u.cy + select(0u, c - u.c0, inside)) * u.hw + p], inside);
+//#else
   let v = dy[(n * u.cy + u.c0 + c) * u.hw + p];
+//#endif
 //#if ACC
   dx[i] = dx[i] + v;
 //#else

@@ -794,37 +794,10 @@ class Builder {
       case 'Slice': {
         const x = c(0);
         const r = x.dims.length;
-        let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
-        if (opset < 10) {
-          starts = at.ints('starts') ?? [];
-          ends = at.ints('ends') ?? [];
-          axes = at.ints('axes');
-        } else {
-          starts = ints(c(1));
-          ends = ints(c(2));
-          axes = opt(3) ? ints(opt(3)!) : undefined;
-          steps = opt(4) ? ints(opt(4)!) : undefined;
-        }
-        axes ??= starts.map((_, i) => i);
         const st = x.dims.map(() => 0), en = [...x.dims], sp = x.dims.map(() => 1);
-        axes.forEach((a0, i) => {
-          const a = a0 < 0 ? a0 + r : a0;
-          if (a < 0 || a >= r) throw new ModelFormatError(`${where} (Slice): axis out of range`);
-          const d = x.dims[a]!;
-          const step = steps?.[i] ?? 1;
-          if (step === 0) throw new ModelFormatError(`${where} (Slice): step 0`);
-          let s = starts[i]!, e = ends[i]!;
-          if (s < 0) s += d;
-          if (e < 0) e += d;
-          if (step > 0) {
-            s = Math.min(Math.max(s, 0), d);
-            e = Math.min(Math.max(e, 0), d);
-          } else {
-            s = Math.min(Math.max(s, -1), d - 1);
-            e = Math.min(Math.max(e, -1), d - 1);
-          }
-          st[a] = s; en[a] = e; sp[a] = step;
-        });
+        for (const b of sliceBounds(opset, at, (i) => (i <= 2 ? ints(c(i)) : opt(i) && ints(opt(i)!)), x.dims, where)) {
+          st[b.axis] = b.start; en[b.axis] = b.end; sp[b.axis] = b.step;
+        }
         const od = x.dims.map((_, a) => Math.max(0, Math.ceil((en[a]! - st[a]!) / sp[a]!)));
         const is = strides(x.dims), os = strides(od);
         const data = x.int ? new Float64Array(numel(od)) : new Float32Array(numel(od));
@@ -1068,6 +1041,110 @@ class Builder {
         this.emit({ op: 'elu', name, inputs: [x.name], outputs: [out], attrs: { alpha: at.float('alpha', 1.0) } }, [...x.shape], out);
         return;
       }
+      case 'Clip': {
+        // opset < 11: min / max attributes; from 11: optional constant inputs. A missing bound is ±infinity.
+        const x = this.dyn(ins, 0, op, name);
+        const bound = (i: number, what: string, d: number): number => {
+          if (opset < 11) return at.float(what, d);
+          if (!ins[i]) return d;
+          const k = this.konst(ins, i, op, name, what);
+          if (numel(k.dims) !== 1) this.unsupported(op, name, `its ${what} holds ${numel(k.dims)} values (one expected)`);
+          return k.data[0]!;
+        };
+        const attrs = { min: bound(1, 'min', -Infinity), max: bound(2, 'max', Infinity) };
+        this.emit({ op: 'clip', name, inputs: [x.name], outputs: [out], attrs }, [...x.shape], out);
+        return;
+      }
+      case 'HardSigmoid': {
+        // ONNX's defaults (alpha 0.2) are not torch's (1/6): torch writes its alpha
+        const x = this.dyn(ins, 0, op, name);
+        this.emit({ op: 'hardsigmoid', name, inputs: [x.name], outputs: [out], attrs: { alpha: at.float('alpha', 0.2), beta: at.float('beta', 0.5) } }, [...x.shape], out);
+        return;
+      }
+      case 'HardSwish': {
+        const x = this.dyn(ins, 0, op, name);
+        this.emit({ op: 'hardswish', name, inputs: [x.name], outputs: [out], attrs: {} }, [...x.shape], out);
+        return;
+      }
+      case 'Transpose': {
+        const x = this.dyn(ins, 0, op, name);
+        const r = x.shape.length;
+        const perm = at.ints('perm') ?? x.shape.map((_, i) => r - 1 - i);
+        if (perm.length !== r || [...perm].sort((a, b2) => a - b2).some((p, i) => p !== i)) throw new ModelFormatError(`${where} (Transpose): perm ${fmt(perm)} is not a permutation of ${r} axes`);
+        if (perm[0] !== 0) this.unsupported(op, name, `perm ${fmt(perm)} moves the batch axis`);
+        if (r > 6) this.unsupported(op, name, `a transpose of rank ${r} (at most 6)`);
+        if (perm.every((p, i) => p === i)) return alias(x);
+        this.emit({ op: 'transpose', name, inputs: [x.name], outputs: [out], attrs: { perm } }, perm.map((p) => x.shape[p]!), out);
+        return;
+      }
+      case 'Slice': {
+        // of a computed tensor: channels (axis 1) with step 1; other axes only whole
+        const x = this.dyn(ins, 0, op, name);
+        const given = (i: number, what: string) => (i <= 2 || ins[i] ? ints(this.konst(ins, i, op, name, what)) : undefined);
+        let start = 0, count = x.shape[1]!;
+        for (const b of sliceBounds(opset, at, given, x.shape, where)) {
+          if (b.axis === 0) {
+            // the batch: only all of it (start 0, end past any batch size)
+            if (b.step !== 1 || b.given[0] !== 0 || b.given[1] < 2 ** 31 - 1) this.unsupported(op, name, 'a slice of the batch axis');
+            continue;
+          }
+          if (b.step === 1 && b.start === 0 && b.end === x.shape[b.axis]) continue; // the whole axis
+          if (b.axis !== 1) this.unsupported(op, name, `a slice along axis ${b.axis} (only channels, axis 1)`);
+          if (b.step !== 1) this.unsupported(op, name, `a slice with step ${b.step} (only 1)`);
+          start = b.start;
+          count = b.end - b.start;
+        }
+        if (count <= 0) throw new ShapeError(`${where} (Slice): the slice of ${fmt(x.shape)} is empty`);
+        if (count === x.shape[1]) return alias(x);
+        this.emit({ op: 'slicechannels', name, inputs: [x.name], outputs: [out], attrs: { start, count } }, [x.shape[0]!, count, ...x.shape.slice(2)], out);
+        return;
+      }
+      case 'Split': {
+        // along channels; one slicechannels node per output (the first named as the ONNX node, then name#k)
+        const x = this.dyn(ins, 0, op, name);
+        const r = x.shape.length;
+        let axis = at.int('axis', 0);
+        if (axis < 0) axis += r;
+        if (axis !== 1) this.unsupported(op, name, `a split along axis ${axis} (only channels, axis 1)`);
+        const C = x.shape[1]!;
+        const n = outNames.length;
+        let split = opset < 13 ? at.ints('split') : ins[1] ? ints(this.konst(ins, 1, op, name, 'split')) : undefined;
+        if (!split || split.length === 0) {
+          if (opset >= 18 && at.has('num_outputs')) {
+            const part = Math.ceil(C / n);
+            split = Array.from({ length: n }, (_, k) => Math.min(part, C - k * part));
+          } else {
+            if (C % n !== 0) throw new ShapeError(`${where} (Split): ${C} channels do not split into ${n} equal parts`);
+            split = new Array<number>(n).fill(C / n);
+          }
+        }
+        if (split.length !== n || split.reduce((a, b2) => a + b2, 0) !== C || split.some((c) => c < 1))
+          throw new ShapeError(`${where} (Split): parts ${fmt(split)} do not split ${C} channels into ${n} non-empty outputs`);
+        let c0 = 0;
+        split.forEach((count, k) => {
+          const o = outNames[k];
+          if (o) this.emit({ op: 'slicechannels', name: k === 0 ? name : `${name}#${k}`, inputs: [x.name], outputs: [o], attrs: { start: c0, count } }, [x.shape[0]!, count, ...x.shape.slice(2)], o);
+          c0 += count;
+        });
+        return;
+      }
+      case 'ReduceMean': {
+        // axes: an attribute until opset 18, then an optional input; keepdims default 1
+        const x = this.dyn(ins, 0, op, name);
+        const r = x.shape.length;
+        const keepdims = at.int('keepdims', 1) === 1;
+        const given = opset >= 18 ? (ins[1] ? ints(this.konst(ins, 1, op, name, 'axes')) : undefined) : at.ints('axes');
+        if (!given || given.length === 0) {
+          if (opset >= 18 && at.int('noop_with_empty_axes', 0) === 1) return alias(x);
+          this.unsupported(op, name, 'a mean over every axis, the batch included');
+        }
+        const axes = [...new Set(given.map((a) => (a < 0 ? a + r : a)))].sort((a, b2) => a - b2);
+        if (axes.some((a) => a < 0 || a >= r)) throw new ModelFormatError(`${where} (ReduceMean): axes ${fmt(given)} out of range for rank ${r}`);
+        if (axes[0] === 0) this.unsupported(op, name, 'a mean over the batch axis');
+        const shape = keepdims ? x.shape.map((d, k) => (axes.includes(k) ? 1 : d)) : x.shape.filter((_, k) => !axes.includes(k));
+        this.emit({ op: 'reducemean', name, inputs: [x.name], outputs: [out], attrs: { axes, keepdims } }, shape, out);
+        return;
+      }
       case 'PRelu': {
         const x = this.dyn(ins, 0, op, name);
         const s = this.konst(ins, 1, op, name, 'slope');
@@ -1159,11 +1236,14 @@ class Builder {
         if (ks.length === 0) {
           if (ds.length === 1) return alias(ds[0]!);
           if (op === 'Sub' || op === 'Div') this.unsupported(op, name, 'of two computed tensors');
-          for (const d of ds)
-            if (d.shape.length !== ds[0]!.shape.length || d.shape.some((v, i) => v !== ds[0]!.shape[i]))
-              this.unsupported(op, name, `broadcasting between computed tensors ${ds.map((d) => fmt(d.shape)).join(', ')}`);
+          // numpy broadcasting between computed tensors of equal rank (the SE gate [N,C,1,1] × [N,C,H,W])
+          if (ds.some((d) => d.shape.length !== ds[0]!.shape.length))
+            this.unsupported(op, name, `broadcasting between computed tensors of different ranks ${ds.map((d) => fmt(d.shape)).join(', ')}`);
+          let shape: number[] | null = ds[0]!.shape;
+          for (const d of ds) shape = shape && broadcastShape(shape, d.shape);
+          if (!shape) throw new ShapeError(`${where} (${op}): computed tensors ${ds.map((d) => fmt(d.shape)).join(', ')} do not broadcast`);
           if (op === 'Mul' && ds.length !== 2) this.unsupported(op, name, 'of more than two tensors');
-          this.emit({ op: op === 'Mul' ? 'mul' : 'add', name, inputs: ds.map((d) => d.name), outputs: [out], attrs: {} }, [...ds[0]!.shape], out);
+          this.emit({ op: op === 'Mul' ? 'mul' : 'add', name, inputs: ds.map((d) => d.name), outputs: [out], attrs: {} }, shape, out);
           return;
         }
         if (ds.length !== 1) this.unsupported(op, name, 'mixing constants with several computed tensors');
@@ -1355,6 +1435,32 @@ class Builder {
     if (autoPad !== 'NOTSET' && autoPad !== '') throw new ModelFormatError(`${where} (${op}): unknown auto_pad "${autoPad}"`);
     return explicitPads(at.ints('pads'), where);
   }
+}
+
+/**
+ * ONNX Slice's starts / ends / axes / steps (attributes before opset 10, inputs 1-4 after, read by
+ * `input`) over `dims`: per sliced axis, the bounds made non-negative and clamped as ONNX defines,
+ * and the bounds as given.
+ */
+function sliceBounds(opset: number, at: Attrs, input: (i: number, what: string) => number[] | undefined, dims: number[], where: string) {
+  const r = dims.length;
+  const [starts, ends, axes0, steps] = opset < 10 ? [at.ints('starts') ?? [], at.ints('ends') ?? [], at.ints('axes'), undefined] : [input(1, 'starts')!, input(2, 'ends')!, input(3, 'axes'), input(4, 'steps')];
+  const axes = axes0 ?? starts.map((_, i) => i);
+  if (starts.length !== axes.length || ends.length !== axes.length) throw new ModelFormatError(`${where} (Slice): starts, ends and axes differ in length`);
+  return axes.map((a0, i) => {
+    const axis = a0 < 0 ? a0 + r : a0;
+    if (axis < 0 || axis >= r) throw new ModelFormatError(`${where} (Slice): axis out of range`);
+    const d = dims[axis]!;
+    const step = steps?.[i] ?? 1;
+    if (step === 0) throw new ModelFormatError(`${where} (Slice): step 0`);
+    let s = starts[i]!, e = ends[i]!;
+    if (s < 0) s += d;
+    if (e < 0) e += d;
+    const [lo, hi] = step > 0 ? [0, d] : [-1, d - 1];
+    s = Math.min(Math.max(s, lo), hi);
+    e = Math.min(Math.max(e, lo), hi);
+    return { axis, start: s, end: e, step, given: [starts[i]!, ends[i]!] as const };
+  });
 }
 
 function pair(v: number[] | undefined, d: number, where: string, what: string): [number, number] {

@@ -8,6 +8,7 @@ import type { Graph, PoolAttrs, Pads } from '../engine/ir.ts';
 import { Model } from '../engine/runner.ts';
 import { poolUniforms } from '../engine/geometry.ts';
 import { numel, poolOut, inferShapes } from '../engine/shapes.ts';
+import { ShapeError } from '../engine/errors.ts';
 import * as R from './reference.ts';
 import { GraphBuilder, assertClose, checkGraph, checkOp, closeEngine, getEngine, rng, ODD_SIZES, type Rng } from './helpers.ts';
 
@@ -464,6 +465,107 @@ describe('kernels vs CPU reference (through Model)', function () {
       } finally {
         model.destroy();
       }
+    });
+  });
+
+  describe('mobile-family ops (clip, hardsigmoid, hardswish, transpose, slicechannels, reducemean, broadcasting add / mul)', () => {
+    /** Random values in [lo, hi) with every kink among them, exactly (and −0). */
+    const withKinks = (r: Rng, n: number, lo: number, hi: number, kinks: number[]) => {
+      const x = r.array(n, lo, hi);
+      [...kinks, -0].forEach((k, i) => (x[(i * 7919) % n] = k));
+      return x;
+    };
+    const F6 = Math.fround(1 / 6); // torch's HardSigmoid alpha, as exported
+    const elementwiseCases = [
+      { op: 'clip', attrs: { min: 0, max: 6 }, lo: -8, hi: 8, kinks: [0, 6] },
+      { op: 'clip', attrs: { min: -1.5, max: 2.25 }, lo: -3, hi: 3, kinks: [-1.5, 2.25] },
+      { op: 'clip', attrs: { min: -Infinity, max: 0.5 }, lo: -3, hi: 3, kinks: [0.5] },
+      { op: 'clip', attrs: { min: 0, max: Infinity }, lo: -3, hi: 3, kinks: [0] },
+      { op: 'clip', attrs: { min: 1, max: -1 }, lo: -3, hi: 3, kinks: [1, -1] }, // min > max: every output is max (ONNX)
+      { op: 'hardsigmoid', attrs: { alpha: F6, beta: 0.5 }, lo: -5, hi: 5, kinks: [-3, 3] },
+      { op: 'hardsigmoid', attrs: { alpha: 0.2, beta: 0.5 }, lo: -4, hi: 4, kinks: [-2.5, 2.5] },
+      { op: 'hardswish', attrs: {}, lo: -5, hi: 5, kinks: [-3, 3] },
+    ] as const;
+    for (const [i, c] of elementwiseCases.entries())
+      for (const shape of [[2, 5, 7, 3], [3, 17], [1, 13, 1, 1], [2, 3, 5]])
+        it(`${c.op} ${Object.entries(c.attrs).map(([k, v]) => `${k} ${v}`).join(', ')} on [${shape}], the kinks included`, () =>
+          checkOp({ op: c.op, attrs: c.attrs as never, shape, input: withKinks(rng(700 + i), numel(shape), c.lo, c.hi, [...c.kinks]), atol: 1e-6, rtol: 1e-6 }));
+
+    describe('transpose', () => {
+      const r = rng(710);
+      const cases: { shape: number[]; perm: number[] }[] = [
+        { shape: [2, 2, 3, 5, 7], perm: [0, 2, 1, 3, 4] }, // ShuffleNet's channel shuffle
+        { shape: [3, 17], perm: [0, 1] },
+        { shape: [2, 5, 7, 3], perm: [0, 3, 1, 2] },
+        { shape: [2, 3, 1, 5], perm: [0, 2, 3, 1] },
+      ];
+      for (let t = 0; t < 6; t++) {
+        const rank = 2 + (t % 5);
+        const shape = [r.int(1, 3), ...Array.from({ length: rank - 1 }, () => r.pick([1, 2, 3, 3, 5]))];
+        const rest = Array.from({ length: rank - 1 }, (_, k) => k + 1);
+        for (let k = rest.length - 1; k > 0; k--) {
+          const j = r.int(0, k);
+          [rest[k], rest[j]] = [rest[j]!, rest[k]!];
+        }
+        cases.push({ shape, perm: [0, ...rest] });
+      }
+      for (const [i, c] of cases.entries()) it(`perm [${c.perm}] of [${c.shape}]`, () => checkOp({ op: 'transpose', attrs: { perm: c.perm }, shape: c.shape, seed: 720 + i, atol: 0, rtol: 0 }));
+    });
+
+    describe('slicechannels', () => {
+      const cases: { shape: number[]; start: number; count: number }[] = [
+        { shape: [2, 7, 5, 3], start: 0, count: 3 },
+        { shape: [2, 7, 5, 3], start: 3, count: 4 },
+        { shape: [3, 17], start: 5, count: 1 },
+        { shape: [1, 5, 3], start: 0, count: 5 },
+        { shape: [2, 6, 1, 3, 5], start: 2, count: 3 },
+      ];
+      for (const [i, c] of cases.entries())
+        it(`channels [${c.start}, ${c.start + c.count}) of [${c.shape}]`, () => checkOp({ op: 'slicechannels', attrs: { start: c.start, count: c.count }, shape: c.shape, seed: 730 + i, atol: 0, rtol: 0 }));
+    });
+
+    describe('reducemean', () => {
+      const cases: { shape: number[]; axes: number[]; keepdims: boolean }[] = [
+        { shape: [2, 5, 7, 3], axes: [2, 3], keepdims: false }, // torch's x.mean([2, 3])
+        { shape: [2, 5, 7, 3], axes: [2, 3], keepdims: true },
+        { shape: [2, 5, 7, 3], axes: [1], keepdims: true },
+        { shape: [2, 5, 7, 3], axes: [1, 3], keepdims: false },
+        { shape: [3, 17], axes: [1], keepdims: true },
+        { shape: [3, 1, 5, 2, 3], axes: [1, 2, 4], keepdims: false },
+        { shape: [1, 13, 11, 9], axes: [1, 2, 3], keepdims: true },
+      ];
+      for (const [i, c] of cases.entries())
+        it(`axes [${c.axes}] of [${c.shape}], keepdims ${c.keepdims}`, () => checkOp({ op: 'reducemean', attrs: { axes: c.axes, keepdims: c.keepdims }, shape: c.shape, seed: 740 + i, atol: 1e-6, rtol: 1e-5 }));
+    });
+
+    describe('broadcasting add and mul (operands made from the input by means over axes kept as 1s)', () => {
+      // each operand: the input itself (no axes) or its mean over `axes` (keepdims)
+      const cases: { shape: number[]; a: number[]; b: number[]; c?: number[] }[] = [
+        { shape: [2, 5, 7, 9], a: [2, 3], b: [] }, // the SE gate [N,C,1,1] first, the features second (torch's order)
+        { shape: [2, 5, 7, 9], a: [], b: [2, 3] },
+        { shape: [2, 5, 7, 3], a: [1, 3], b: [] }, // [N,1,H,1]
+        { shape: [2, 5, 7, 3], a: [1], b: [2, 3] }, // both broadcast: [N,1,H,W] with [N,C,1,1]
+        { shape: [3, 17], a: [1], b: [] }, // rank 2: [N,1] with [N,C]
+        { shape: [2, 3, 5, 7], a: [3], b: [1, 2], c: [] }, // a sum of three
+        { shape: [1, 13, 1, 1], a: [1], b: [] },
+        { shape: [2, 3, 2, 5, 2], a: [1, 4], b: [2, 3] }, // rank 5: [N,1,2,5,1] with [N,3,1,1,2]
+      ];
+      for (const [i, c] of cases.entries())
+        for (const op of c.c ? (['add'] as const) : (['add', 'mul'] as const))
+          it(`${op} of means over [${c.a}] and [${c.b}]${c.c ? ` and [${c.c}]` : ''} of [${c.shape}]`, async () => {
+            const r = rng(750 + i);
+            const b = new GraphBuilder(c.shape);
+            const operand = (axes: number[], name: string) => (axes.length ? b.node('reducemean', ['x'], { axes, keepdims: true }, name) : 'x');
+            const ins = [operand(c.a, 'a'), operand(c.b, 'b'), ...(c.c ? [operand(c.c, 'c')] : [])];
+            const y = b.node(op, ins, {}, 'y');
+            await checkGraph(b.build([y]), r.array(numel(c.shape)), c.shape[0]!, { atol: 1e-5, rtol: 1e-5, outputs: ['y', ...ins.filter((v) => v !== 'x')] });
+          });
+      it('shapes that do not broadcast: a ShapeError naming the layer', async () => {
+        const b = new GraphBuilder([2, 4, 6, 6]);
+        const p = b.node('maxpool', ['x'], { kernel: [2, 2], stride: [2, 2], pads: [0, 0, 0, 0], ceil: false }, 'p');
+        b.node('add', ['x', p], {}, 'sum');
+        expect(() => inferShapes(b.build(['sum']), 2)).to.throw(ShapeError, /layer "sum": add of shapes \[2×4×6×6\], \[2×4×3×3\]/);
+      });
     });
   });
 

@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { loadOnnx, readTensorProto, onnxRoot } from '../loaders/onnx.ts';
 import type { Graph, Node } from '../engine/ir.ts';
 import { LoupeError, ModelFormatError, ShapeError, UnsupportedOpError } from '../engine/errors.ts';
+import { runGraphReference } from './reference.ts';
 
 const DATA = '/work/shared/data/onnx';
 const haveData = fs.existsSync(DATA);
@@ -609,6 +610,129 @@ describe('ONNX loader', function () {
       const sz = itensor('sz', [4], [1, 1, 3, 5]);
       const g2 = loadOnnx(mk(13, node('Resize', ['x', '', '', 'sz'], ['y'], { mode: 'linear', coordinate_transformation_mode: 'align_corners' }), [sz]), 'rs2.onnx');
       expect(g2.nodes[0]!.attrs).to.deep.equal({ mode: 'bilinear', outSize: [3, 5], alignCorners: true });
+    });
+  });
+
+  describe('mobile-family operators (checked against onnxruntime through the float64 reference of spec/reference.ts)', () => {
+    const I64_MAX = '9223372036854775807';
+    /** Loupe's graph through the float64 reference vs onnxruntime, outputs by name. */
+    async function agree(bytes: Uint8Array, g: Graph, x: T, outs: string[]) {
+      const want = await ortRun(bytes, x);
+      const got = runGraphReference(g, x.data, x.dims[0]!, outs);
+      for (const o of outs) {
+        expect(got.get(o)!.shape, o).to.deep.equal(want.get(o)!.dims);
+        expect(maxDiff(Float32Array.from(got.get(o)!.data), want.get(o)!.data), o).to.be.below(1e-5);
+      }
+    }
+
+    it('torch\'s forms (opset 14): Clip with constant inputs, Split, negative Slice bounds, HardSwish, the channel shuffle, ReduceMean, HardSigmoid, SE Mul, broadcast Add', async () => {
+      const bytes = buildModel({
+        opset: 14,
+        input: ['x', ['batch', 4, 6, 6]],
+        outputs: [['y', ['batch', 8]], ['sl', ['batch', 5, 6, 6]], ['xs', ['batch', 2, 6, 6]]],
+        inits: [
+          ftensor('w', [8, 4, 1, 1], rand(32, 41).map((v) => 4 * v)), ftensor('zero', [], Float32Array.from([0])), ftensor('six', [], Float32Array.from([6])),
+          itensor('split', [2], [3, 5]), itensor('shp5', [5], [0, 2, 4, 6, 6]), itensor('shp4', [4], [0, 8, 6, 6]),
+          itensor('s2', [1], [2]), itensor('em1', [1], [-1]), itensor('ax1', [1], [1]),
+          itensor('s01', [2], [0, 1]), { name: 'e01', dims: [2], data_type: 7, int64_data: [I64_MAX, '3'] }, itensor('ax01', [2], [0, 1]),
+        ],
+        nodes: [
+          node('Conv', ['x', 'w'], ['c'], {}, 'conv'),
+          node('Clip', ['c', 'zero', 'six'], ['r6'], {}, 'relu6'),
+          node('Split', ['r6', 'split'], ['s1', 's2o'], { axis: 1 }, 'chunk'),
+          node('HardSwish', ['s2o'], ['hs'], {}, 'hswish'),
+          node('Slice', ['r6', 's2', 'em1', 'ax1'], ['sl'], {}, 'slice'),
+          node('Slice', ['x', 's01', 'e01', 'ax01'], ['xs'], {}, 'slice_x'),
+          node('Concat', ['s1', 'hs'], ['cat'], { axis: 1 }),
+          node('Reshape', ['cat', 'shp5'], ['g5']),
+          node('Transpose', ['g5'], ['t5'], { perm: [0, 2, 1, 3, 4] }, 'shuffle'),
+          node('Reshape', ['t5', 'shp4'], ['sh']),
+          node('ReduceMean', ['sh'], ['m'], { axes: [2, 3] }, 'squeeze'),
+          node('HardSigmoid', ['m'], ['gate'], { alpha: { f: 1 / 6 } }, 'hsig'),
+          node('Mul', ['gate', 'sh'], ['se'], {}, 'se'),
+          node('ReduceMean', ['se'], ['cm'], { axes: [1] }, 'channel_mean'),
+          node('Add', ['se', 'cm'], ['ad'], {}, 'add_mean'),
+          node('ReduceMean', ['ad'], ['y'], { axes: [-2, -1], keepdims: 0 }, 'pool'),
+        ],
+      });
+      const g = loadOnnx(bytes, 'mobile.onnx');
+      expect(ops(g)).to.deep.equal(['conv', 'clip', 'slicechannels', 'slicechannels', 'hardswish', 'slicechannels', 'slicechannels', 'concat', 'reshape', 'transpose', 'reshape', 'reducemean', 'hardsigmoid', 'mul', 'reducemean', 'add', 'reducemean']);
+      const at = (name: string) => g.nodes.find((n) => n.name === name)!.attrs;
+      expect(at('relu6')).to.deep.equal({ min: 0, max: 6 });
+      expect(at('chunk')).to.deep.equal({ start: 0, count: 3 });
+      expect(at('chunk#1')).to.deep.equal({ start: 3, count: 5 });
+      expect(at('slice')).to.deep.equal({ start: 2, count: 5 });
+      expect(at('slice_x')).to.deep.equal({ start: 1, count: 2 });
+      expect(at('shuffle')).to.deep.equal({ perm: [0, 2, 1, 3, 4] });
+      expect(at('squeeze')).to.deep.equal({ axes: [2, 3], keepdims: true });
+      expect(at('hsig')).to.deep.equal({ alpha: Math.fround(1 / 6), beta: 0.5 });
+      expect(at('pool')).to.deep.equal({ axes: [2, 3], keepdims: false });
+      await agree(bytes, g, { dims: [2, 4, 6, 6], data: rand(2 * 4 * 36, 42) }, ['y', 'sl', 'xs']);
+    });
+
+    it('older and rarer forms: Clip attributes (opset < 11) and one-sided Clip, Split by attribute (opset 11) and equal, ReduceMean axes input (opset 18), HardSigmoid defaults, identity Transpose and whole Slice', async () => {
+      const x = { dims: [2, 6, 3, 5], data: rand(2 * 6 * 15, 43).map((v) => 3 * v) };
+      const m7 = buildModel({
+        opset: 7, input: ['x', ['N', 6, 3, 5]], outputs: [['y', ['N', 6, 3, 5]], ['h', ['N', 6, 3, 5]]],
+        nodes: [node('Clip', ['x'], ['y'], { min: { f: -1 }, max: { f: 2 } }, 'clip6'), node('HardSigmoid', ['x'], ['h'], {}, 'hs')],
+      });
+      const g7 = loadOnnx(m7, 'm7.onnx');
+      expect(g7.nodes.map((n) => n.attrs)).to.deep.equal([{ min: -1, max: 2 }, { alpha: 0.2, beta: 0.5 }]);
+      await agree(m7, g7, x, ['y', 'h']);
+      const m13 = buildModel({
+        opset: 13, input: ['x', ['N', 6, 3, 5]], outputs: [['y', ['N', 6, 3, 5]], ['a', ['N', 2, 3, 5]], ['c', ['N', 2, 3, 5]], ['t', ['N', 6, 3, 5]], ['w', ['N', 6, 3, 5]]],
+        inits: [ftensor('hi', [1], Float32Array.from([0.5])), itensor('s0', [1], [0]), itensor('e9', [1], [9]), itensor('ax1', [1], [1])],
+        nodes: [
+          node('Clip', ['x', '', 'hi'], ['y'], {}, 'upper'),
+          node('Split', ['x'], ['a', 'b', 'c'], { axis: 1 }, 'thirds'),
+          node('Transpose', ['x'], ['t'], { perm: [0, 1, 2, 3] }, 'same'),
+          node('Slice', ['x', 's0', 'e9', 'ax1'], ['w'], {}, 'whole'),
+        ],
+      });
+      const g13 = loadOnnx(m13, 'm13.onnx');
+      expect(ops(g13)).to.deep.equal(['clip', 'slicechannels', 'slicechannels', 'identity', 'identity']);
+      expect(g13.nodes[0]!.attrs).to.deep.equal({ min: -Infinity, max: 0.5 });
+      expect(g13.nodes[2]!.attrs).to.deep.equal({ start: 4, count: 2 });
+      await agree(m13, g13, x, ['y', 'a', 'c', 't', 'w']);
+      const m11 = buildModel({
+        opset: 11, input: ['x', ['N', 6, 3, 5]], outputs: [['a', ['N', 1, 3, 5]], ['b', ['N', 5, 3, 5]]],
+        nodes: [node('Split', ['x'], ['a', 'b'], { axis: -3, split: [1, 5] }, 'split11')],
+      });
+      const g11 = loadOnnx(m11, 'm11.onnx');
+      expect(g11.nodes.map((n) => n.attrs)).to.deep.equal([{ start: 0, count: 1 }, { start: 1, count: 5 }]);
+      await agree(m11, g11, x, ['a', 'b']);
+      const m18 = buildModel({
+        opset: 18, input: ['x', ['N', 6, 3, 5]], outputs: [['y', ['N', 6, 1, 1]], ['z', ['N', 3, 5]]],
+        inits: [itensor('ax23', [2], [2, 3]), itensor('ax1', [1], [1])],
+        nodes: [node('ReduceMean', ['x', 'ax23'], ['y'], {}, 'gap'), node('ReduceMean', ['x', 'ax1'], ['z'], { keepdims: 0 }, 'cmean')],
+      });
+      const g18 = loadOnnx(m18, 'm18.onnx');
+      expect(g18.nodes.map((n) => n.attrs)).to.deep.equal([{ axes: [2, 3], keepdims: true }, { axes: [1], keepdims: false }]);
+      await agree(m18, g18, x, ['y', 'z']);
+    });
+
+    it('unsupported forms name the node in one line', () => {
+      const mk = (n: unknown, inits: unknown[] = [], opset = 13, out: number[] = [1, 2, 4, 4]) =>
+        buildModel({ opset, input: ['x', ['N', 4, 4, 4]], outputs: [['y', ['N', ...out.slice(1)]]], inits, nodes: [node('Relu', ['x'], ['r'], {}, 'relu'), n] });
+      const refuse = (bytes: Uint8Array, re: RegExp, cls: typeof LoupeError = UnsupportedOpError) => {
+        const e = expectLoupeError(() => loadOnnx(bytes, 'bad.onnx'), 'bad.onnx', cls, re);
+        expect(e.message.split('\n')).to.have.length(1);
+      };
+      const ax = (name: string, v: number[]) => itensor(name, [v.length], v);
+      refuse(mk(node('Slice', ['r', 's', 'e', 'a'], ['y'], {}, 'rows'), [ax('s', [1]), ax('e', [3]), ax('a', [2])]), /Slice in node "rows": a slice along axis 2 \(only channels, axis 1\)/);
+      refuse(mk(node('Slice', ['r', 's', 'e', 'a', 'st'], ['y'], {}, 'strided'), [ax('s', [0]), ax('e', [4]), ax('a', [1]), ax('st', [2])]), /Slice in node "strided": a slice with step 2/);
+      refuse(mk(node('Slice', ['r', 's', 'e', 'a'], ['y'], {}, 'batch'), [ax('s', [0]), ax('e', [1]), ax('a', [0])]), /Slice in node "batch": a slice of the batch axis/);
+      refuse(mk(node('Slice', ['r', 'r', 'e', 'a'], ['y'], {}, 'dyn'), [ax('e', [1]), ax('a', [1])]), /Slice in node "dyn": its starts is computed at run time/);
+      refuse(mk(node('Split', ['r'], ['y', 'z'], {}, 'split0')), /Split in node "split0": a split along axis 0 \(only channels, axis 1\)/);
+      refuse(mk(node('Transpose', ['r'], ['y'], { perm: [1, 0, 2, 3] }, 'tb')), /Transpose in node "tb": perm \[1, 0, 2, 3\] moves the batch axis/);
+      refuse(mk(node('Transpose', ['r'], ['y'], {}, 'rev')), /Transpose in node "rev": perm \[3, 2, 1, 0\] moves the batch axis/);
+      refuse(mk(node('ReduceMean', ['r'], ['y'], { axes: [0, 1] }, 'rb')), /ReduceMean in node "rb": a mean over the batch axis/);
+      refuse(mk(node('ReduceMean', ['r'], ['y'], {}, 'rall')), /ReduceMean in node "rall": a mean over every axis/);
+      refuse(mk(node('Clip', ['r', 'r'], ['y'], {}, 'dynclip')), /Clip in node "dynclip": its min is computed at run time/);
+      // broadcasting between computed tensors: ranks must agree, dims must broadcast
+      const two = (a: unknown[], b2: unknown, inits: unknown[] = []) => buildModel({ opset: 13, input: ['x', ['N', 4, 4, 4]], outputs: [['y', ['N', 4, 4, 4]]], inits, nodes: [...a, b2] });
+      refuse(two([node('Flatten', ['x'], ['f'])], node('Add', ['x', 'f'], ['y'], {}, 'ranks')), /Add in node "ranks": broadcasting between computed tensors of different ranks \[1, 4, 4, 4\], \[1, 64\]/);
+      refuse(two([node('MaxPool', ['x'], ['p'], { kernel_shape: [2, 2], strides: [2, 2] })], node('Mul', ['x', 'p'], ['y'], {}, 'nobc')), /node "nobc" \(Mul\): computed tensors \[1, 4, 4, 4\], \[1, 4, 2, 2\] do not broadcast/, ShapeError);
     });
   });
 

@@ -392,7 +392,109 @@ export function resize(x: RefTensor, oh: number, ow: number, mode: 'bilinear' | 
   return y;
 }
 
+// ---- mobile-family ops ----------------------------------------------------------------
+// The IR's clip, hardsigmoid, hardswish, transpose, slicechannels, reducemean and broadcasting
+// add / mul. Semantics are ONNX's (opset 13/14), which is what torch exports for MobileNet v2/v3,
+// ShuffleNet v2, EfficientNet and MNASNet (see spec/mobile.spec.ts).
+
+/** Row-major strides of `shape`. */
+export const stridesOf = (shape: number[]): number[] => {
+  const s = new Array<number>(shape.length).fill(1);
+  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
+  return s;
+};
+/** The multi-index of flat index i in `shape`. */
+export const multiIndex = (i: number, shape: number[]): number[] => {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  return idx;
+};
+
+/** ONNX Clip: min(max(x, lo), hi). ReLU6 is clip(x, 0, 6). */
+export const clip = (x: RefTensor, lo: number, hi: number): RefTensor => map(x, (v) => Math.min(Math.max(v, lo), hi));
+/** ONNX HardSigmoid: max(0, min(1, alpha·x + beta)); torch exports alpha = 1/6 (as float32), beta = 0.5 (the default, not written). */
+export const hardSigmoid = (x: RefTensor, alpha: number, beta: number): RefTensor => map(x, (v) => Math.max(0, Math.min(1, alpha * v + beta)));
+/** ONNX HardSwish: x · max(0, min(1, x/6 + 1/2)) (= torch's x · relu6(x + 3) / 6). */
+export const hardSwish = (x: RefTensor): RefTensor => map(x, (v) => v * Math.max(0, Math.min(1, v / 6 + 0.5)));
+
+/** ONNX Transpose: y.shape[d] = x.shape[perm[d]], y[i] = x[i permuted back]. Rank ≤ 6; perm[0] = 0 (the batch stays first). */
+export function transpose(x: RefTensor, perm: number[]): RefTensor {
+  const r = x.shape.length;
+  if (r > 6) throw new Error(`transpose: rank ${r} > 6`);
+  if (perm.length !== r || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) throw new Error(`transpose: perm [${perm.join(', ')}] is not a permutation of ${r} axes`);
+  if (perm[0] !== 0) throw new Error(`transpose: perm [${perm.join(', ')}] moves the batch axis`);
+  const shape = perm.map((p) => x.shape[p]!);
+  const xs = stridesOf(x.shape);
+  const y = tensor(shape);
+  for (let o = 0; o < y.data.length; o++) {
+    const idx = multiIndex(o, shape); // y[idx] = x[j] with j[perm[d]] = idx[d]
+    let src = 0;
+    for (let d = 0; d < r; d++) src += idx[d]! * xs[perm[d]!]!;
+    y.data[o] = x.data[src]!;
+  }
+  return y;
+}
+
+/** Channels [c0, c0 + count) of axis 1 (ONNX Slice with axes [1], step 1; Split along axis 1), any rank ≥ 2. */
+export function sliceChannels(x: RefTensor, c0: number, count: number): RefTensor {
+  const [n, c] = x.shape as [number, number];
+  if (x.shape.length < 2 || c0 < 0 || count < 1 || c0 + count > c) throw new Error(`sliceChannels: channels [${c0}, ${c0 + count}) of [${x.shape.join(', ')}]`);
+  const inner = numel(x.shape.slice(2));
+  const y = tensor([n, count, ...x.shape.slice(2)]);
+  for (let b = 0; b < n; b++)
+    for (let k = 0; k < count; k++)
+      for (let p = 0; p < inner; p++) y.data[(b * count + k) * inner + p] = x.data[(b * c + c0 + k) * inner + p]!;
+  return y;
+}
+
+/** The shape numpy broadcasting gives two shapes of equal rank (each dim equal, or one of them 1). */
+export function broadcastShapeOf(a: number[], b: number[]): number[] {
+  if (a.length !== b.length) throw new Error(`broadcast: ranks differ: [${a.join(', ')}] and [${b.join(', ')}]`);
+  return a.map((d, i) => {
+    const e = b[i]!;
+    if (d !== e && d !== 1 && e !== 1) throw new Error(`broadcast: [${a.join(', ')}] and [${b.join(', ')}] differ at axis ${i}`);
+    return d === 1 ? e : d;
+  });
+}
+/** Flat index into a tensor of shape `s` (broadcast to `out`) of the output multi-index idx. */
+export const broadcastSource = (idx: number[], s: number[], strides: number[]): number => idx.reduce((a, v, d) => a + (s[d] === 1 ? 0 : v * strides[d]!), 0);
+
+/** ONNX Add / Mul of two computed tensors with numpy broadcasting over equal ranks (SE: [N,C,H,W] × [N,C,1,1]). */
+export function broadcastBinary(a: RefTensor, b: RefTensor, op: 'add' | 'mul'): RefTensor {
+  const shape = broadcastShapeOf(a.shape, b.shape);
+  const as = stridesOf(a.shape), bs = stridesOf(b.shape);
+  const y = tensor(shape);
+  for (let o = 0; o < y.data.length; o++) {
+    const idx = multiIndex(o, shape);
+    const u = a.data[broadcastSource(idx, a.shape, as)]!, v = b.data[broadcastSource(idx, b.shape, bs)]!;
+    y.data[o] = op === 'add' ? u + v : u * v;
+  }
+  return y;
+}
+
+/** The axes of a reduction, made non-negative and sorted; empty means all (ONNX, noop_with_empty_axes = 0). */
+export function reduceAxes(rank: number, axes: number[]): number[] {
+  const ax = axes.length === 0 ? Array.from({ length: rank }, (_, i) => i) : axes.map((a) => (a < 0 ? a + rank : a));
+  if (ax.some((a) => a < 0 || a >= rank) || new Set(ax).size !== ax.length) throw new Error(`reduce: axes [${axes.join(', ')}] for rank ${rank}`);
+  return ax.sort((p, q) => p - q);
+}
+/** ONNX ReduceMean over `axes` (torch: x.mean([2, 3]) → axes [2, 3], keepdims 0). */
+export function reduceMean(x: RefTensor, axes: number[], keepdims: boolean): RefTensor {
+  const ax = reduceAxes(x.shape.length, axes);
+  const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const ks = stridesOf(kept);
+  const sums = new Float64Array(numel(kept));
+  for (let i = 0; i < x.data.length; i++) sums[broadcastSource(multiIndex(i, x.shape), kept, ks)] += x.data[i]!;
+  const count = x.data.length / sums.length;
+  return { shape: keepdims ? kept : x.shape.filter((_, i) => !ax.includes(i)), data: sums.map((s) => s / count) };
+}
+
 // ---- whole graphs ---------------------------------------------------------------------
+
+const sameShapes = (ts: RefTensor[]): boolean => ts.every((t) => t.shape.length === ts[0]!.shape.length && t.shape.every((d, i) => d === ts[0]!.shape[i]));
 
 function evalNode(g: Graph, node: Node, ins: RefTensor[], outShape: number[]): RefTensor {
   const param = (name: string): Float64Array => {
@@ -439,9 +541,21 @@ function evalNode(g: Graph, node: Node, ins: RefTensor[], outShape: number[]): R
     case 'softmax':
       return softmax(x, node.attrs.axis, !!node.attrs.log);
     case 'add':
-      return add(ins);
+      return sameShapes(ins) ? add(ins) : ins.slice(1).reduce((acc, t) => broadcastBinary(acc, t, 'add'), ins[0]!);
     case 'mul':
-      return mul(ins);
+      return sameShapes(ins) ? mul(ins) : broadcastBinary(ins[0]!, ins[1]!, 'mul');
+    case 'clip':
+      return clip(x, node.attrs.min, node.attrs.max);
+    case 'hardsigmoid':
+      return hardSigmoid(x, node.attrs.alpha, node.attrs.beta);
+    case 'hardswish':
+      return hardSwish(x);
+    case 'transpose':
+      return transpose(x, node.attrs.perm);
+    case 'slicechannels':
+      return sliceChannels(x, node.attrs.start, node.attrs.count);
+    case 'reducemean':
+      return reduceMean(x, node.attrs.axes, node.attrs.keepdims);
     case 'channelaffine':
       return channelAffine(x, node.attrs.scale ? param(node.attrs.scale) : undefined, node.attrs.shift ? param(node.attrs.shift) : undefined);
     case 'flatten':

@@ -1,7 +1,7 @@
 // Region forward mode (engine/region.ts): a batch of images that differ from a clean image only in
 // a rectangle each, run by recomputing each layer's changed rectangle, gives the same outputs as
 // running the whole images — on a graph that exercises every region kernel and the whole-map
-// fallback, and on SqueezeNet.
+// fallback, on SqueezeNet, and on MobileNet v2 / v3 and ShuffleNet v2.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { loadOnnx } from '../loaders/onnx.ts';
 import { occlusion } from '../explainers/gradients.ts';
 import { ArgumentError, ShapeError } from '../engine/errors.ts';
 import type { Graph } from '../engine/ir.ts';
+import { mobileModels } from './mobile-models.ts';
 
 const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
 const SQZ = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
@@ -124,6 +125,34 @@ describe('region forward mode', function () {
       }
     } finally {
       model.destroy();
+    }
+  });
+
+  // the mobile families (spec/mobile-models.ts; needs Debian's python3-torch): ReLU6 and HardSwish on
+  // rectangles (elementwise), depthwise convs, broadcast SE products, channel shuffles and slices on
+  // whole maps
+  it('equals whole-image recomputation on MobileNet v2 (ReLU6 on rectangles), and on MobileNet v3 and ShuffleNet v2', async () => {
+    const byName = new Map(mobileModels().map((m) => [m.name, m]));
+    for (const name of ['mobilenet_v2_x0_5', 'mobilenet_v3_small', 'shufflenet_v2_x0_5']) {
+      const g = loadOnnx(new Uint8Array(readFileSync(byName.get(name)!.onnx)), `${name}.onnx`);
+      const hidden = g.nodes.filter((n) => n.op === 'clip' || n.op === 'hardswish' || n.op === 'transpose')[4]!.outputs[0]!;
+      const model = new Model(await getEngine(), g);
+      try {
+        const { worst, rf } = await compare(model, [10, 10], 6, [g.outputs[0]!, hidden], rng(6), [[0, 0], [54, 54], [0, 54], [54, 0], [20, 37], [3, 50]]);
+        try {
+          expect(worst, name).to.be.at.most(1e-5);
+          if (name === 'mobilenet_v2_x0_5') {
+            const clips = rf.stats.layers.filter((l) => l.op === 'clip');
+            expect(clips.length).to.be.above(10);
+            expect(clips[0]!.rect, 'the first ReLU6 runs on rectangles').to.match(/^\d+×\d+ of 32×32$/);
+            expect(rf.stats.macs / rf.stats.fullMacs).to.be.below(1);
+          }
+        } finally {
+          rf.destroy();
+        }
+      } finally {
+        model.destroy();
+      }
     }
   });
 

@@ -9,6 +9,7 @@ import type { Dispatch, Engine } from '../engine/gpu.ts';
 import type { Pads, PoolAttrs } from '../engine/ir.ts';
 import * as K from '../kernels/index.ts';
 import * as RK from '../engine/reverse-kernels.ts';
+import { broadcastStrides, gather, reduce, stridesOf } from '../engine/ops/strided.ts';
 import { numel } from '../engine/shapes.ts';
 import * as R from './reference.ts';
 import * as B from './reverse-reference.ts';
@@ -326,6 +327,186 @@ describe('reverse kernels: GPU vs float64 CPU reference', function () {
   });
 });
 
+describe('reverse kernels of the mobile-family ops and the smooth activations: GPU vs float64 CPU reference', function () {
+  this.timeout(120000);
+  before(async () => {
+    await getEngine();
+  });
+  const F6 = Math.fround(1 / 6);
+  /** values in [lo, hi) (f32), with every kink among them exactly */
+  const withKinks = (r: Rng, shape: number[], lo: number, hi: number, kinks: number[]): R.RefTensor => {
+    const t = rand(r, shape, lo, hi);
+    kinks.forEach((k, i) => (t.data[(i * 7919) % t.data.length] = k));
+    return t;
+  };
+  /** clamp's recorded pattern in the reference's terms: 1 strictly inside, 2 at hi, 0 at lo */
+  const patternOf = (x: R.RefTensor, a: number, b: number, lo: number, hi: number) =>
+    Int32Array.from(x.data, (v) => {
+      const t = Math.fround(Math.fround(a * v) + b);
+      const y = Math.min(Math.max(t, lo), hi);
+      return lo < t && t < hi ? 1 : y === hi ? 2 : 0;
+    });
+
+  describe('clamp (Clip, HardSigmoid): the pattern a recording writes, its frozen replay and the reverse rules from it', () => {
+    const cases = [
+      { name: 'ReLU6', a: 1, b: 0, lo: 0, hi: 6, range: [-8, 8], kinks: [0, 6, -0] },
+      { name: 'clip(-1.5, 2.25)', a: 1, b: 0, lo: -1.5, hi: 2.25, range: [-3, 3], kinks: [-1.5, 2.25] },
+      { name: 'HardSigmoid 1/6, 1/2', a: F6, b: 0.5, lo: 0, hi: 1, range: [-5, 5], kinks: [-3, 3] },
+      { name: 'HardSigmoid 0.2, 0.5', a: 0.2, b: 0.5, lo: 0, hi: 1, range: [-4, 4], kinks: [-2.5, 2.5] },
+    ];
+    for (const [t, c] of cases.entries())
+      it(c.name, async () => {
+        const shape = [2, 3, 7, 13];
+        const n = numel(shape), per = n / 2;
+        const rr = rng(8300 + t);
+        const x = withKinks(rr, shape, c.range[0]!, c.range[1]!, c.kinks);
+        const x2 = rand(rr, shape, c.range[0]!, c.range[1]!); // a batch replayed through image 0's pattern
+        const dy = rand(rr, shape);
+        const [y, pat, frozen, frozen0, dx, dxg] = await onGpu([f32(x), f32(x2), f32(dy)], [n, n, n, n, n, n], (e, [xb, x2b, dyb], [yb, pb, fb, f0b, dxb, dxgb]) => [
+          e.makeDispatch(K.clamp, { defines: ['PATTERN'], uniforms: { total: n, a: c.a, b: c.b, lo: c.lo, hi: c.hi }, bindings: { x: xb!, y: yb!, pattern: pb! }, threads: n, label: 'clamp' }),
+          e.makeDispatch(K.clamp, { defines: ['FROZEN'], uniforms: { total: n, a: c.a, b: c.b, lo: c.lo, hi: c.hi, per }, bindings: { x: x2b!, pattern: pb!, y: fb! }, threads: n, label: 'frozen' }),
+          e.makeDispatch(K.clamp, { defines: ['FROZEN'], uniforms: { total: n, a: c.a, b: 0, lo: 0, hi: 0, per }, bindings: { x: x2b!, pattern: pb!, y: f0b! }, threads: n, label: 'frozen, no biases' }),
+          RK.clampGrad(e, c.a, false, n, dyb!, pb!, dxb!, 'clamp-grad'),
+          RK.clampGrad(e, c.a, true, n, dyb!, pb!, dxgb!, 'clamp-guided'),
+        ]);
+        const want = c.b === 0 && c.a === 1 ? R.clip(x, c.lo, c.hi) : R.hardSigmoid(x, c.a, c.b);
+        gpuClose(y!, want, `${c.name} forward`);
+        const p = patternOf(x, c.a, c.b, c.lo, c.hi);
+        const got = new Uint32Array(pat!.buffer);
+        for (let i = 0; i < n; i++) if (got[i] !== p[i]) throw new Error(`${c.name}: pattern ${i} (x = ${x.data[i]}): gpu ${got[i]} vs ${p[i]}`);
+        for (const k of c.kinks) expect(p[x.data.indexOf(k)], `${c.name}: the kink at x = ${k} is not inside`).to.not.equal(1);
+        // frozen: image 0's pattern for both images
+        const rep = (bias: boolean) => R.tensor(shape, Float64Array.from(x2.data, (v, i) => {
+          const q = p[i % per]!;
+          return q === 1 ? Math.fround(c.a * v) + (bias ? c.b : 0) : bias ? (q === 2 ? c.hi : c.lo) : 0;
+        }));
+        gpuClose(frozen!, rep(true), `${c.name} frozen`);
+        gpuClose(frozen0!, rep(false), `${c.name} frozen without biases`);
+        // the gradient rule; guided: a·max(dy, 0) inside
+        const inside = Float64Array.from(p, (q) => (q === 1 ? 1 : 0));
+        gpuClose(dx!, R.tensor(shape, Float64Array.from(dy.data, (g, i) => c.a * g * inside[i]!)), `${c.name} gradient`);
+        gpuClose(dxg!, R.tensor(shape, Float64Array.from(dy.data, (g, i) => c.a * Math.max(g, 0) * inside[i]!)), `${c.name} guided`);
+        if (c.a === 1) {
+          gpuClose(dx!, B.clipBackward('gradient', dy, x.data, c.lo, c.hi), `${c.name} gradient vs clipBackward`);
+          if (c.lo === 0) gpuClose(dxg!, B.clipBackward('guided', dy, x.data, c.lo, c.hi), `${c.name} guided vs clipBackward`);
+        } else gpuClose(dx!, B.hardSigmoidGrad(dy, x.data, c.a, c.b), `${c.name} gradient vs hardSigmoidGrad`);
+      });
+    it('ReLU6 DeconvNet: relu_backward DECONV ignores the pattern', async () => {
+      const shape = [3, 17];
+      const rr = rng(8310);
+      const x = rand(rr, shape, -8, 8), dy = rand(rr, shape);
+      const [dx] = await onGpu([f32(dy)], [numel(shape)], (e, [dyb], [dxb]) => [RK.reluBackward(e, 'deconv', numel(shape), dyb!, undefined, dxb!, 'relu6-deconv')]);
+      gpuClose(dx!, B.clipBackward('deconv', dy, x.data, 0, 6), 'ReLU6 deconvnet');
+    });
+  });
+
+  describe('unary_backward: ELU, sigmoid, tanh, HardSwish', () => {
+    const shape = [2, 5, 7, 3];
+    const cases = [
+      { op: 'elu', alpha: 1, range: [-6, 3], kinks: [0], from: 'x', want: (dy: R.RefTensor, x: R.RefTensor) => B.eluGrad(dy, x.data, 1) },
+      { op: 'elu', alpha: 0.5, range: [-6, 3], kinks: [0], from: 'x', want: (dy: R.RefTensor, x: R.RefTensor) => B.eluGrad(dy, x.data, 0.5) },
+      { op: 'sigmoid', alpha: 0, range: [-20, 20], kinks: [], from: 'y', want: (dy: R.RefTensor, x: R.RefTensor) => B.sigmoidGrad(dy, f32(R.sigmoid(x))) },
+      { op: 'tanh', alpha: 0, range: [-6, 6], kinks: [], from: 'y', want: (dy: R.RefTensor, x: R.RefTensor) => B.tanhGrad(dy, f32(R.tanh(x))) },
+      { op: 'hardswish', alpha: 0, range: [-5, 5], kinks: [-3, 3], from: 'x', want: (dy: R.RefTensor, x: R.RefTensor) => B.hardSwishGrad(dy, x.data) },
+    ] as const;
+    for (const [t, c] of cases.entries())
+      it(`${c.op}${c.alpha ? ` alpha ${c.alpha}` : ''} (from the forward ${c.from === 'x' ? 'input' : 'output'}${c.kinks.length ? ', the kinks included' : ''})`, async () => {
+        const rr = rng(8400 + t);
+        const x = withKinks(rr, shape, c.range[0], c.range[1], [...c.kinks]);
+        const dy = rand(rr, shape);
+        const n = numel(shape);
+        // v: the forward input, or the output the forward kernel computes
+        const [dx] = await onGpu([f32(x), f32(dy)], [n, n], (e, [xb, dyb], [dxb, yb]) => [
+          e.makeDispatch(K.unary, { uniforms: { total: n, op: K.UNARY_OP[c.op], alpha: c.alpha }, bindings: { x: xb!, y: yb! }, threads: n, label: c.op }),
+          RK.unaryGrad(e, c.op, c.alpha, n, dyb!, c.from === 'x' ? xb! : yb!, dxb!, `${c.op}-grad`),
+        ]);
+        assertClose({ shape, data: dx! }, c.want(dy, x), { atol: 1e-6, rtol: 1e-5 }, `${c.op} dx`);
+      });
+  });
+
+  it('split_channels PAD (the reverse of a channel slice), ranks 2 to 5', async () => {
+    const cases = [
+      { x: [2, 7, 5, 3], c0: 3, cy: 4 },
+      { x: [3, 17], c0: 0, cy: 5 },
+      { x: [2, 6, 1, 3, 5], c0: 2, cy: 3 },
+      { x: [1, 5, 3], c0: 0, cy: 5 },
+    ];
+    for (const [t, c] of cases.entries()) {
+      const dyShape = [c.x[0]!, c.cy, ...c.x.slice(2)];
+      const dy = rand(rng(8500 + t), dyShape);
+      const [dx] = await onGpu([f32(dy)], [numel(c.x)], (e, [dyb], [dxb]) => [RK.padChannels(e, dyShape, c.x, c.c0, dyb!, dxb!, 'pad-channels')]);
+      gpuClose(dx!, B.sliceChannelsGrad(dy, c.x, c.c0), `pad channels ${JSON.stringify(c)}`);
+    }
+  });
+
+  it('transpose by the inverse permutation (strided), ranks 2 to 6', async () => {
+    const rr = rng(8600);
+    const cases: { x: number[]; perm: number[] }[] = [{ x: [2, 2, 3, 5, 7], perm: [0, 2, 1, 3, 4] }, { x: [2, 5, 7, 3], perm: [0, 3, 1, 2] }];
+    for (let t = 0; t < 5; t++) {
+      const rank = 2 + t;
+      const rest = Array.from({ length: rank - 1 }, (_, k) => k + 1);
+      for (let k = rest.length - 1; k > 0; k--) {
+        const j = rr.int(0, k);
+        [rest[k], rest[j]] = [rest[j]!, rest[k]!];
+      }
+      cases.push({ x: [rr.int(1, 2), ...Array.from({ length: rank - 1 }, () => rr.pick([1, 2, 3, 5]))], perm: [0, ...rest] });
+    }
+    for (const c of cases) {
+      const yShape = c.perm.map((p) => c.x[p]!);
+      const dy = rand(rr, yShape);
+      const inv = new Array<number>(c.perm.length);
+      c.perm.forEach((p, d) => (inv[p] = d));
+      const ys = stridesOf(yShape);
+      const [dx] = await onGpu([f32(dy)], [numel(c.x)], (e, [dyb], [dxb]) => [gather(e, c.x, { buf: dyb!, strides: inv.map((d) => ys[d]!) }, dxb!, 'transpose-dx')]);
+      gpuClose(dx!, B.transposeGrad(dy, c.x, c.perm), `transpose dx ${JSON.stringify(c)}`);
+    }
+  });
+
+  describe('broadcast add / mul: each operand\'s signal summed over its broadcast axes (strided), size-1 axes anywhere', () => {
+    const cases: [number[], number[]][] = [
+      [[2, 5, 1, 1], [2, 5, 7, 9]], // the SE gate
+      [[2, 5, 7, 9], [2, 5, 7, 9]],
+      [[2, 1, 7, 1], [2, 5, 7, 3]],
+      [[2, 1, 7, 3], [2, 5, 1, 1]], // both broadcast
+      [[3, 1], [3, 17]],
+      [[1, 3, 1, 5, 1], [1, 1, 2, 5, 3]],
+      [[2, 1, 1, 1, 1, 3], [2, 2, 3, 1, 2, 1]],
+    ];
+    for (const [t, [as, bs]] of cases.entries())
+      for (const op of ['add', 'mul'] as const)
+        it(`${op} [${as}] with [${bs}]`, async () => {
+          const rr = rng(8700 + t);
+          const a = rand(rr, as), b = rand(rr, bs);
+          const out = R.broadcastShapeOf(as, bs);
+          const dy = rand(rr, out);
+          const want = B.broadcastBinaryGrad(a, b, dy, op);
+          const os = stridesOf(out);
+          const [da, db] = await onGpu([f32(a), f32(b), f32(dy)], [numel(as), numel(bs)], (e, [ab, bb, dyb], [dab, dbb]) => [
+            reduce(e, out, as, { buf: dyb!, strides: os }, dab!, 'da', op === 'mul' ? { b: { buf: bb!, strides: broadcastStrides(bs, out) } } : {}),
+            reduce(e, out, bs, { buf: dyb!, strides: os }, dbb!, 'db', op === 'mul' ? { b: { buf: ab!, strides: broadcastStrides(as, out) } } : {}),
+          ]);
+          gpuClose(da!, want.da, `${op} da`);
+          gpuClose(db!, want.db, `${op} db`);
+        });
+  });
+
+  it('reducemean\'s reverse: dy / count spread over the reduced axes (strided with zero strides)', async () => {
+    const cases: { x: number[]; axes: number[] }[] = [
+      { x: [2, 5, 7, 3], axes: [2, 3] },
+      { x: [2, 5, 7, 3], axes: [1, 3] },
+      { x: [3, 17], axes: [1] },
+      { x: [3, 1, 5, 2, 3], axes: [1, 2, 4] },
+    ];
+    for (const [t, c] of cases.entries()) {
+      const kept = c.x.map((d, k) => (c.axes.includes(k) ? 1 : d));
+      const dy = rand(rng(8800 + t), kept);
+      const ks = stridesOf(kept);
+      const [dx] = await onGpu([f32(dy)], [numel(c.x)], (e, [dyb], [dxb]) => [gather(e, c.x, { buf: dyb!, strides: kept.map((d, k) => (d === 1 ? 0 : ks[k]!)) }, dxb!, 'reducemean-dx', { scale: numel(kept) / numel(c.x) })]);
+      gpuClose(dx!, B.reduceMeanGrad(dy, c.x, c.axes), `reducemean dx ${JSON.stringify(c)}`);
+    }
+  });
+});
+
 // Same uniforms as ops.ts poolUniforms (which the forward uses); restated so this spec does not import the lowering.
 function poolUniformsOf(a: PoolAttrs, x: number[], y: number[]) {
   const h = x[2]!, w = x[3]!;
@@ -410,6 +591,16 @@ describe('reverse CPU references vs central finite differences (float64)', () =>
     fdClose(fd((v) => R.relu(R.tensor(shape, v)).data, x.data, dy.data), B.reluBackward('gradient', dy, R.reluMask(x).data), 'relu dx (mask)');
     fdClose(fd((v) => R.relu(R.tensor(shape, v)).data, x.data, dy.data), B.reluBackward('gradient', dy, x.data, true), 'relu dx (from x)');
     fdClose(fd((v) => R.leakyRelu(R.tensor(shape, v), 0.1).data, x.data, dy.data), B.leakyReluGrad(dy, x.data, 0.1), 'leaky relu dx');
+  });
+
+  it('ELU (inputs away from 0), sigmoid and tanh (from their outputs)', () => {
+    const shape = [2, 3, 5, 7];
+    const rr = rng(1802);
+    const x = awayFromZero(rr, shape), dy = rand(rr, shape);
+    const w = R.tensor(shape, x.data.map((v) => 3 * v)); // wider: saturating tails too
+    for (const alpha of [1, 0.5]) fdClose(fd((v) => R.elu(R.tensor(shape, v), alpha).data, w.data, dy.data), B.eluGrad(dy, w.data, alpha), `elu ${alpha} dx`);
+    fdClose(fd((v) => R.sigmoid(R.tensor(shape, v)).data, w.data, dy.data), B.sigmoidGrad(dy, R.sigmoid(w).data), 'sigmoid dx');
+    fdClose(fd((v) => R.tanh(R.tensor(shape, v)).data, w.data, dy.data), B.tanhGrad(dy, R.tanh(w).data), 'tanh dx');
   });
 
   describe('LRN', () => {

@@ -5,7 +5,7 @@
 
 import type { PoolAttrs } from '../engine/ir.ts';
 import { numel } from '../engine/shapes.ts';
-import { tensor, poolOutSize, resizeSrcCoord, type ConvParams, type RefTensor } from './reference.ts';
+import { tensor, poolOutSize, resizeSrcCoord, stridesOf, multiIndex, broadcastSource, reduceAxes, type ConvParams, type RefTensor } from './reference.ts';
 
 const dims4 = (s: number[]): [number, number, number, number] => {
   if (s.length !== 4) throw new Error(`expected a 4-D NCHW shape, got [${s.join(', ')}]`);
@@ -129,6 +129,12 @@ export function reluBackward(rule: 'gradient' | 'guided' | 'deconv', dy: RefTens
 }
 
 export const leakyReluGrad = (dy: RefTensor, x: ArrayLike<number>, alpha: number): RefTensor => zip(dy, x, (g, v) => (v > 0 ? g : alpha * g));
+/** ELU from its input: dy where x > 0, dy·alpha·exp(x) elsewhere (PyTorch's elu_backward, alpha·dy at 0). */
+export const eluGrad = (dy: RefTensor, x: ArrayLike<number>, alpha: number): RefTensor => zip(dy, x, (g, v) => (v > 0 ? g : g * alpha * Math.exp(v)));
+/** Sigmoid from its output: dy·y·(1 − y). */
+export const sigmoidGrad = (dy: RefTensor, y: ArrayLike<number>): RefTensor => zip(dy, y, (g, v) => g * v * (1 - v));
+/** tanh from its output: dy·(1 − y²). */
+export const tanhGrad = (dy: RefTensor, y: ArrayLike<number>): RefTensor => zip(dy, y, (g, v) => g * (1 - v * v));
 
 /** LRN backward: scatter of d y_c' / d x_c over each window. */
 export function lrnGrad(x: RefTensor, dy: RefTensor, size: number, alpha: number, beta: number, bias: number): RefTensor {
@@ -224,6 +230,83 @@ export function resizeBilinearGrad(dy: RefTensor, xShape: number[], alignCorners
         add(y1, x0, g * ty * (1 - tx));
         add(y1, x1, g * ty * tx);
       }
+  return dx;
+}
+
+// ---- mobile-family ops (spec/reference.ts's clip … reduceMean) -------------------------------
+// Values at the kinks, where the gradient is not defined, follow PyTorch's own backward of the
+// modules these models are built from:
+//  - clip: dy where lo < x < hi strictly, 0 at x = lo and x = hi. That is nn.ReLU6 / F.hardtanh
+//    (hardtanh_backward) and Loupe's ReLU (0 at 0). NB torch.clamp's backward and onnxruntime
+//    training's Clip gradient take the subgradient 1 at both kinks instead (lo ≤ x ≤ hi).
+//  - hardSigmoid: alpha·dy where 0 < alpha·x + beta < 1 strictly (PyTorch and onnxruntime agree).
+//  - hardSwish: 0 for x < −3, dy·(x/3 + 1/2) for −3 ≤ x ≤ 3 (so −dy/2 at −3 and 3dy/2 at 3), dy for
+//    x > 3: PyTorch's hardswish_backward. The opset-13 export x · HardSigmoid(x), differentiated
+//    op by op, gives 0 at −3 and dy at 3 instead; the two differ only at exactly ±3.
+
+/** Clip backward. gradient: dy where lo < x < hi. For a rectifier (lo = 0, e.g. ReLU6) also
+ *  deconv: max(dy, 0), the forward pattern ignored (as ReLU's); guided: max(dy, 0) where 0 < x < hi. */
+export function clipBackward(rule: 'gradient' | 'guided' | 'deconv', dy: RefTensor, x: ArrayLike<number>, lo: number, hi: number): RefTensor {
+  if (rule !== 'gradient' && lo !== 0) throw new Error(`clipBackward: the ${rule} rule is defined for a rectifier (lo = 0), not lo = ${lo}`);
+  if (rule === 'deconv') return zip(dy, dy.data, (g) => Math.max(g, 0));
+  return zip(dy, x, (g, v) => (v > lo && v < hi ? (rule === 'guided' ? Math.max(g, 0) : g) : 0));
+}
+
+export const hardSigmoidGrad = (dy: RefTensor, x: ArrayLike<number>, alpha: number, beta: number): RefTensor =>
+  zip(dy, x, (g, v) => {
+    const t = alpha * v + beta;
+    return t > 0 && t < 1 ? alpha * g : 0;
+  });
+
+export const hardSwishGrad = (dy: RefTensor, x: ArrayLike<number>): RefTensor => zip(dy, x, (g, v) => (v < -3 ? 0 : v <= 3 ? g * (v / 3 + 0.5) : g));
+
+/** Transpose backward: each forward term y[o] = x[src] sends dy[o] back to dx[src]. */
+export function transposeGrad(dy: RefTensor, xShape: number[], perm: number[]): RefTensor {
+  const xs = stridesOf(xShape);
+  const dx = tensor(xShape);
+  for (let o = 0; o < dy.data.length; o++) {
+    const idx = multiIndex(o, dy.shape);
+    let src = 0;
+    for (let d = 0; d < idx.length; d++) src += idx[d]! * xs[perm[d]!]!;
+    dx.data[src] += dy.data[o]!;
+  }
+  return dx;
+}
+
+/** sliceChannels backward: dy into channels [c0, c0 + dy.shape[1]) of a zero dx (added to a copy of `acc` when given: both chunks of one tensor). */
+export function sliceChannelsGrad(dy: RefTensor, xShape: number[], c0: number, acc?: RefTensor): RefTensor {
+  const [n, cy] = dy.shape as [number, number];
+  const cx = xShape[1]!;
+  const inner = numel(xShape.slice(2));
+  const dx = tensor(xShape);
+  if (acc) dx.data.set(acc.data);
+  for (let b = 0; b < n; b++) for (let k = 0; k < cy; k++) for (let p = 0; p < inner; p++) dx.data[(b * cx + c0 + k) * inner + p] += dy.data[(b * cy + k) * inner + p]!;
+  return dx;
+}
+
+/** broadcastBinary backward, both operands: each output term sends dy (add) or dy·other (mul) back, so a broadcast operand's gradient is summed over its broadcast axes. */
+export function broadcastBinaryGrad(a: RefTensor, b: RefTensor, dy: RefTensor, op: 'add' | 'mul'): { da: RefTensor; db: RefTensor } {
+  const as = stridesOf(a.shape), bs = stridesOf(b.shape);
+  const da = tensor(a.shape), db = tensor(b.shape);
+  for (let o = 0; o < dy.data.length; o++) {
+    const idx = multiIndex(o, dy.shape);
+    const ia = broadcastSource(idx, a.shape, as), ib = broadcastSource(idx, b.shape, bs);
+    const g = dy.data[o]!;
+    da.data[ia] += op === 'add' ? g : g * b.data[ib]!;
+    db.data[ib] += op === 'add' ? g : g * a.data[ia]!;
+  }
+  return { da, db };
+}
+
+/** reduceMean backward: every input term of an output mean gets dy / (number of terms). */
+export function reduceMeanGrad(dy: RefTensor, xShape: number[], axes: number[]): RefTensor {
+  const ax = reduceAxes(xShape.length, axes);
+  const kept = xShape.map((d, i) => (ax.includes(i) ? 1 : d)); // dy's values in keepdims layout (same order either way)
+  const ks = stridesOf(kept);
+  const count = numel(xShape) / numel(kept);
+  if (dy.data.length !== numel(kept)) throw new Error('reduceMeanGrad: dy does not match the reduction');
+  const dx = tensor(xShape);
+  for (let i = 0; i < dx.data.length; i++) dx.data[i] += dy.data[broadcastSource(multiIndex(i, xShape), kept, ks)]! / count;
   return dx;
 }
 

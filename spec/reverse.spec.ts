@@ -2,7 +2,9 @@
 // explainers of explainers/gradients.ts built on them):
 //  1. the input gradient of a small random CNN (conv, ReLU, ceil-mode max pool, LRN, two branches,
 //     concat, ceil-mode avg pool, FC) equals float64 central finite differences of the CPU forward
-//     reference, at the input and at intermediate values;
+//     reference, at the input and at intermediate values; and so does that of a small random net of
+//     the mobile-family ops (ReLU6, channel split, HardSwish, channel shuffle, an SE gate of
+//     ReduceMean, ELU, HardSigmoid and a broadcast Mul, a broadcast Add, SiLU, tanh, clip);
 //  2. DeconvNet and guided backprop on the real SqueezeNet v1.0 (a real photo) equal a float64 CPU
 //     walk of the same rules (spec/reverse-reference.ts's per-op backward functions, driven by the
 //     CPU forward's own ReLU masks and max-pool switches);
@@ -485,6 +487,139 @@ describe('whole-network gradient of a small random CNN equals finite differences
   });
 });
 
+// ---- 1b. a small random net of the mobile-family ops against finite differences -----------------
+
+/**
+ * Every op the mobile families added, in a net whose pieces are MobileNet's, ShuffleNet's and
+ * EfficientNet's: ReLU6, a channel split, HardSwish, the channel shuffle (5-D transpose), a
+ * squeeze-and-excitation gate (ReduceMean, ELU, HardSigmoid, broadcast Mul), a broadcast Add, SiLU
+ * (sigmoid, same-shape Mul), tanh, a non-rectifier clip, and a ReduceMean head.
+ */
+function mobileNet(): Graph {
+  const r = rng(2025);
+  const b = new GraphBuilder([2, 4, 9, 9], 'x');
+  const conv = (x: string, cin: number, cout: number, k: number, stride: number, name: string, scale = 1.5) =>
+    b.node('conv', [x], {
+      kernel: [k, k], stride: [stride, stride], pads: [k >> 1, k >> 1, k >> 1, k >> 1], dilation: [1, 1], group: 1,
+      weight: b.param([cout, cin, k, k], r.array(cout * cin * k * k, -scale / Math.sqrt(cin * k * k), scale / Math.sqrt(cin * k * k)), `${name}.w`),
+      bias: b.param([cout], r.array(cout, -0.3, 0.3), `${name}.b`),
+    }, name);
+  const r6 = b.node('clip', [conv('x', 4, 8, 3, 1, 'conv1')], { min: 0, max: 6 }, 'relu6');
+  const ca = b.node('slicechannels', [r6], { start: 0, count: 4 }, 'chunk_a');
+  const cb = b.node('slicechannels', [r6], { start: 4, count: 4 }, 'chunk_b');
+  const hs = b.node('hardswish', [conv(cb, 4, 4, 1, 1, 'branch', 12)], {}, 'hswish'); // wide enough for all three pieces
+  const cat = b.node('concat', [ca, hs], { axis: 1 }, 'concat');
+  const groups = b.node('reshape', [cat], { shape: [0, 2, 4, 9, 9] }, 'groups');
+  const tr = b.node('transpose', [groups], { perm: [0, 2, 1, 3, 4] }, 'shuffle');
+  const sh = b.node('reshape', [tr], { shape: [0, 8, 9, 9] }, 'shuffled');
+  const sq = b.node('reducemean', [sh], { axes: [2, 3], keepdims: true }, 'squeeze');
+  const el = b.node('elu', [conv(sq, 8, 4, 1, 1, 'excite1')], { alpha: 1 }, 'elu');
+  const gate = b.node('hardsigmoid', [conv(el, 4, 8, 1, 1, 'excite2')], { alpha: 2, beta: 0.5 }, 'gate'); // steep: some gates saturate
+  const se = b.node('mul', [gate, sh], {}, 'se');
+  const cm = b.node('reducemean', [se], { axes: [1], keepdims: true }, 'channel_mean');
+  const ad = b.node('add', [se, cm], {}, 'add_mean');
+  const c3 = conv(ad, 8, 6, 3, 2, 'conv3');
+  const silu = b.node('mul', [c3, b.node('sigmoid', [c3], {}, 'sigmoid')], {}, 'silu');
+  const cl = b.node('clip', [b.node('tanh', [silu], {}, 'tanh')], { min: -0.15, max: 0.25 }, 'clip');
+  const pool = b.node('reducemean', [cl], { axes: [2, 3], keepdims: false }, 'pool');
+  b.node('fc', [pool], { weight: b.param([5, 6], r.array(30, -0.5, 0.5), 'fc.w'), bias: b.param([5], r.array(5, -0.3, 0.3), 'fc.b'), outFeatures: 5 }, 'logits');
+  return b.build(['logits'], 'mobile-ops-net');
+}
+
+/** The smallest distance of a clamp's, HardSigmoid's or HardSwish's input to one of its kinks (in input units). */
+function mobileKinkMargin(g: Graph, values: Map<string, R.RefTensor>): number {
+  let m = Infinity;
+  for (const n of g.nodes) {
+    const x = values.get(n.inputs[0]!)!.data;
+    const kinks = n.op === 'clip' ? [n.attrs.min, n.attrs.max] : n.op === 'hardsigmoid' ? [-n.attrs.beta / n.attrs.alpha, (1 - n.attrs.beta) / n.attrs.alpha] : n.op === 'hardswish' ? [-3, 3] : [];
+    for (const k of kinks.filter(Number.isFinite)) for (const v of x) m = Math.min(m, Math.abs(v - k));
+  }
+  return m;
+}
+
+describe('whole-network gradient of a small random net of the mobile-family ops equals finite differences', function () {
+  const g = mobileNet();
+  const N = 2;
+  const EPS = 1e-4;
+  const MARGIN = 3e-4;
+  const per = 4 * 9 * 9;
+  let x: Float32Array;
+  let values: Map<string, R.RefTensor>;
+  let model: Model;
+  let seed: Float32Array;
+
+  before(async () => {
+    // the first input seed whose forward pass stays MARGIN away from every kink
+    const all = g.nodes.map((n) => n.outputs[0]!);
+    let s = 1;
+    for (; s < 500; s++) {
+      x = rng(s).array(N * per);
+      values = R.runGraphReference(g, x, N, all);
+      values.set('x', R.tensor([N, 4, 9, 9], x));
+      if (mobileKinkMargin(g, values) > MARGIN) break;
+    }
+    expect(s, 'no input seed keeps clear of the kinks').to.be.below(500);
+    figures.push(`mobile-ops net: input seed ${s}, kink margin ${mobileKinkMargin(g, values).toExponential(2)}`);
+    seed = new Float32Array(N * 5);
+    seed[1] = 1;
+    seed[5 + 3] = 1;
+    model = new Model(await getEngine(), g);
+  });
+  after(() => model?.destroy());
+
+  it('the net exercises every piece: ReLU6 zeros, HardSwish on all three pieces, saturated and open gates, clipped tanh', () => {
+    const has = (v: string, f: (u: number) => boolean) => values.get(v)!.data.some(f);
+    expect(has('relu6', (u) => u === 0) && has('relu6', (u) => u > 0), 'ReLU6').to.equal(true);
+    const hsIn = values.get('branch')!.data;
+    expect([hsIn.some((u) => u < -3), hsIn.some((u) => u > -3 && u < 3), hsIn.some((u) => u > 3)], 'HardSwish pieces').to.deep.equal([true, true, true]);
+    expect([has('gate', (u) => u === 0 || u === 1), has('gate', (u) => u > 0 && u < 1)], 'gates').to.deep.equal([true, true]);
+    expect([has('clip', (u) => u === -0.15), has('clip', (u) => u > -0.15 && u < 0.25), has('clip', (u) => u === 0.25)], 'clip').to.deep.equal([true, true, true]);
+  });
+
+  for (const v of ['x', 'relu6', 'shuffled']) {
+    it(`at ${v === 'x' ? 'the input' : `the ${v} output`}`, async () => {
+      const rec = await model.record(x, N, ['logits']);
+      expect(maxDiff(rec.read.get('logits')!.data, values.get('logits')!.data)).to.be.below(1e-4 * maxAbs(values.get('logits')!.data));
+      const rev = new Reverser(model);
+      const got = (await rev.run(rec, 'logits', seed, [v], 'gradient')).get(v)!.data;
+      rev.dispose();
+      const t = values.get(v)!;
+      const sub = v === 'x' ? g : downstream(g, v, t.shape);
+      const f = (u: Float64Array) => R.runGraphReference(sub, u, 1, ['logits']).get('logits')!.data;
+      const tp = t.data.length / N;
+      const g1 = new Float64Array(t.data.length), g2 = new Float64Array(t.data.length);
+      for (let n = 0; n < N; n++) {
+        const u = t.data.slice(n * tp, (n + 1) * tp);
+        const r = seed.subarray(n * 5, (n + 1) * 5);
+        g1.set(B.finiteDiff(f, u, r, EPS), n * tp);
+        g2.set(B.finiteDiff(f, u, r, EPS / 2), n * tp);
+      }
+      const stab = relErr(g1, g2, `FD at ${v}`);
+      expect(stab, `FD at ${v}: eps vs eps/2`).to.be.below(1e-6);
+      const err = relErr(got, g1, `gradient at ${v}`);
+      figures.push(`mobile-ops net gradient at ${v}: |gpu−fd|/max = ${err.toExponential(2)}, FD eps vs eps/2 ${stab.toExponential(2)}, max|grad| ${maxAbs(g1).toPrecision(3)}`);
+      expect(err, `max |gpu − FD| / max |FD| at ${v}`).to.be.at.most(1e-3);
+      for (let n = 0; n < N; n++) expect(maxAbs(got.subarray(n * tp, (n + 1) * tp)), `image ${n}`).to.be.above(0);
+    });
+  }
+
+  it('DeconvNet and guided backprop go through it too, and ReLU6\'s rules change the signal', async () => {
+    const rec = await model.record(x, N);
+    const rev = new Reverser(model);
+    const grad = (await rev.run(rec, 'logits', seed, ['x', 'relu6'], 'gradient'));
+    for (const rule of ['deconvnet', 'guided'] as const) {
+      const res = await rev.run(rec, 'logits', seed, ['x', 'relu6'], rule);
+      const sx = res.get('x')!.data;
+      expect(sx.every(Number.isFinite), `${rule}: finite`).to.equal(true);
+      expect(maxAbs(sx), `${rule}: non-zero`).to.be.above(0);
+      // above ReLU6 the rules agree with the gradient (nothing there is a rectifier); below, they differ
+      expect(maxDiff(res.get('relu6')!.data, grad.get('relu6')!.data), `${rule} at relu6`).to.equal(0);
+      expect(relErr(sx, grad.get('x')!.data, rule), `${rule} vs gradient at the input`).to.be.above(0.05);
+    }
+    rev.dispose();
+  });
+});
+
 // ---- 2. SqueezeNet: DeconvNet and guided backprop against a float64 CPU walk ---------------------
 
 describe('SqueezeNet v1.0: DeconvNet and guided backprop equal a float64 CPU walk', function () {
@@ -695,19 +830,19 @@ describe('a reverse pass through an op without a reverse rule', () => {
     const r = rng(3);
     const b = new GraphBuilder([1, 3, 9, 9], 'img');
     const c = b.node('conv', ['img'], { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], group: 1, weight: b.param([4, 3, 3, 3], r), bias: b.param([4], r) }, 'conv');
-    const s = b.node('sigmoid', [c], {}, 'gate');
+    const s = b.node('prelu', [c], { slope: b.param([4], r) }, 'gate');
     const f = b.node('flatten', [s], { axis: 1 }, 'flat');
     b.node('fc', [f], { weight: b.param([5, 4 * 81], r), outFeatures: 5 }, 'scores');
-    const model = new Model(await getEngine(), b.build(['scores'], 'sigmoid-net'));
+    const model = new Model(await getEngine(), b.build(['scores'], 'prelu-net'));
     try {
       const x = r.array(3 * 81);
       for (const p of [() => saliency(model, x, 1), () => guidedBackprop(model, x, 1), () => gradCam(model, x, 1, ['conv'])]) {
         const e = await rejection(p);
         expect(e).to.be.instanceOf(UnsupportedOpError);
         expect(e.message).to.include('"gate"');
-        expect(e.message).to.include('sigmoid');
+        expect(e.message).to.include('prelu');
       }
-      // a walk that stops before the sigmoid is fine
+      // a walk that stops before the PReLU is fine
       const rec = await model.record(x, 1, ['scores']);
       const res = await new Reverser(model).run(rec, 'scores', new Float32Array([0, 1, 0, 0, 0]), ['gate'], 'gradient');
       expect(maxAbs(res.get('gate')!.data)).to.be.above(0);

@@ -8,21 +8,21 @@ import type { Node, Param } from '../ir.ts';
 import type { LowerContext, NodeIO, OpDef, OpTable } from './types.ts';
 import { UnsupportedOpError } from '../errors.ts';
 import { conv, convtranspose } from './conv.ts';
-import { maxpool, avgpool, globalavgpool, globalmaxpool } from './pool.ts';
-import { relu, leakyrelu, prelu, elu, sigmoid, tanh } from './activation.ts';
+import { maxpool, avgpool, globalavgpool, globalmaxpool, reducemean } from './pool.ts';
+import { relu, leakyrelu, prelu, elu, sigmoid, tanh, clip, hardsigmoid, hardswish } from './activation.ts';
 import { lrn, channelaffine } from './normalization.ts';
 import { fc, softmax } from './dense.ts';
 import { add, mul } from './elementwise.ts';
-import { concat, flatten, reshape, identity, pad, resize } from './structure.ts';
+import { concat, flatten, reshape, identity, pad, resize, transpose, slicechannels } from './structure.ts';
 
 export const OPS: OpTable = {
   conv, convtranspose,
-  maxpool, avgpool, globalavgpool, globalmaxpool,
-  relu, leakyrelu, prelu, elu, sigmoid, tanh,
+  maxpool, avgpool, globalavgpool, globalmaxpool, reducemean,
+  relu, leakyrelu, prelu, elu, sigmoid, tanh, clip, hardsigmoid, hardswish,
   lrn, channelaffine,
   fc, softmax,
   add, mul,
-  concat, flatten, reshape, identity, pad, resize,
+  concat, flatten, reshape, identity, pad, resize, transpose, slicechannels,
 };
 
 /** The table entry of a node (typed for that node). */

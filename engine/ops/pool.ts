@@ -1,4 +1,4 @@
-// Pooling: max and average over windows, and global pools.
+// Pooling: max and average over windows, global pools, and means over any non-batch axes.
 import type { Node, PoolAttrs } from '../ir.ts';
 
 declare module '../ir.ts' {
@@ -7,6 +7,8 @@ declare module '../ir.ts' {
     avgpool: PoolAttrs;
     globalavgpool: Record<string, never>;
     globalmaxpool: Record<string, never>;
+    // the mean over `axes` (sorted, non-negative, never 0: the batch); keepdims keeps them as 1s (ReduceMean)
+    reducemean: { axes: number[]; keepdims: boolean };
   }
 }
 import type { Dispatch } from '../gpu.ts';
@@ -16,6 +18,7 @@ import { ShapeError } from '../errors.ts';
 import * as K from '../../kernels/index.ts';
 import * as R from '../reverse-kernels.ts';
 import { need4 } from './util.ts';
+import { gather, reduce, stridesOf } from './strided.ts';
 
 function shape(node: NodeOf<'maxpool' | 'avgpool'>, [x]: number[][]): number[] {
   need4(node, x!);
@@ -119,4 +122,34 @@ export const globalmaxpool: OpDef<NodeOf<'globalmaxpool'>> = {
   frozen: { linearity: 'nonlinear' },
   region: globalRegion,
   reverse: { none: 'a global max pool records no arg-max to route the signal back' },
+};
+
+/** The input's shape with the reduced axes as 1s (keepdims layout: same element order either way). */
+const keptShape = (node: NodeOf<'reducemean'>, x: number[]) => x.map((d, k) => (node.attrs.axes.includes(k) ? 1 : d));
+
+export const reducemean: OpDef<NodeOf<'reducemean'>> = {
+  shape(node, [x]) {
+    const ax = node.attrs.axes;
+    if (ax.length === 0 || ax.some((a, i) => !Number.isInteger(a) || a < 1 || a >= x!.length || (i > 0 && a <= ax[i - 1]!)))
+      throw new ShapeError(`layer "${node.name}": a mean over axes [${ax.join(', ')}] of [${x!.join(', ')}] (sorted, distinct, not the batch axis 0)`);
+    return node.attrs.keepdims ? keptShape(node, x!) : x!.filter((_, k) => !ax.includes(k));
+  },
+  // one add per input element
+  flops: (_node, [x]) => numel(x!),
+  forward(ctx, io) {
+    const x = io.inShapes[0]!;
+    const kept = keptShape(io.node, x);
+    return [reduce(ctx.engine, x, kept, { buf: io.ins[0]!, strides: stridesOf(x) }, io.out, io.label, { scale: numel(kept) / numel(x) })];
+  },
+  frozen: { linearity: 'linear' },
+  region: { kind: 'whole' },
+  // dy / count spread over the reduced axes
+  reverse: {
+    rules: (rc) => {
+      const x = rc.xs[0]!;
+      const kept = keptShape(rc.node, x);
+      const ks = stridesOf(kept);
+      rc.grad(0, (dx) => [gather(rc.engine, x, { buf: rc.dy, strides: kept.map((d, k) => (d === 1 ? 0 : ks[k]!)) }, dx, rc.label, { scale: numel(kept) / numel(x) })]);
+    },
+  },
 };

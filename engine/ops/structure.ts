@@ -1,4 +1,5 @@
-// Ops that move data without arithmetic: concat, views (flatten, reshape, identity), padding, resizing.
+// Ops that move data without arithmetic: concat, views (flatten, reshape, identity), padding,
+// resizing, transposes and channel slices.
 import type { OpDef, NodeOf, ReverseContext } from './types.ts';
 import type { Pads } from '../ir.ts';
 
@@ -10,6 +11,8 @@ declare module '../ir.ts' {
     identity: Record<string, never>; // Dropout, Identity
     pad: { pads: Pads; value: number }; // constant pad of H and W
     resize: { mode: 'bilinear' | 'nearest'; outSize?: [number, number]; scale?: [number, number]; alignCorners: boolean };
+    transpose: { perm: number[] }; // y.shape[d] = x.shape[perm[d]]; perm[0] = 0 (the batch stays first), rank ≤ 6
+    slicechannels: { start: number; count: number }; // channels [start, start + count) of axis 1 (Slice, Split)
   }
 }
 import { numel } from '../geometry.ts';
@@ -17,6 +20,7 @@ import { ShapeError, UnsupportedOpError } from '../errors.ts';
 import * as K from '../../kernels/index.ts';
 import * as R from '../reverse-kernels.ts';
 import { need4, noKernel, sameShape, copy } from './util.ts';
+import { MAX_RANK, gather, stridesOf } from './strided.ts';
 
 export const concat: OpDef<NodeOf<'concat'>> = {
   shape(node, ins) {
@@ -128,4 +132,47 @@ export const resize: OpDef<NodeOf<'resize'>> = {
       rc.grad(0, (dx) => [R.resizeBilinearGrad(rc.engine, rc.xs[0]!, rc.ys, rc.node.attrs.alignCorners, rc.dy, dx, rc.label)]);
     },
   },
+};
+
+export const transpose: OpDef<NodeOf<'transpose'>> = {
+  shape(node, [x]) {
+    const p = node.attrs.perm;
+    const r = x!.length;
+    if (p.length !== r || [...p].sort((a, b) => a - b).some((v, i) => v !== i))
+      throw new ShapeError(`layer "${node.name}": perm [${p.join(', ')}] is not a permutation of the ${r} axes of [${x!.join(', ')}]`);
+    if (p[0] !== 0) throw new ShapeError(`layer "${node.name}": perm [${p.join(', ')}] moves the batch axis`);
+    if (r > MAX_RANK) throw new ShapeError(`layer "${node.name}": a transpose of rank ${r} (at most ${MAX_RANK})`);
+    return p.map((a) => x![a]!);
+  },
+  // y[idx] = x[Σ_d idx_d · xStride[perm[d]]]
+  forward(ctx, io) {
+    const xs = stridesOf(io.inShapes[0]!);
+    return [gather(ctx.engine, io.outShape, { buf: io.ins[0]!, strides: io.node.attrs.perm.map((a) => xs[a]!) }, io.out, io.label)];
+  },
+  frozen: { linearity: 'linear' },
+  region: { kind: 'whole' },
+  // the transpose by the inverse permutation
+  reverse: {
+    rules: (rc) => {
+      const ys = stridesOf(rc.ys);
+      const inv = new Array<number>(rc.ys.length);
+      rc.node.attrs.perm.forEach((a, d) => (inv[a] = d));
+      rc.grad(0, (dx) => [gather(rc.engine, rc.xs[0]!, { buf: rc.dy, strides: inv.map((d) => ys[d]!) }, dx, rc.label)]);
+    },
+  },
+};
+
+export const slicechannels: OpDef<NodeOf<'slicechannels'>> = {
+  shape(node, [x]) {
+    const { start, count } = node.attrs;
+    if (x!.length < 2 || !Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1 || start + count > x![1]!)
+      throw new ShapeError(`layer "${node.name}": channels [${start}, ${start + count}) of [${x!.join(', ')}]`);
+    return [x![0]!, count, ...x!.slice(2)];
+  },
+  // split_channels (concat's reverse) is exactly this slice
+  forward: (ctx, io) => [R.splitChannels(ctx.engine, io.inShapes[0]!, io.outShape, io.node.attrs.start, io.ins[0]!, io.out, io.label)],
+  frozen: { linearity: 'linear' },
+  region: { kind: 'whole' },
+  // dy into the slice's channels, 0 in the others
+  reverse: { rules: (rc) => rc.grad(0, (dx) => [R.padChannels(rc.engine, rc.ys, rc.xs[0]!, rc.node.attrs.start, rc.dy, dx, rc.label)]) },
 };
