@@ -16,7 +16,7 @@ import { preprocessImage } from '../loaders/preprocess.ts';
 import { softmaxRows } from '../engine/classify.ts';
 import { buildPatchModel } from '../explainers/patch-model.ts';
 import { predictionDifference, perturbedBatchCpu, windowGrid, weightOfEvidence, defaultLaplaceN } from '../explainers/pda.ts';
-import { ortSession, ortRun } from './ort.ts';
+import { ortPeer } from './bench.ts';
 
 export interface PdaBenchOptions {
   data: string;
@@ -63,6 +63,7 @@ export async function benchPda(engine: Engine, o: PdaBenchOptions): Promise<Reco
   const fullS = (performance.now() - t) / 1000;
 
   // The plain route: perturbed images on the CPU (same draws), onnxruntime-node forward passes in batches.
+  const { ortSession, ortRun } = await ortPeer();
   const session = await ortSession(bytes);
   const cls = inc.classes[0]!;
   const p0 = inc.probs[0]!;

@@ -19,13 +19,13 @@ function sh(cmd: string, args: string[], opts: SpawnSyncOptions) {
 const snapshot = (dir: string) =>
   (readdirSync(dir, { recursive: true }) as string[]).sort().map((f) => { const st = statSync(join(dir, f)); return `${f} ${st.size} ${st.mtimeMs}`; });
 
-/** The first ```js block of the README's "## Library" section. */
-function readmeExample(): string {
+/** The ```js blocks of the README's "## Library" section, in order (each continues the ones before). */
+function readmeExamples(): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('\n## Library'));
-  const m = /```js\n([\s\S]*?)```/.exec(section);
-  if (!m) throw new Error('README.md: no ```js block under ## Library');
-  return m[1]!;
+  const section = readme.slice(readme.indexOf('\n## Library'), readme.indexOf('\n## ', readme.indexOf('\n## Library') + 1));
+  const blocks = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  if (blocks.length < 2) throw new Error('README.md: expected the classify and explain ```js blocks under ## Library');
+  return blocks;
 }
 
 describe('the npm package (pack, install, run)', function () {
@@ -67,11 +67,17 @@ describe('the npm package (pack, install, run)', function () {
     expect(snapshot(installed)).to.deep.equal(before);
   });
 
-  it("the README's library example classifies the shipped digit as 7", () => {
-    writeFileSync(join(app, 'example.mjs'), readmeExample());
-    const r = sh(process.execPath, ['example.mjs'], { cwd: app, env });
+  it("the README's library examples classify the shipped digit as 7 and explain it with a registry method", () => {
+    const [classify, explain] = readmeExamples();
+    writeFileSync(join(app, 'example.mjs'), classify!);
+    let r = sh(process.execPath, ['example.mjs'], { cwd: app, env });
     expect(r.code, r.all).to.equal(0);
     expect(r.out.trim()).to.equal('7');
+    // the second block continues the first (hoisted imports, then the code in order)
+    writeFileSync(join(app, 'explain.mjs'), `${classify}\n${explain}`);
+    r = sh(process.execPath, ['explain.mjs'], { cwd: app, env });
+    expect(r.code, r.all).to.equal(0);
+    expect(r.out.trim().split('\n')).to.deep.equal(['7', '[ 28, 28 ] [ 7 ]']);
   });
 
   it('the types check in a TypeScript consumer (Node entry and loupe/browser)', () => {

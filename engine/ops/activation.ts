@@ -180,3 +180,6 @@ export const hardswish: OpDef<NodeOf<'hardswish'>> = {
   // every rule takes the gradient (from the input)
   reverse: { rules: (rc) => rc.grad(0, (dx) => [unaryGrad(rc, rc.x(0), dx)]) },
 };
+
+/** This family's entries of the op table (engine/ops/index.ts). */
+export const activationOps = { relu, leakyrelu, prelu, elu, sigmoid, tanh, clip, hardsigmoid, hardswish };

@@ -89,3 +89,6 @@ export const convtranspose: OpDef<NodeOf<'convtranspose'>> = {
   region: { kind: 'whole' },
   reverse: { none: 'the input gradient of a transposed convolution (a strided convolution) has no kernel yet' },
 };
+
+/** This family's entries of the op table (engine/ops/index.ts). */
+export const convOps = { conv, convtranspose };

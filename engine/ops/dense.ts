@@ -93,3 +93,6 @@ export const softmax: OpDef<NodeOf<'softmax'>> = {
     },
   },
 };
+
+/** This family's entries of the op table (engine/ops/index.ts). */
+export const denseOps = { fc, softmax };

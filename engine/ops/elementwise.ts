@@ -92,3 +92,6 @@ export const mul: OpDef<NodeOf<'mul'>> = {
     },
   },
 };
+
+/** This family's entries of the op table (engine/ops/index.ts). */
+export const elementwiseOps = { add, mul };

@@ -1,29 +1,22 @@
 // The op table: one entry per op of the IR (engine/ops/types.ts says what an entry holds). Every
 // mode of the engine reads it; `OpTable` makes tsc reject an op without an entry or an entry
-// without one of its pieces. Adding an op: its attributes and entry in a family file here, its
-// kernel in kernels/, its mapping in the loaders, and a spec.
+// without one of its pieces. Adding an op: its attributes and entry in a family file here (listed
+// in the family's `…Ops`), its kernel in kernels/, its mapping in the loaders, and a spec.
 
 import type { Dispatch } from '../gpu.ts';
 import type { Node, Param } from '../ir.ts';
 import type { LowerContext, NodeIO, OpDef, OpTable } from './types.ts';
 import { UnsupportedOpError } from '../errors.ts';
-import { conv, convtranspose } from './conv.ts';
-import { maxpool, avgpool, globalavgpool, globalmaxpool, reducemean } from './pool.ts';
-import { relu, leakyrelu, prelu, elu, sigmoid, tanh, clip, hardsigmoid, hardswish } from './activation.ts';
-import { lrn, channelaffine } from './normalization.ts';
-import { fc, softmax } from './dense.ts';
-import { add, mul } from './elementwise.ts';
-import { concat, flatten, reshape, identity, pad, resize, transpose, slicechannels } from './structure.ts';
+import { convOps } from './conv.ts';
+import { poolOps } from './pool.ts';
+import { activationOps } from './activation.ts';
+import { normalizationOps } from './normalization.ts';
+import { denseOps } from './dense.ts';
+import { elementwiseOps } from './elementwise.ts';
+import { structureOps } from './structure.ts';
 
-export const OPS: OpTable = {
-  conv, convtranspose,
-  maxpool, avgpool, globalavgpool, globalmaxpool, reducemean,
-  relu, leakyrelu, prelu, elu, sigmoid, tanh, clip, hardsigmoid, hardswish,
-  lrn, channelaffine,
-  fc, softmax,
-  add, mul,
-  concat, flatten, reshape, identity, pad, resize, transpose, slicechannels,
-};
+/** Every family's entries; tsc checks that together they cover every op of the IR, each completely. */
+export const OPS: OpTable = { ...convOps, ...poolOps, ...activationOps, ...normalizationOps, ...denseOps, ...elementwiseOps, ...structureOps };
 
 /** The table entry of a node (typed for that node). */
 export function opOf<N extends Node>(node: N): OpDef<N> {

@@ -66,3 +66,6 @@ export const channelaffine: OpDef<NodeOf<'channelaffine'>> = {
     },
   },
 };
+
+/** This family's entries of the op table (engine/ops/index.ts). */
+export const normalizationOps = { lrn, channelaffine };

@@ -153,3 +153,6 @@ export const reducemean: OpDef<NodeOf<'reducemean'>> = {
     },
   },
 };
+
+/** This family's entries of the op table (engine/ops/index.ts). */
+export const poolOps = { maxpool, avgpool, globalavgpool, globalmaxpool, reducemean };

@@ -176,3 +176,6 @@ export const slicechannels: OpDef<NodeOf<'slicechannels'>> = {
   // dy into the slice's channels, 0 in the others
   reverse: { rules: (rc) => rc.grad(0, (dx) => [R.padChannels(rc.engine, rc.ys, rc.xs[0]!, rc.node.attrs.start, rc.dy, dx, rc.label)]) },
 };
+
+/** This family's entries of the op table (engine/ops/index.ts). */
+export const structureOps = { concat, flatten, reshape, identity, pad, resize, transpose, slicechannels };
