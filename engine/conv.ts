@@ -5,7 +5,7 @@
 
 import type { Dispatch, Engine } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
-import type { LowerContext } from './ops/types.ts';
+import type { LowerContext, RegionIO } from './ops/types.ts';
 import * as K from '../kernels/index.ts';
 import { numel } from './geometry.ts';
 import * as RK from '../kernels/reverse.ts';
@@ -54,23 +54,8 @@ export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg
   ]);
 }
 
-/**
- * Region mode (engine/region.ts): the input x holds a clean prefix and per-image rectangles, the
- * output gets only the rectangles. `rhOut`×`rwOut` replace the output map in the pixel count.
- */
-export interface ConvRegion {
-  org: GPUBuffer;
-  rhIn: number;
-  rwIn: number;
-  rbIn: number;
-  orgIn: number;
-  rhOut: number;
-  rwOut: number;
-  rbOut: number;
-  orgOut: number;
-  /** channels of the buffer written (a concat's, when the conv writes its slice of it); default Cout */
-  yChannels?: number;
-}
+/** Region mode (engine/region.ts): `region` says where the input and output rectangles sit; `rhOut`×`rwOut` replace the output map in the pixel count. */
+export type ConvRegion = RegionIO;
 
 export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion): Dispatch {
   const sg = ctx.engine.subgroups;
