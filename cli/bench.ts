@@ -1,8 +1,7 @@
 // `loupe bench`: per-kernel GPU time and GFLOP/s from timestamp queries on real models' conv
 // shapes, and whole-model throughput of SqueezeNet against onnxruntime-node (CPU) in the same run.
 import { readFileSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';

@@ -2,8 +2,6 @@
 // `loupe train` produced (weights/lenet-relu-mnist.onnx) explains the MNIST test digit it embeds
 // (weights/mnist-test-0.png, a 7): its prediction, the etalons of all 10 output neurons and a
 // saliency map.
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { parseCommand } from './args.ts';
 import { ArgumentError } from '../engine/errors.ts';

@@ -5,7 +5,7 @@
 // (engine/reverse.ts) and training (engine/train.ts) build their plans from the same pieces.
 
 import type { Dispatch, Engine } from './gpu.ts';
-import type { Graph, Node } from './ir.ts';
+import type { Graph } from './ir.ts';
 import { opOf, lowerNode, type LowerContext } from './ops/index.ts';
 import { inferShapes, nodeFlops, numel } from './shapes.ts';
 import { ArgumentError } from './errors.ts';

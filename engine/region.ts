@@ -85,10 +85,6 @@ function hull(ivs: Intervals[]): Intervals {
   return { lo, hi };
 }
 
-function wholeAxis(n: number, dim: number): Intervals {
-  return { lo: new Int32Array(n), hi: new Int32Array(n).fill(dim - 1) };
-}
-
 function layoutOf(shape: number[], rows: Intervals | undefined, cols: Intervals | undefined, forceFull: boolean): Layout {
   const spatial = shape.length === 4;
   const H = spatial ? shape[2]! : 1, W = spatial ? shape[3]! : 1;
@@ -166,7 +162,7 @@ export class RegionForward {
     if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`region batch must be a positive integer, got ${n}`);
     const inShape = g.input.shape;
     if (inShape.length !== 4) throw new ShapeError('region mode needs an image input (N×C×H×W)');
-    const [, C0, H0, W0] = inShape as [number, number, number, number];
+    const [, , H0, W0] = inShape as [number, number, number, number];
     const [kh, kw] = o.rect;
     if (kh < 1 || kw < 1 || kh > H0 || kw > W0) throw new ArgumentError(`region ${kh}×${kw} does not fit the ${H0}×${W0} input`);
     this.outputs = [...new Set(o.outputs.map((v) => model.resolve(v)))];
@@ -441,25 +437,5 @@ export class RegionForward {
 
   destroy(): void {
     this.arena.destroy();
-  }
-
-  /**
-   * Bytes a region plan needs per image of the batch, and once (the clean prefixes), for `rect` and
-   * `outputs`: sizes the batch to a memory budget without building anything.
-   */
-  static estimate(model: Model, rect: [number, number], outputs: string[]): { perImage: number; fixed: number; biggestPerImage: number } {
-    const g = model.graph;
-    const shapes1 = inferShapes(g, 1);
-    // A conservative estimate: every value at its full per-image size (rectangles are smaller),
-    // plus the clean prefixes.
-    let perImage = 0, fixed = 0, biggest = 0;
-    for (const [, s] of shapes1) {
-      const b = numel(s) * 4;
-      perImage += b;
-      fixed += b;
-      biggest = Math.max(biggest, b);
-    }
-    void rect; void outputs;
-    return { perImage, fixed, biggestPerImage: biggest };
   }
 }

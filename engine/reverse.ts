@@ -12,7 +12,6 @@
 // gradient of every parameter of every op on the way (the op table's `paramGrads`).
 
 import type { Dispatch } from './gpu.ts';
-import type { Node } from './ir.ts';
 import { opOf } from './ops/index.ts';
 import type { ReverseContext, ReverseRuleName } from './ops/types.ts';
 import type { Model, Recording, Tensor } from './runner.ts';
@@ -170,4 +169,3 @@ export class Reverser {
   dispose(): void {}
 }
 
-export type { Node };

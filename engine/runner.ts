@@ -36,8 +36,6 @@ const IDLE_PLANS = 8;
  * values read back. Owned by whoever asked for it: call `dispose()` when done.
  */
 export class Recording {
-  /** frozen plans replaying this recording's patterns, destroyed with it */
-  private frozen = new Map<string, ForwardPlan>();
   private gone = false;
 
   constructor(
@@ -80,20 +78,25 @@ export class Recording {
     if (this.gone) throw new ArgumentError('this recording was disposed');
   }
 
-  /** @internal a frozen plan of this recording (built once per batch, outputs and bias setting) */
+  /**
+   * @internal A frozen plan replaying this recording's patterns (per batch, outputs and bias
+   * setting): it reads the patterns where the recording's plan keeps them, so it is built once and
+   * kept with that plan, like the reverse walks, for every later recording of the plan.
+   */
   frozenPlan(key: string, build: () => ForwardPlan): ForwardPlan {
     this.check();
-    let p = this.frozen.get(key);
-    if (!p) this.frozen.set(key, (p = build()));
-    return p;
+    const kept = this.plan.dependents.get(key) as { frozen: ForwardPlan; destroy(): void } | undefined;
+    if (kept) return kept.frozen;
+    const frozen = build();
+    const dep: { frozen: ForwardPlan; destroy(): void } = { frozen, destroy: () => destroyPlan(frozen) };
+    this.plan.dependents.set(key, dep);
+    return frozen;
   }
 
   /** Gives the recording's buffers back to the model (for the next recording to reuse). */
   dispose(): void {
     if (this.gone) return;
     this.gone = true;
-    for (const p of this.frozen.values()) destroyPlan(p);
-    this.frozen.clear();
     this.model.giveBack(this.plan);
   }
 }

@@ -10,7 +10,7 @@ import type { Model, Recording } from '../engine/runner.ts';
 import { opOf, frozenRefusal } from '../engine/ops/index.ts';
 import { Reverser } from '../engine/reverse.ts';
 import { numel } from '../engine/shapes.ts';
-import { ArgumentError, UnsupportedOpError, throwIfCancelled } from '../engine/errors.ts';
+import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
 import { coordinateImages } from '../engine/sources.ts';
 import { parseRanges } from './options.ts';
 
