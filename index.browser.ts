@@ -7,6 +7,7 @@ export { Engine, type EngineOptions } from './engine/gpu.ts';
 export { Model, type Tensor, type RunOptions } from './engine/runner.ts';
 export { classify, classifierValues, type Classification } from './engine/classify.ts';
 export { inferShapes } from './engine/shapes.ts';
+export { summarise, shapeText, totalText, type LayerRow, type ModelSummary } from './engine/summary.ts';
 export type { Graph, Node, Param, Preprocess } from './engine/ir.ts';
 export * from './engine/errors.ts';
 export { loadOnnx, readTensorProto } from './loaders/onnx.ts';

@@ -2,8 +2,7 @@
 import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
-import { inferShapes, nodeFlops } from '../engine/shapes.ts';
-import { nodeParams } from '../engine/ir.ts';
+import { summarise, shapeText, totalText } from '../engine/summary.ts';
 import { classify } from '../engine/classify.ts';
 import { loadModelFile, readInputs, readLabels } from './inputs.ts';
 import { progressBar } from './progress.ts';
@@ -12,24 +11,18 @@ import { INFO_OPTIONS, PREDICT_OPTIONS } from './commands.ts';
 export async function info(argv: string[]): Promise<number> {
   const { o } = parseCommand(argv, INFO_OPTIONS, 'info');
   const g = loadModelFile(o.model, o.weights);
-  const shapes = inferShapes(g, 1);
-  const rows = g.nodes.map((n) => {
-    const out = shapes.get(n.outputs[0]!)!;
-    const params = nodeParams(n).reduce((s, p) => s + (g.params.get(p)?.data.length ?? 0), 0);
-    return { name: n.name, op: n.op, inputs: n.inputs, output: n.outputs[0]!, shape: out, params, flops: nodeFlops(n, shapes.get(n.inputs[0]!) ?? out, out, g) };
-  });
-  const totalParams = rows.reduce((s, r) => s + r.params, 0);
-  const totalFlops = rows.reduce((s, r) => s + r.flops, 0);
+  const s = summarise(g);
   if (o.json) {
-    console.log(JSON.stringify({ name: g.name, format: g.format, input: g.input, outputs: g.outputs, layers: rows, params: totalParams, flops: totalFlops }, null, 1));
+    console.log(JSON.stringify(s, null, 1));
     return 0;
   }
+  const rows = s.layers;
   const w = Math.max(5, ...rows.map((r) => r.name.length));
-  console.log(`${g.name} (${g.format}), input ${g.input.name} [N, ${g.input.shape.slice(1).join(', ')}], outputs ${g.outputs.join(', ')}`);
+  console.log(`${s.name} (${s.format}), input ${s.input.name} [N, ${s.input.shape.slice(1).join(', ')}], outputs ${s.outputs.join(', ')}`);
   console.log(`${'layer'.padEnd(w)}  ${'op'.padEnd(13)} ${'output shape'.padEnd(18)} ${'params'.padStart(10)} ${'MFLOPs'.padStart(10)}`);
   for (const r of rows)
-    console.log(`${r.name.padEnd(w)}  ${r.op.padEnd(13)} ${r.shape.slice(1).join('×').padEnd(18)} ${String(r.params).padStart(10)} ${(r.flops / 1e6).toFixed(1).padStart(10)}`);
-  console.log(`total: ${g.nodes.length} layers, ${totalParams.toLocaleString('en')} parameters, ${(totalFlops / 1e9).toFixed(3)} GFLOPs per image`);
+    console.log(`${r.name.padEnd(w)}  ${r.op.padEnd(13)} ${shapeText(r.shape).padEnd(18)} ${String(r.params).padStart(10)} ${(r.flops / 1e6).toFixed(1).padStart(10)}`);
+  console.log(`total: ${totalText(s)}`);
   return 0;
 }
 
