@@ -96,6 +96,10 @@ export const BENCH_OPTIONS = [
   { name: 'pdaStride', type: 'int', default: 4, min: 1, help: 'PDA window stride' },
 ] as const satisfies readonly OptionSpec[];
 
+export const SERVE_OPTIONS = [
+  { name: 'port', type: 'int', default: 8080, min: 0, max: 65535, help: 'the port on 127.0.0.1 (0: any free one)' },
+] as const satisfies readonly OptionSpec[];
+
 export interface Command {
   name: string;
   summary: string;
@@ -120,6 +124,7 @@ export const COMMANDS: readonly Command[] = [
   alias('invert', 'network inversion: an image whose features at --layer match the input\'s (+ PREFIX.csv, PREFIX-curve.png)'),
   { name: 'patch-model', summary: "prediction difference analysis's patch model, built once per window size from real images", options: PATCH_MODEL_OPTIONS, run: async (a) => (await import('./pda.ts')).patchModelCommand(a) },
   { name: 'train', summary: 'train LeNet-ReLU on MNIST with Loupe\'s own kernels and write it as ONNX', options: TRAIN_OPTIONS, run: async (a) => (await import('./train.ts')).train(a) },
+  { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
   { name: 'bench', summary: 'kernel, model and explainer timings, against onnxruntime-node in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },
 ];
 

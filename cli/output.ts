@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { encodePng, type RGBAImage } from '../loaders/image.ts';
 import { writeNpy as encodeNpy } from '../loaders/npy.ts';
 import { LoupeError } from '../engine/errors.ts';
+import { toJson } from '../explainers/explanation.ts';
+
+export { toJson };
 
 /** An output file that cannot be written (unwritable folder, a path under a file, disk full). */
 export class OutputError extends LoupeError {
@@ -79,21 +82,6 @@ function commit(tmp: string, path: string): void {
 /** Writes `bytes` to `path` atomically, creating its folder when missing. */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   commit(writeTemp(path, bytes), path);
-}
-
-/** JSON for sidecars: typed arrays become plain arrays, bigints strings, NaN/Infinity null; 2-space indent. */
-export function toJson(meta: unknown): string {
-  return (
-    JSON.stringify(
-      meta,
-      (_k, v) => {
-        if (typeof v === 'bigint') return v.toString();
-        if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
-        return v;
-      },
-      2,
-    ) + '\n'
-  );
 }
 
 /** Writes an RGBA image as a PNG. */

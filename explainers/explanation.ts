@@ -6,8 +6,12 @@ import type { Preprocess } from '../engine/ir.ts';
 
 export type { Tensor };
 
-/** Progress of a long method: `done` of `total` units (images, windows, steps), and what is running. */
-export type Progress = (done: number, total: number, what?: string) => void;
+/**
+ * Progress of a long method: `done` of `total` units (images, windows, steps), what is running,
+ * and, from methods whose result grows step by step (MaxOut, inversion), now and then a preview:
+ * the Explanation as it stands, so a page can redraw it while the iterations run.
+ */
+export type Progress = (done: number, total: number, what?: string, preview?: Explanation) => void;
 
 /** A preprocessed batch, N×C×H×W, with what the methods and their figures need to know about it. */
 export interface ExplainInputs {
@@ -47,4 +51,19 @@ export function maxAbs(map: ArrayLike<number>): number {
     if (a > m && a !== Infinity) m = a;
   }
   return m;
+}
+
+/** JSON for sidecars: typed arrays become plain arrays, bigints strings, NaN/Infinity null; 2-space indent. */
+export function toJson(meta: unknown): string {
+  return (
+    JSON.stringify(
+      meta,
+      (_k, v) => {
+        if (typeof v === 'bigint') return v.toString();
+        if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
+        return v;
+      },
+      2,
+    ) + '\n'
+  );
 }

@@ -42,6 +42,8 @@ export interface OptimiseOptions extends Regularisers {
   onProgress?: (step: number, total: number, objective: number[]) => void;
   /** called after every step (onProgress only on logged ones) */
   onStep?: (step: number, total: number) => void;
+  /** the images as they stand, read back on logged steps (costs one read-back each) */
+  onImages?: (step: number, images: Float32Array) => void;
   signal?: AbortSignal;
 }
 
@@ -99,6 +101,7 @@ async function optimise(
         const o = objective(act);
         log.push({ step: t, objective: o });
         opts.onProgress?.(t, opts.iterations, o);
+        if (opts.onImages && t < opts.iterations) opts.onImages(t, await opt.images());
       }
       opts.onStep?.(t, opts.iterations);
     }
@@ -151,7 +154,9 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
     });
     const step = opts.onStep, chunks = Math.ceil(P / chunk); // progress over all chunks' steps
     const onStep = step && ((t: number, T: number) => step((first / chunk) * T + t, chunks * T));
-    const res = await optimise(model, n, layer, { ...opts, seed: opts.seed + first, onStep }, { kind: 'seed', seed }, (a) => part.map((_, i) => {
+    const per = images.length / P;
+    const onImages = opts.onImages && ((t: number, x: Float32Array) => (images.set(x, first * per), opts.onImages!(t, images)));
+    const res = await optimise(model, n, layer, { ...opts, seed: opts.seed + first, onStep, onImages }, { kind: 'seed', seed }, (a) => part.map((_, i) => {
       let s = 0;
       for (let q = 0; q < L; q++) s += seed[i * L + q]! * a[i * L + q]!;
       return s;

@@ -43,7 +43,8 @@ interface Job {
   labels?: string[];
   preprocess: Preprocess;
   fromImages: boolean;
-  progress?: (done: number, total: number) => void;
+  /** progress, with now and then the unfinished result for live views (MaxOut, inversion) */
+  progress?: (done: number, total: number, preview?: Explanation) => void;
   signal?: AbortSignal;
 }
 
@@ -78,13 +79,28 @@ function define<const S extends readonly OptionSpec[]>(e: {
       if (e.inputs === 'one' && batch !== 1) throw new ArgumentError(`${e.name} explains one image at a time (give one --image)`);
       if (e.inputs === 'batch' && batch < 1) throw new ArgumentError(`${e.name} needs at least one image`);
       if (inputs.data.length < batch * c * h * w) throw new ShapeError(`${e.name}: ${batch} images of ${c}×${h}×${w} need ${batch * c * h * w} values, got ${inputs.data.length}`);
-      const report = progress && ((done: number, total: number) => progress(done, total, e.name));
+      const report = progress && ((done: number, total: number, preview?: Explanation) => progress(done, total, e.name, preview));
       return e.explain({
         model, x: inputs.data.subarray(0, batch * c * h * w), batch, c, h, w,
         names: inputs.names ?? Array.from({ length: batch }, (_, i) => `image ${i}`), labels: inputs.labels,
         preprocess: inputs.preprocess ?? model.graph.preprocess ?? {}, fromImages: inputs.fromImages ?? false, progress: report, signal,
       }, o);
     },
+  };
+}
+
+/**
+ * The step callbacks of an image optimisation: progress every step, and on logged steps (when the
+ * caller follows progress) the images so far as an unfinished Explanation with that step's progress.
+ */
+function withPreview(j: Job, preview: (images: Float32Array) => Explanation) {
+  let images: Float32Array | undefined;
+  return {
+    onStep: j.progress && ((t: number, total: number) => {
+      j.progress!(t, total, images && preview(images));
+      images = undefined;
+    }),
+    onImages: j.progress && ((_t: number, x: Float32Array) => void (images = x.slice())),
   };
 }
 
@@ -349,7 +365,14 @@ export const explainers: readonly ExplainerEntry[] = [
         target = { kind: shape.length === 4 ? 'channel' : 'unit', layer: o.layer, units: o.units ?? Array.from({ length: Math.min(shape[1]!, 16) }, (_, i) => i) };
       }
       const opts = optimise(j, o);
-      const r = await maxOut(j.model, target, { ...opts, onStep: j.progress, signal: j.signal });
+      const targets = target.kind === 'class' ? target.classes : target.units;
+      const layer = target.kind === 'class' ? undefined : target.layer;
+      // Live views get the images of every logged step with that step's progress (objectives come with the result).
+      const live = withPreview(j, (x) => ({
+        method: 'maxout', maps: { shape: [targets.length, j.c, j.h, j.w], data: x }, tensors: {},
+        meta: { method: 'maxout', layer, kind: target.kind, targets, objective: targets.map(() => NaN), preview: true },
+      }));
+      const r = await maxOut(j.model, target, { ...opts, ...live, signal: j.signal });
       return {
         method: 'maxout', maps: { shape: [r.targets.length, j.c, j.h, j.w], data: r.images }, tensors: {},
         meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, objective: r.log.at(-1)!.objective, log: r.log, parameters: opts }),
@@ -362,7 +385,11 @@ export const explainers: readonly ExplainerEntry[] = [
     options: [{ name: 'layer', type: 'layer', required: true, help: 'the layer whose features are matched' }, ...optimiserOptions(4)],
     async explain(j, o) {
       const opts = optimise(j, o);
-      const r = await invert(j.model, j.x, o.layer, { ...opts, logEvery: Math.max(1, Math.floor(opts.iterations / 50)), onStep: j.progress, signal: j.signal });
+      const live = withPreview(j, (x) => ({
+        method: 'invert', maps: { shape: [j.c, j.h, j.w], data: x }, tensors: {},
+        meta: { method: 'invert', input: j.names[0], layer: o.layer, finalError: NaN, log: [], preview: true },
+      }));
+      const r = await invert(j.model, j.x, o.layer, { ...opts, logEvery: Math.max(1, Math.floor(opts.iterations / 50)), ...live, signal: j.signal });
       const final = r.log.at(-1)!.error;
       return {
         method: 'invert', maps: { shape: [j.c, j.h, j.w], data: r.image }, tensors: {},

@@ -1,0 +1,114 @@
+// An Explanation as grid tiles for the browser app: one picture per (image, layer or class,
+// method) at the input's full resolution, with the map values behind it for the hover readout.
+// Figures (render/figures.ts) are captioned montages for files; tiles are what an interactive
+// grid zooms, pans and probes. No Node modules.
+import type { RGBAImage } from '../loaders/image-formats.ts';
+import type { Explanation, Tensor } from '../explainers/explanation.ts';
+import { renderSequential, renderSigned, overlay, tensorToImage } from './render.ts';
+import { shownImages, etalonImage, type FigureContext } from './figures.ts';
+
+export interface Tile {
+  id: string;
+  /** what the tile shows, e.g. "Grad-CAM fire9 · bull mastiff (243)" */
+  label: string;
+  /** the row it belongs to (an image and its class, or the method for MaxOut) */
+  group: string;
+  image: RGBAImage;
+  /** the map behind the picture (H×W), for reading values under the cursor */
+  values?: { width: number; height: number; data: Float32Array };
+}
+
+const slice = (t: Tensor | Float32Array, i: number, per: number) => ('data' in t ? t.data : t).subarray(i * per, (i + 1) * per);
+const meta = <T>(e: Explanation, k: string) => e.meta[k] as T;
+const className = (ctx: FigureContext, k: number) => (ctx.labels?.[k] ? `${ctx.labels[k]!.split(',')[0]} (${k})` : `class ${k}`);
+const imageName = (ctx: FigureContext, i: number) => ctx.names?.[i] ?? `image ${i}`;
+
+/** The tiles of an explanation; `key` keeps ids unique across explanations shown together. */
+export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.method): Tile[] {
+  const [c, h, w] = ctx.shape;
+  const values = (data: Float32Array) => ({ width: w, height: h, data: data.slice() });
+  const tiles: Tile[] = [];
+  const add = (id: string, label: string, group: string, image: RGBAImage, map?: Float32Array) =>
+    tiles.push({ id: `${key}/${id}`, label, group, image, values: map && values(map) });
+  const perImage = (i: number) => {
+    const classes = meta<number[] | undefined>(e, 'classes');
+    const probs = meta<number[] | undefined>(e, 'probs');
+    return classes ? `${imageName(ctx, i)} · ${className(ctx, classes[i]!)}${probs ? ` p=${probs[i]!.toFixed(3)}` : ''}` : imageName(ctx, i);
+  };
+  const signal = (t: Tensor, i: number) => tensorToImage(slice(t, i, c * h * w), c, h, w, { normalise: true, bgr: ctx.fromImages ? ctx.preprocess?.bgr : undefined });
+  const pixels = (x: Float32Array) => tensorToImage(x, c, h, w, { mean: ctx.preprocess?.mean, scale: ctx.preprocess?.scale, bgr: ctx.preprocess?.bgr });
+
+  switch (e.method) {
+    case 'saliency':
+    case 'guided-backprop':
+    case 'deconvnet': {
+      const shown = shownImages(ctx);
+      shown.forEach((img, i) => {
+        const map = slice(e.maps!, i, h * w);
+        const what = e.method === 'deconvnet' ? `DeconvNet ${meta(e, 'layer')} map ${meta<number[]>(e, 'units')[i]}` : e.method === 'saliency' ? 'saliency' : 'guided backprop';
+        const picture = e.method === 'saliency' ? overlay(img, renderSequential(map, h, w, { transparent: true }), 0.8) : signal(e.tensors.signal!, i);
+        add(`${i}`, what, perImage(i), picture, map);
+      });
+      break;
+    }
+    case 'gradcam':
+    case 'guided-gradcam': {
+      const shown = shownImages(ctx);
+      const layers = meta<string[]>(e, 'layers');
+      const cam = (img: RGBAImage, map: Float32Array) => overlay(img, renderSequential(map, h, w, { colormap: 'turbo' }), 0.5);
+      shown.forEach((img, i) => {
+        const mean = e.tensors.cam ? slice(e.tensors.cam, i, h * w) : slice(e.maps!, i, h * w);
+        if (layers.length > 1) {
+          layers.forEach((L, k) => add(`${i}/${L}`, `Grad-CAM ${L}`, perImage(i), cam(img, slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)), slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)));
+          add(`${i}/mean`, `Grad-CAM mean of ${layers.join(' + ')}`, perImage(i), cam(img, mean), mean);
+        } else add(`${i}/${layers[0]}`, `Grad-CAM ${layers[0]}`, perImage(i), cam(img, mean), mean);
+        if (e.tensors.signal) add(`${i}/guided`, 'guided Grad-CAM', perImage(i), signal(e.tensors.signal, i), slice(e.maps!, i, h * w));
+      });
+      break;
+    }
+    case 'occlusion': {
+      shownImages(ctx).forEach((img, i) => {
+        const map = slice(e.maps!, i, h * w);
+        add(`${i}`, `occlusion: drop of p, patch ${meta(e, 'patch')} stride ${meta(e, 'stride')}`, perImage(i), overlay(img, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }), map);
+      });
+      break;
+    }
+    case 'pda': {
+      const img = shownImages(ctx)[0]!;
+      for (const [k, part] of [['', e] as const, ...Object.entries(e.parts ?? {})]) {
+        if (!('node' in part.meta)) continue; // the hidden layer's part: a figure, not an image-sized map per class
+        const what = meta<string>(part, 'node') === 'prob' ? 'PDA weight of evidence' : 'PDA logit AD';
+        meta<number[]>(part, 'classes').forEach((cls, i) => {
+          const map = slice(part.maps!, i, h * w);
+          add(`${k}/${i}`, `${what}, window ${meta(part, 'window')}`, `${imageName(ctx, 0)} · ${className(ctx, cls)}`, overlay(img, renderSigned(map, h, w, { transparent: true }), 0.9, { greyBase: true }), map);
+        });
+      }
+      break;
+    }
+    case 'etalon': {
+      const vals = meta<number[]>(e, 'values');
+      meta<number[]>(e, 'neurons').forEach((p, q) => {
+        const sum = new Float32Array(h * w);
+        for (let k = 0; k < c; k++) for (let j = 0; j < h * w; j++) sum[j] += e.maps!.data[q * c * h * w + k * h * w + j]!;
+        add(`${q}`, `etalon ${ctx.labels?.[p]?.split(',')[0] ?? `neuron ${p}`}: ${vals[q]!.toFixed(2)}`, `${imageName(ctx, 0)} · ${meta(e, 'layer')}`, etalonImage(e.maps!.data, q, ctx.shape), sum);
+      });
+      break;
+    }
+    case 'maxout': {
+      const kind = meta<string>(e, 'kind'), obj = meta<number[]>(e, 'objective');
+      meta<number[]>(e, 'targets').forEach((u, i) => {
+        const name = kind === 'class' ? (ctx.labels?.[u]?.split(',')[0] ?? `class ${u}`) : `${kind} ${u}`;
+        add(`${i}`, Number.isFinite(obj[i]) ? `${name}: ${obj[i]!.toFixed(2)}` : name, `MaxOut ${kind === 'class' ? 'logits' : meta(e, 'layer')}`, pixels(slice(e.maps!, i, c * h * w)));
+      });
+      break;
+    }
+    case 'invert': {
+      const err = meta<number>(e, 'finalError');
+      add('0', `inversion of ${meta(e, 'layer')}${Number.isFinite(err) ? `: error ${err.toFixed(4)}` : ''}`, imageName(ctx, 0), pixels(e.maps!.data));
+      break;
+    }
+    default:
+      throw new Error(`no tiles for method "${e.method}"`);
+  }
+  return tiles;
+}
