@@ -72,14 +72,21 @@ function clearError(): void {
   $('#error').hidden = true;
 }
 
-/** Runs an action from a control: any failure is shown as one message, never as an uncaught error. */
+let busy = 0;
+/**
+ * Runs an action from a control: any failure is shown as one message, never as an uncaught error.
+ * `body[data-busy]` says whether actions are still running (specs and scripts wait on it).
+ */
 function action(fn: () => Promise<void>): () => void {
   return () => {
     clearError();
-    fn().catch((e) => {
-      if (e instanceof Cancelled) status('cancelled');
-      else showError(e instanceof Error ? e.message : String(e));
-    });
+    document.body.dataset.busy = String(++busy > 0);
+    fn()
+      .catch((e) => {
+        if (e instanceof Cancelled) status('cancelled');
+        else showError(e instanceof Error ? e.message : String(e));
+      })
+      .finally(() => (document.body.dataset.busy = String(--busy > 0)));
   };
 }
 
@@ -140,6 +147,8 @@ function setPresets(opened: Opened): void {
   sel.replaceChildren(...opts.map(([v, t]) => el('option', { value: v!, textContent: t! })));
   const c = opened.summary.input.shape[1];
   sel.value = app.share?.preset ?? (opened.preprocess ? 'model' : opened.format === 'caffe' ? (c === 3 ? 'caffe-imagenet' : 'caffe-mnist') : 'raw');
+  // A model that does not say how its pixels are prepared: the user should look at the guess.
+  $<HTMLDetailsElement>('#pp-panel').open = !opened.preprocess;
   fillPreset();
 }
 

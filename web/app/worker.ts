@@ -138,6 +138,17 @@ function pick(indices: number[]): { x: Float32Array; names: string[] } {
   return { x, names: indices.map((k) => images[k]!.name) };
 }
 
+/** Progress messages for request `id`, at most ten a second (and always the last one). */
+function throttle(id: number): (done: number, total: number, what?: string) => void {
+  let last = 0;
+  return (done, total, what) => {
+    const now = performance.now();
+    if (now - last < 100 && done < total) return;
+    last = now;
+    post({ id, type: 'progress', done, total, what });
+  };
+}
+
 async function explain(id: number, method: string, options: Record<string, unknown>, chosen: number[], signal: AbortSignal): Promise<Explained> {
   const m = await needModel();
   const entry = explainer(method);
@@ -156,8 +167,9 @@ async function explain(id: number, method: string, options: Record<string, unkno
   const ctx: FigureContext = { ...inputs, shape: [c, h, w], model: modelName };
   const t0 = performance.now();
   let lastPreview = 0;
+  const tick = throttle(id);
   const progress = (done: number, total: number, what?: string, preview?: Explanation) => {
-    post({ id, type: 'progress', done, total, what });
+    tick(done, total, what);
     const now = performance.now();
     if (preview && now - lastPreview >= 250) {
       lastPreview = now;
@@ -224,7 +236,8 @@ async function handle(id: number, r: Request): Promise<unknown> {
     case 'predict': {
       if (images.length === 0) return [];
       const m = await needModel();
-      const res = await classify(m, data, images.length, r.top, (done, total) => post({ id, type: 'progress', done, total, what: 'predict' }));
+      const tick = throttle(id);
+      const res = await classify(m, data, images.length, r.top, (done, total) => tick(done, total, 'predict'));
       return res.top.map((t) => ({ top: t.map(({ index, prob }) => ({ index, prob, label: labels?.[index] ?? String(index) })) }));
     }
     case 'explain': {

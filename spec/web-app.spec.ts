@@ -1,0 +1,298 @@
+// The browser app (web/app, served by `loupe serve`) in headless Chromium on SwiftShader's WebGPU,
+// driven as a user would: file inputs, the method form, the grid, the export links. Its numbers
+// are checked against the CLI run on the same files (lavapipe), its privacy by watching every
+// request and by running offline, its failures by feeding it bad files. Screenshots of the main
+// views go to docs/screenshots/ (the README shows one).
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startAppServer } from '../cli/serve.ts';
+import { buildApp } from '../scripts/build-web.mjs';
+import { readNpy } from '../loaders/npy.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const DATA = join(ROOT, '..', 'shared', 'data');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const LENET = join(ROOT, 'weights/lenet-relu-mnist.onnx');
+const DIGIT = join(ROOT, 'weights/mnist-test-0.png');
+const SQZ_ONNX = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
+const SQZ_PROTO = join(DATA, 'caffe/squeezenet_v1.0_deepcompression/SqueezeNet_deploy.prototxt');
+const SQZ_WEIGHTS = join(DATA, 'caffe/squeezenet_v1.0_deepcompression/squeezenet_v1.0_decoded.caffemodel');
+const GOOSE = join(DATA, 'images/preddiff/n01855672_8202.jpg');
+const BOTH = join(DATA, 'images/pytorch-grad-cam/both.png');
+const LABELS = join(DATA, 'labels/synset_words.txt');
+const SHOTS = join(ROOT, 'docs/screenshots');
+const tmp = mkdtempSync(join(tmpdir(), 'loupe-web-'));
+
+function loupe(...args: string[]): string {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/loupe.js'), ...args], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`loupe ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+describe('the browser app (headless Chromium, SwiftShader WebGPU)', function () {
+  let server: Server;
+  let url: string;
+  let browser: Browser;
+
+  before(async function () {
+    await buildApp();
+    ({ server, url } = await startAppServer(undefined, 0));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    server?.close();
+  });
+
+  interface App {
+    page: Page;
+    context: BrowserContext;
+    errors: string[];
+    requests: { method: string; url: string }[];
+  }
+
+  /** A fresh page of the app, ready (the worker has its GPU); page errors and requests recorded. */
+  async function open(o: { hash?: string; noWebGpu?: boolean } = {}): Promise<App> {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+    const page = await context.newPage();
+    const errors: string[] = [], requests: App['requests'] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    context.on('request', (r) => requests.push({ method: r.method(), url: r.url() }));
+    if (o.noWebGpu) await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+    await page.goto(url + (o.hash ?? ''));
+    if (!o.noWebGpu) await page.waitForSelector('body[data-ready=true]', { timeout: 120_000 });
+    return { page, context, errors, requests };
+  }
+
+  /** Waits until every action the page started has finished; returns the error shown, if any. */
+  async function settle(page: Page, timeout = 300_000): Promise<string | null> {
+    await page.waitForFunction(() => document.body.dataset.busy !== 'true', null, { timeout, polling: 100 });
+    return page.evaluate(() => (document.querySelector('#error') as HTMLElement).hidden ? null : document.querySelector('#error')!.textContent);
+  }
+
+  async function act(page: Page, fn: () => Promise<unknown>): Promise<void> {
+    await fn();
+    const err = await settle(page);
+    expect(err, 'error shown by the page').to.equal(null);
+  }
+
+  const layerRows = (page: Page) => page.$$eval('#layers tr[data-layer]', (rows) => rows.map((r) => (r as HTMLElement).dataset.layer!));
+
+  describe('models', () => {
+    it('SqueezeNet ONNX from a file input: the layer table has the rows and parameters of loupe info --json', async () => {
+      const info = JSON.parse(loupe('info', '--json', '--model', SQZ_ONNX));
+      const { page, errors } = await open();
+      await act(page, () => page.setInputFiles('#model-input', SQZ_ONNX));
+      expect(await layerRows(page)).to.deep.equal(info.layers.map((l: { name: string }) => l.name));
+      const params = await page.$$eval('#layers tr[data-layer]', (rows) => rows.map((r) => Number(r.children[3]!.textContent!.replace(/[^0-9]/g, ''))));
+      expect(params).to.deep.equal(info.layers.map((l: { params: number }) => l.params));
+      expect(await page.textContent('#model-name')).to.include(info.params.toLocaleString('en'));
+      expect(await page.$$eval('#graph svg [data-layer]', (n) => n.length)).to.be.at.least(info.layers.length);
+      await page.click('#layers-panel > summary');
+      await page.click('#graph-panel > summary');
+      await page.screenshot({ path: join(SHOTS, 'model.png') });
+      expect(errors).to.deep.equal([]);
+      await page.context().close();
+    });
+
+    it('the Caffe pair from one multi-select: the same table, and top-5 on the goose equal to loupe predict --json (1e-4)', async () => {
+      const info = JSON.parse(loupe('info', '--json', '--model', SQZ_PROTO, '--weights', SQZ_WEIGHTS));
+      const cli = JSON.parse(loupe('predict', '--json', '--model', SQZ_PROTO, '--weights', SQZ_WEIGHTS, '--image', GOOSE, '--mean', '104,117,123', '--bgr', '--labels', LABELS));
+      const { page, errors } = await open();
+      const t0 = Date.now();
+      await act(page, () => page.setInputFiles('#model-input', [SQZ_PROTO, SQZ_WEIGHTS]));
+      expect(await layerRows(page)).to.deep.equal(info.layers.map((l: { name: string }) => l.name));
+      expect(await page.isHidden('#weights-missing')).to.equal(true);
+      expect(await page.inputValue('#pp-preset')).to.equal('caffe-imagenet');
+      await act(page, () => page.setInputFiles('#labels-input', LABELS));
+      await act(page, () => page.setInputFiles('#images-input', GOOSE));
+      const top = await page.evaluate(() => (globalThis as unknown as { loupeApp: { images: { prediction?: { top: { index: number; prob: number; label: string }[] } }[] } }).loupeApp.images[0]!.prediction!.top);
+      console.log(`      page load to first prediction (SqueezeNet, SwiftShader): ${((Date.now() - t0) / 1000).toFixed(1)} s from choosing the files`);
+      expect(top.map((t) => t.index)).to.deep.equal(cli.top.map((t: { index: number }) => t.index));
+      top.forEach((t, i) => expect(t.prob).to.be.closeTo(cli.top[i].prob, 1e-4));
+      expect(await page.textContent('#gallery')).to.include('goose');
+      await page.screenshot({ path: join(SHOTS, 'gallery.png') });
+      expect(errors).to.deep.equal([]);
+      await page.context().close();
+    });
+
+    it('a prototxt alone shows the architecture, "weights missing", and explanation disabled', async () => {
+      const { page, errors } = await open();
+      await act(page, () => page.setInputFiles('#model-input', SQZ_PROTO));
+      expect((await layerRows(page)).length).to.be.above(60);
+      expect(await page.isVisible('#weights-missing')).to.equal(true);
+      expect(await page.isDisabled('#run')).to.equal(true);
+      expect(errors).to.deep.equal([]);
+      await page.context().close();
+    });
+  });
+
+  /** Sets the method form's fields as the CLI's flags would: selects, checkboxes, files and text. */
+  async function fill(page: Page, method: string, fields: Record<string, string>): Promise<void> {
+    await page.selectOption('#method', method);
+    for (const [name, value] of Object.entries(fields)) {
+      const sel = `#options [name="${name}"]`;
+      const kind = await page.$eval(sel, (e) => (e instanceof HTMLSelectElement ? 'select' : (e as HTMLInputElement).type));
+      if (kind === 'select') await page.selectOption(sel, value.split(','));
+      else if (kind === 'checkbox') await page.setChecked(sel, value === 'true');
+      else if (kind === 'file') await act(page, () => page.setInputFiles(sel, value));
+      else await page.fill(sel, value);
+    }
+  }
+
+  /** Clicks the export link of `name` and returns the downloaded bytes. */
+  async function exported(page: Page, name: string): Promise<Uint8Array> {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`#downloads a[download="${name}"]`)]);
+    return new Uint8Array(readFileSync((await dl.path())!));
+  }
+
+  const camelToFlag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+  describe('every method of the CLI, on the shipped LeNet and digit', function () {
+    let app: App;
+    let patchModel: string;
+    before(async () => {
+      patchModel = join(tmp, 'lenet-k4.loupe');
+      loupe('patch-model', '--model', LENET, '--images', join(DATA, 'mnist/t10k-images-idx3-ubyte.gz'), '--window', '4', '--patches', '2000', '--store', '16', '--out', patchModel);
+      app = await open();
+      await act(app.page, () => app.page.setInputFiles('#model-input', LENET));
+      await act(app.page, () => app.page.setInputFiles('#images-input', DIGIT));
+    });
+    after(async () => {
+      expect(app.errors).to.deep.equal([]);
+      await app.context.close();
+    });
+    const cases: [string, Record<string, string>][] = [
+      ['saliency', {}],
+      ['guided-backprop', {}],
+      ['deconvnet', { layer: 'conv2' }],
+      ['gradcam', { layer: 'relu2' }],
+      ['guided-gradcam', { layer: 'relu2' }],
+      ['occlusion', { patch: '6', stride: '3' }],
+      ['pda', { patchModel: 'PATCH_MODEL', window: '4', samples: '4', stride: '4' }],
+      ['etalon', { neurons: '0-3' }],
+      ['maxout', { class: '0-2', iterations: '20' }],
+      ['invert', { layer: 'conv2', iterations: '20' }],
+    ];
+    for (const [method, fields] of cases) {
+      it(`${method}: the exported .npy equals loupe explain's (1e-3 of its maximum)`, async () => {
+        const f = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v === 'PATCH_MODEL' ? patchModel : v]));
+        const prefix = join(tmp, method);
+        const args = Object.entries(f).flatMap(([k, v]) => [camelToFlag(k), v]);
+        loupe('explain', '--method', method, '--model', LENET, ...(method === 'maxout' ? [] : ['--image', DIGIT]), ...args, '--out', prefix);
+        const cli = readNpy(new Uint8Array(readFileSync(`${prefix}.npy`)), `${method}.npy`);
+        await fill(app.page, method, f);
+        await act(app.page, () => app.page.click('#run'));
+        const page = readNpy(await exported(app.page, `${method}.npy`), `${method}.npy`);
+        expect(page.shape).to.deep.equal(cli.shape);
+        let max = 0, diff = 0;
+        cli.data.forEach((v, i) => {
+          max = Math.max(max, Math.abs(v));
+          diff = Math.max(diff, Math.abs(v - page.data[i]!));
+        });
+        expect(max, 'a map that is not all zeros').to.be.above(0);
+        expect(diff / max).to.be.at.most(1e-3);
+        const json = JSON.parse(new TextDecoder().decode(await exported(app.page, `${method}.json`)));
+        const cliJson = JSON.parse(readFileSync(`${prefix}.json`, 'utf8'));
+        expect(json.method).to.equal(cliJson.method);
+        expect(Object.keys(json).sort()).to.deep.equal(Object.keys(cliJson).sort());
+        expect(await app.page.$$eval('#grid [data-tile-id]', (t) => t.length)).to.be.above(0);
+      });
+    }
+  });
+
+  describe('Grad-CAM "Reason" on two SqueezeNet layers of both.png, and the grid', function () {
+    let app: App;
+    const tileIds = () => app.page.$$eval('#grid [data-tile-id]', (t) => t.map((e) => (e as HTMLElement).dataset.tileId!));
+    const views = () => app.page.$$eval('#grid [data-tile-id]', (t) => t.map((e) => {
+      const d = (e as HTMLElement).dataset;
+      return { id: d.tileId!, zoom: Number(d.zoom), x: Number(d.panX), y: Number(d.panY) };
+    }));
+    before(async () => {
+      app = await open();
+      await act(app.page, () => app.page.setInputFiles('#model-input', SQZ_ONNX));
+      await app.page.selectOption('#pp-preset', 'caffe-imagenet');
+      await settle(app.page);
+      await act(app.page, () => app.page.setInputFiles('#labels-input', LABELS));
+      await act(app.page, () => app.page.setInputFiles('#images-input', BOTH));
+    });
+    after(async () => {
+      expect(app.errors).to.deep.equal([]);
+      await app.context.close();
+    });
+
+    it('"bull mastiff" and "tabby": three labelled tiles each; the dog peaks in the upper half, the cat in the lower', async () => {
+      await fill(app.page, 'gradcam', { layer: '/Concat_6,/Concat_7', class: 'bull mastiff,tabby' });
+      await act(app.page, () => app.page.click('#run'));
+      const tiles = await app.page.evaluate(() => (globalThis as unknown as { loupeApp: { tiles: { label: string; group: string; values: { width: number; data: Float32Array } }[] } }).loupeApp.tiles.map((t) => {
+        const d = t.values.data;
+        let k = 0;
+        for (let i = 1; i < d.length; i++) if (d[i]! > d[k]!) k = i;
+        return { label: t.label, group: t.group, peakRow: Math.floor(k / t.values.width), height: d.length / t.values.width };
+      }));
+      expect(tiles).to.have.length(6);
+      const dog = tiles.filter((t) => t.group.includes('bull mastiff')), cat = tiles.filter((t) => t.group.includes('tabby'));
+      expect(dog).to.have.length(3);
+      expect(cat).to.have.length(3);
+      expect(dog.map((t) => t.label)).to.deep.equal(['Grad-CAM /Concat_6', 'Grad-CAM /Concat_7', 'Grad-CAM mean of /Concat_6 + /Concat_7']);
+      expect(await app.page.$$eval('#grid [data-tile-id]', (t) => t.map((e) => e.textContent))).to.satisfy((l: string[]) => l.every((x) => x.includes('Grad-CAM')));
+      for (const t of dog) expect(t.peakRow, t.label).to.be.below(t.height / 2);
+      for (const t of cat) expect(t.peakRow, t.label).to.be.at.least(t.height / 2);
+      const ms = await app.page.evaluate(() => (globalThis as unknown as { loupeApp: { timings: { lastWorker: number } } }).loupeApp.timings.lastWorker);
+      const t0 = Date.now();
+      loupe('explain', '--method', 'gradcam', '--model', SQZ_ONNX, '--image', BOTH, '--image', BOTH, '--bgr', '--mean', '104,117,123', '--labels', LABELS, '--layer', '/Concat_6,/Concat_7', '--class', 'bull mastiff,tabby', '--out', join(tmp, 'reason'));
+      console.log(`      Grad-CAM of 2 layers × 2 classes, SqueezeNet: ${(ms / 1000).toFixed(2)} s in the page (SwiftShader), ${((Date.now() - t0) / 1000).toFixed(2)} s for the whole loupe explain command (lavapipe, process start included)`);
+      await app.page.screenshot({ path: join(SHOTS, 'gradcam-grid.png') });
+    });
+
+    it('zooming ×2 on one tile sets every tile\'s zoom and pan to the same values; with sync off only that tile moves', async () => {
+      const ids = await tileIds();
+      await app.page.evaluate((id) => (globalThis as unknown as { loupeApp: { grid: { zoomAt: (id: string, f: number, x: number, y: number) => void } } }).loupeApp.grid.zoomAt(id, 2, 60, 50), ids[1]!);
+      const v = await views();
+      expect(v[1]!.zoom).to.equal(2);
+      for (const t of v) expect([t.zoom, t.x, t.y]).to.deep.equal([v[1]!.zoom, v[1]!.x, v[1]!.y]);
+      // The same with the mouse wheel on another tile.
+      const box = (await app.page.$(`#grid [data-tile-id="${ids[4]}"] canvas`))!;
+      const b = (await box.boundingBox())!;
+      await app.page.mouse.move(b.x + b.width / 3, b.y + b.height / 3);
+      await app.page.mouse.wheel(0, -100);
+      const w = await views();
+      expect(w[4]!.zoom).to.be.above(2);
+      for (const t of w) expect([t.zoom, t.x, t.y]).to.deep.equal([w[4]!.zoom, w[4]!.x, w[4]!.y]);
+      await app.page.uncheck('#sync');
+      await app.page.mouse.move(b.x + b.width / 3, b.y + b.height / 3); // unchecking moved the mouse
+      await app.page.mouse.wheel(0, -100);
+      const u = await views();
+      expect(u[4]!.zoom).to.be.above(w[4]!.zoom);
+      u.forEach((t, i) => i !== 4 && expect([t.zoom, t.x, t.y]).to.deep.equal([w[i]!.zoom, w[i]!.x, w[i]!.y]));
+      await app.page.check('#sync');
+    });
+
+    it('hovering reports the same image coordinate in every tile at zooms 1, 4 and 16', async () => {
+      const ids = await tileIds();
+      for (const zoom of [1, 4, 16]) {
+        await app.page.evaluate(([id, z]) => {
+          const g = (globalThis as unknown as { loupeApp: { grid: { setTiles: (t: unknown[]) => void; zoomAt: (id: string, f: number, x: number, y: number) => void } ; tiles: unknown[] } }).loupeApp;
+          g.grid.setTiles(g.tiles);
+          if ((z as number) > 1) g.grid.zoomAt(id as string, z as number, 113, 113);
+        }, [ids[0]!, zoom] as const);
+        const b = (await (await app.page.$(`#grid [data-tile-id="${ids[2]}"] canvas`))!.boundingBox())!;
+        await app.page.mouse.move(b.x + b.width * 0.37, b.y + b.height * 0.61);
+        const hover = await app.page.$$eval('#grid [data-tile-id]', (t) => t.map((e) => [(e as HTMLElement).dataset.hoverX, (e as HTMLElement).dataset.hoverY, (e as HTMLElement).dataset.hoverValue]));
+        expect(hover[0]![0], `zoom ${zoom}`).to.not.equal('');
+        for (const h of hover) expect([h[0], h[1]], `zoom ${zoom}`).to.deep.equal([hover[0]![0], hover[0]![1]]);
+        expect(hover.every((h) => h[2] !== '' && Number.isFinite(Number(h[2]))), 'every tile reads its map value').to.equal(true);
+      }
+      await app.page.screenshot({ path: join(SHOTS, 'grid-zoom16.png') });
+    });
+  });
+});
