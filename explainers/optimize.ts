@@ -42,7 +42,7 @@ export interface OptimiseOptions extends Regularisers {
   onProgress?: (step: number, total: number, objective: number[]) => void;
   /** called after every step (onProgress only on logged ones) */
   onStep?: (step: number, total: number) => void;
-  /** the images as they stand, read back on logged steps (costs one read-back each) */
+  /** the images as they stand, read back at most four times a second (a read-back each) */
   onImages?: (step: number, images: Float32Array) => void;
   signal?: AbortSignal;
 }
@@ -91,6 +91,7 @@ async function optimise(
     const log: { step: number; objective: number[] }[] = [];
     const logEvery = opts.logEvery ?? Math.max(1, Math.floor(opts.iterations / 20));
     const j = opts.jitter ?? 0;
+    let shown = -Infinity; // when onImages last had the images
     for (let t = 1; t <= opts.iterations; t++) {
       throwIfCancelled(opts.signal, 'image optimisation');
       const jitter: [number, number] = [Math.round((rnd.next() * 2 - 1) * j), Math.round((rnd.next() * 2 - 1) * j)];
@@ -101,7 +102,10 @@ async function optimise(
         const o = objective(act);
         log.push({ step: t, objective: o });
         opts.onProgress?.(t, opts.iterations, o);
-        if (opts.onImages && t < opts.iterations) opts.onImages(t, await opt.images());
+      }
+      if (opts.onImages && t < opts.iterations && performance.now() - shown >= 250) {
+        shown = performance.now();
+        opts.onImages(t, await opt.images());
       }
       opts.onStep?.(t, opts.iterations);
     }

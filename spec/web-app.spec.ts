@@ -13,6 +13,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startAppServer } from '../cli/serve.ts';
 import { buildApp } from '../scripts/build-web.mjs';
 import { readNpy } from '../loaders/npy.ts';
+import { onnxRoot } from '../loaders/onnx.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '..', 'shared', 'data');
@@ -67,7 +68,8 @@ describe('the browser app (headless Chromium, SwiftShader WebGPU)', function () 
     const errors: string[] = [], requests: App['requests'] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     context.on('request', (r) => requests.push({ method: r.method(), url: r.url() }));
-    if (o.noWebGpu) await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+    // (a string: tsx's helpers do not exist in the page)
+    if (o.noWebGpu) await page.addInitScript({ content: "Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });" });
     await page.goto(url + (o.hash ?? ''));
     if (!o.noWebGpu) await page.waitForSelector('body[data-ready=true]', { timeout: 120_000 });
     return { page, context, errors, requests };
@@ -293,6 +295,174 @@ describe('the browser app (headless Chromium, SwiftShader WebGPU)', function () 
         expect(hover.every((h) => h[2] !== '' && Number.isFinite(Number(h[2]))), 'every tile reads its map value').to.equal(true);
       }
       await app.page.screenshot({ path: join(SHOTS, 'grid-zoom16.png') });
+    });
+  });
+
+  describe('long work runs in the worker', function () {
+    it('MaxOut: progress at least once a second, live tiles, a click elsewhere answered at once, Cancel stops within a second', async () => {
+      const app = await open();
+      await act(app.page, () => app.page.setInputFiles('#model-input', LENET));
+      await fill(app.page, 'maxout', { class: '0-9', iterations: '100000' });
+      await app.page.click('#run');
+      await app.page.waitForFunction(() => Number(document.querySelector<HTMLElement>('#progress-box')!.dataset.updates) > 0, null, { timeout: 60_000 });
+      const counts: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        counts.push(await app.page.$eval('#progress-box', (e) => Number((e as HTMLElement).dataset.updates)));
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      for (let i = 1; i < counts.length; i++) expect(counts[i], `progress updates after ${i} s`).to.be.above(counts[i - 1]!);
+      expect(await app.page.textContent('#progress-text')).to.match(/\d+ \/ 100000000 · \d+ s left|\d+ \/ \d+/);
+      // Live tiles: the optimised images are on the grid and change while the iterations run.
+      await app.page.waitForFunction(() => document.querySelectorAll('#grid [data-tile-id]').length === 10, null, { timeout: 30_000 });
+      const pixels = () => app.page.$eval('#grid [data-tile-id] canvas', (c) => (c as HTMLCanvasElement).toDataURL());
+      const before = await pixels();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await pixels(), 'a MaxOut tile redrawn while the run goes on').to.not.equal(before);
+      // The page answers a click while the worker computes.
+      const answered = await app.page.evaluate(() => new Promise<number>((resolve) => {
+        const box = document.querySelector<HTMLInputElement>('#only-wrong')!;
+        const t0 = performance.now();
+        box.addEventListener('change', () => resolve(performance.now() - t0), { once: true });
+        box.click();
+      }));
+      expect(answered).to.be.below(200);
+      const cancel = await app.page.evaluate(async () => {
+        const t0 = performance.now();
+        document.querySelector<HTMLButtonElement>('#cancel')!.click();
+        while (document.body.dataset.busy !== 'false') await new Promise((r) => setTimeout(r, 10));
+        return performance.now() - t0;
+      });
+      expect(cancel, 'ms from Cancel to the run stopped').to.be.below(1000);
+      expect(await app.page.textContent('#status')).to.include('cancelled');
+      // The worker still works afterwards.
+      await fill(app.page, 'maxout', { class: '1', iterations: '5' });
+      await act(app.page, () => app.page.click('#run'));
+      expect(app.errors).to.deep.equal([]);
+      await app.context.close();
+    });
+  });
+
+  describe('privacy', function () {
+    it('after the page loads, every request is a same-origin GET of the app\'s files, and the whole flow works offline', async () => {
+      const app = await open();
+      await app.context.setOffline(true);
+      await act(app.page, () => app.page.setInputFiles('#model-input', LENET));
+      await act(app.page, () => app.page.setInputFiles('#images-input', DIGIT));
+      await fill(app.page, 'gradcam', { layer: 'relu2', class: '7' });
+      await act(app.page, () => app.page.click('#run'));
+      const npy = readNpy(await exported(app.page, 'gradcam.npy'), 'gradcam.npy');
+      expect(npy.shape).to.deep.equal([28, 28]);
+      const [dl] = await Promise.all([app.page.waitForEvent('download'), app.page.click('#export-png')]);
+      expect(readFileSync((await dl.path())!).subarray(1, 4).toString()).to.equal('PNG');
+      const origin = new URL(url).origin;
+      const foreign = app.requests.filter((r) => !(r.url.startsWith('blob:') || r.url.startsWith('data:')) && (r.method !== 'GET' || new URL(r.url).origin !== origin));
+      expect(foreign, 'requests that are not same-origin GETs').to.deep.equal([]);
+      const files = new Set(app.requests.filter((r) => r.url.startsWith(origin)).map((r) => new URL(r.url).pathname));
+      expect([...files].sort()).to.deep.equal(['/', '/app.js', '/style.css', '/worker.js']);
+      expect(app.errors).to.deep.equal([]);
+      await app.context.close();
+    });
+  });
+
+  describe('bad input: a message, no uncaught error, the page stays usable', function () {
+    const bad = (name: string, bytes: Uint8Array | string) => {
+      const f = join(tmp, name);
+      writeFileSync(f, bytes);
+      return f;
+    };
+    it('a truncated model, an unsupported operator, a text file as an image', async () => {
+      const app = await open();
+      const lenet = readFileSync(LENET);
+      await app.page.setInputFiles('#model-input', bad('truncated.onnx', lenet.subarray(0, lenet.length >> 1)));
+      expect(await settle(app.page)).to.match(/truncated\.onnx/);
+      const M = onnxRoot().lookupType('onnx.ModelProto');
+      const vi = (name: string) => ({ name, type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 1 }, { dim_value: 3 }, { dim_value: 4 }, { dim_value: 4 }] } } } });
+      const hardmax = M.encode(M.fromObject({ ir_version: 8, opset_import: [{ domain: '', version: 13 }], graph: { name: 'g', node: [{ op_type: 'Hardmax', name: 'strange_node', input: ['x'], output: ['y'] }], input: [vi('x')], output: [vi('y')] } })).finish();
+      await app.page.setInputFiles('#model-input', bad('hardmax.onnx', hardmax));
+      expect(await settle(app.page)).to.match(/hardmax\.onnx: unsupported operator Hardmax in node "strange_node"/);
+      await act(app.page, () => app.page.setInputFiles('#model-input', LENET));
+      await app.page.setInputFiles('#images-input', bad('notes.png', 'these are not pixels\n'));
+      expect(await settle(app.page)).to.match(/notes\.png: not a PNG or JPEG image/);
+      await app.page.setInputFiles('#images-input', bad('cut.png', readFileSync(DIGIT).subarray(0, 60)));
+      expect(await settle(app.page)).to.match(/cut\.png: cannot decode PNG/);
+      await app.page.setInputFiles('#model-input', bad('weights.caffemodel', readFileSync(SQZ_WEIGHTS).subarray(0, 1000)));
+      expect(await settle(app.page)).to.match(/weights\.caffemodel: a \.caffemodel needs its \.prototxt/);
+      // Still usable: the model that did open explains.
+      await act(app.page, () => app.page.setInputFiles('#model-input', LENET));
+      await act(app.page, () => app.page.setInputFiles('#images-input', DIGIT));
+      await fill(app.page, 'saliency', {});
+      await act(app.page, () => app.page.click('#run'));
+      await app.page.screenshot({ path: join(SHOTS, 'error.png') });
+      expect(app.errors).to.deep.equal([]);
+      await app.context.close();
+    });
+    it('no WebGPU: a page that says so and how to enable it', async () => {
+      const app = await open({ noWebGpu: true });
+      await app.page.waitForSelector('#no-webgpu:not([hidden])');
+      expect(await app.page.textContent('#no-webgpu')).to.match(/WebGPU is not available[\s\S]*enable-unsafe-webgpu/);
+      expect(await app.page.isHidden('#app')).to.equal(true);
+      expect(app.errors).to.deep.equal([]);
+      await app.context.close();
+    });
+  });
+
+  describe('share links', function () {
+    it('restore method, layer, class and parameters once the same files are chosen again (no bytes in the link)', async () => {
+      const a = await open();
+      await act(a.page, () => a.page.setInputFiles('#model-input', LENET));
+      await act(a.page, () => a.page.setInputFiles('#images-input', DIGIT));
+      await fill(a.page, 'occlusion', { patch: '5', stride: '2', class: '3' });
+      await act(a.page, () => a.page.click('#run'));
+      await a.page.click('#share');
+      const link = await a.page.inputValue('#share-link');
+      expect(link.length).to.be.below(600);
+      await a.context.close();
+      const b = await open({ hash: new URL(link).hash });
+      expect(await b.page.inputValue('#method')).to.equal('occlusion');
+      await act(b.page, () => b.page.setInputFiles('#model-input', LENET));
+      expect([await b.page.inputValue('#opt-patch'), await b.page.inputValue('#opt-stride'), await b.page.inputValue('#opt-class')]).to.deep.equal(['5', '2', '3']);
+      expect(b.errors).to.deep.equal([]);
+      await b.context.close();
+    });
+  });
+
+  describe('loupe serve', function () {
+    it('serves the built app on 127.0.0.1 only, GET and HEAD of its own files, nothing else', async () => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/loupe.js'), 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          child.stdout.on('data', (d) => {
+            out += d;
+            if (out.includes('\n')) resolve(out);
+          });
+          child.once('exit', (code) => reject(new Error(`loupe serve exited ${code}`)));
+        });
+        const m = /Loupe app at (http:\/\/127\.0\.0\.1:(\d+)\/)/.exec(line);
+        expect(m, line).to.not.equal(null);
+        const base = m![1]!, port = Number(m![2]);
+        const get = await fetch(base);
+        expect(get.status).to.equal(200);
+        expect(await get.text()).to.include('<title>Loupe');
+        expect((await fetch(base + 'worker.js', { method: 'HEAD' })).status).to.equal(200);
+        expect((await fetch(base, { method: 'POST', body: 'x' })).status).to.equal(405);
+        expect((await fetch(base + 'upload', { method: 'PUT', body: 'x' })).status).to.equal(405);
+        // Paths that climb out of the app's folder, however they are spelled, are not there.
+        const { request } = await import('node:http');
+        for (const path of ['/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/app/../../package.json', '/missing.js']) {
+          const status = await new Promise<number>((resolve, reject) => request({ host: '127.0.0.1', port, path }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject).end());
+          expect(status, path).to.equal(404);
+        }
+      } finally {
+        child.kill('SIGINT');
+      }
+      const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+      expect(code).to.equal(0);
+    });
+    it('a port in use: one line, exit 1', async () => {
+      const code = spawnSync(process.execPath, [join(ROOT, 'bin/loupe.js'), 'serve', '--port', String(new URL(url).port)], { encoding: 'utf8', timeout: 30_000 });
+      expect(code.status).to.equal(1);
+      expect(code.stderr.trim().split('\n').filter((l) => !l.startsWith('Warning: max'))).to.deep.equal([`loupe: --port ${new URL(url).port}: already in use (try another port, or --port 0 for any free one)`]);
     });
   });
 });
