@@ -127,6 +127,33 @@ describe('the browser app (headless Chromium, SwiftShader WebGPU)', function () 
       await page.context().close();
     });
 
+    it('both Caffe files dropped at once open the model; a folder of images gives true labels and "only misclassified"', async () => {
+      const { page, errors } = await open();
+      const files = [join(DATA, 'caffe/lenet/lenet.prototxt'), join(DATA, 'caffe/lenet/lenet_iter_10000.caffemodel')].map((f) => ({ name: f.split('/').pop()!, bytes: Array.from(readFileSync(f)) }));
+      await page.evaluate((fs) => {
+        const dt = new DataTransfer();
+        for (const f of fs) dt.items.add(new File([new Uint8Array(f.bytes)], f.name));
+        document.querySelector('#gallery')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, files);
+      await page.waitForFunction(() => document.body.dataset.busy === 'true' || document.querySelectorAll('#layers tr[data-layer]').length > 0);
+      expect(await settle(page)).to.equal(null);
+      expect(await layerRows(page)).to.include('conv1');
+      expect(await page.inputValue('#pp-preset')).to.equal('caffe-mnist');
+      // A folder per true class: the digit 7 filed once under 7 and once (wrongly) under 3.
+      const dir = join(tmp, 'digits');
+      for (const k of ['7', '3']) {
+        mkdirSync(join(dir, k), { recursive: true });
+        writeFileSync(join(dir, k, `seven-${k}.png`), readFileSync(DIGIT));
+      }
+      await act(page, () => page.setInputFiles('#folder-input', dir));
+      expect(await page.$$eval('.thumb', (t) => t.length)).to.equal(2);
+      expect(await page.$$eval('.thumb .top li:first-child', (l) => l.map((e) => e.textContent))).to.deep.equal(['100.0 % 7', '100.0 % 7']);
+      await page.check('#only-wrong');
+      expect(await page.$$eval('.thumb:not([hidden]) .truth', (t) => t.map((e) => e.textContent))).to.deep.equal(['true: 3 ✗']);
+      expect(errors).to.deep.equal([]);
+      await page.context().close();
+    });
+
     it('a prototxt alone shows the architecture, "weights missing", and explanation disabled', async () => {
       const { page, errors } = await open();
       await act(page, () => page.setInputFiles('#model-input', SQZ_PROTO));
@@ -210,6 +237,21 @@ describe('the browser app (headless Chromium, SwiftShader WebGPU)', function () 
         expect(await app.page.$$eval('#grid [data-tile-id]', (t) => t.length)).to.be.above(0);
       });
     }
+  });
+
+  it('PDA with a patch model built in the page from the chosen images', async () => {
+    const app = await open();
+    await act(app.page, () => app.page.setInputFiles('#model-input', LENET));
+    await act(app.page, () => app.page.setInputFiles('#images-input', DIGIT));
+    await fill(app.page, 'pda', { window: '4', samples: '4', stride: '4' });
+    await act(app.page, () => app.page.click('#build-patch-model'));
+    expect(await app.page.textContent('#patch-model-name')).to.match(/patches-k4\.loupe \(from 1 images\)/);
+    await act(app.page, () => app.page.click('#run'));
+    const npy = readNpy(await exported(app.page, 'pda.npy'), 'pda.npy');
+    expect(npy.shape).to.deep.equal([1, 28, 28]);
+    expect(npy.data.some((v) => v !== 0)).to.equal(true);
+    expect(app.errors).to.deep.equal([]);
+    await app.context.close();
   });
 
   describe('Grad-CAM "Reason" on two SqueezeNet layers of both.png, and the grid', function () {
