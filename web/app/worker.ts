@@ -36,6 +36,7 @@ let preprocess: PreprocessIn | undefined;
 const images: { name: string; rgba: RGBAImage }[] = [];
 let data = new Float32Array(0); // the images, preprocessed, N×C×H×W
 let running: AbortController | undefined;
+let modelWeightsMissing = false; // a Caffe prototxt opened without its caffemodel
 
 const post = (r: Reply, transfer: Transferable[] = []) => self.postMessage(r, transfer);
 
@@ -125,7 +126,6 @@ async function needModel(): Promise<Model> {
   model ??= new Model(await gpu(), g);
   return model;
 }
-let modelWeightsMissing = false;
 
 function pick(indices: number[]): { x: Float32Array; names: string[] } {
   const [c, h, w] = shape();
