@@ -4,7 +4,8 @@
 // objectives (which unit, channel or logit; the feature-space loss), the seeded initial images and
 // jitter, the learning schedule and the log of the objective.
 import type { Model } from '../engine/runner.ts';
-import { ImageOptimiser, type ImageObjective } from '../engine/image-optimiser.ts';
+import { ImageOptimiser, type ImageObjective, type StepTransform } from '../engine/image-optimiser.ts';
+import type { Graph } from '../engine/ir.ts';
 import { numel } from '../engine/shapes.ts';
 import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
 import { classifierValues } from '../engine/classify.ts';
@@ -19,8 +20,11 @@ export interface Regularisers {
   /** Gaussian blur of σ = blurSigma every `blurEvery` steps ("Smoothing") */
   blurEvery?: number;
   blurSigma?: number;
-  /** random circular shift of up to ± jitter pixels per step */
+  /** random shift of up to ± jitter pixels per step (pixel: circular, whole pixels) */
   jitter?: number;
+  /** fourier: random scale of up to ± zoom (a fraction) and rotation of up to ± rotate degrees per step */
+  zoom?: number;
+  rotate?: number;
   /** zero pixels whose norm (or |x·∂a/∂x| contribution) is below θ × the image's largest */
   clipNorm?: number;
   clipContribution?: number;
@@ -28,11 +32,23 @@ export interface Regularisers {
 
 export interface OptimiseOptions extends Regularisers {
   iterations: number;
+  /** the step size: pixel, in network input units; fourier, on the (scaled) coefficients */
   lr: number;
+  /**
+   * The image parameterisation: 'pixel' (the pixels themselves) or 'fourier' (Lucid's: scaled
+   * Fourier coefficients of decorrelated colours through a sigmoid; see engine/image-optimiser.ts)
+   */
+  param?: 'pixel' | 'fourier';
+  /** fourier: each channel's valid range (default: `range` for all) */
+  ranges?: [number, number][];
+  /** fourier: the spectrum's scale falls as 1/frequency^decay (default 1) */
+  decay?: number;
+  /** fourier: keep the images' mean colour (the zero frequency) fixed (default true) */
+  fixMean?: boolean;
   optimizer?: 'adam' | 'sgd';
   momentum?: number;
   seed: number;
-  /** initial images: 'noise' (seeded Gaussian of std initStd around initValue) or 'mean' (initValue) */
+  /** initial images: 'noise' (seeded Gaussian of std initStd around initValue; fourier: of the coefficients, std initStd, default 0.01) or 'mean' (initValue; fourier: mid-range) */
   init?: 'noise' | 'mean';
   initValue?: number;
   initStd?: number;
@@ -61,45 +77,62 @@ export function prng(seed: number): { next: () => number; normal: () => number }
 }
 
 function checkNonNegative(o: Regularisers & { lr?: number }): void {
-  for (const k of ['norm', 'tv', 'blurSigma', 'jitter', 'clipNorm', 'clipContribution', 'blurEvery', 'lr'] as const) {
+  for (const k of ['norm', 'tv', 'blurSigma', 'jitter', 'zoom', 'rotate', 'clipNorm', 'clipContribution', 'blurEvery', 'lr'] as const) {
     const v = o[k];
     if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw new ArgumentError(`${k} must be a non-negative number, got ${v}`);
   }
+  if (o.zoom !== undefined && o.zoom >= 1) throw new ArgumentError(`zoom must be below 1 (a fraction of the image's size), got ${o.zoom}`);
   if (o.alpha !== undefined && !(o.alpha >= 1)) throw new ArgumentError(`alpha (the norm exponent) must be at least 1, got ${o.alpha}`);
   if (o.tvBeta !== undefined && !(o.tvBeta >= 1)) throw new ArgumentError(`tv beta must be at least 1, got ${o.tvBeta}`);
 }
 
 /**
  * The loop shared by MaxOut and inversion, on the engine's image optimiser (one submission a step):
- * seeded initial images, the step's jitter and learning rate, blur every n steps, and the
- * objective read back on logged steps.
+ * seeded initial parameters, the step's random transform and learning rate, blur every n steps,
+ * and the objective read back on logged steps. `pivot`: the point the step's scale and rotation
+ * keep in place (a unit's receptive field; default the image centre).
  */
 async function optimise(
   model: Model, batch: number, layer: string, opts: OptimiseOptions, goal: ImageObjective,
-  objective: (activation: Float32Array) => number[],
+  objective: (read: Float32Array, opt: ImageOptimiser) => number[], pivot?: [number, number],
 ): Promise<{ images: Float32Array; log: { step: number; objective: number[] }[] }> {
   checkNonNegative(opts);
   const [c, h, w] = model.graph.input.shape.slice(1) as [number, number, number];
   if (h === undefined || w === undefined) throw new ArgumentError('image optimisation needs an image input (N×C×H×W)');
-  const total = batch * c * h * w;
+  const fourier = opts.param === 'fourier';
   const rnd = prng(opts.seed);
-  const init = new Float32Array(total);
-  const base = opts.initValue ?? 0;
-  for (let i = 0; i < total; i++) init[i] = base + (opts.init === 'mean' ? 0 : (opts.initStd ?? 1) * rnd.normal());
-  const opt = new ImageOptimiser(model, layer, init, goal, { ...opts, blurSigma: opts.blurEvery ? opts.blurSigma : undefined });
+  let init: Float32Array;
+  if (fourier) {
+    // the coefficients (re, im) of each channel's Sy×Sx canvas; zero is the mid-range grey
+    const [sy, sx] = ImageOptimiser.fourierSize(h, w);
+    init = new Float32Array(batch * c * sy * sx * 2);
+    if (opts.init !== 'mean') for (let i = 0; i < init.length; i++) init[i] = (opts.initStd ?? 0.01) * rnd.normal();
+  } else {
+    const total = batch * c * h * w;
+    init = new Float32Array(total);
+    const base = opts.initValue ?? 0;
+    for (let i = 0; i < total; i++) init[i] = base + (opts.init === 'mean' ? 0 : (opts.initStd ?? 1) * rnd.normal());
+  }
+  const opt = new ImageOptimiser(model, layer, init, goal, {
+    ...opts, blurSigma: opts.blurEvery ? opts.blurSigma : undefined, decorrelate: true, fixMean: opts.fixMean ?? true,
+  });
   try {
     const log: { step: number; objective: number[] }[] = [];
     const logEvery = opts.logEvery ?? Math.max(1, Math.floor(opts.iterations / 20));
-    const j = opts.jitter ?? 0;
+    const j = opts.jitter ?? 0, zoom = opts.zoom ?? 0, rotate = opts.rotate ?? 0;
     let shown = -Infinity; // when onImages last had the images
     for (let t = 1; t <= opts.iterations; t++) {
       throwIfCancelled(opts.signal, 'image optimisation');
-      const jitter: [number, number] = [Math.round((rnd.next() * 2 - 1) * j), Math.round((rnd.next() * 2 - 1) * j)];
+      let tf: StepTransform;
+      if (fourier) {
+        const u = () => rnd.next() * 2 - 1;
+        tf = { shift: [u() * j, u() * j], scale: 1 + u() * zoom, angle: (u() * rotate * Math.PI) / 180, pivot };
+      } else tf = { shift: [Math.round((rnd.next() * 2 - 1) * j), Math.round((rnd.next() * 2 - 1) * j)] };
       const logged = t === 1 || t === opts.iterations || t % logEvery === 0;
-      const act = await opt.step(t, opts.lr, jitter, { blur: !!opts.blurEvery && t % opts.blurEvery === 0, read: logged });
-      if (act) {
-        // the objective of the (jittered) images this step started from
-        const o = objective(act);
+      const read = await opt.step(t, opts.lr, tf, { blur: !!opts.blurEvery && t % opts.blurEvery === 0, read: logged });
+      if (read) {
+        // the objective of the (transformed) images this step started from
+        const o = objective(read, opt);
         log.push({ step: t, objective: o });
         opts.onProgress?.(t, opts.iterations, o);
       }
@@ -109,26 +142,72 @@ async function optimise(
       }
       opts.onStep?.(t, opts.iterations);
     }
-    return { images: await opt.images(), log };
+    return { images: await opt.images(true), log };
   } finally {
     opt.dispose();
   }
 }
 
-export type MaxOutTarget = { kind: 'channel'; layer: string; units: number[] } | { kind: 'unit'; layer: string; units: number[] } | { kind: 'class'; classes: number[] };
+/**
+ * The receptive field of a layer's units in the input: unit (y, x) is centred on input pixel
+ * start + (y, x)·jump and sees size pixels around it; undefined when its units see the whole
+ * image (after a global pool, a fully connected layer or a reshape).
+ */
+export function receptiveField(g: Graph, value: string): { size: [number, number]; jump: [number, number]; start: [number, number] } | undefined {
+  type RF = { size: [number, number]; jump: [number, number]; start: [number, number] } | null;
+  const rf = new Map<string, RF>([[g.input.name, { size: [1, 1], jump: [1, 1], start: [0, 0] }]]);
+  const passThrough = new Set(['relu', 'leakyrelu', 'prelu', 'elu', 'sigmoid', 'tanh', 'clip', 'hardsigmoid', 'hardswish', 'lrn', 'channelaffine', 'add', 'mul', 'concat', 'identity', 'slicechannels', 'batchnorm']);
+  for (const n of g.nodes) {
+    const ins = n.inputs.map((v) => rf.get(v)).filter((r): r is RF => r !== undefined);
+    let out: RF = null;
+    if (ins.length > 0 && ins.every((r) => r !== null)) {
+      const r0 = ins.reduce((a, b) => (a!.size[0] * a!.size[1] >= b!.size[0] * b!.size[1] ? a : b))!;
+      const a = n.attrs as { kernel?: [number, number]; stride?: [number, number]; pads?: number[]; dilation?: [number, number] };
+      if ((n.op === 'conv' || n.op === 'maxpool' || n.op === 'avgpool') && a.kernel && a.stride && a.pads) {
+        const d = a.dilation ?? [1, 1];
+        const ax = (i: 0 | 1) => ({
+          size: r0.size[i] + (a.kernel![i] - 1) * d[i] * r0.jump[i],
+          start: r0.start[i] + (((a.kernel![i] - 1) * d[i]) / 2 - a.pads![i]!) * r0.jump[i],
+          jump: r0.jump[i] * a.stride![i],
+        });
+        const [y, x] = [ax(0), ax(1)];
+        out = { size: [y.size, x.size], jump: [y.jump, x.jump], start: [y.start, x.start] };
+      } else if (n.op === 'pad') {
+        const p = (n.attrs as { pads: number[] }).pads;
+        out = { ...r0, start: [r0.start[0] - p[0]! * r0.jump[0], r0.start[1] - p[1]! * r0.jump[1]] };
+      } else if (passThrough.has(n.op)) out = r0;
+    }
+    for (const o of n.outputs) rf.set(o, out);
+  }
+  return rf.get(value) ?? undefined;
+}
+
+export type MaxOutTarget =
+  | { kind: 'channel'; layer: string; units: number[]; at?: [number, number] | 'centre' }
+  | { kind: 'unit'; layer: string; units: number[] }
+  | { kind: 'class'; classes: number[] };
 
 export interface MaxOutResult {
   images: Float32Array; // P×C×H×W
   targets: number[];
   layer: string;
   kind: MaxOutTarget['kind'];
-  /** the objective per target at each logged step (a channel's mean, a unit's value or a logit) */
+  /** channel targets optimised at one position: that unit (row, column) of each channel */
+  at?: [number, number];
+  /** that unit's receptive field in the image, [row, column, height, width] (clipped to the image) */
+  field?: [number, number, number, number];
+  /** the objective per target at each logged step (a channel's leaky-rectified mean, a unit's value or a logit) */
   log: { step: number; objective: number[] }[];
 }
 
+/** The slope of a channel objective's rectifier below zero (see kernels/maxout_seed.wgsl). */
+export const CHANNEL_LEAK = 0.1;
+
 /**
  * Activation maximisation: x* = argmax_x a(x) − λ(x) for many targets at once, one per batch
- * entry: a class logit, one unit (flat index within the layer's C×H×W), or a whole channel's mean.
+ * entry: a class logit, one unit (flat index within the layer's C×H×W), one channel's unit at a
+ * position, or a whole channel: the mean of its leaky-rectified values max(a, 0.1·a) (a linear
+ * layer's plain channel mean, a conv before its ReLU, is maximised by a uniform colour).
  */
 export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseOptions): Promise<MaxOutResult> {
   const layer = model.resolve(target.kind === 'class' ? classifierValues(model.graph).logits : target.layer);
@@ -138,40 +217,77 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
   const L = numel(shape);
   const channels = shape[0]!;
   const hw = L / channels;
+  const [lh, lw] = shape.length === 3 ? [shape[1]!, shape[2]!] : [1, 1];
   const limit = target.kind === 'channel' ? channels : L;
   for (const u of units)
     if (!Number.isInteger(u) || u < 0 || u >= limit)
       throw new ArgumentError(`${target.kind} ${u} is out of range: layer ${target.kind === 'class' ? 'logits' : target.layer} has ${limit} ${target.kind === 'channel' ? 'channels' : target.kind === 'class' ? 'classes' : 'units'} (0–${limit - 1})`);
+  let at: [number, number] | undefined;
+  if (target.kind === 'channel' && target.at !== undefined) {
+    if (shape.length !== 3) throw new ArgumentError(`maxout: --unit needs a layer with rows and columns; ${target.layer} is [${shape.join('×')}]`);
+    at = target.at === 'centre' ? [Math.floor((lh - 1) / 2), Math.floor((lw - 1) / 2)] : target.at;
+    if (!at.every((v) => Number.isInteger(v)) || at[0] < 0 || at[0] >= lh || at[1] < 0 || at[1] >= lw)
+      throw new ArgumentError(`maxout: unit ${at.join(',')} is outside ${target.layer}'s ${lh}×${lw} positions`);
+  }
+  // each image's target: a channel (position −1: its mean) or a unit (channel, position)
+  const goals = units.map((u) => {
+    if (target.kind === 'channel') return { channel: u, position: at ? at[0] * lw + at[1] : -1 };
+    return { channel: Math.floor(u / hw), position: u % hw };
+  });
+  // Scale and rotation turn about the unit's receptive field (one position, the same for every
+  // target), and the default shift (1/28 of the image side) is at most 1/16 of that field.
+  let pivot: [number, number] | undefined;
+  let field: [number, number, number, number] | undefined;
+  const [ih, iw] = model.graph.input.shape.slice(2) as [number, number];
+  let jitter = opts.jitter ?? (opts.param === 'fourier' ? Math.round(Math.min(ih, iw) / 28) : 0);
+  const positions = new Set(goals.map((q) => q.position));
+  if (!positions.has(-1) && shape.length === 3) {
+    const f = receptiveField(model.graph, layer);
+    if (f) {
+      if (opts.jitter === undefined) jitter = Math.min(jitter, Math.round(Math.min(...f.size) / 16));
+      if (positions.size === 1) {
+        const p = [...positions][0]!;
+        pivot = [f.start[0] + Math.floor(p / lw) * f.jump[0], f.start[1] + (p % lw) * f.jump[1]];
+        const y0 = Math.max(0, Math.ceil(pivot[0] - (f.size[0] - 1) / 2)), x0 = Math.max(0, Math.ceil(pivot[1] - (f.size[1] - 1) / 2));
+        const y1 = Math.min(ih, Math.floor(pivot[0] + (f.size[0] - 1) / 2) + 1), x1 = Math.min(iw, Math.floor(pivot[1] + (f.size[1] - 1) / 2) + 1);
+        if (y1 > y0 && x1 > x0 && (y1 - y0 < ih || x1 - x0 < iw)) field = [y0, x0, y1 - y0, x1 - x0];
+      }
+    }
+  }
+  opts = { ...opts, jitter };
   // Targets are optimised as one batch, in chunks the device's buffers fit (each chunk seeded
   // from the run's seed and its first target, so a run is reproducible whatever the chunking).
   const P = units.length;
   const chunk = Math.max(1, model.maxRecordBatch());
   const images = new Float32Array(P * numel(model.graph.input.shape.slice(1)));
   const log: { step: number; objective: number[] }[] = [];
+  const leak = CHANNEL_LEAK;
   for (let first = 0; first < P; first += chunk) {
-    const part = units.slice(first, first + chunk);
-    const n = part.length;
-    const seed = new Float32Array(n * L);
-    part.forEach((u, i) => {
-      if (target.kind === 'channel') for (let q = 0; q < hw; q++) seed[i * L + u * hw + q] = 1 / hw;
-      else seed[i * L + u] = 1;
-    });
+    const part = goals.slice(first, first + chunk);
     const step = opts.onStep, chunks = Math.ceil(P / chunk); // progress over all chunks' steps
     const onStep = step && ((t: number, T: number) => step((first / chunk) * T + t, chunks * T));
     const per = images.length / P;
     const onImages = opts.onImages && ((t: number, x: Float32Array) => (images.set(x, first * per), opts.onImages!(t, images)));
-    const res = await optimise(model, n, layer, { ...opts, seed: opts.seed + first, onStep, onImages }, { kind: 'seed', seed }, (a) => part.map((_, i) => {
-      let s = 0;
-      for (let q = 0; q < L; q++) s += seed[i * L + q]! * a[i * L + q]!;
-      return s;
-    }));
+    const res = await optimise(model, part.length, layer, { ...opts, seed: opts.seed + first, onStep, onImages }, { kind: 'targets', targets: part, leak }, (a, opt) => {
+      const { perImage, hw: n, selected } = opt.readShape;
+      return part.map((q, i) => {
+        const base = i * perImage + (selected ? 0 : q.channel * n);
+        if (q.position >= 0) return a[base + q.position]!;
+        let s = 0;
+        for (let k = 0; k < n; k++) {
+          const v = a[base + k]!;
+          s += v > 0 ? v : leak * v;
+        }
+        return s / n;
+      });
+    }, pivot);
     images.set(res.images, first * (images.length / P));
     res.log.forEach((l, k) => {
       if (first === 0) log.push({ step: l.step, objective: [...l.objective] });
       else log[k]!.objective.push(...l.objective);
     });
   }
-  return { images, targets: units, layer, kind: target.kind, log };
+  return { images, targets: units, layer, kind: target.kind, ...(at ? { at } : {}), ...(field ? { field } : {}), log };
 }
 
 export interface InversionResult {
@@ -202,7 +318,7 @@ export async function invert(model: Model, x0: Float32Array, layer: string, opts
   let n2 = 0;
   for (const v of a0) n2 += v * v;
   if (n2 === 0) throw new ArgumentError(`layer ${layer} is all zeros for this image: nothing to invert`);
-  const res = await optimise(model, 1, value, opts, { kind: 'match', target: a0, k: -2 / n2 }, (a) => {
+  const res = await optimise(model, 1, value, { ...opts, param: 'pixel' }, { kind: 'match', target: a0, k: -2 / n2 }, (a) => {
     let sq = 0;
     for (let i = 0; i < a.length; i++) sq += (a[i]! - a0[i]!) ** 2;
     return [Math.sqrt(sq / n2)];

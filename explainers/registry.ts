@@ -153,26 +153,52 @@ function gradCamMethod(name: 'gradcam' | 'guided-gradcam', title: string, summar
 
 // ---- MaxOut and inversion: the optimiser and regularisers ---------------------------------------
 
-function optimiserOptions(lr: number) {
+/**
+ * The options of an image optimisation. MaxOut's defaults (Lucid's recipe: a Fourier
+ * parameterisation of decorrelated colours, random scale, rotation and shift each step) give
+ * recognisable images for any layer without tuning; inversion keeps plain pixels (it matches
+ * features at their positions, so it takes no random transforms by default).
+ */
+function optimiserOptions(lr: number, maxout: boolean) {
   return [
-    { name: 'iterations', type: 'int', default: 200, min: 1, help: 'gradient steps' },
-    { name: 'lr', type: 'number', min: 0, default: { text: `${lr} × the input scale`, value: (ctx: OptionContext) => lr * (ctx.scale ?? 1) }, help: 'step size, in network input units' },
+    { name: 'iterations', type: 'int', default: maxout ? MAXOUT_ITERATIONS : 200, min: 1, help: 'gradient steps' },
+    {
+      name: 'param', type: 'enum', values: ['fourier', 'pixel'], default: maxout ? 'fourier' : 'pixel',
+      help: "the image's parameterisation: fourier (scaled Fourier coefficients of decorrelated colours through a sigmoid, as Lucid) or pixel (the pixels themselves)",
+    },
+    { name: 'lr', type: 'number', min: 0, default: { text: `${lr} × the input scale`, value: (ctx: OptionContext) => lr * (ctx.scale ?? 1) }, help: `step size, in network input units (fourier: the coefficients take ${FOURIER_LR} per ${lr} × the input scale)` },
     { name: 'optimizer', type: 'enum', values: ['adam', 'sgd'], default: 'adam', help: 'Adam, or SGD with momentum' },
     { name: 'momentum', type: 'number', min: 0, help: 'SGD momentum (default 0.9)' },
-    { name: 'seed', type: 'int', default: 0, min: 0, help: 'seed of the initial noise and the jitter' },
-    { name: 'init', type: 'enum', values: ['noise', 'mean'], default: 'noise', help: 'start from Gaussian noise around the data mean, or from the mean' },
-    { name: 'tv', type: 'number', default: 0, min: 0, help: 'weight of the total-variation regulariser' },
+    { name: 'seed', type: 'int', default: 0, min: 0, help: 'seed of the initial noise and the random transforms' },
+    { name: 'init', type: 'enum', values: ['noise', 'mean'], default: 'noise', help: 'start from noise around the data mean (fourier: noise of the coefficients), or from the mean' },
+    { name: 'tv', type: 'number', default: 0, min: 0, help: 'weight of the total-variation regulariser (fourier: in the same scale-free units as --norm)' },
     { name: 'tvBeta', type: 'number', default: 2, min: 1, help: 'exponent β of total variation' },
-    { name: 'norm', type: 'number', default: 0, min: 0, help: 'weight of the α-norm regulariser' },
+    {
+      name: 'norm', type: 'number', min: 0, default: maxout ? decidedLater(`fourier: ${FOURIER_NORM}; pixel: 0`) : 0,
+      help: "weight of the α-norm regulariser (fourier: of the pixels in half-ranges around mid-range, against the objective's gradient over its typical size)",
+    },
     { name: 'alpha', type: 'number', default: 2, min: 1, help: 'exponent α of the norm' },
     { name: 'blurEvery', type: 'int', default: 0, min: 0, help: 'Gaussian blur every N steps (0: never)' },
     { name: 'blurSigma', type: 'number', default: 0.5, min: 0, help: 'σ of that blur, in pixels' },
-    { name: 'jitter', type: 'int', default: 0, min: 0, help: 'random shift of up to ± this many pixels per step' },
-    { name: 'clipNorm', type: 'number', default: 0, min: 0, help: "zero pixels whose norm is below this fraction of the image's largest" },
-    { name: 'clipContribution', type: 'number', default: 0, min: 0, help: "zero pixels whose |x · gradient| is below this fraction of the image's largest" },
+    {
+      name: 'jitter', type: 'number', min: 0,
+      default: maxout ? decidedLater('fourier: 1/28 of the image side, for a unit at most 1/16 of its receptive field; pixel: 0') : 0,
+      help: 'random shift of up to ± this many pixels per step (pixel: whole pixels, circular)',
+    },
+    { name: 'zoom', type: 'number', min: 0, max: 0.5, default: maxout ? 0.1 : 0, help: 'fourier: random scale of up to ± this fraction per step' },
+    { name: 'rotate', type: 'number', min: 0, max: 180, default: maxout ? 10 : 0, help: 'fourier: random rotation of up to ± this many degrees per step' },
+    { name: 'clipNorm', type: 'number', default: 0, min: 0, help: "zero pixels whose norm is below this fraction of the image's largest (fourier: of the final image)" },
+    { name: 'clipContribution', type: 'number', default: 0, min: 0, help: "zero pixels whose |x · gradient| is below this fraction of the image's largest (fourier: of the final image)" },
   ] as const;
 }
 type OptimiserValues = Options<ReturnType<typeof optimiserOptions>>;
+
+/** MaxOut's default number of steps. */
+const MAXOUT_ITERATIONS = 128;
+/** MaxOut's default weight of the (scale-free) L2 norm with the Fourier parameterisation. */
+const FOURIER_NORM = 0.3;
+/** The Fourier coefficients' step at the default lr (Lucid's Adam rate). */
+const FOURIER_LR = 0.05;
 
 /** The optimiser settings, with pixels kept in the range of preprocessed 0..255. */
 function optimise(j: Job, o: OptimiserValues): OptimiseOptions {
@@ -180,12 +206,25 @@ function optimise(j: Job, o: OptimiserValues): OptimiseOptions {
   const means = j.preprocess.mean ?? [0];
   const lo = Math.min(...means.map((m) => (0 - m) * scale)), hi = Math.max(...means.map((m) => (255 - m) * scale));
   const mid = j.preprocess.mean ? 0 : 127.5 * scale; // the data mean in the network's units
+  const fourier = o.param === 'fourier';
+  // each channel's own range (fourier: the sigmoid maps onto it)
+  const ranges = Array.from({ length: j.c }, (_, c) => [(0 - (means[c] ?? means[0] ?? 0)) * scale, (255 - (means[c] ?? means[0] ?? 0)) * scale] as [number, number]);
   return {
-    iterations: o.iterations, lr: o.lr, optimizer: o.optimizer, momentum: o.momentum, seed: o.seed,
-    init: o.init, initValue: mid, initStd: 10 * scale, range: [lo, hi],
-    tv: o.tv, tvBeta: o.tvBeta, norm: o.norm, alpha: o.alpha, blurEvery: o.blurEvery, blurSigma: o.blurSigma,
-    jitter: o.jitter, clipNorm: o.clipNorm, clipContribution: o.clipContribution,
+    iterations: o.iterations, param: o.param, lr: fourier ? (FOURIER_LR * o.lr) / (2 * scale) : o.lr, optimizer: o.optimizer, momentum: o.momentum, seed: o.seed,
+    init: o.init, initValue: mid, initStd: fourier ? undefined : 10 * scale, range: [lo, hi], ranges, fixMean: fourier,
+    tv: o.tv, tvBeta: o.tvBeta, norm: o.norm ?? (fourier ? FOURIER_NORM : 0), alpha: o.alpha, blurEvery: o.blurEvery, blurSigma: o.blurSigma,
+    jitter: o.jitter ?? (fourier ? undefined : 0), zoom: fourier ? o.zoom : 0, rotate: fourier ? o.rotate : 0, clipNorm: o.clipNorm, clipContribution: o.clipContribution,
   };
+}
+
+/** `--unit`: "centre", "Y,X" (a row and column of the layer) or "mean" (the whole channel). */
+function parseUnit(s: string): [number, number] | 'centre' | 'mean' {
+  const t = s.trim().toLowerCase();
+  if (t === 'centre' || t === 'center') return 'centre';
+  if (t === 'mean') return 'mean';
+  const m = /^(\d+)\s*,\s*(\d+)$/.exec(t);
+  if (!m) throw new ArgumentError(`--unit must be centre, Y,X (a row and column of the layer) or mean, got "${s}"`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '') || 'layer';
@@ -352,7 +391,11 @@ export const explainers: readonly ExplainerEntry[] = [
       { name: 'layer', type: 'layer', help: 'the layer whose units (fc) or channels (conv) are maximised' },
       { name: 'units', type: 'neurons', default: decidedLater('the first 16'), help: 'units or channels of that layer' },
       { name: 'class', type: 'neurons', arg: '0-9,12', conflicts: ['layer'], help: 'class logits to maximise, instead of --layer' },
-      ...optimiserOptions(2),
+      {
+        name: 'unit', type: 'string', arg: 'centre|Y,X|mean', conflicts: ['class'], default: decidedLater('centre'),
+        help: "a conv layer: maximise each channel's unit at its centre, or at row,column Y,X of the layer, or the mean of the whole channel (a texture)",
+      },
+      ...optimiserOptions(2, true),
     ],
     async explain(j, o) {
       let target: MaxOutTarget;
@@ -361,8 +404,11 @@ export const explainers: readonly ExplainerEntry[] = [
         if (o.layer === undefined) throw new ArgumentError('maxout: --layer is required (or --class)');
         const v = j.model.resolve(o.layer);
         const shape = (await j.model.run(new Float32Array(j.c * j.h * j.w), 1, { outputs: [o.layer] })).get(v)!.shape;
-        // A conv layer's units are channels (whole feature maps, their mean); an fc layer's are units.
-        target = { kind: shape.length === 4 ? 'channel' : 'unit', layer: o.layer, units: o.units ?? Array.from({ length: Math.min(shape[1]!, 16) }, (_, i) => i) };
+        // A conv layer's units are channels (whole feature maps, their mean, or one position's unit); an fc layer's are units.
+        const units = o.units ?? Array.from({ length: Math.min(shape[1]!, 16) }, (_, i) => i);
+        if (o.unit !== undefined && shape.length !== 4) throw new ArgumentError(`maxout: --unit picks a position in a conv layer; ${o.layer} is [${shape.join('×')}]`);
+        const at = parseUnit(o.unit ?? 'centre');
+        target = shape.length === 4 ? { kind: 'channel', layer: o.layer, units, ...(at === 'mean' ? {} : { at }) } : { kind: 'unit', layer: o.layer, units };
       }
       const opts = optimise(j, o);
       const targets = target.kind === 'class' ? target.classes : target.units;
@@ -375,14 +421,14 @@ export const explainers: readonly ExplainerEntry[] = [
       const r = await maxOut(j.model, target, { ...opts, ...live, signal: j.signal });
       return {
         method: 'maxout', maps: { shape: [r.targets.length, j.c, j.h, j.w], data: r.images }, tensors: {},
-        meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, objective: r.log.at(-1)!.objective, log: r.log, parameters: opts }),
+        meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, ...(r.at ? { at: r.at } : {}), ...(r.field ? { field: r.field } : {}), objective: r.log.at(-1)!.objective, log: r.log, parameters: { ...opts, ranges: undefined } }),
       };
     },
   }),
 
   define({
     name: 'invert', title: 'Inversion', summary: "an image, from noise, whose features at a layer match the input's (Mahendran & Vedaldi)", inputs: 'one',
-    options: [{ name: 'layer', type: 'layer', required: true, help: 'the layer whose features are matched' }, ...optimiserOptions(4)],
+    options: [{ name: 'layer', type: 'layer', required: true, help: 'the layer whose features are matched' }, ...optimiserOptions(4, false)],
     async explain(j, o) {
       const opts = optimise(j, o);
       const live = withPreview(j, (x) => ({

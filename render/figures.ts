@@ -184,14 +184,27 @@ const pixels = (ctx: FigureContext, x: Float32Array) => {
   return tensorToImage(x, c, h, w, { mean: ctx.preprocess?.mean, scale: ctx.preprocess?.scale, bgr: ctx.preprocess?.bgr });
 };
 
+/** The rows y0..y0+hh and columns x0..x0+ww of an image. */
+function crop(img: RGBAImage, [y0, x0, hh, ww]: [number, number, number, number]): RGBAImage {
+  const out = createImage(ww, hh);
+  for (let y = 0; y < hh; y++) out.data.set(img.data.subarray(((y0 + y) * img.width + x0) * 4, ((y0 + y) * img.width + x0 + ww) * 4), y * ww * 4);
+  return out;
+}
+
 const maxout: Builder = (e, ctx) => {
   const [c, h, w] = ctx.shape;
   const kind = m<string>(e, 'kind'), last = m<number[]>(e, 'objective');
-  const cells = m<number[]>(e, 'targets').map((u, i) => ({
-    image: pixels(ctx, slice(e.maps!, i, c * h * w)),
-    caption: `${kind === 'class' ? (ctx.labels?.[u]?.split(',')[0] ?? `class ${u}`) : `${kind} ${u}`}: ${last[i]!.toFixed(2)}`,
-  }));
-  return [{ suffix: '', cells, columns: Math.min(8, cells.length), cellSize: Math.max(112, Math.min(224, h)), title: `maxout ${kind === 'class' ? 'logits' : m(e, 'layer')} - ${ctx.model}` }];
+  // a unit's image is shown as its receptive field (the rest of the image does not reach it)
+  const at = m<[number, number] | undefined>(e, 'at'), field = m<[number, number, number, number] | undefined>(e, 'field');
+  const cells = m<number[]>(e, 'targets').map((u, i) => {
+    const image = pixels(ctx, slice(e.maps!, i, c * h * w));
+    return {
+      image: field ? crop(image, field) : image,
+      caption: `${kind === 'class' ? (ctx.labels?.[u]?.split(',')[0] ?? `class ${u}`) : `${kind} ${u}${at ? ` @${at.join(',')}` : ''}`}: ${last[i]!.toFixed(2)}`,
+    };
+  });
+  const what = field ? ` (units' receptive fields, ${field[2]}×${field[3]} px)` : '';
+  return [{ suffix: '', cells, columns: Math.min(8, cells.length), cellSize: Math.max(112, Math.min(224, h)), title: `maxout ${kind === 'class' ? 'logits' : m(e, 'layer')}${what} - ${ctx.model}` }];
 };
 
 const invert: Builder = (e, ctx) => {
