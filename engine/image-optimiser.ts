@@ -274,7 +274,9 @@ export class ImageOptimiser {
     const planes = batch * c;
     const theta = make('opt:theta', planes * P * 8);
     e.device.queue.writeBuffer(theta, 0, init.buffer, init.byteOffset, init.byteLength);
-    const za = make('opt:spectrum:a', planes * P * 8), zb = make('opt:spectrum:b', planes * P * 8), grad = make('opt:spectrum:grad', planes * P * 8);
+    // two real planes to one complex FFT (kernels/spectrum_pack.wgsl)
+    const pairs = Math.ceil(planes / 2);
+    const za = make('opt:spectrum:a', pairs * P * 8), zb = make('opt:spectrum:b', pairs * P * 8), grad = make('opt:spectrum:grad', planes * P * 8);
     const canvas = make('opt:canvas', planes * P * 4), gCanvas = make('opt:canvas:grad', planes * P * 4);
     const tf = make('opt:transform', 14 * 4);
     const out = make('opt:images', nImg * 4);
@@ -297,22 +299,22 @@ export class ImageOptimiser {
     if (rr.length !== c) throw new ArgumentError(`image optimisation: ${rr.length} channel ranges for ${c} channels`);
     const ranges = upload('opt:ranges', Float32Array.from([...rr.map((q) => q[0]), ...rr.map((q) => q[1])]));
     const k = 1 / (4 * P);
-    const lines = (x: GPUBuffer, y: GPUBuffer, along: 'rows' | 'cols', sign: number, scaled?: 'LOAD_SCALE' | 'STORE_SCALE') => {
+    const lines = (x: GPUBuffer, y: GPUBuffer, along: 'rows' | 'cols', sign: number) => {
       const n = along === 'rows' ? sx : sy;
-      const count = planes * (along === 'rows' ? sy : sx);
+      const count = pairs * (along === 'rows' ? sy : sx);
       const lpw = MAX_FOURIER_SIDE / n, groups = Math.ceil(count / lpw);
       return e.makeDispatch(O.fftLines, {
-        defines: scaled ? [scaled] : [],
-        uniforms: { logn: Math.log2(n), lines: count, lpw, inner: along === 'rows' ? 1 : sx, plane: P, tws: m / n, sign, mul: 1 },
-        bindings: { x, tw, y, ...(scaled ? { scale: scaleBuf } : {}) },
+        uniforms: { logn: Math.log2(n), lines: count, lpw, inner: along === 'rows' ? 1 : sx, tws: m / n, sign, mul: 1 },
+        bindings: { x, tw, y },
         workgroups: groups > 65535 ? [65535, Math.ceil(groups / 65535), 1] : [groups, 1, 1],
         label: `fft ${along}${sign > 0 ? ' (inverse)' : ''}`,
       });
     };
     const render = [
-      lines(theta, za, 'cols', 1, 'LOAD_SCALE'),
-      lines(za, zb, 'rows', 1),
-      e.makeDispatch(O.spectrumImage, { defines: colours.defines, uniforms: { total: batch * P, c, plane: P, k }, bindings: { s: zb, mix: colours.mix, ranges, y: canvas }, threads: batch * P, label: 'colours' }),
+      e.makeDispatch(O.spectrumPack, { uniforms: { total: pairs * P, sy, sx, planes }, bindings: { x: theta, scale: scaleBuf, y: za }, threads: pairs * P, label: 'spectrum: pairs' }),
+      lines(za, zb, 'cols', 1),
+      lines(zb, za, 'rows', 1),
+      e.makeDispatch(O.spectrumImage, { defines: colours.defines, uniforms: { total: batch * P, c, plane: P, k }, bindings: { s: za, mix: colours.mix, ranges, y: canvas }, threads: batch * P, label: 'colours' }),
     ];
     const sample = (y: GPUBuffer) => e.makeDispatch(O.affineSample, { uniforms: { total: batch * h * w, c, h, w, sy, sx }, bindings: { x: canvas, tf, y }, threads: batch * h * w, label: 'transform' });
     const texels = batch * Math.ceil(c / 4) * P;
@@ -338,9 +340,10 @@ export class ImageOptimiser {
       ...backward,
       e.makeDispatch(O.affineSample, { defines: ['ADJOINT'], uniforms: { total: texels, c, h, w, sy, sx }, bindings: { x: gIn, tf, y: gCanvas }, threads: texels, label: 'transform: adjoint' }),
       ...regularise,
-      e.makeDispatch(O.spectrumImage, { defines: [...colours.defines, 'BACKWARD'], uniforms: { total: batch * P, c, plane: P, k }, bindings: { s: zb, mix: colours.mix, ranges, g: dCanvas, y: za }, threads: batch * P, label: 'colours: gradient' }),
-      lines(za, zb, 'rows', -1),
-      lines(zb, grad, 'cols', -1, 'STORE_SCALE'),
+      e.makeDispatch(O.spectrumImage, { defines: [...colours.defines, 'BACKWARD'], uniforms: { total: batch * P, c, plane: P, k }, bindings: { s: za, mix: colours.mix, ranges, g: dCanvas, y: zb }, threads: batch * P, label: 'colours: gradient' }),
+      lines(zb, za, 'rows', -1),
+      lines(za, zb, 'cols', -1),
+      e.makeDispatch(O.spectrumPack, { defines: ['UNPACK'], uniforms: { total: planes * P, sy, sx }, bindings: { x: zb, scale: scaleBuf, y: grad }, threads: planes * P, label: 'spectrum: gradients' }),
       adam(grad, theta, planes * P * 2),
     ];
     this.blurDispatches = o.blurSigma

@@ -6,7 +6,7 @@
 import type { Model } from '../engine/runner.ts';
 import { ImageOptimiser, type ImageObjective, type StepTransform } from '../engine/image-optimiser.ts';
 import type { Graph } from '../engine/ir.ts';
-import { numel } from '../engine/shapes.ts';
+import { numel, inferShapes } from '../engine/shapes.ts';
 import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
 import { classifierValues } from '../engine/classify.ts';
 
@@ -182,6 +182,39 @@ export function receptiveField(g: Graph, value: string): { size: [number, number
   return rf.get(value) ?? undefined;
 }
 
+/**
+ * Where channel `channel` of `value` is before its rectifier: back through ReLUs, identities and
+ * channel concats to the value that is rectified (Lucid optimises pre-ReLU values: a unit that is
+ * zero for the starting image has no gradient after its ReLU, and its maximiser is the same).
+ */
+export function preActivation(g: Graph, value: string, channel: number): { value: string; channel: number } {
+  const producer = new Map<string, number>();
+  g.nodes.forEach((n, i) => n.outputs.forEach((o) => producer.set(o, i)));
+  let shapes: Map<string, number[]> | undefined;
+  let v = value, c = channel;
+  for (;;) {
+    const n = g.nodes[producer.get(v) ?? -1];
+    if (!n) break;
+    if (n.op === 'relu' || n.op === 'identity') v = n.inputs[0]!;
+    else if (n.op === 'concat' && n.attrs.axis === 1) {
+      shapes ??= inferShapes(g, 1);
+      let off = 0, next: string | undefined;
+      for (const x of n.inputs) {
+        const k = shapes.get(x)![1]!;
+        if (c < off + k) {
+          next = x;
+          break;
+        }
+        off += k;
+      }
+      if (next === undefined) break;
+      v = next;
+      c -= off;
+    } else break;
+  }
+  return { value: v, channel: c };
+}
+
 export type MaxOutTarget =
   | { kind: 'channel'; layer: string; units: number[]; at?: [number, number] | 'centre' }
   | { kind: 'unit'; layer: string; units: number[] }
@@ -196,7 +229,9 @@ export interface MaxOutResult {
   at?: [number, number];
   /** that unit's receptive field in the image, [row, column, height, width] (clipped to the image) */
   field?: [number, number, number, number];
-  /** the objective per target at each logged step (a channel's leaky-rectified mean, a unit's value or a logit) */
+  /** the value each target was optimised at, where that is not `layer` (before its ReLU, through concats) */
+  optimised?: { value: string; channel: number }[];
+  /** the objective per target at each logged step (a channel's leaky-rectified mean, a unit's value or a logit, before the ReLU) */
   log: { step: number; objective: number[] }[];
 }
 
@@ -234,6 +269,16 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
     if (target.kind === 'channel') return { channel: u, position: at ? at[0] * lw + at[1] : -1 };
     return { channel: Math.floor(u / hw), position: u % hw };
   });
+  // Each target is optimised before its rectifier (units and channels of hidden layers; class
+  // logits as they are). Targets of one value are optimised as one batch, in chunks the device's
+  // buffers fit (each chunk seeded from the run's seed and its first target's index, so a run is
+  // reproducible whatever the chunking).
+  const at0 = target.kind === 'class' ? undefined : goals.map((q) => preActivation(model.graph, layer, q.channel));
+  const groups = new Map<string, number[]>();
+  goals.forEach((_, i) => {
+    const v = at0 ? at0[i]!.value : layer;
+    groups.set(v, [...(groups.get(v) ?? []), i]);
+  });
   // Scale and rotation turn about the unit's receptive field (one position, the same for every
   // target), and the default shift (1/28 of the image side) is at most 1/16 of that field.
   let pivot: [number, number] | undefined;
@@ -242,7 +287,8 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
   let jitter = opts.jitter ?? (opts.param === 'fourier' ? Math.round(Math.min(ih, iw) / 28) : 0);
   const positions = new Set(goals.map((q) => q.position));
   if (!positions.has(-1) && shape.length === 3) {
-    const f = receptiveField(model.graph, layer);
+    // the receptive field of the value optimised (one for all targets), or of the layer
+    const f = receptiveField(model.graph, groups.size === 1 ? [...groups.keys()][0]! : layer);
     if (f) {
       if (opts.jitter === undefined) jitter = Math.min(jitter, Math.round(Math.min(...f.size) / 16));
       if (positions.size === 1) {
@@ -255,20 +301,24 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
     }
   }
   opts = { ...opts, jitter };
-  // Targets are optimised as one batch, in chunks the device's buffers fit (each chunk seeded
-  // from the run's seed and its first target, so a run is reproducible whatever the chunking).
   const P = units.length;
   const chunk = Math.max(1, model.maxRecordBatch());
-  const images = new Float32Array(P * numel(model.graph.input.shape.slice(1)));
-  const log: { step: number; objective: number[] }[] = [];
+  const per = numel(model.graph.input.shape.slice(1));
+  const images = new Float32Array(P * per);
+  const objectives: number[][] = units.map(() => []); // per target, per logged step
+  let steps: number[] = [];
   const leak = CHANNEL_LEAK;
-  for (let first = 0; first < P; first += chunk) {
-    const part = goals.slice(first, first + chunk);
-    const step = opts.onStep, chunks = Math.ceil(P / chunk); // progress over all chunks' steps
-    const onStep = step && ((t: number, T: number) => step((first / chunk) * T + t, chunks * T));
-    const per = images.length / P;
-    const onImages = opts.onImages && ((t: number, x: Float32Array) => (images.set(x, first * per), opts.onImages!(t, images)));
-    const res = await optimise(model, part.length, layer, { ...opts, seed: opts.seed + first, onStep, onImages }, { kind: 'targets', targets: part, leak }, (a, opt) => {
+  const chunks = [...groups.values()].flatMap((ids) => Array.from({ length: Math.ceil(ids.length / chunk) }, (_, k) => ids.slice(k * chunk, (k + 1) * chunk)));
+  for (const [ci, ids] of chunks.entries()) {
+    const value = at0 ? at0[ids[0]!]!.value : layer;
+    const part = ids.map((i) => ({ channel: at0 ? at0[i]!.channel : goals[i]!.channel, position: goals[i]!.position }));
+    const step = opts.onStep; // progress over all chunks' steps
+    const onStep = step && ((t: number, T: number) => step(ci * T + t, chunks.length * T));
+    const onImages = opts.onImages && ((t: number, x: Float32Array) => {
+      ids.forEach((i, k) => images.set(x.subarray(k * per, (k + 1) * per), i * per));
+      opts.onImages!(t, images);
+    });
+    const res = await optimise(model, part.length, value, { ...opts, seed: opts.seed + ids[0]!, onStep, onImages }, { kind: 'targets', targets: part, leak }, (a, opt) => {
       const { perImage, hw: n, selected } = opt.readShape;
       return part.map((q, i) => {
         const base = i * perImage + (selected ? 0 : q.channel * n);
@@ -281,13 +331,13 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
         return s / n;
       });
     }, pivot);
-    images.set(res.images, first * (images.length / P));
-    res.log.forEach((l, k) => {
-      if (first === 0) log.push({ step: l.step, objective: [...l.objective] });
-      else log[k]!.objective.push(...l.objective);
-    });
+    ids.forEach((i, k) => images.set(res.images.subarray(k * per, (k + 1) * per), i * per));
+    steps = res.log.map((l) => l.step);
+    res.log.forEach((l) => ids.forEach((i, k) => objectives[i]!.push(l.objective[k]!)));
   }
-  return { images, targets: units, layer, kind: target.kind, ...(at ? { at } : {}), ...(field ? { field } : {}), log };
+  const log = steps.map((step, j) => ({ step, objective: objectives.map((o) => o[j]!) }));
+  const optimised = at0 && at0.some((q, i) => q.value !== layer || q.channel !== goals[i]!.channel) ? at0 : undefined;
+  return { images, targets: units, layer, kind: target.kind, ...(at ? { at } : {}), ...(field ? { field } : {}), ...(optimised ? { optimised } : {}), log };
 }
 
 export interface InversionResult {

@@ -166,7 +166,7 @@ function optimiserOptions(lr: number, maxout: boolean) {
       name: 'param', type: 'enum', values: ['fourier', 'pixel'], default: maxout ? 'fourier' : 'pixel',
       help: "the image's parameterisation: fourier (scaled Fourier coefficients of decorrelated colours through a sigmoid, as Lucid) or pixel (the pixels themselves)",
     },
-    { name: 'lr', type: 'number', min: 0, default: { text: `${lr} × the input scale`, value: (ctx: OptionContext) => lr * (ctx.scale ?? 1) }, help: `step size, in network input units (fourier: the coefficients take ${FOURIER_LR} per ${lr} × the input scale)` },
+    { name: 'lr', type: 'number', min: 0, default: { text: `${lr} × the input scale`, value: (ctx: OptionContext) => lr * (ctx.scale ?? 1) }, help: `step size in network input units (pixel); fourier: the coefficients' step, ${FOURIER_LR} at the default and in proportion to it` },
     { name: 'optimizer', type: 'enum', values: ['adam', 'sgd'], default: 'adam', help: 'Adam, or SGD with momentum' },
     { name: 'momentum', type: 'number', min: 0, help: 'SGD momentum (default 0.9)' },
     { name: 'seed', type: 'int', default: 0, min: 0, help: 'seed of the initial noise and the random transforms' },
@@ -421,7 +421,7 @@ export const explainers: readonly ExplainerEntry[] = [
       const r = await maxOut(j.model, target, { ...opts, ...live, signal: j.signal });
       return {
         method: 'maxout', maps: { shape: [r.targets.length, j.c, j.h, j.w], data: r.images }, tensors: {},
-        meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, ...(r.at ? { at: r.at } : {}), ...(r.field ? { field: r.field } : {}), objective: r.log.at(-1)!.objective, log: r.log, parameters: { ...opts, ranges: undefined } }),
+        meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, ...(r.at ? { at: r.at } : {}), ...(r.field ? { field: r.field } : {}), ...(r.optimised ? { optimised: r.optimised } : {}), objective: r.log.at(-1)!.objective, log: r.log, parameters: { ...opts, ranges: undefined } }),
       };
     },
   }),

@@ -5,9 +5,7 @@
 // Line L starts at element (L / inner)·inner·n + L % inner and steps by `inner`: inner = 1 runs
 // along rows (contiguous), inner = the row length runs along columns. The twiddles come from
 // tw[j] = e^(−2πi·j/m), j < m/2, for an m = n·tws (a power of two at least n); sign +1 conjugates
-// them. With LOAD_SCALE each input element is first multiplied by scale[its index within the
-// plane] (the Fourier image's spectrum weights); with STORE_SCALE each output element is (the
-// chain rule back to the coefficients).
+// them.
 override WG: u32 = 64;
 const MAXN: u32 = 1024u;
 var<workgroup> buf: array<vec2f, MAXN>;
@@ -19,22 +17,17 @@ fn cmul(a: vec2f, b: vec2f) -> vec2f {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   // this workgroup's lines: lpw of them (MAXN / n), so that short lines share the barriers.
-  // n, inner and plane are powers of two: shifts and masks, not divisions
+  // n and inner are powers of two: shifts and masks, not divisions
   let first = (wid.x + wid.y * nwg.x) * u.lpw;
   if (first >= u.lines) { return; }
   let n = 1u << u.logn;
   let count = min(u.lpw, u.lines - first);
   let imask = u.inner - 1u;
   let ishift = countTrailingZeros(u.inner);
-  let pmask = u.plane - 1u;
   for (var t = lid; t < count * n; t += WG) {
     let line = first + (t >> u.logn);
     let e = ((line >> ishift) << (ishift + u.logn)) + (line & imask) + (t & (n - 1u)) * u.inner;
-    var v = x[e];
-//#if LOAD_SCALE
-    v *= scale[e & pmask];
-//#endif
-    buf[(t & ~(n - 1u)) + (reverseBits(t & (n - 1u)) >> (32u - u.logn))] = v;
+    buf[(t & ~(n - 1u)) + (reverseBits(t & (n - 1u)) >> (32u - u.logn))] = x[e];
   }
   workgroupBarrier();
   let conj = vec2f(1.0, -u.sign);
@@ -57,10 +50,6 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   for (var t = lid; t < count * n; t += WG) {
     let line = first + (t >> u.logn);
     let e = ((line >> ishift) << (ishift + u.logn)) + (line & imask) + (t & (n - 1u)) * u.inner;
-    var v = buf[t] * u.mul;
-//#if STORE_SCALE
-    v *= scale[e & pmask];
-//#endif
-    y[e] = v;
+    y[e] = buf[t] * u.mul;
   }
 }

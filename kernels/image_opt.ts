@@ -22,15 +22,21 @@ export const scaledDiff = spec({ name: 'scaled_diff', uniforms: [['total', 'u32'
 const c2 = { type: 'array<vec2f>' } as const;
 export const fftLines = spec({
   name: 'fft_lines',
-  uniforms: [['logn', 'u32'], ['lines', 'u32'], ['lpw', 'u32'], ['inner', 'u32'], ['plane', 'u32'], ['tws', 'u32'], ['sign', 'f32'], ['mul', 'f32']],
-  bindings: [r('x', c2), r('tw', c2), r('scale', { when: 'LOAD_SCALE' }), r('scale', { when: 'STORE_SCALE' }), rw('y', c2)],
-  variants: ['LOAD_SCALE', 'STORE_SCALE'],
+  uniforms: [['logn', 'u32'], ['lines', 'u32'], ['lpw', 'u32'], ['inner', 'u32'], ['tws', 'u32'], ['sign', 'f32'], ['mul', 'f32']],
+  bindings: [r('x', c2), r('tw', c2), rw('y', c2)],
+  ...wg,
+});
+export const spectrumPack = spec({
+  name: 'spectrum_pack',
+  uniforms: [['total', 'u32'], ['sy', 'u32'], ['sx', 'u32'], ['planes', 'u32', '!UNPACK']],
+  bindings: [r('x', c2), r('scale'), rw('y', c2)],
+  variants: ['UNPACK'],
   ...wg,
 });
 export const spectrumImage = spec({
   name: 'spectrum_image',
   uniforms: [['total', 'u32'], ['c', 'u32'], ['plane', 'u32'], ['k', 'f32']],
-  bindings: [r('s', c2), r('mix', { when: 'MIX3' }), r('ranges'), r('g', { when: 'BACKWARD' }), rw('y', { typeIf: { BACKWARD: 'array<vec2f>' } })],
+  bindings: [r('s'), r('mix', { when: 'MIX3' }), r('ranges'), r('g', { when: 'BACKWARD' }), rw('y')],
   variants: ['MIX3', 'BACKWARD'],
   ...wg,
 });

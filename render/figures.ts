@@ -203,7 +203,7 @@ const maxout: Builder = (e, ctx) => {
       caption: `${kind === 'class' ? (ctx.labels?.[u]?.split(',')[0] ?? `class ${u}`) : `${kind} ${u}${at ? ` @${at.join(',')}` : ''}`}: ${last[i]!.toFixed(2)}`,
     };
   });
-  const what = field ? ` (units' receptive fields, ${field[2]}×${field[3]} px)` : '';
+  const what = field ? ` (units' receptive fields, ${field[2]}x${field[3]} px)` : '';
   return [{ suffix: '', cells, columns: Math.min(8, cells.length), cellSize: Math.max(112, Math.min(224, h)), title: `maxout ${kind === 'class' ? 'logits' : m(e, 'layer')}${what} - ${ctx.model}` }];
 };
 

@@ -11,7 +11,7 @@ import { Model } from '../engine/runner.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { decodeImage } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
-import { maxOut, invert, receptiveField } from '../explainers/optimize.ts';
+import { maxOut, invert, receptiveField, preActivation } from '../explainers/optimize.ts';
 import { explainer } from '../explainers/registry.ts';
 import { readNpy } from '../loaders/npy.ts';
 import { loadCaffe } from '../loaders/caffe.ts';
@@ -151,51 +151,82 @@ describe('the Fourier parameterisation and its transforms on the GPU', function 
     return m / Math.max(r, 1e-30);
   };
 
-  it('fft_lines along rows and columns equals the 2D DFT (forward, inverse, and with the spectrum scale on load or store)', async () => {
+  const twiddles = (m: number) => buf(Float32Array.from({ length: m }, (_, i) => (i % 2 === 0 ? Math.cos((-2 * Math.PI * (i >> 1)) / m) : Math.sin((-2 * Math.PI * (i >> 1)) / m))));
+  /** The 2D DFT of complex planes (interleaved re, im): y[ky, kx] = Σ x[i, j] e^(sign 2πi (ky i / sy + kx j / sx)). */
+  const dft2 = (src: ArrayLike<number>, planes: number, sy: number, sx: number, sign: number) => {
+    const P = sy * sx, y = new Float64Array(planes * P * 2);
+    for (let p = 0; p < planes; p++)
+      for (let ky = 0; ky < sy; ky++)
+        for (let kx = 0; kx < sx; kx++) {
+          let re = 0, im = 0;
+          for (let i = 0; i < sy; i++)
+            for (let j = 0; j < sx; j++) {
+              const e = p * P + i * sx + j, a = sign * 2 * Math.PI * ((ky * i) / sy + (kx * j) / sx);
+              re += src[2 * e]! * Math.cos(a) - src[2 * e + 1]! * Math.sin(a);
+              im += src[2 * e]! * Math.sin(a) + src[2 * e + 1]! * Math.cos(a);
+            }
+          y[2 * (p * P + ky * sx + kx)] = re;
+          y[2 * (p * P + ky * sx + kx) + 1] = im;
+        }
+    return y;
+  };
+  const fft2 = (src: GPUBuffer, tmp: GPUBuffer, dst: GPUBuffer, planes: number, sy: number, sx: number, sign: number, tw: GPUBuffer, lpw = 5) => {
+    const m = Math.max(sy, sx);
+    // columns then rows; five lines to a workgroup, so that one workgroup's share is cut short
+    return ([[src, tmp, false], [tmp, dst, true]] as const).map(([x, y, rows]) => {
+      const n = rows ? sx : sy, lines = planes * (rows ? sy : sx);
+      return engine.makeDispatch(O.fftLines, {
+        uniforms: { logn: Math.log2(n), lines, lpw, inner: rows ? 1 : sx, tws: m / n, sign, mul: 1 },
+        bindings: { x, tw, y }, workgroups: [Math.ceil(lines / lpw), 1, 1], label: 'fft',
+      });
+    });
+  };
+
+  it('fft_lines along columns and rows equals the 2D DFT, forward and inverse', async () => {
     const r = rng(3);
     const [planes, sy, sx] = [3, 8, 16];
-    const P = sy * sx;
-    const x = Float32Array.from({ length: planes * P * 2 }, () => r.uniform(-1, 1));
-    const scale = Float32Array.from({ length: P }, () => r.uniform(0.5, 2));
-    // reference: y[ky, kx] = Σ x[i, j] e^(sign 2πi (ky i / sy + kx j / sx)), x pre-scaled (LOAD) or y post-scaled (STORE)
-    const dft = (src: Float32Array, sign: number, pre: boolean, post: boolean) => {
-      const y = new Float32Array(src.length);
-      for (let p = 0; p < planes; p++)
-        for (let ky = 0; ky < sy; ky++)
-          for (let kx = 0; kx < sx; kx++) {
-            let re = 0, im = 0;
-            for (let i = 0; i < sy; i++)
-              for (let j = 0; j < sx; j++) {
-                const e = p * P + i * sx + j, s = pre ? scale[i * sx + j]! : 1;
-                const a = sign * 2 * Math.PI * ((ky * i) / sy + (kx * j) / sx);
-                const [xr, xi] = [src[2 * e]! * s, src[2 * e + 1]! * s];
-                re += xr * Math.cos(a) - xi * Math.sin(a);
-                im += xr * Math.sin(a) + xi * Math.cos(a);
-              }
-            const e = p * P + ky * sx + kx, s = post ? scale[ky * sx + kx]! : 1;
-            y[2 * e] = re * s;
-            y[2 * e + 1] = im * s;
-          }
-      return y;
-    };
-    for (const [sign, where] of [[-1, undefined], [1, 'LOAD_SCALE'], [-1, 'STORE_SCALE']] as const) {
-      const xb = buf(x), tb = buf(new Float32Array(x.length)), yb = buf(new Float32Array(x.length)), sb = buf(scale);
-      const m = Math.max(sy, sx); // the twiddles e^(−2πi·j/m) of the longer side
-      const twb = buf(Float32Array.from({ length: m }, (_, i) => (i % 2 === 0 ? Math.cos((-2 * Math.PI * (i >> 1)) / m) : Math.sin((-2 * Math.PI * (i >> 1)) / m))));
-      const pass = (src: GPUBuffer, dst: GPUBuffer, rows: boolean, variant?: string) => {
-        // five lines to a workgroup: one workgroup's share is cut short
-        const n = rows ? sx : sy, lines = planes * (rows ? sy : sx), lpw = 5;
-        return engine.makeDispatch(O.fftLines, {
-          defines: variant ? [variant] : [], uniforms: { logn: Math.log2(n), lines, lpw, inner: rows ? 1 : sx, plane: P, tws: m / n, sign, mul: 1 },
-          bindings: { x: src, tw: twb, y: dst, ...(variant ? { scale: sb } : {}) }, workgroups: [Math.ceil(lines / lpw), 1, 1], label: 'fft',
-        });
-      };
-      // LOAD_SCALE goes on the first pass, STORE_SCALE on the last
-      await engine.run([pass(xb, tb, false, where === 'LOAD_SCALE' ? where : undefined), pass(tb, yb, true, where === 'STORE_SCALE' ? where : undefined)]);
-      const got = await read(yb, x.length);
-      expect(maxDiff(got, dft(x, sign, where === 'LOAD_SCALE', where === 'STORE_SCALE')), `sign ${sign} ${where ?? ''}`).to.be.below(1e-5);
-      for (const b of [xb, tb, yb, sb, twb]) b.destroy();
+    const x = Float32Array.from({ length: planes * sy * sx * 2 }, () => r.uniform(-1, 1));
+    for (const sign of [-1, 1]) {
+      const xb = buf(x), tb = buf(new Float32Array(x.length)), yb = buf(new Float32Array(x.length)), tw = twiddles(Math.max(sy, sx));
+      await engine.run(fft2(xb, tb, yb, planes, sy, sx, sign, tw));
+      expect(maxDiff(await read(yb, x.length), dft2(x, planes, sy, sx, sign)), `sign ${sign}`).to.be.below(1e-5);
+      for (const b of [xb, tb, yb, tw]) b.destroy();
     }
+  });
+
+  it('spectrum_pack: one inverse FFT of a pair gives two planes Re(IDFT(s·θ)), and UNPACK gives each real plane s·DFT(g) from one forward FFT', async () => {
+    const r = rng(4);
+    const [planes, sy, sx] = [3, 4, 8]; // an odd number of planes: the last pair is half empty
+    const P = sy * sx, pairs = 2;
+    const theta = Float32Array.from({ length: planes * P * 2 }, () => r.uniform(-1, 1));
+    const scale = new Float32Array(P);
+    for (let ky = 0; ky < sy; ky++) for (let kx = 0; kx < sx; kx++) scale[ky * sx + kx] = 1 / (1 + Math.hypot(Math.min(ky, sy - ky), Math.min(kx, sx - kx))); // symmetric, s[k] = s[−k]
+    const scaled = Float64Array.from(theta, (v, i) => v * scale[(i >> 1) % P]!);
+    const want = dft2(scaled, planes, sy, sx, 1); // take the real parts
+    const tb = buf(theta), sb = buf(scale), ab = buf(new Float32Array(pairs * P * 2)), bb = buf(new Float32Array(pairs * P * 2)), cb = buf(new Float32Array(pairs * P * 2)), tw = twiddles(sx);
+    await engine.run([
+      engine.makeDispatch(O.spectrumPack, { uniforms: { total: pairs * P, sy, sx, planes }, bindings: { x: tb, scale: sb, y: ab }, threads: pairs * P, label: 'pack' }),
+      ...fft2(ab, bb, cb, pairs, sy, sx, 1, tw),
+    ]);
+    const got = await read(cb, pairs * P * 2);
+    for (let l = 0; l < 4; l++)
+      for (let p = 0; p < P; p++) {
+        const v = got[2 * ((l >> 1) * P + p) + (l & 1)]!;
+        expect(v, `plane ${l} pixel ${p}`).to.be.closeTo(l < planes ? want[2 * (l * P + p)]! : 0, 1e-4);
+      }
+    // the gradient: real planes g packed two to a complex plane, forward FFT, unpacked and scaled
+    const g = Float32Array.from({ length: planes * P }, () => r.uniform(-1, 1));
+    const packedG = new Float32Array(pairs * P * 2);
+    for (let l = 0; l < planes; l++) for (let p = 0; p < P; p++) packedG[2 * ((l >> 1) * P + p) + (l & 1)] = g[l * P + p]!;
+    const gc = Float64Array.from({ length: planes * P * 2 }, (_, i) => (i % 2 === 0 ? g[i >> 1]! : 0));
+    const G = dft2(gc, planes, sy, sx, -1).map((v, i) => v * scale[(i >> 1) % P]!);
+    const pb = buf(packedG), zb = buf(new Float32Array(pairs * P * 2)), yb = buf(new Float32Array(pairs * P * 2)), ob = buf(new Float32Array(planes * P * 2));
+    await engine.run([
+      ...fft2(pb, zb, yb, pairs, sy, sx, -1, tw),
+      engine.makeDispatch(O.spectrumPack, { defines: ['UNPACK'], uniforms: { total: planes * P, sy, sx }, bindings: { x: yb, scale: sb, y: ob }, threads: planes * P, label: 'unpack' }),
+    ]);
+    expect(maxDiff(await read(ob, planes * P * 2), G)).to.be.below(1e-5);
+    for (const b of [tb, sb, ab, bb, cb, tw, pb, zb, yb, ob]) b.destroy();
   });
 
   it('affine_sample ADJOINT is the transpose of the sampling (⟨S x, y⟩ = ⟨x, Sᵀ y⟩), under scale, rotation, shift and wrap-around', async () => {
@@ -233,7 +264,9 @@ describe('the Fourier parameterisation and its transforms on the GPU', function 
   it(`spectrum_image BACKWARD equals finite differences of its colours (${mix3 ? 'decorrelated' : 'channel by channel'}, sigmoid, per-channel ranges)`, async () => {
     const r = rng(9);
     const [n, c, P] = [2, 3, 5];
-    const s = Float32Array.from({ length: n * c * P * 2 }, () => r.uniform(-3, 3));
+    // the planes packed two to a complex value (interleaved): plane l at 2·((l >> 1)·P + p) + (l & 1)
+    const at = (l: number, p: number) => 2 * ((l >> 1) * P + p) + (l & 1);
+    const s = Float32Array.from({ length: n * c * P }, () => r.uniform(-3, 3));
     const mix = mix3 ? Float32Array.from({ length: 9 }, () => r.uniform(-1, 1)) : Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]);
     const ranges = Float32Array.from([-104, -117, -123, 151, 138, 132]);
     const g = Float32Array.from({ length: n * c * P }, () => r.uniform(-1, 1));
@@ -245,7 +278,7 @@ describe('the Fourier parameterisation and its transforms on the GPU', function 
         for (let p = 0; p < P; p++)
           for (let rr = 0; rr < c; rr++) {
             let a = 0;
-            for (let cc = 0; cc < c; cc++) a += mix[rr * c + cc]! * sv[2 * ((b * c + cc) * P + p)]!;
+            for (let cc = 0; cc < c; cc++) a += mix[rr * c + cc]! * sv[at(b * c + cc, p)]!;
             const y = ranges[rr]! + (ranges[c + rr]! - ranges[rr]!) / (1 + Math.exp(-a * k));
             L += g[(b * c + rr) * P + p]! * y;
           }
@@ -388,14 +421,20 @@ describe('MaxOut with its defaults on the real SqueezeNet (Caffe)', function () 
     return g.params.get('conv1/weight')!.data; // [96, 3, 7, 7], BGR
   };
 
-  it('the receptive fields of conv1 and fire5 (where scale and rotation turn, and how far the shift goes)', () => {
+  it('the receptive fields of conv1 and fire5 (where scale and rotation turn, and how far the shift goes), and where a target is before its ReLU', () => {
     const g = loadCaffe(readFileSync(join(CAFFE, 'SqueezeNet_deploy.prototxt'), 'utf8'), new Uint8Array(readFileSync(join(CAFFE, 'squeezenet_v1.0_decoded.caffemodel'))), { prototxtName: 'SqueezeNet_deploy.prototxt' });
     expect(receptiveField(g, 'conv1')).to.deep.equal({ size: [7, 7], jump: [2, 2], start: [3, 3] });
     // conv1 7/2 → pool1 3/2 → fire2, fire3: 3×3 → fire4: 3×3 → pool4 3/2 → fire5: 3×3 (the 1×1 paths see less)
     const f5 = receptiveField(g, 'fire5/concat')!;
     expect(f5.jump).to.deep.equal([8, 8]);
     expect(f5.size).to.deep.equal([7 + 2 * 2 + 2 * 4 * 3 + 2 * 4 + 2 * 8, 7 + 2 * 2 + 2 * 4 * 3 + 2 * 4 + 2 * 8]);
+    expect(receptiveField(g, 'fire5/conv1x1_2')!.size).to.deep.equal([43, 43]); // the expand 1×1 branch sees what pool4 sees
     expect(receptiveField(g, 'pool_final')).to.equal(undefined); // a global pool sees the whole image
+    // fire5/concat = relu(expand1x1: 128 channels) ‖ relu(expand3x3: 128 channels)
+    expect(preActivation(g, 'fire5/concat', 1)).to.deep.equal({ value: 'fire5/conv1x1_2', channel: 1 });
+    expect(preActivation(g, 'fire5/concat', 200)).to.deep.equal({ value: 'fire5/conv3x3_2', channel: 72 });
+    expect(preActivation(g, 'relu_conv1', 3)).to.deep.equal({ value: 'conv1', channel: 3 });
+    expect(preActivation(g, 'pool1', 3)).to.deep.equal({ value: 'pool1', channel: 3 }); // a pool is not looked through
   });
 
   it("`loupe maxout --layer conv1 --units 0-15` with the default settings: each image's best 7×7 window resembles its filter (mean Pearson ≥ 0.8)", async function () {
