@@ -229,6 +229,8 @@ export interface MaxOutResult {
   at?: [number, number];
   /** that unit's receptive field in the image, [row, column, height, width] (clipped to the image) */
   field?: [number, number, number, number];
+  /** the random shift each step took (pixels; the default depends on the target) */
+  jitter: number;
   /** the value each target was optimised at, where that is not `layer` (before its ReLU, through concats) */
   optimised?: { value: string; channel: number }[];
   /** the objective per target at each logged step (a channel's leaky-rectified mean, a unit's value or a logit, before the ReLU) */
@@ -337,7 +339,7 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
   }
   const log = steps.map((step, j) => ({ step, objective: objectives.map((o) => o[j]!) }));
   const optimised = at0 && at0.some((q, i) => q.value !== layer || q.channel !== goals[i]!.channel) ? at0 : undefined;
-  return { images, targets: units, layer, kind: target.kind, ...(at ? { at } : {}), ...(field ? { field } : {}), ...(optimised ? { optimised } : {}), log };
+  return { images, targets: units, layer, kind: target.kind, ...(at ? { at } : {}), ...(field ? { field } : {}), ...(optimised ? { optimised } : {}), jitter, log };
 }
 
 export interface InversionResult {

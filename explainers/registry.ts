@@ -421,7 +421,7 @@ export const explainers: readonly ExplainerEntry[] = [
       const r = await maxOut(j.model, target, { ...opts, ...live, signal: j.signal });
       return {
         method: 'maxout', maps: { shape: [r.targets.length, j.c, j.h, j.w], data: r.images }, tensors: {},
-        meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, ...(r.at ? { at: r.at } : {}), ...(r.field ? { field: r.field } : {}), ...(r.optimised ? { optimised: r.optimised } : {}), objective: r.log.at(-1)!.objective, log: r.log, parameters: { ...opts, ranges: undefined } }),
+        meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, ...(r.at ? { at: r.at } : {}), ...(r.field ? { field: r.field } : {}), ...(r.optimised ? { optimised: r.optimised } : {}), objective: r.log.at(-1)!.objective, log: r.log, parameters: { ...opts, jitter: r.jitter, ranges: undefined } }),
       };
     },
   }),
