@@ -7,7 +7,8 @@
 // (ranges = lo_0..lo_{C−1}, hi_0..hi_{C−1}):
 //   y_r = lo_r + (hi_r − lo_r) · σ(Σ_c mix[r, c] · t_c)
 // BACKWARD: the gradient g with respect to y taken back to the planes of the spectrum's inverse
-// FFT, packed the same way: k · Σ_r mix[r, c] · g_r (hi_r − lo_r) σ'(·) for each channel c.
+// FFT, packed the same way: k · Σ_r mix[r, c] · g_r (hi_r − lo_r) σ'(·) for each channel c (and
+// zero in the empty half of the last pair when the planes are odd in number).
 override WG: u32 = 64;
 
 fn sigm(a: f32) -> f32 {
@@ -39,6 +40,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   y[packed(l, p)] = gt.x;
   y[packed(l + 1u, p)] = gt.y;
   y[packed(l + 2u, p)] = gt.z;
+  if (b == u.total / u.plane - 1u && (l + 3u) % 2u == 1u) {
+    y[packed(l + 3u, p)] = 0.0; // the empty half of the last pair: no stale values in its FFT
+  }
 //#else
   let v = lo + (hi - lo) * sg;
   y[at] = v.x;
@@ -53,6 +57,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let hi = ranges[u.c + c];
 //#if BACKWARD
     y[packed(b * u.c + c, p)] = g[at] * (hi - lo) * sg * (1.0 - sg) * u.k;
+    let last = b * u.c + c + 1u;
+    if (last == u.total / u.plane * u.c && last % 2u == 1u) {
+      y[packed(last, p)] = 0.0; // the empty half of the last pair: no stale values in its FFT
+    }
 //#else
     y[at] = lo + (hi - lo) * sg;
 //#endif
