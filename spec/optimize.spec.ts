@@ -301,6 +301,22 @@ describe('the Fourier parameterisation and its transforms on the GPU', function 
     for (const b of [sb, mb, rb, gb, yb, db]) b.destroy();
   });
 
+  it('spectrum_image BACKWARD zeroes the empty half of the last pair when the planes are odd in number (three RGB planes, three grey ones)', async () => {
+    const P = 4;
+    for (const [n, c] of [[1, 3], [3, 1]] as const) {
+      const planes = n * c, size = Math.ceil(planes / 2) * P * 2;
+      const mix3 = c === 3;
+      const sb = buf(new Float32Array(size).fill(0.5)), rb = buf(Float32Array.from([...Array(c).fill(0), ...Array(c).fill(1)])), gb = buf(new Float32Array(planes * P).fill(1));
+      const mb = buf(Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]));
+      const db = buf(new Float32Array(size).fill(7)); // stale values
+      await engine.run([engine.makeDispatch(O.spectrumImage, { defines: mix3 ? ['MIX3', 'BACKWARD'] : ['BACKWARD'], uniforms: { total: n * P, c, plane: P, k: 1 }, bindings: { s: sb, mix: mix3 ? mb : undefined, ranges: rb, g: gb, y: db }, threads: n * P, label: 'bwd' })]);
+      const d = await read(db, size);
+      for (let p = 0; p < P; p++) expect(d[2 * ((planes >> 1) * P + p) + 1], `${n}×${c}: pixel ${p} of the empty plane`).to.equal(0);
+      expect(d.every((v) => v !== 7), `${n}×${c}: every value written`).to.equal(true);
+      for (const b of [sb, rb, gb, mb, db]) b.destroy();
+    }
+  });
+
   it('conv_select computes one channel per image as the conv does, and BACKWARD is its transpose (strides, pads, dilation, groups)', async () => {
     const r = rng(11);
     for (const [cin, group, k, st, pad, dil] of [[3, 1, 7, 2, 0, 1], [4, 2, 3, 1, 1, 2], [6, 3, 3, 2, 2, 1], [10, 2, 3, 2, 1, 1]] as const) {
