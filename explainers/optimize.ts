@@ -360,17 +360,19 @@ export async function invert(model: Model, x0: Float32Array, layer: string, opts
   checkNonNegative(opts);
   const [, h, w] = model.graph.input.shape.slice(1) as [number, number, number];
   const B = opts.range ? (opts.range[1] - opts.range[0]) / 2 : 1;
-  opts = {
-    ...opts,
-    norm: (opts.norm ?? 0) / (h * w * B ** (opts.alpha ?? 2)),
-    tv: (opts.tv ?? 0) / (h * w * B ** (opts.tvBeta ?? 2)),
-  };
+  // (the Fourier parameterisation's regularisers are scale-free already)
+  if (opts.param !== 'fourier')
+    opts = {
+      ...opts,
+      norm: (opts.norm ?? 0) / (h * w * B ** (opts.alpha ?? 2)),
+      tv: (opts.tv ?? 0) / (h * w * B ** (opts.tvBeta ?? 2)),
+    };
   const value = model.resolve(layer);
   const a0 = (await model.run(x0, 1, { outputs: [value] })).get(value)!.data;
   let n2 = 0;
   for (const v of a0) n2 += v * v;
   if (n2 === 0) throw new ArgumentError(`layer ${layer} is all zeros for this image: nothing to invert`);
-  const res = await optimise(model, 1, value, { ...opts, param: 'pixel' }, { kind: 'match', target: a0, k: -2 / n2 }, (a) => {
+  const res = await optimise(model, 1, value, opts, { kind: 'match', target: a0, k: -2 / n2 }, (a) => {
     let sq = 0;
     for (let i = 0; i < a.length; i++) sq += (a[i]! - a0[i]!) ** 2;
     return [Math.sqrt(sq / n2)];

@@ -519,6 +519,17 @@ describe('MaxOut options: the Fourier parameterisation, --unit, reproducibility'
     await expectReject(explainer('maxout').run(model, inputs, { layer, unit: 'middle', iterations: 1 }), /--unit must be centre, Y,X .* or mean, got "middle"/);
   });
 
+  it('inversion takes the Fourier parameterisation too (its default stays pixels)', async () => {
+    const digit = new Float32Array(28 * 28);
+    for (let i = 8; i < 20; i++) digit[i * 28 + 14] = digit[i * 28 + 13] = 1; // a "1"
+    const e = await explainer('invert').run(model, { data: digit, batch: 1 }, { layer: conv(), iterations: 30, param: 'fourier' });
+    const log = e.meta.log as { error: number }[];
+    expect(log.at(-1)!.error).to.be.below(log[0]!.error);
+    expect((e.meta.parameters as { param: string; zoom: number }).param).to.equal('fourier');
+    expect((e.meta.parameters as { param: string; zoom: number }).zoom).to.equal(0);
+    expect(((await explainer('invert').run(model, { data: digit, batch: 1 }, { layer: conv(), iterations: 2 })).meta.parameters as { param: string }).param).to.equal('pixel');
+  });
+
   it('--param pixel keeps the pixel optimiser (and its options: tv, norm, blur, jitter, clipping); fourier takes them too', async () => {
     for (const param of ['pixel', 'fourier']) {
       const e = await explainer('maxout').run(model, inputs, { class: '4', iterations: 8, param, tv: 0.01, norm: 0.01, blurEvery: 2, jitter: 1 });
