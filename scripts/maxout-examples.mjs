@@ -13,7 +13,7 @@
 //
 //   node scripts/maxout-examples.mjs [--only conv1,conv1-mean,fire5,classes,filters] [--out examples/maxout]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +38,9 @@ function loupe(args) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/loupe.js'), ...args], { stdio: 'inherit', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
   if (r.status !== 0) process.exit(r.status ?? 1);
   console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  // the .npy (the images in network units, 5-10 MB a run) is not kept in the tree: the PNG and
+  // the JSON are what people look at, and the command above writes the .npy again
+  rmSync(`${args[args.indexOf('--out') + 1]}.npy`, { force: true });
 }
 
 mkdirSync(outDir, { recursive: true });
