@@ -10,7 +10,7 @@ import { INFO_OPTIONS, PREDICT_OPTIONS } from './commands.ts';
 
 export async function info(argv: string[]): Promise<number> {
   const { o } = parseCommand(argv, INFO_OPTIONS, 'info');
-  const g = loadModelFile(o.model, o.weights);
+  const g = loadModelFile(o.model, o.weights, { architectureOnly: true });
   const s = summarise(g);
   if (o.json) {
     console.log(JSON.stringify(s, null, 1));

@@ -1,7 +1,8 @@
 // Finding a classifier's logits and probabilities in a graph, and the top-K of a batch.
 import type { Graph } from './ir.ts';
 import type { Model, Tensor } from './runner.ts';
-import { ArgumentError } from './errors.ts';
+import { ArgumentError, ShapeError } from './errors.ts';
+import { inferShapes } from './shapes.ts';
 
 export interface ClassifierValues {
   logits: string; // pre-softmax scores
@@ -41,6 +42,11 @@ export interface Classification {
 
 export async function classify(model: Model, input: Float32Array, batch: number, topK: number, onProgress?: (d: number, t: number) => void): Promise<Classification> {
   const cv = classifierValues(model.graph);
+  if (!(batch > 0)) throw new ArgumentError('no images to classify');
+  // A score per class: [N, K] or [N, K, 1, 1], never a feature map read as H·W·C "classes".
+  const s = inferShapes(model.graph, 1).get(cv.logits)!;
+  if (!(s.length === 2 || (s.length === 4 && s[2] === 1 && s[3] === 1)))
+    throw new ShapeError(`model output "${cv.logits}" has shape [N, ${s.slice(1).join(', ')}], not a score per class ([N, K] or [N, K, 1, 1])`);
   const res = await model.run(input, batch, { outputs: cv.probs ? [cv.logits, cv.probs] : [cv.logits], onProgress });
   const lt: Tensor = res.get(cv.logits)!;
   const classes = lt.data.length / batch;
