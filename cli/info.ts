@@ -3,7 +3,7 @@ import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import { summarise, shapeText, totalText } from '../engine/summary.ts';
-import { classify } from '../engine/classify.ts';
+import { checkClassifier, classify } from '../engine/classify.ts';
 import { loadModelFile, readInputs, readLabels } from './inputs.ts';
 import { progressBar } from './progress.ts';
 import { INFO_OPTIONS, PREDICT_OPTIONS } from './commands.ts';
@@ -29,6 +29,7 @@ export async function info(argv: string[]): Promise<number> {
 export async function predict(argv: string[]): Promise<number> {
   const { args, o } = parseCommand(argv, PREDICT_OPTIONS, 'predict');
   const g = loadModelFile(o.model, o.weights);
+  checkClassifier(g); // before the GPU starts
   const labels = readLabels(o.labels);
   const input = readInputs(args, g);
   const engine = await createNodeEngine();
