@@ -416,8 +416,8 @@ interface Ctx {
  * The versions of the default (ai.onnx) operator set the loader follows. Each op's opset-dependent
  * forms are read as their version defines them (attributes that became inputs, changed defaults);
  * the versions after 18 changed the ops the loader maps only by new element types (and by
- * AveragePool's dilations and Resize's half_pixel_symmetric in 19, which are refused as unsupported),
- * up to 23 (ONNX 1.18). A file stamped with a later opset may define its ops otherwise: refused, as
+ * AveragePool's dilations, refused unless 1, and Resize's half_pixel_symmetric, refused for linear
+ * resizes, in 19), up to 23 (ONNX 1.18). A file stamped with a later opset may define its ops otherwise: refused, as
  * ONNX Runtime refuses an opset it does not know.
  */
 export const ONNX_OPSETS = { min: 1, max: 23 } as const;
