@@ -14,6 +14,7 @@ import { startAppServer } from '../cli/serve.ts';
 import { buildApp } from '../scripts/build-web.mjs';
 import { readNpy } from '../loaders/npy.ts';
 import { onnxRoot } from '../loaders/onnx.ts';
+import { pngHeader } from './hostile.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '..', 'shared', 'data');
@@ -429,7 +430,11 @@ describe('the browser app (headless Chromium, SwiftShader WebGPU)', function () 
       await app.page.setInputFiles('#images-input', bad('notes.png', 'these are not pixels\n'));
       expect(await settle(app.page)).to.match(/notes\.png: not a PNG or JPEG image/);
       await app.page.setInputFiles('#images-input', bad('cut.png', readFileSync(DIGIT).subarray(0, 60)));
-      expect(await settle(app.page)).to.match(/cut\.png: cannot decode PNG/);
+      expect(await settle(app.page)).to.match(/cut\.png: cannot decode PNG: the file is cut short/);
+      const t0 = Date.now();
+      await app.page.setInputFiles('#images-input', bad('bomb.png', pngHeader(32000, 32000)));
+      expect(await settle(app.page)).to.match(/bomb\.png: the PNG is 32000×32000 = 1,024,000,000 pixels, more than the 67,108,864/);
+      expect(Date.now() - t0, 'ms to refuse a decompression bomb').to.be.below(1000);
       await app.page.setInputFiles('#model-input', bad('weights.caffemodel', readFileSync(SQZ_WEIGHTS).subarray(0, 1000)));
       expect(await settle(app.page)).to.match(/weights\.caffemodel: a \.caffemodel needs its \.prototxt/);
       // Still usable: the model that did open explains.

@@ -13,7 +13,7 @@ import { loadOnnx } from '../../loaders/onnx.ts';
 import { loadCaffe } from '../../loaders/caffe.ts';
 import { writeNpy } from '../../loaders/npy.ts';
 import { preprocessImage } from '../../loaders/preprocess.ts';
-import { decodeJpeg, detectImageFormat, type RGBAImage } from '../../loaders/image-formats.ts';
+import { checkImageSize, decodeJpeg, detectImageFormat, type RGBAImage } from '../../loaders/image-formats.ts';
 import { explainer } from '../../explainers/registry.ts';
 import { parseClasses } from '../../explainers/options.ts';
 import { toJson, type Explanation, type ExplainInputs } from '../../explainers/explanation.ts';
@@ -23,9 +23,6 @@ import type { FigureContext } from '../../render/figures.ts';
 import type { Explained, FileIn, ImageInfo, Opened, PreprocessIn, Reply, Request } from './protocol.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
-
-/** The largest image the page decodes (a PNG header can claim 32000×32000 in 68 bytes). */
-const MAX_PIXELS = 40e6;
 
 let engine: Engine | undefined;
 let graph: Graph | undefined;
@@ -83,10 +80,9 @@ async function decodeAny(f: FileIn): Promise<RGBAImage> {
   const fmt = detectImageFormat(f.bytes);
   if (fmt === 'jpeg') return decodeJpeg(f.bytes, f.name);
   if (fmt !== 'png') throw new InputFormatError(`${f.name}: not a PNG or JPEG image`);
-  // PNG is lossless: the browser's decoder gives pngjs's pixels (no colour management, no premultiplication).
-  const dv = new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
-  const w = f.bytes.length >= 24 ? dv.getUint32(16) : 0, h = f.bytes.length >= 24 ? dv.getUint32(20) : 0;
-  if (w * h > MAX_PIXELS) throw new InputFormatError(`${f.name}: ${w}×${h} pixels is more than this page decodes (${MAX_PIXELS / 1e6} Mpx)`);
+  // The header's size and completeness first (a 68-byte PNG can claim 32000×32000), as the CLI does;
+  // then the browser's decoder, which gives pngjs's pixels (PNG is lossless; no colour management).
+  checkImageSize(f.bytes, f.name);
   let bmp: ImageBitmap;
   try {
     bmp = await createImageBitmap(new Blob([f.bytes as BlobPart], { type: 'image/png' }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
