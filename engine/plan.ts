@@ -236,7 +236,7 @@ export function checkLimits(e: Engine, g: Graph, shapes: Map<string, number[]>, 
   if (!fits(numel(input))) throw tooBig(`the input "${g.input.name}"`, input, 'give a smaller input, or this model cannot run on this device');
   for (const i of nodes) {
     const n = g.nodes[i]!;
-    for (const p of nodeParams(n)) {
+    for (const p of opOf(n).splitsParams ? [] : nodeParams(n)) {
       const data = g.params.get(p)?.data;
       if (data && !fits(data.length))
         throw new DeviceLimitError(`layer "${n.name}" (${n.op}): parameter "${p}" needs ${bytesText(data.length * 4)}, more than one storage buffer binding on this device (${bindingLimitText(e)}): this layer cannot run on this device`);
