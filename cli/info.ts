@@ -35,7 +35,7 @@ export async function predict(argv: string[]): Promise<number> {
   const engine = await createNodeEngine();
   const model = new Model(engine, g);
   const bar = input.batch > 16 ? progressBar('predict', input.batch) : undefined;
-  const res = await classify(model, input.data, input.batch, o.top, bar?.update);
+  const res = await classify(model, input.data, input.batch, o.top, bar?.update, input.names);
   bar?.done();
   const classes = res.logits[0]!.length;
   if (labels && labels.length !== classes) console.error(`loupe: warning: ${o.labels} has ${labels.length} labels, the model ${classes} classes`);

@@ -52,10 +52,11 @@ export interface Classification {
   top: { index: number; prob: number }[][];
 }
 
-export async function classify(model: Model, input: Float32Array, batch: number, topK: number, onProgress?: (d: number, t: number) => void): Promise<Classification> {
+/** The top-K classes of each image; `names` (file names) let an error name the image it is about. */
+export async function classify(model: Model, input: Float32Array, batch: number, topK: number, onProgress?: (d: number, t: number) => void, names?: readonly string[]): Promise<Classification> {
   const cv = checkClassifier(model.graph);
   if (!(batch > 0)) throw new ArgumentError('no images to classify');
-  const res = await model.run(input, batch, { outputs: cv.probs ? [cv.logits, cv.probs] : [cv.logits], onProgress });
+  const res = await model.run(input, batch, { outputs: cv.probs ? [cv.logits, cv.probs] : [cv.logits], onProgress, names });
   const lt: Tensor = res.get(cv.logits)!;
   const classes = lt.data.length / batch;
   if (!Number.isInteger(classes)) throw new ArgumentError(`output ${cv.logits} of shape [${lt.shape.join(', ')}] is not a score per class`);

@@ -23,7 +23,8 @@ import type { Node } from './ir.ts';
 import { inferShapes, nodeFlops, numel } from './shapes.ts';
 import { lowerNode, opOf } from './ops/index.ts';
 import type { RegionIO, RegionRule } from './ops/types.ts';
-import { ArgumentError, ShapeError } from './errors.ts';
+import { ArgumentError, NonFiniteError, ShapeError } from './errors.ts';
+import { countNonFinite, firstBadImage } from './finite.ts';
 import { Arena } from './plan.ts';
 import type { BatchSource } from './sources.ts';
 import * as K from '../kernels/index.ts';
@@ -429,10 +430,20 @@ export class RegionForward {
     this.model.engine.device.queue.writeBuffer(this.org, 0, d.buffer, d.byteOffset, d.byteLength);
     const fill = source?.rectangles!(this.input, this.inputBase) ?? [];
     const res = await this.model.engine.run([...fill, ...this.dispatches], this.reads.map((v) => ({ buffer: v.buf, bytes: n * numel(v.shape) * 4 })));
-    return new Map(this.outputs.map((o, i) => {
+    const out = new Map(this.outputs.map((o, i) => {
       const s = [n, ...this.reads[i]!.shape.slice(1)];
       return [o, { shape: s, data: new Float32Array(res[i]!) }];
     }));
+    // The clean image was checked layer by layer (setClean runs it through Model.run): a
+    // non-finite value here comes from the changed rectangle.
+    for (const [o, t] of out) {
+      const bad = firstBadImage([t], n);
+      if (bad < 0) continue;
+      const node = this.model.graph.nodes.find((nd) => nd.outputs.includes(o));
+      const per = t.data.length / n;
+      throw new NonFiniteError(`${node ? `layer "${node.name}" (${node.op})` : `value "${o}"`} gives non-finite values for image ${bad} of a region batch (the image with its ${this.rect.join('×')} rectangle at row ${oy[bad]}, column ${ox[bad]} replaced): ${countNonFinite(t.data, bad * per, (bad + 1) * per)} of ${per} outputs are NaN or ±Infinity`);
+    }
+    return out;
   }
 
   destroy(): void {
