@@ -139,13 +139,13 @@ export function hostileCases(seed = 7): HostileCase[] {
   for (let i = 0; i < 12; i++) add(`onnx cut at a random length #${i}`, predict('m.onnx'), { 'm.onnx': truncate(r, b.lenet), 'digit.png': b.digit }, 'error', ['m.onnx']);
   for (let i = 0; i < 16; i++) {
     const n = r.int(1, 12);
-    add(`onnx with ${n} bits flipped #${i}`, predict('m.onnx'), { 'm.onnx': flip(r, b.lenet, n), 'digit.png': b.digit }, 'either', ['m.onnx']);
+    add(`onnx with ${n} bits flipped #${i}`, predict('m.onnx'), { 'm.onnx': flip(r, b.lenet, n), 'digit.png': b.digit }, 'either', ['m.onnx', 'layer "']);
   }
   const M = onnxRoot().lookupType('onnx.ModelProto');
   for (const [what, mutate] of onnxMutations()) {
-    const m = M.toObject(M.decode(b.lenet), { defaults: false }) as ModelProto;
+    const m = M.toObject(M.decode(b.lenet.slice()), { defaults: false }) as ModelProto; // a copy: raw_data views the bytes
     mutate(m);
-    add(`onnx: ${what}`, predict('m.onnx'), { 'm.onnx': M.encode(M.fromObject(m)).finish(), 'digit.png': b.digit }, 'error', ['m.onnx']);
+    add(`onnx: ${what}`, predict('m.onnx'), { 'm.onnx': M.encode(M.fromObject(m)).finish(), 'digit.png': b.digit }, 'error', what.includes('weight') ? ['m.onnx', 'layer "'] : ['m.onnx']);
   }
   add('a text file as the model', predict('m.onnx'), { 'm.onnx': 'not a model\n', 'digit.png': b.digit }, 'error', ['m.onnx']);
   add('an empty model file', predict('m.onnx'), { 'm.onnx': new Uint8Array(0), 'digit.png': b.digit }, 'error', ['m.onnx']);
@@ -162,7 +162,7 @@ export function hostileCases(seed = 7): HostileCase[] {
     add(`prototxt with lines removed #${i}`, caffe('p.prototxt', 'w.caffemodel'), { 'p.prototxt': lines.join('\n'), 'w.caffemodel': b.caffemodel, 'digit.png': b.digit }, 'either', ['p.prototxt', 'w.caffemodel']);
   }
   for (let i = 0; i < 6; i++) add(`caffemodel cut #${i}`, caffe('p.prototxt', 'w.caffemodel'), { 'p.prototxt': b.proto, 'w.caffemodel': truncate(r, b.caffemodel), 'digit.png': b.digit }, 'error', ['w.caffemodel']);
-  for (let i = 0; i < 6; i++) add(`caffemodel with bits flipped #${i}`, caffe('p.prototxt', 'w.caffemodel'), { 'p.prototxt': b.proto, 'w.caffemodel': flip(r, b.caffemodel, r.int(1, 8)), 'digit.png': b.digit }, 'either', ['w.caffemodel', 'p.prototxt']);
+  for (let i = 0; i < 6; i++) add(`caffemodel with bits flipped #${i}`, caffe('p.prototxt', 'w.caffemodel'), { 'p.prototxt': b.proto, 'w.caffemodel': flip(r, b.caffemodel, r.int(1, 8)), 'digit.png': b.digit }, 'either', ['w.caffemodel', 'p.prototxt', 'layer "']);
   add('a prototxt without its weights', caffe('p.prototxt'), { 'p.prototxt': b.proto, 'digit.png': b.digit }, 'error', ['p.prototxt', '--weights']);
   add('a prototxt nested 100,000 levels deep', ['info', '--model', 'p.prototxt'], { 'p.prototxt': 'layer { '.repeat(100000) + '}'.repeat(100000) }, 'error', ['p.prototxt']);
   add('a prototxt ending at conv1 (V1 layers)', caffe('p.prototxt', 'w.caffemodel'), {
