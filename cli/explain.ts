@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { Args } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
-import { ArgumentError } from '../engine/errors.ts';
+import { ArgumentError, EmptyExplanationError } from '../engine/errors.ts';
 import { loadModelFile, readInputs, readLabels, readBytes, preprocessFromArgs } from './inputs.ts';
 import { explainer, type ExplainInputs, type Explanation } from '../explainers/registry.ts';
 import { validateOptions, flagName, type OptionSpec } from '../explainers/options.ts';
@@ -67,6 +67,9 @@ export async function explain(argv: string[], alias?: string): Promise<number> {
     bar.done();
     model.destroy();
   }
+  // Every map all zero or constant: no picture of nothing, and no exit 0 (one map of a batch: a warning).
+  const warnings = e.meta.warnings as string[] | undefined;
+  if (e.meta.empty && warnings?.length) throw new EmptyExplanationError(`${warnings[0]}${warnings.length > 1 ? ` (and the other ${warnings.length - 1} maps)` : ''}; nothing written`);
   const ctx: FigureContext = { ...inputs, shape: [ch, h, w], model: basename(c.model) };
   for (const f of await writeOutputSet(explanationFiles(c.out, e, ctx))) console.log(f);
   if (e.note) console.error(e.note);

@@ -38,6 +38,10 @@ export class NonFiniteError extends LoupeError {
 export class DeviceLimitError extends GpuError {
   override name = 'DeviceLimitError';
 }
+/** An explanation whose every map is all zero or constant: nothing to show (the reason is in the message). */
+export class EmptyExplanationError extends LoupeError {
+  override name = 'EmptyExplanationError';
+}
 /** A long computation stopped at a check point because its AbortSignal fired (Ctrl-C, a page's Cancel button). */
 export class CancelledError extends LoupeError {
   override name = 'CancelledError';

@@ -111,7 +111,8 @@ const EMPTY_BECAUSE: Record<string, string> = {
  * The checks every map-producing method's result goes through: a map holding NaN or ±Infinity is an
  * error naming the method and the image (or class, or neuron) it is for; a map that is exactly
  * all zero or constant is kept but not passed off as an explanation: `meta.warnings` says so, and
- * `note` carries a `loupe: warning: …` line per warning (the CLI prints the note on stderr).
+ * `note` carries a `loupe: warning: …` line per warning (the CLI prints the note on stderr); when
+ * every map is so, `meta.empty` is true (the CLI then writes nothing and fails with the warning).
  * MaxOut and inversion (optimised images, no maps of an input) are left as they are.
  */
 function review(method: string, e: Explanation, names?: readonly string[]): Explanation {
@@ -120,11 +121,13 @@ function review(method: string, e: Explanation, names?: readonly string[]): Expl
   const label = (i: number) =>
     method === 'pda' ? `class ${meta.classes?.[i] ?? i}` : method === 'etalon' ? `the etalon of neuron ${meta.neurons?.[i] ?? i}` : `${imageText(i, names)}`;
   const warnings: string[] = [];
+  let maps = 0;
   const check = (x: Explanation, part?: string) => {
     const m = x.maps;
     if (!m) return;
     const slices = part !== undefined ? 1 : m.shape.length === 2 ? 1 : m.shape[0]!;
     const per = m.data.length / Math.max(1, slices);
+    if (part === undefined) maps = slices;
     for (let i = 0; i < slices; i++) {
       const bad = firstNonFinite(m.data, i * per, (i + 1) * per);
       const dims = slices === 1 && (part !== undefined || m.shape.length === 2) ? m.shape : m.shape.slice(1);
@@ -140,7 +143,7 @@ function review(method: string, e: Explanation, names?: readonly string[]): Expl
   check(e);
   for (const [k, p] of Object.entries(e.parts ?? {})) check(p, k);
   if (warnings.length === 0) return e;
-  return { ...e, meta: { ...e.meta, warnings }, note: [e.note, ...warnings.map((w) => `loupe: warning: ${w}`)].filter((l) => l).join('\n') };
+  return { ...e, meta: { ...e.meta, warnings, ...(warnings.length === maps ? { empty: true } : {}) }, note: [e.note, ...warnings.map((w) => `loupe: warning: ${w}`)].filter((l) => l).join('\n') };
 }
 
 /**

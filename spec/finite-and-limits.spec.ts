@@ -6,7 +6,7 @@
 // the library (Model, classify, the registry) and the CLI (exit 1, one line on stderr).
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEngine } from './helpers.ts';
@@ -367,13 +367,17 @@ describe('finite values and device limits', function () {
       expectOneLine(r, /^loupe: layer "big_conv" \(conv\): its output \(16×2048×2048 floats per image\) needs 256 MiB, more than one storage buffer binding on this device \(\d+(\.\d+)? [MG]iB, max\w+\): give a smaller input image, or this layer cannot run on this device$/);
     });
 
-    it('a map that is all zero: exit 0 and one loupe: warning line', () => {
+    it('a map that is all zero: exit 1 and that one line, nothing written; in a batch with a real map: exit 0 and a warning line', () => {
       const g = lenet();
       const fc2 = g.nodes.filter((n) => n.op === 'fc').at(-1)! as Extract<Node, { op: 'fc' }>;
       const w = g.params.get(fc2.attrs.weight)!;
       w.data.fill(0, 3 * (w.data.length / 10), 4 * (w.data.length / 10));
       writeFileSync(join(tmp, 'dead3.onnx'), writeOnnx(g));
-      const r = loupe('explain', '--method', 'saliency', '--model', join(tmp, 'dead3.onnx'), '--image', DIGIT, '--class', '3', '--out', join(tmp, 'sal3'));
+      const alone = loupe('explain', '--method', 'saliency', '--model', join(tmp, 'dead3.onnx'), '--image', DIGIT, '--class', '3', '--out', join(tmp, 'sal3alone'));
+      expect(alone.code, alone.err).to.equal(1);
+      expect(alone.lines.filter((l) => !/^saliency \[#+\]/.test(l))).to.deep.equal(['loupe: saliency: the map of "mnist-test-0.png" (image 0 of the batch) is all zero: it explains nothing (the class score does not depend on the input there); nothing written']);
+      expect(existsSync(join(tmp, 'sal3alone.npy'))).to.equal(false);
+      const r = loupe('explain', '--method', 'saliency', '--model', join(tmp, 'dead3.onnx'), '--image', DIGIT, '--image', DIGIT, '--class', '3,7', '--out', join(tmp, 'sal3'));
       expect(r.code, r.err).to.equal(0);
       expect(r.lines.filter((l) => !/^saliency \[#+\]/.test(l))).to.deep.equal(['loupe: warning: saliency: the map of "mnist-test-0.png" (image 0 of the batch) is all zero: it explains nothing (the class score does not depend on the input there)']);
       expect(JSON.parse(readFileSync(join(tmp, 'sal3.json'), 'utf8')).warnings).to.have.length(1);
