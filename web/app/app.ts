@@ -399,7 +399,10 @@ async function runMethod(): Promise<void> {
     showTiles(r.tiles, keep);
     app.exports = [...r.npy, ...r.json];
     $('#downloads').replaceChildren(...app.exports.map((f) => download(f.name, new Blob([f.bytes as BlobPart], { type: f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }))));
-    status(`${m.title}: ${(r.ms / 1000).toFixed(2)} s${r.note ? ` · ${r.note}` : ''}`);
+    const warnings = (r.note ?? '').split('\n').filter((l) => l.startsWith('loupe: warning: '));
+    const note = (r.note ?? '').split('\n').filter((l) => l && !l.startsWith('loupe: warning: ')).join(' ');
+    status(`${m.title}: ${(r.ms / 1000).toFixed(2)} s${note ? ` · ${note}` : ''}`);
+    if (warnings.length) showError(warnings.map((l) => l.slice('loupe: '.length)).join('\n')); // an empty map is shown, and said to be empty
     app.share = { method: m.name, options: formValues(m), images: images.map((i) => app.images[i]!.name), preset: $<HTMLSelectElement>('#pp-preset').value };
     history.replaceState(null, '', `#${encodeShare(app.share)}`);
   } finally {
