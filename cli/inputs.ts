@@ -6,7 +6,7 @@ import type { Graph, Preprocess } from '../engine/ir.ts';
 import { ArgumentError, InputFormatError, ModelFormatError, ShapeError } from '../engine/errors.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { loadCaffe } from '../loaders/caffe.ts';
-import { decodeImage, type RGBAImage } from '../loaders/image.ts';
+import { decodeImage, maxPixels, type RGBAImage } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { readNpy } from '../loaders/npy.ts';
 import type { Args } from './args.ts';
@@ -103,7 +103,7 @@ export function readInputs(args: Args, g: Graph): InputBatch {
   const data = new Float32Array(per * imgs.length);
   const images: RGBAImage[] = [];
   imgs.forEach((file, i) => {
-    const img = decodeImage(readBytes(file, 'image'), basename(file));
+    const img = decodeImage(readBytes(file, 'image'), basename(file), maxPixels(process.env));
     images.push(img);
     data.set(preprocessImage(img, pp), i * per);
   });

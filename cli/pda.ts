@@ -9,7 +9,7 @@ import { ArgumentError } from '../engine/errors.ts';
 import type { Preprocess } from '../engine/ir.ts';
 import { validateOptions } from '../explainers/options.ts';
 import { loadModelFile, readBytes, preprocessFromArgs } from './inputs.ts';
-import { decodeImage } from '../loaders/image.ts';
+import { decodeImage, maxPixels } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { readNpy } from '../loaders/npy.ts';
 import { readIdx, isGzip } from '../loaders/idx.ts';
@@ -58,7 +58,7 @@ function readImageSet(paths: string[], pp: Preprocess & { channels: number }, c:
         }
         out.push(preprocessImage({ width: iw, height: ih, data: rgba }, pp));
       }
-    } else out.push(preprocessImage(decodeImage(readBytes(file, 'image'), name), pp));
+    } else out.push(preprocessImage(decodeImage(readBytes(file, 'image'), name, maxPixels(process.env)), pp));
   }
   if (out.length === 0) throw new ArgumentError(`patch-model: no images found in ${paths.join(', ')}`);
   return out;

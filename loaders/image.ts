@@ -13,8 +13,8 @@ export { detectImageFormat } from './image-formats.ts';
 
 export { DEFAULT_MAX_PIXELS } from './image-formats.ts';
 
-/** The pixel limit of decodeImage: LOUPE_MAX_PIXELS when set (a positive integer), else DEFAULT_MAX_PIXELS. */
-export function maxPixels(env: Record<string, string | undefined> = process.env): number {
+/** A pixel limit from an environment (the CLI passes its environment): LOUPE_MAX_PIXELS when set (a positive integer), else DEFAULT_MAX_PIXELS. */
+export function maxPixels(env: Record<string, string | undefined>): number {
   const v = env.LOUPE_MAX_PIXELS;
   if (v === undefined || v.trim() === '') return DEFAULT_MAX_PIXELS;
   const n = Number(v.trim().replace(/_/g, ''));
@@ -39,7 +39,7 @@ function pngReason(e: unknown): string {
  * Throws InputFormatError naming `fileName` for anything else, for a larger image, or for a file
  * the decoder cannot read (truncated, corrupt).
  */
-export function decodeImage(bytes: Uint8Array, fileName: string, limit = maxPixels()): RGBAImage {
+export function decodeImage(bytes: Uint8Array, fileName: string, limit = DEFAULT_MAX_PIXELS): RGBAImage {
   const fmt = detectImageFormat(bytes);
   const hint = 'LOUPE_MAX_PIXELS raises the limit';
   if (fmt === 'png') {
