@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getEngine } from './helpers.ts';
+import { getEngine, rejection } from './helpers.ts';
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import type { Engine } from '../engine/gpu.ts';
 import type { Graph, Node } from '../engine/ir.ts';
@@ -49,14 +49,6 @@ function expectOneLine(r: ReturnType<typeof loupe>, mention: RegExp) {
   expect(r.err).not.to.match(/\n\s+at |internal error|Dawn|BindGroup|[Vv]alidation/);
 }
 
-async function rejection(p: () => Promise<unknown>): Promise<Error> {
-  try {
-    await p();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** `p`, or a rejection after `ms` (a hang fails the test instead of the suite) */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

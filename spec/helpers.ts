@@ -211,3 +211,13 @@ export async function checkOp<K extends Node['op']>(c: OpCase<K>): Promise<Map<s
   const x = c.input ?? r.array(numel(c.shape), c.lo ?? -1, c.hi ?? 1, c.levels);
   return checkGraph(b.build([y], c.op), x, c.shape[0]!, { atol: c.atol, rtol: c.rtol, label: c.op });
 }
+
+/** The error `p` rejects with (fails when it resolves). */
+export async function rejection(p: () => Promise<unknown>): Promise<Error> {
+  try {
+    await p();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}
