@@ -54,13 +54,7 @@ export function valueText(v: number): string {
 
 /** Where flat index `i` of one image (dims without the batch) is: "channel 0, row 10, column 12" for C×H×W. */
 export function positionText(i: number, dims: readonly number[]): string {
-  const idx: number[] = [];
-  let r = i;
-  for (let k = dims.length - 1; k >= 0; k--) {
-    const d = Math.max(1, dims[k]!);
-    idx.unshift(r % d);
-    r = Math.floor(r / d);
-  }
+  const idx = unravel(i, dims);
   if (dims.length === 3) return `channel ${idx[0]}, row ${idx[1]}, column ${idx[2]}`;
   if (dims.length === 1) return `feature ${idx[0]}`;
   return `[${idx.join(', ')}]`;
@@ -119,6 +113,21 @@ function unravel(i: number, dims: readonly number[]): number[] {
     i = Math.floor(i / d);
   }
   return idx;
+}
+
+/**
+ * The error for values read back (`read`, batch first) that hold NaN or ±Infinity for image `image`
+ * (`what` says which image): the first such value, named by the layer that gives it, and how many.
+ */
+export function outputError(read: Map<string, Tensor>, image: number, what: string, layerOf: (value: string) => Node | undefined): NonFiniteError {
+  for (const [v, t] of read) {
+    const per = t.data.length / Math.max(1, t.shape[0] ?? 1);
+    const count = countNonFinite(t.data, image * per, (image + 1) * per);
+    if (count === 0) continue;
+    const node = layerOf(v);
+    return new NonFiniteError(`${node ? `layer "${node.name}" (${node.op})` : `value "${v}"`} gives non-finite values for ${what}: ${count} of ${per} outputs are NaN or ±Infinity`);
+  }
+  return new NonFiniteError(`non-finite values for ${what}`);
 }
 
 /** The first image (of `batch`) for which any of the tensors holds a non-finite value, or -1. */

@@ -5,7 +5,7 @@
 // (engine/reverse.ts) and training (engine/train.ts) build their plans from the same pieces.
 
 import type { Dispatch, Engine } from './gpu.ts';
-import type { Graph } from './ir.ts';
+import type { Graph, Node } from './ir.ts';
 import { nodeParams } from './ir.ts';
 import { opOf, lowerNode, type LowerContext } from './ops/index.ts';
 import { inferShapes, nodeFlops, numel } from './shapes.ts';
@@ -70,6 +70,12 @@ export class GraphFacts {
       for (const v of n.inputs) this.readCount.set(v, (this.readCount.get(v) ?? 0) + 1);
       if (opOf(n).alias) this.root.set(n.outputs[0]!, this.rootOf(n.inputs[0]!));
     });
+  }
+
+  /** The node that produces value `v`, if one does (the graph input has none). */
+  layerOf(v: string): Node | undefined {
+    const i = this.producer.get(v);
+    return i === undefined ? undefined : this.graph.nodes[i];
   }
 
   /** The value whose buffer `v` shares (itself unless it is a view). */

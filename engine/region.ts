@@ -23,8 +23,8 @@ import type { Node } from './ir.ts';
 import { inferShapes, nodeFlops, numel } from './shapes.ts';
 import { lowerNode, opOf } from './ops/index.ts';
 import type { RegionIO, RegionRule } from './ops/types.ts';
-import { ArgumentError, NonFiniteError, ShapeError } from './errors.ts';
-import { countNonFinite, firstBadImage } from './finite.ts';
+import { ArgumentError, ShapeError } from './errors.ts';
+import { firstBadImage, outputError } from './finite.ts';
 import { Arena } from './plan.ts';
 import type { BatchSource } from './sources.ts';
 import * as K from '../kernels/index.ts';
@@ -436,13 +436,9 @@ export class RegionForward {
     }));
     // The clean image was checked layer by layer (setClean runs it through Model.run): a
     // non-finite value here comes from the changed rectangle.
-    for (const [o, t] of out) {
-      const bad = firstBadImage([t], n);
-      if (bad < 0) continue;
-      const node = this.model.graph.nodes.find((nd) => nd.outputs.includes(o));
-      const per = t.data.length / n;
-      throw new NonFiniteError(`${node ? `layer "${node.name}" (${node.op})` : `value "${o}"`} gives non-finite values for image ${bad} of a region batch (the image with its ${this.rect.join('×')} rectangle at row ${oy[bad]}, column ${ox[bad]} replaced): ${countNonFinite(t.data, bad * per, (bad + 1) * per)} of ${per} outputs are NaN or ±Infinity`);
-    }
+    const bad = firstBadImage(out.values(), n);
+    if (bad >= 0)
+      throw outputError(out, bad, `image ${bad} of a region batch (the image with its ${this.rect.join('×')} rectangle at row ${oy[bad]}, column ${ox[bad]} replaced)`, (v) => this.model.facts.layerOf(v));
     return out;
   }
 

@@ -14,7 +14,7 @@ import { opOf, type LowerContext } from './ops/index.ts';
 import { buildForward, destroyPlan, GraphFacts, peakBytesPerImage, type ForwardMode, type ForwardPlan } from './plan.ts';
 import { ArgumentError, NonFiniteError, ShapeError } from './errors.ts';
 import type { BatchSource } from './sources.ts';
-import { checkInputs, checkParams, firstBadImage, firstNonFinite, countNonFinite, HUGE, imageText, layerError, maxMagnitude, positionText, valueText, type NonFiniteSite } from './finite.ts';
+import { checkInputs, checkParams, firstBadImage, firstNonFinite, countNonFinite, HUGE, imageText, layerError, maxMagnitude, outputError, positionText, valueText, type NonFiniteSite } from './finite.ts';
 
 export interface Tensor {
   shape: number[];
@@ -439,14 +439,7 @@ export class Model {
   }
 
   private outputError(read: Map<string, Tensor>, image: number, what: string): NonFiniteError {
-    for (const [v, t] of read) {
-      const per = t.data.length / Math.max(1, t.shape[0] ?? 1);
-      const count = countNonFinite(t.data, image * per, (image + 1) * per);
-      if (count === 0) continue;
-      const node = this.graph.nodes.find((n) => n.outputs.includes(v));
-      return new NonFiniteError(`${node ? `layer "${node.name}" (${node.op})` : `value "${v}"`} gives non-finite values for ${what}: ${count} of ${per} outputs are NaN or ±Infinity`);
-    }
-    return new NonFiniteError(`non-finite values for ${what}`);
+    return outputError(read, image, what, (v) => this.facts.layerOf(v));
   }
 
   /**
