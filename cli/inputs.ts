@@ -9,6 +9,7 @@ import { loadCaffe } from '../loaders/caffe.ts';
 import { decodeImage, maxPixels, type RGBAImage } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { readNpy } from '../loaders/npy.ts';
+import { parseLabels } from '../loaders/labels.ts';
 import type { Args } from './args.ts';
 
 /** The largest file read whole: Node reads no more than 2 GiB - 1 bytes at once. */
@@ -113,8 +114,5 @@ export function readInputs(args: Args, g: Graph): InputBatch {
 /** Class names, one per line; Caffe's synset_words.txt lines ("n01440764 tench, Tinca tinca") lose their id. */
 export function readLabels(path: string | undefined): string[] | undefined {
   if (!path) return undefined;
-  const text = new TextDecoder().decode(readBytes(path, 'labels file'));
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new InputFormatError(`${path}: no labels in file`);
-  return lines.map((l) => l.replace(/^n\d{8}\s+/, '').trim());
+  return parseLabels(readBytes(path, 'labels file'), path);
 }

@@ -4,7 +4,7 @@
 // from the method's option schema), and look at the results in one grid with synchronised zoom,
 // pan and hover. The engine runs in a worker on navigator.gpu; files never leave the page.
 import { explainers, explainer, type ExplainerEntry } from '../../explainers/registry.ts';
-import { flagName, type OptionSpec } from '../../explainers/options.ts';
+import { flagName, labelIndex, type OptionSpec } from '../../explainers/options.ts';
 import type { ModelSummary } from '../../engine/summary.ts';
 import { Grid, GRID_CSS } from './grid.ts';
 import { GraphView, layerTable, GRAPH_CSS } from './graph-view.ts';
@@ -211,8 +211,7 @@ async function predict(): Promise<void> {
 
 function truthIndex(truth: string): number | undefined {
   if (/^\d+$/.test(truth)) return Number(truth);
-  const want = truth.toLowerCase().replace(/_/g, ' ');
-  const i = app.labels?.findIndex((l) => l.toLowerCase() === want || l.toLowerCase().split(',').map((x) => x.trim()).includes(want)) ?? -1;
+  const i = app.labels ? labelIndex(app.labels, truth.replace(/_/g, ' ')) : -1; // folder names write spaces as _
   return i >= 0 ? i : undefined;
 }
 

@@ -8,10 +8,11 @@ import { Model } from '../../engine/runner.ts';
 import type { Graph } from '../../engine/ir.ts';
 import { classify } from '../../engine/classify.ts';
 import { summarise } from '../../engine/summary.ts';
-import { ArgumentError, CancelledError, InputFormatError, LoupeError, ModelFormatError } from '../../engine/errors.ts';
+import { ArgumentError, CancelledError, InputFormatError, LoupeError } from '../../engine/errors.ts';
 import { loadOnnx } from '../../loaders/onnx.ts';
 import { loadCaffe } from '../../loaders/caffe.ts';
 import { writeNpy } from '../../loaders/npy.ts';
+import { parseLabels } from '../../loaders/labels.ts';
 import { preprocessImage } from '../../loaders/preprocess.ts';
 import { checkImageSize, decodeJpeg, detectImageFormat, type RGBAImage } from '../../loaders/image-formats.ts';
 import { explainer } from '../../explainers/registry.ts';
@@ -202,9 +203,7 @@ async function handle(id: number, r: Request): Promise<unknown> {
         labels = undefined;
         return 0;
       }
-      const lines = new TextDecoder().decode(r.file.bytes).split(/\r?\n/).filter((l) => l.trim() !== '');
-      if (lines.length === 0) throw new InputFormatError(`${r.file.name}: no labels in file`);
-      labels = lines.map((l) => l.replace(/^n\d{8}\s+/, '').trim());
+      labels = parseLabels(r.file.bytes, r.file.name);
       return labels;
     }
     case 'add-images': {
@@ -265,7 +264,7 @@ self.onmessage = async (ev: MessageEvent<{ id: number; request: Request }>) => {
     post({ id, type: 'done', value });
   } catch (e) {
     const cancelled = e instanceof CancelledError;
-    const known = e instanceof LoupeError || e instanceof ModelFormatError;
+    const known = e instanceof LoupeError;
     const msg = e instanceof Error ? e.message : String(e);
     post({ id, type: 'failed', error: known ? msg : `internal error: ${msg}`, cancelled });
   }
