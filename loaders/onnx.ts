@@ -319,6 +319,13 @@ const ATTR_TYPES: Record<string, Record<string, number>> = (() => {
   return t;
 })();
 
+/** Refuses attribute `a` (named `name`, of a node described by `where`) when its type is not `want`. */
+function checkType(a: PB, name: string, want: number, where: string): void {
+  const got = attrType(a);
+  if (got !== want && !(got === 0 && LIST_TYPES.has(want)))
+    throw new ModelFormatError(`${where}: attribute "${name}" must be ${typeText(want)}, got ${got ? AT_NAME.get(got) ?? `type ${got}` : 'no value'}`);
+}
+
 /** The type `op` (at `opset`) declares for attribute `name`; undefined when its schema has no such attribute. */
 function expectedAttrType(op: string, name: string, opset: number): number | undefined {
   if (op === 'Cast' && name === 'to' && opset < 6) return AT.STRING; // Cast-1 names the type ("FLOAT")
@@ -340,9 +347,7 @@ function checkAttributes(n: PB, op: string, opset: number, where: string): void 
       const known = Object.keys(schema).filter((k) => k !== 'consumed_inputs');
       throw new ModelFormatError(`${where} (${op}): unknown attribute "${name}" (${op} takes ${known.length ? known.join(', ') : 'no attributes'})`);
     }
-    const got = attrType(a);
-    if (got !== want && !(got === 0 && LIST_TYPES.has(want)))
-      throw new ModelFormatError(`${where} (${op}): attribute "${name}" must be ${typeText(want)}, got ${got ? AT_NAME.get(got) ?? `type ${got}` : 'no value'}`);
+    checkType(a, name, want, `${where} (${op})`);
   }
 }
 
@@ -357,10 +362,7 @@ class Attrs {
   }
   private get(n: string, want: number): PB | undefined {
     const a = this.m.get(n);
-    if (!a) return undefined;
-    const got = attrType(a);
-    if (got !== want && !(got === 0 && LIST_TYPES.has(want)))
-      throw new ModelFormatError(`${this.where}: attribute "${n}" must be ${typeText(want)}, got ${got ? AT_NAME.get(got) ?? `type ${got}` : 'no value'}`);
+    if (a) checkType(a, n, want, this.where);
     return a;
   }
   int(n: string, d: number): number {
