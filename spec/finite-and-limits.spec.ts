@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getEngine, rejection } from './helpers.ts';
+import { expectOneLine, getEngine, rejection, runLoupe } from './helpers.ts';
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import type { Engine } from '../engine/gpu.ts';
 import type { Graph, Node } from '../engine/ir.ts';
@@ -35,19 +35,7 @@ const lenet = () => loadOnnx(new Uint8Array(readFileSync(LENET)), 'lenet-relu-mn
 const mnist8 = () => loadOnnx(new Uint8Array(readFileSync(MNIST8)), 'mnist-8.onnx');
 const digit = () => preprocessImage(decodeImage(new Uint8Array(readFileSync(DIGIT)), 'mnist-test-0.png'), { ...lenet().preprocess, size: [28, 28], channels: 1 });
 
-function loupe(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/loupe.js'), ...args], { encoding: 'utf8', timeout: 300_000, env });
-  return { code: r.status, out: r.stdout, err: r.stderr, lines: r.stderr.split('\n').filter((l) => l) };
-}
-/** exit 1, exactly one line on stderr matching `mention`, nothing on stdout, no stack, no Dawn text */
-function expectOneLine(r: ReturnType<typeof loupe>, mention: RegExp) {
-  expect(r.code, r.err).to.equal(1);
-  expect(r.lines, r.err).to.have.length(1);
-  expect(r.lines[0]).to.match(/^loupe: /);
-  expect(r.lines[0]).to.match(mention);
-  expect(r.out, r.out).to.equal('');
-  expect(r.err).not.to.match(/\n\s+at |internal error|Dawn|BindGroup|[Vv]alidation/);
-}
+const loupe = (...args: string[]) => runLoupe(args);
 
 
 /** `p`, or a rejection after `ms` (a hang fails the test instead of the suite) */

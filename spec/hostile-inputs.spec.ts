@@ -4,6 +4,7 @@
 // gets one line on stderr naming the file, layer or flag, and exit 1; the loaders are also called
 // directly. No case needs the GPU: each is refused before it would start.
 import { expect } from 'chai';
+import { expectOneLine, runLoupe } from './helpers.ts';
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,23 +26,7 @@ const LENET_W = join(DATA, 'caffe/lenet/lenet_iter_10000.caffemodel');
 const DIGIT = join(ROOT, 'weights/mnist-test-0.png');
 const tmp = mkdtempSync(join(tmpdir(), 'loupe-hostile-'));
 
-function loupe(args: string[], env: Record<string, string> = {}) {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/loupe.js'), ...args], {
-    encoding: 'utf8', timeout: 120_000, env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ...env },
-  });
-  const err = r.stderr.split('\n').filter((l) => l && !l.startsWith('Warning: max'));
-  return { code: r.status, out: r.stdout, err, ms: performance.now() - t0 };
-}
-/** exit 1, exactly one line on stderr matching `mention`, no stack, nothing on stdout. */
-function expectOneLine(r: ReturnType<typeof loupe>, mention: RegExp) {
-  expect(r.code, r.err.join('\n')).to.equal(1);
-  expect(r.err, r.err.join('\n')).to.have.length(1);
-  expect(r.err[0]).to.match(/^loupe: /);
-  expect(r.err[0]).to.match(mention);
-  expect(r.err[0]).not.to.match(/internal error/);
-  expect(r.out).to.equal('');
-}
+const loupe = runLoupe;
 function expectThrows(f: () => unknown, type: new (...a: never[]) => LoupeError, mention: RegExp) {
   let err: unknown;
   try {
@@ -135,7 +120,7 @@ describe('hostile inputs (issue 13)', function () {
       expectOneLine(loupe(['predict', '--model', LENET_P, '--image', DIGIT]), /lenet\.prototxt: the Caffe model's weights are missing: give --weights W\.caffemodel/);
       expectOneLine(loupe(['explain', '--method', 'saliency', '--model', LENET_P, '--image', DIGIT, '--out', join(tmp, 'sal')]), /lenet\.prototxt: the Caffe model's weights are missing/);
       const info = loupe(['info', '--model', LENET_P]);
-      expect(info.code, info.err.join('\n')).to.equal(0);
+      expect(info.code, info.err).to.equal(0);
       expect(info.out).to.match(/conv1/);
       const g = loadCaffe(readFileSync(LENET_P, 'utf8'), undefined, { prototxtName: 'lenet.prototxt' });
       expect(g.nodes.map((n) => n.name)).to.include('conv1');

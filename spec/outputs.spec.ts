@@ -4,6 +4,7 @@
 // keep their contents), and SIGTERM/SIGINT during the write phase undo the set. The CLI cases run
 // bin/loupe.js on the shipped LeNet-ReLU, so signals go through its child process as a user's do.
 import { expect } from 'chai';
+import { expectOneLine, runLoupe } from './helpers.ts';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,20 +19,7 @@ const INVERT = ['invert', ...LENET, '--layer', 'conv1', '--iterations', '5'];
 const ENV = { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' };
 const bytes = (s: string) => new TextEncoder().encode(s);
 
-function loupe(args: string[], env: Record<string, string> = {}) {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/loupe.js'), ...args], { encoding: 'utf8', timeout: 300_000, env: { ...ENV, ...env } });
-  return { code: r.status, out: r.stdout, err: r.stderr.split('\n').filter((l) => l).join('\n'), ms: performance.now() - t0 };
-}
-
-/** Non-zero exit, exactly one line on stderr matching `mention`, no stack trace, nothing on stdout. */
-function expectOneLine(r: ReturnType<typeof loupe>, mention: RegExp, code = 1) {
-  expect(r.code, r.err).to.equal(code);
-  expect(r.err.split('\n'), r.err).to.have.length(1);
-  expect(r.err).to.match(mention);
-  expect(r.err).not.to.match(/\n\s+at /);
-  expect(r.out).to.equal('');
-}
+const loupe = runLoupe;
 
 /** A folder's contents (hidden files included), recursively, with each file's bytes as text. */
 function listing(dir: string): Record<string, string> {
