@@ -12,7 +12,7 @@ import { ArgumentError } from '../engine/errors.ts';
 import * as X from '../explainers/gradients.ts';
 import { etalons } from '../explainers/etalon.ts';
 import { maxOut } from '../explainers/optimize.ts';
-import { BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
+import { BENCH_MAX_BATCH, BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
 import { packagePath } from './paths.ts';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
@@ -79,6 +79,8 @@ export async function bench(argv: string[]): Promise<number> {
   const { o } = parseCommand(argv, BENCH_OPTIONS, 'bench');
   const only = o.only.split(',');
   for (const o of only) if (!SECTIONS.includes(o)) throw new ArgumentError(`bench: unknown section "${o}"; sections are ${SECTIONS.join(', ')}`);
+  for (const b of o.batches)
+    if (!(Number.isInteger(b) && b >= 1 && b <= BENCH_MAX_BATCH)) throw new ArgumentError(`--batches must be integers from 1 to ${BENCH_MAX_BATCH}, got "${o.batches.join(',')}"`);
   const on = (s: string) => only.includes(s);
   const report: Record<string, unknown> = {};
   const data = dataDir(o.data);

@@ -43,7 +43,7 @@ export const INFO_OPTIONS = [...MODEL_OPTIONS, { name: 'json', type: 'flag', hel
 
 export const PREDICT_OPTIONS = [
   ...MODEL_OPTIONS, ...INPUT_OPTIONS, ...PREPROCESS_OPTIONS, LABELS_OPTION,
-  { name: 'top', type: 'int', default: 5, min: 1, help: 'classes to list per image' },
+  { name: 'top', type: 'int', default: 5, min: 1, max: 100000, help: 'classes to list per image' },
   { name: 'json', type: 'flag', help: 'print JSON: logits, probabilities, top classes (one entry per image of a batch)' },
 ] as const satisfies readonly OptionSpec[];
 
@@ -86,14 +86,16 @@ export const TRAIN_OPTIONS = [
 ] as const satisfies readonly OptionSpec[];
 
 export const BENCH_SECTIONS = ['kernels', 'models', 'explainers', 'etalons', 'maxout', 'pda'];
+/** The largest --batches entry: a bound against typos (the timings that matter use 1 to 64). */
+export const BENCH_MAX_BATCH = 1024;
 export const BENCH_OPTIONS = [
   { name: 'quick', type: 'flag', help: 'fewer repeats and models' },
   { name: 'json', type: 'flag', help: 'print the report as JSON' },
   { name: 'only', type: 'string', default: BENCH_SECTIONS.join(','), help: 'sections to run' },
-  { name: 'batches', type: 'numbers', default: [1, 16, 64], help: 'batch sizes of the model timings' },
+  { name: 'batches', type: 'numbers', default: [1, 16, 64], help: `batch sizes of the model timings (integers 1 to ${BENCH_MAX_BATCH})` },
   { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'the shared data (onnx/, caffe/, images/)' },
-  { name: 'pdaWindows', type: 'int', min: 1, default: { text: '250, 50 with --quick', value: (_c, o) => (o.quick ? 50 : 250) }, help: 'PDA windows timed' },
-  { name: 'pdaStride', type: 'int', default: 4, min: 1, help: 'PDA window stride' },
+  { name: 'pdaWindows', type: 'int', min: 1, max: 100000, default: { text: '250, 50 with --quick', value: (_c, o) => (o.quick ? 50 : 250) }, help: 'PDA windows timed' },
+  { name: 'pdaStride', type: 'int', default: 4, min: 1, max: 227, help: 'PDA window stride (pixels of the 227×227 image)' },
 ] as const satisfies readonly OptionSpec[];
 
 export const SERVE_OPTIONS = [

@@ -12,9 +12,9 @@ import { ArgumentError } from '../engine/errors.ts';
 import { loadModelFile } from './inputs.ts';
 import { etalons, type EtalonRoute } from '../explainers/etalon.ts';
 import { readIdx } from '../loaders/idx.ts';
-import { writeFiles } from './output.ts';
+import { writeOutputSet, checkOutputs } from './output.ts';
 import { progressBar } from './progress.ts';
-import { explain, explanationFiles } from './explain.ts';
+import { explain, explanationFiles, plannedFiles } from './explain.ts';
 import { FIGURE11_OPTIONS } from './commands.ts';
 
 export async function etalonCommand(argv: string[]): Promise<number> {
@@ -23,6 +23,7 @@ export async function etalonCommand(argv: string[]): Promise<number> {
 
 async function figure11(argv: string[]): Promise<number> {
   const { o } = parseCommand(argv, FIGURE11_OPTIONS, 'etalon --figure11');
+  checkOutputs('--out', o.out, plannedFiles(o.out, 'etalon'));
   const g = loadModelFile(o.model, o.weights);
   const file = join(o.data, 'mnist', 't10k-images-idx3-ubyte.gz');
   if (!existsSync(file)) throw new ArgumentError(`${file}: MNIST test images not found (give --data DIR holding mnist/)`);
@@ -52,6 +53,6 @@ async function figure11(argv: string[]): Promise<number> {
     method: 'etalon-figure11', maps: { shape: [10, 10, 1, 28, 28], data: all }, tensors: { digits: { shape: [10, 1, 28, 28], data: digits } },
     meta: { method: 'etalon figure 11', route: o.route, layer, rows },
   };
-  for (const f of writeFiles(explanationFiles(o.out, e, { data: digits, batch: 10, shape: [1, 28, 28], model: basename(o.model) }))) console.log(f);
+  for (const f of await writeOutputSet(explanationFiles(o.out, e, { data: digits, batch: 10, shape: [1, 28, 28], model: basename(o.model) }))) console.log(f);
   return 0;
 }

@@ -3,14 +3,14 @@ import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import { summarise, shapeText, totalText } from '../engine/summary.ts';
-import { classify } from '../engine/classify.ts';
+import { checkClassifier, classify } from '../engine/classify.ts';
 import { loadModelFile, readInputs, readLabels } from './inputs.ts';
 import { progressBar } from './progress.ts';
 import { INFO_OPTIONS, PREDICT_OPTIONS } from './commands.ts';
 
 export async function info(argv: string[]): Promise<number> {
   const { o } = parseCommand(argv, INFO_OPTIONS, 'info');
-  const g = loadModelFile(o.model, o.weights);
+  const g = loadModelFile(o.model, o.weights, { architectureOnly: true });
   const s = summarise(g);
   if (o.json) {
     console.log(JSON.stringify(s, null, 1));
@@ -29,12 +29,13 @@ export async function info(argv: string[]): Promise<number> {
 export async function predict(argv: string[]): Promise<number> {
   const { args, o } = parseCommand(argv, PREDICT_OPTIONS, 'predict');
   const g = loadModelFile(o.model, o.weights);
+  checkClassifier(g); // before the GPU starts
   const labels = readLabels(o.labels);
   const input = readInputs(args, g);
   const engine = await createNodeEngine();
   const model = new Model(engine, g);
   const bar = input.batch > 16 ? progressBar('predict', input.batch) : undefined;
-  const res = await classify(model, input.data, input.batch, o.top, bar?.update);
+  const res = await classify(model, input.data, input.batch, o.top, bar?.update, input.names);
   bar?.done();
   const classes = res.logits[0]!.length;
   if (labels && labels.length !== classes) console.error(`loupe: warning: ${o.labels} has ${labels.length} labels, the model ${classes} classes`);

@@ -6,24 +6,39 @@ import type { Graph, Preprocess } from '../engine/ir.ts';
 import { ArgumentError, InputFormatError, ModelFormatError, ShapeError } from '../engine/errors.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { loadCaffe } from '../loaders/caffe.ts';
-import { decodeImage, type RGBAImage } from '../loaders/image.ts';
+import { decodeImage, maxPixels, type RGBAImage } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { readNpy } from '../loaders/npy.ts';
+import { parseLabels } from '../loaders/labels.ts';
 import type { Args } from './args.ts';
 
-export function readBytes(path: string, what: string): Uint8Array {
+/** The largest file read whole: Node reads no more than 2 GiB - 1 bytes at once. */
+export const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+const sizeText = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`);
+
+/** A file's bytes; ArgumentError naming it when it is missing, a folder, or larger than MAX_FILE_BYTES (`tooLarge` says what to do then). */
+export function readBytes(path: string, what: string, tooLarge = ''): Uint8Array {
   if (!existsSync(path)) throw new ArgumentError(`${path}: ${what} not found`);
-  if (statSync(path).isDirectory()) throw new ArgumentError(`${path}: is a directory, expected a ${what}`);
+  const st = statSync(path);
+  if (st.isDirectory()) throw new ArgumentError(`${path}: is a directory, expected a ${what}`);
+  if (st.size > MAX_FILE_BYTES) throw new InputFormatError(`${path}: the ${what} is ${sizeText(st.size)}, more than the 2 GiB loupe reads in one file${tooLarge ? `; ${tooLarge}` : ''}`);
   const b = readFileSync(path);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-/** Loads `--model` (.onnx, or a Caffe .prototxt with `--weights` .caffemodel). */
-export function loadModelFile(model: string, weights?: string): Graph {
+/**
+ * Loads `--model` (.onnx, or a Caffe .prototxt with `--weights` .caffemodel). A prototxt without
+ * its weights is refused, since the model would run on zeros (the same score for every class),
+ * unless `architectureOnly` (loupe info: the layer table needs no weights).
+ */
+export function loadModelFile(model: string, weights?: string, { architectureOnly = false } = {}): Graph {
   const ext = extname(model).toLowerCase();
   if (ext === '.caffemodel') throw new ArgumentError(`${model}: pass the .prototxt as --model and the .caffemodel as --weights`);
   if (ext === '.prototxt' || ext === '.pt' || ext === '.txt') {
     const text = new TextDecoder().decode(readBytes(model, 'prototxt'));
+    if (!weights && !architectureOnly)
+      throw new ArgumentError(`${model}: the Caffe model's weights are missing: give --weights W.caffemodel (only loupe info reads a prototxt alone)`);
     const w = weights ? readBytes(weights, 'caffemodel') : undefined;
     return loadCaffe(text, w, { prototxtName: basename(model), caffemodelName: weights ? basename(weights) : undefined });
   }
@@ -72,12 +87,13 @@ export function readInputs(args: Args, g: Graph): InputBatch {
   if (imgs.length > 0 && npy) throw new ArgumentError('give --image or --input, not both');
   const per = g.input.shape.slice(1).reduce((a, b) => a * b, 1);
   if (npy) {
-    const arr = readNpy(readBytes(npy, 'input array'), basename(npy));
+    const arr = readNpy(readBytes(npy, 'input array', 'split the batch into several .npy files and run each'), basename(npy));
     const want = g.input.shape.slice(1);
     const shape = arr.shape.length === want.length ? [1, ...arr.shape] : arr.shape;
     if (shape.length !== want.length + 1 || shape.slice(1).some((d, i) => d !== want[i]))
       throw new ShapeError(`${npy}: array of shape [${arr.shape.join(', ')}] does not fit the model input [N, ${want.join(', ')}]`);
     const n = shape[0]!;
+    if (n === 0) throw new InputFormatError(`${npy}: the array holds no images (shape [${arr.shape.join(', ')}])`);
     return { data: arr.data, batch: n, names: Array.from({ length: n }, (_, i) => (n === 1 ? basename(npy) : `${basename(npy)}[${i}]`)) };
   }
   if (imgs.length === 0) throw new ArgumentError('give an input: --image FILE or --input X.npy');
@@ -88,7 +104,7 @@ export function readInputs(args: Args, g: Graph): InputBatch {
   const data = new Float32Array(per * imgs.length);
   const images: RGBAImage[] = [];
   imgs.forEach((file, i) => {
-    const img = decodeImage(readBytes(file, 'image'), basename(file));
+    const img = decodeImage(readBytes(file, 'image'), basename(file), maxPixels(process.env));
     images.push(img);
     data.set(preprocessImage(img, pp), i * per);
   });
@@ -98,8 +114,5 @@ export function readInputs(args: Args, g: Graph): InputBatch {
 /** Class names, one per line; Caffe's synset_words.txt lines ("n01440764 tench, Tinca tinca") lose their id. */
 export function readLabels(path: string | undefined): string[] | undefined {
   if (!path) return undefined;
-  const text = new TextDecoder().decode(readBytes(path, 'labels file'));
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) throw new InputFormatError(`${path}: no labels in file`);
-  return lines.map((l) => l.replace(/^n\d{8}\s+/, '').trim());
+  return parseLabels(readBytes(path, 'labels file'), path);
 }

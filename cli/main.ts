@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const c = command(cmd);
     if (!c) {
-      console.error(`loupe: unknown command "${cmd}"\n\n${usage()}`);
+      console.error(`loupe: unknown command "${cmd}" (loupe --help lists the commands)`);
       return 1;
     }
     if (rest.includes('--help') || rest.includes('-h')) {

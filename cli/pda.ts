@@ -9,12 +9,12 @@ import { ArgumentError } from '../engine/errors.ts';
 import type { Preprocess } from '../engine/ir.ts';
 import { validateOptions } from '../explainers/options.ts';
 import { loadModelFile, readBytes, preprocessFromArgs } from './inputs.ts';
-import { decodeImage } from '../loaders/image.ts';
+import { decodeImage, maxPixels } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { readNpy } from '../loaders/npy.ts';
 import { readIdx, isGzip } from '../loaders/idx.ts';
 import { buildPatchModel, encodePatchModel, patchSize } from '../explainers/patch-model.ts';
-import { writeFileAtomic } from './output.ts';
+import { checkOutputs, writeOutputSet } from './output.ts';
 import { PATCH_MODEL_OPTIONS } from './commands.ts';
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.jfif']);
@@ -58,7 +58,7 @@ function readImageSet(paths: string[], pp: Preprocess & { channels: number }, c:
         }
         out.push(preprocessImage({ width: iw, height: ih, data: rgba }, pp));
       }
-    } else out.push(preprocessImage(decodeImage(readBytes(file, 'image'), name), pp));
+    } else out.push(preprocessImage(decodeImage(readBytes(file, 'image'), name, maxPixels(process.env)), pp));
   }
   if (out.length === 0) throw new ArgumentError(`patch-model: no images found in ${paths.join(', ')}`);
   return out;
@@ -71,6 +71,7 @@ export async function patchModelCommand(argv: string[]): Promise<number> {
   if (args.positional.length) given.images = [...args.all('images'), ...args.positional];
   const o = validateOptions(PATCH_MODEL_OPTIONS, given, {}, 'patch-model');
   const { window, padding, patches, store, seed, out, images } = o;
+  checkOutputs('--out', out, [out], 'file'); // before the images are read and the model built
   const modelPath = o.model;
   const g = loadModelFile(modelPath, o.weights);
   const pp = preprocessFromArgs(args, g);
@@ -86,7 +87,7 @@ export async function patchModelCommand(argv: string[]): Promise<number> {
     preprocess: { mean: pp.mean, scale: pp.scale, bgr: pp.bgr, grayscale: pp.grayscale, size: pp.size },
     onProgress: (s) => console.error(`patch-model: ${s} (${((performance.now() - t0) / 1000).toFixed(1)}s)`),
   });
-  writeFileAtomic(out, encodePatchModel(pm));
+  await writeOutputSet([[out, () => encodePatchModel(pm)]]);
   const ridge = pm.factors ? Math.max(...pm.factors.ridge) : 0;
   console.error(`patch-model: done in ${((performance.now() - t0) / 1000).toFixed(1)}s${ridge > 0 ? `; a ridge of up to ${ridge.toExponential(2)} was added to ill-conditioned covariances` : ''}`);
   console.log(out);

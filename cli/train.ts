@@ -2,9 +2,9 @@
 // kernels (engine/train.ts) and writes it as ONNX. Mini-batches of a seeded shuffle, Adam with a
 // cosine learning-rate decay, a progress bar with loss / running accuracy / ETA, test accuracy and
 // time after every epoch; the model file is written (atomically) after every epoch.
-import { readFileSync, writeFileSync, renameSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { join, dirname, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { ArgumentError } from '../engine/errors.ts';
@@ -13,6 +13,7 @@ import type { Model } from '../engine/runner.ts';
 import { readIdx } from '../loaders/idx.ts';
 import { writeOnnx } from '../loaders/onnx-writer.ts';
 import { TRAIN_OPTIONS } from './commands.ts';
+import { checkOutputs, writeOutputSet } from './output.ts';
 
 export interface Mnist {
   images: Uint8Array; // [n, 28, 28]
@@ -55,6 +56,7 @@ export async function train(argv: string[]): Promise<number> {
   if (args.positional.length) throw new ArgumentError(`train: unexpected argument "${args.positional[0]}"`);
   const { epochs, batch, seed, lr } = o;
   const out = resolve(o.out);
+  checkOutputs('--out', o.out, [out], 'file'); // before the data is read and the GPU starts
   let data = o.data;
   if (!existsSync(data)) throw new ArgumentError(`${data}: data folder not found (give --data DIR)`);
   if (existsSync(join(data, 'mnist'))) data = join(data, 'mnist');
@@ -112,13 +114,10 @@ export async function train(argv: string[]): Promise<number> {
     epochTimes.push(sec);
     acc = await mnistAccuracy(trainer.model, testSet);
     log(`epoch ${ep}: train loss ${(lossSum / seen).toFixed(4)}, train acc ${((100 * right) / seen).toFixed(2)} %, test acc ${(100 * acc).toFixed(2)} %, ${sec.toFixed(1)} s (${((seen / sec)).toFixed(0)} images/s)`);
-    // Write the model after every epoch (atomically: temp file + rename).
+    // Write the model after every epoch (atomically: temp file + rename; a signal meanwhile leaves the previous epoch's).
     await trainer.syncParams();
     const bytes = writeOnnx(graph, { docString: `LeNet-ReLU trained by loupe train: seed ${seed}, batch ${batch}, Adam lr ${lr} cosine, epoch ${ep}/${epochs}, MNIST test accuracy ${(100 * acc).toFixed(2)} %` });
-    mkdirSync(dirname(out), { recursive: true });
-    const tmp = `${out}.tmp-${process.pid}`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, out);
+    await writeOutputSet([[out, () => bytes]]);
   }
   log(`wrote ${out}: test accuracy ${(100 * acc).toFixed(2)} %, per-epoch time ${epochTimes.map((t) => `${t.toFixed(1)} s`).join(', ')}`);
   trainer.destroy();

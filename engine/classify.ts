@@ -1,7 +1,8 @@
 // Finding a classifier's logits and probabilities in a graph, and the top-K of a batch.
 import type { Graph } from './ir.ts';
 import type { Model, Tensor } from './runner.ts';
-import { ArgumentError } from './errors.ts';
+import { ArgumentError, ShapeError } from './errors.ts';
+import { inferShapes } from './shapes.ts';
 
 export interface ClassifierValues {
   logits: string; // pre-softmax scores
@@ -19,6 +20,18 @@ export function classifierValues(g: Graph): ClassifierValues {
     if (n && n.op === 'softmax' && !n.attrs.log) return { logits: n.inputs[0]!, probs: out };
   }
   return { logits: g.outputs[0]! };
+}
+
+/**
+ * The classifier values of a graph whose logits are a score per class, [N, K] or [N, K, 1, 1];
+ * ShapeError naming the output otherwise (a feature map would read as H·W·C "classes").
+ */
+export function checkClassifier(g: Graph): ClassifierValues {
+  const cv = classifierValues(g);
+  const s = inferShapes(g, 1).get(cv.logits)!;
+  if (!(s.length === 2 || (s.length === 4 && s[2] === 1 && s[3] === 1)))
+    throw new ShapeError(`model output "${cv.logits}" has shape [N, ${s.slice(1).join(', ')}], not a score per class ([N, K] or [N, K, 1, 1])`);
+  return cv;
 }
 
 export function softmaxRows(logits: Float32Array, classes: number): Float32Array {
@@ -39,9 +52,11 @@ export interface Classification {
   top: { index: number; prob: number }[][];
 }
 
-export async function classify(model: Model, input: Float32Array, batch: number, topK: number, onProgress?: (d: number, t: number) => void): Promise<Classification> {
-  const cv = classifierValues(model.graph);
-  const res = await model.run(input, batch, { outputs: cv.probs ? [cv.logits, cv.probs] : [cv.logits], onProgress });
+/** The top-K classes of each image; `names` (file names) let an error name the image it is about. */
+export async function classify(model: Model, input: Float32Array, batch: number, topK: number, onProgress?: (d: number, t: number) => void, names?: readonly string[]): Promise<Classification> {
+  const cv = checkClassifier(model.graph);
+  if (!(batch > 0)) throw new ArgumentError('no images to classify');
+  const res = await model.run(input, batch, { outputs: cv.probs ? [cv.logits, cv.probs] : [cv.logits], onProgress, names });
   const lt: Tensor = res.get(cv.logits)!;
   const classes = lt.data.length / batch;
   if (!Number.isInteger(classes)) throw new ArgumentError(`output ${cv.logits} of shape [${lt.shape.join(', ')}] is not a score per class`);

@@ -27,6 +27,21 @@ export class ArgumentError extends LoupeError {
 export class GpuError extends LoupeError {
   override name = 'GpuError';
 }
+/**
+ * A NaN or ±Infinity where numbers must be finite: an input value, a model parameter, or a layer's
+ * output (float32 overflow). The message names where it first appears.
+ */
+export class NonFiniteError extends LoupeError {
+  override name = 'NonFiniteError';
+}
+/** A plan that does not fit the device's limits (one tensor larger than a storage binding), refused before any dispatch. */
+export class DeviceLimitError extends GpuError {
+  override name = 'DeviceLimitError';
+}
+/** An explanation whose every map is all zero or constant: nothing to show (the reason is in the message). */
+export class EmptyExplanationError extends LoupeError {
+  override name = 'EmptyExplanationError';
+}
 /** A long computation stopped at a check point because its AbortSignal fired (Ctrl-C, a page's Cancel button). */
 export class CancelledError extends LoupeError {
   override name = 'CancelledError';

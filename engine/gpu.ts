@@ -3,7 +3,7 @@
 // GPU timing from timestamp queries. Works on any `GPU` object: `navigator.gpu` in a
 // browser, or the one the `webgpu` package (Dawn) creates in Node (see cli/gpu-node.ts).
 
-import { GpuError } from './errors.ts';
+import { DeviceLimitError, GpuError } from './errors.ts';
 import { wgsl } from '../kernels/wgsl.generated.ts';
 import { activeBindings, activeUniforms, declarations, type KernelSpec, type UniformValue } from '../kernels/spec.ts';
 
@@ -65,15 +65,19 @@ export class Engine {
   private free = new Map<number, GPUBuffer[]>(); // pooled storage buffers by byte size
   private uniforms = new Map<string, GPUBuffer>(); // uniform buffers by kernel and contents
   private lost: string | undefined;
+  /** rejects with the GpuError of a lost device once the device is lost (never resolves otherwise) */
+  private readonly lostPromise: Promise<never>;
 
   private constructor(device: GPUDevice, adapterInfo: string, timing: boolean) {
     this.device = device;
     this.adapterInfo = adapterInfo;
     this.hasTimestamps = device.features.has('timestamp-query');
     this.timing = timing && this.hasTimestamps;
-    device.lost.then((info) => {
-      this.lost = info.message || info.reason;
+    this.lostPromise = device.lost.then((info) => {
+      this.lost = info.message || String(info.reason ?? 'unknown reason');
+      throw this.lostError();
     });
+    this.lostPromise.catch(() => {}); // nobody may be waiting when it happens
   }
 
   static async create(gpu: GPU, opts: EngineOptions = {}): Promise<Engine> {
@@ -117,8 +121,32 @@ export class Engine {
     return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
   }
 
+  /** Whether the device has been lost (destroyed, reset, driver crash). */
+  get isLost(): boolean {
+    return this.lost !== undefined;
+  }
+
+  private lostError(): GpuError {
+    return new GpuError(`the GPU device was lost: ${this.lost}`);
+  }
+
   checkAlive(): void {
-    if (this.lost !== undefined) throw new GpuError(`GPU device lost: ${this.lost}`);
+    if (this.lost !== undefined) throw this.lostError();
+  }
+
+  /**
+   * Waits for `p` (a map, an error scope, submitted work), or rejects with the lost device's GpuError
+   * as soon as the device is lost: a lost device ends a run with a clear error, never a hang.
+   */
+  whileAlive<T>(p: Promise<T>): Promise<T> {
+    this.checkAlive();
+    p.catch(() => {}); // settled after the loss: nobody listens any more
+    return Promise.race([p, this.lostPromise]).catch(async (err) => {
+      // A map can be aborted a moment before `device.lost` resolves: give the loss a moment to show.
+      if (this.lost === undefined && !(err instanceof GpuError))
+        await Promise.race([this.lostPromise.catch(() => {}), new Promise<void>((r) => setTimeout(r, 200))]);
+      throw this.lost !== undefined ? this.lostError() : err;
+    });
   }
 
   // ---- pipelines -------------------------------------------------------------------
@@ -159,8 +187,10 @@ export class Engine {
    */
   createBuffer(bytes: number, label: string): GPUBuffer {
     const size = Math.max(256, Math.ceil(bytes / 256) * 256);
-    if (size > this.device.limits.maxBufferSize)
-      throw new GpuError(`${label}: a buffer of ${size} bytes exceeds the device limit ${this.device.limits.maxBufferSize}`);
+    // Every buffer made here is bound whole as a storage buffer: one over the binding limit would
+    // only fail later, as Dawn validation errors at the bind group.
+    if (size > this.maxBindingBytes)
+      throw new DeviceLimitError(`${label}: a buffer of ${size} bytes is more than one storage buffer binding on this device (${this.maxBindingBytes} bytes)`);
     return this.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
   }
 
@@ -321,11 +351,11 @@ export class Engine {
     }
     this.device.pushErrorScope('validation');
     this.device.queue.submit([enc.finish()]);
-    const err = await this.device.popErrorScope();
+    const err = await this.whileAlive(this.device.popErrorScope());
     if (err) throw new GpuError(`GPU validation error: ${err.message}`);
     const out: ArrayBuffer[] = [];
     if (staging) {
-      await staging.mapAsync(GPUMapMode.READ);
+      await this.whileAlive(staging.mapAsync(GPUMapMode.READ));
       const all = staging.getMappedRange();
       let off = 0;
       for (const r of reads) {
@@ -334,8 +364,8 @@ export class Engine {
       }
       staging.unmap();
       staging.destroy();
-    } else await this.device.queue.onSubmittedWorkDone();
-    if (timer) this.lastTimings = await timer.read();
+    } else await this.whileAlive(this.device.queue.onSubmittedWorkDone());
+    if (timer) this.lastTimings = await this.whileAlive(timer.read());
     this.checkAlive();
     return out;
   }

@@ -5,10 +5,11 @@
 // (engine/reverse.ts) and training (engine/train.ts) build their plans from the same pieces.
 
 import type { Dispatch, Engine } from './gpu.ts';
-import type { Graph } from './ir.ts';
+import type { Graph, Node } from './ir.ts';
+import { nodeParams } from './ir.ts';
 import { opOf, lowerNode, type LowerContext } from './ops/index.ts';
 import { inferShapes, nodeFlops, numel } from './shapes.ts';
-import { ArgumentError } from './errors.ts';
+import { ArgumentError, DeviceLimitError } from './errors.ts';
 
 /**
  * Buffers of one plan with liveness-based reuse: `alloc` hands out a released buffer of the same
@@ -69,6 +70,12 @@ export class GraphFacts {
       for (const v of n.inputs) this.readCount.set(v, (this.readCount.get(v) ?? 0) + 1);
       if (opOf(n).alias) this.root.set(n.outputs[0]!, this.rootOf(n.inputs[0]!));
     });
+  }
+
+  /** The node that produces value `v`, if one does (the graph input has none). */
+  layerOf(v: string): Node | undefined {
+    const i = this.producer.get(v);
+    return i === undefined ? undefined : this.graph.nodes[i];
   }
 
   /** The value whose buffer `v` shares (itself unless it is a view). */
@@ -151,6 +158,7 @@ export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number
   const shapes = inferShapes(g, batch);
   const record = mode.kind === 'record';
   const nodes = record && !upTo ? facts.needed() : facts.needed([...outputs, ...(upTo ?? [])]);
+  checkLimits(ctx.engine, g, shapes, nodes, batch);
   const needed = new Set(nodes);
   const keep = new Set(record ? [g.input.name, ...nodes.flatMap((i) => g.nodes[i]!.outputs)] : outputs);
   const last = facts.lastUse(nodes, keep);
@@ -198,6 +206,51 @@ export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number
   }
   for (const o of outputs) if (!values.has(o)) throw new ArgumentError(`value "${o}" is not computed by the graph`);
   return { key, batch, dispatches, input, values, shapes, patterns, arena, dependents: new Map() };
+}
+
+/** "256 MiB", "16 GiB", "600 KiB". */
+export function bytesText(b: number): string {
+  if (b >= 2 ** 30) return `${+(b / 2 ** 30).toFixed(1)} GiB`;
+  if (b >= 2 ** 20) return `${+(b / 2 ** 20).toFixed(1)} MiB`;
+  return `${+(b / 2 ** 10).toFixed(1)} KiB`;
+}
+
+/** The device's largest storage binding, named by the limit that sets it: "128 MiB, maxStorageBufferBindingSize". */
+export function bindingLimitText(e: Engine): string {
+  const l = e.device.limits;
+  const name = l.maxStorageBufferBindingSize <= l.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+  return `${bytesText(e.maxBindingBytes)}, ${name}`;
+}
+
+/**
+ * Refuses a plan, before anything is allocated or dispatched, when one of its tensors (the input, a
+ * node's output or pattern, a node's parameter) is larger than the device lets one storage binding
+ * be: Dawn would otherwise reject the bind group with validation errors. Names the layer, its size
+ * per image and the limit, and says what to do. Batches are split by the callers (Model.maxBatch,
+ * maxRecordBatch) so that a batch fits whenever one image does.
+ */
+export function checkLimits(e: Engine, g: Graph, shapes: Map<string, number[]>, nodes: number[], batch: number): void {
+  const limit = e.maxBindingBytes;
+  const fits = (floats: number) => Math.max(256, Math.ceil((floats * 4) / 256) * 256) <= limit;
+  const tooBig = (what: string, shape: number[], remedy: string) => {
+    const per = numel(shape.slice(1)) * 4;
+    if (per <= limit && batch > 1)
+      return new DeviceLimitError(`${what} for a batch of ${batch} needs ${bytesText(numel(shape) * 4)}, more than one storage buffer binding on this device (${bindingLimitText(e)}): use a smaller batch`);
+    return new DeviceLimitError(`${what} (${shape.slice(1).join('×')} floats per image) needs ${bytesText(per)}, more than one storage buffer binding on this device (${bindingLimitText(e)}): ${remedy}`);
+  };
+  const input = shapes.get(g.input.name)!;
+  if (!fits(numel(input))) throw tooBig(`the input "${g.input.name}"`, input, 'give a smaller input, or this model cannot run on this device');
+  for (const i of nodes) {
+    const n = g.nodes[i]!;
+    for (const p of opOf(n).splitsParams ? [] : nodeParams(n)) {
+      const data = g.params.get(p)?.data;
+      if (data && !fits(data.length))
+        throw new DeviceLimitError(`layer "${n.name}" (${n.op}): parameter "${p}" needs ${bytesText(data.length * 4)}, more than one storage buffer binding on this device (${bindingLimitText(e)}): this layer cannot run on this device`);
+    }
+    if (opOf(n).alias) continue;
+    const out = shapes.get(n.outputs[0]!)!;
+    if (!fits(numel(out))) throw tooBig(`layer "${n.name}" (${n.op}): its output`, out, 'give a smaller input image, or this layer cannot run on this device');
+  }
 }
 
 /** Destroys a plan's buffers and the plans built on it. */

@@ -24,6 +24,7 @@ import { inferShapes, nodeFlops, numel } from './shapes.ts';
 import { lowerNode, opOf } from './ops/index.ts';
 import type { RegionIO, RegionRule } from './ops/types.ts';
 import { ArgumentError, ShapeError } from './errors.ts';
+import { firstBadImage, outputError } from './finite.ts';
 import { Arena } from './plan.ts';
 import type { BatchSource } from './sources.ts';
 import * as K from '../kernels/index.ts';
@@ -429,10 +430,16 @@ export class RegionForward {
     this.model.engine.device.queue.writeBuffer(this.org, 0, d.buffer, d.byteOffset, d.byteLength);
     const fill = source?.rectangles!(this.input, this.inputBase) ?? [];
     const res = await this.model.engine.run([...fill, ...this.dispatches], this.reads.map((v) => ({ buffer: v.buf, bytes: n * numel(v.shape) * 4 })));
-    return new Map(this.outputs.map((o, i) => {
+    const out = new Map(this.outputs.map((o, i) => {
       const s = [n, ...this.reads[i]!.shape.slice(1)];
       return [o, { shape: s, data: new Float32Array(res[i]!) }];
     }));
+    // The clean image was checked layer by layer (setClean runs it through Model.run): a
+    // non-finite value here comes from the changed rectangle.
+    const bad = firstBadImage(out.values(), n);
+    if (bad >= 0)
+      throw outputError(out, bad, `image ${bad} of a region batch (the image with its ${this.rect.join('×')} rectangle at row ${oy[bad]}, column ${ox[bad]} replaced)`, (v) => this.model.facts.layerOf(v));
+    return out;
   }
 
   destroy(): void {

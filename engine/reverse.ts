@@ -18,7 +18,8 @@ import type { Model, Recording, Tensor } from './runner.ts';
 import { Arena } from './plan.ts';
 import { numel } from './shapes.ts';
 import * as R from './reverse-kernels.ts';
-import { ArgumentError, UnsupportedOpError } from './errors.ts';
+import { ArgumentError, NonFiniteError, UnsupportedOpError } from './errors.ts';
+import { countNonFinite, firstBadImage } from './finite.ts';
 
 export type ReverseRule = ReverseRuleName;
 
@@ -153,7 +154,15 @@ export class Reverser {
     const walk = walkOf(m, rec, fromV, toV, rule);
     m.engine.device.queue.writeBuffer(walk.seed, 0, seed.buffer, seed.byteOffset, seed.byteLength);
     const res = await m.engine.run(walk.dispatches, toV.map((v) => ({ buffer: walk.grads.get(v)!, bytes: numel(rec.shapes.get(v)!) * 4 })));
-    return new Map(toV.map((v, i) => [v, { shape: rec.shapes.get(v)!, data: new Float32Array(res[i]!) }]));
+    const out = new Map(toV.map((v, i) => [v, { shape: rec.shapes.get(v)!, data: new Float32Array(res[i]!) }]));
+    // The recording's inputs and weights were checked: a non-finite signal overflowed on its way back.
+    for (const [v, t] of out) {
+      const bad = firstBadImage([t], rec.batch);
+      if (bad < 0) continue;
+      const per = t.data.length / rec.batch;
+      throw new NonFiniteError(`the reverse pass (${rule}) from "${from}" gives non-finite values at "${v}" for image ${bad} of the batch: ${countNonFinite(t.data, bad * per, (bad + 1) * per)} of ${per} values are NaN or ±Infinity (the signal overflowed float32 on its way back)`);
+    }
+    return out;
   }
 
   /**

@@ -10,10 +10,11 @@
 import type { Engine, Dispatch } from './gpu.ts';
 import type { Graph, Node } from './ir.ts';
 import { inferShapes, numel } from './shapes.ts';
-import type { LowerContext } from './ops/index.ts';
+import { opOf, type LowerContext } from './ops/index.ts';
 import { buildForward, destroyPlan, GraphFacts, peakBytesPerImage, type ForwardMode, type ForwardPlan } from './plan.ts';
-import { ArgumentError, ShapeError } from './errors.ts';
+import { ArgumentError, NonFiniteError, ShapeError } from './errors.ts';
 import type { BatchSource } from './sources.ts';
+import { checkInputs, checkParams, firstBadImage, firstNonFinite, countNonFinite, HUGE, imageText, layerError, maxMagnitude, outputError, positionText, valueText, type NonFiniteSite } from './finite.ts';
 
 export interface Tensor {
   shape: number[];
@@ -25,6 +26,8 @@ export interface RunOptions {
   outputs?: string[];
   /** Called after each chunk of a split batch with (images done, total). */
   onProgress?: (done: number, total: number) => void;
+  /** The images' names (file names), for errors that name an input. */
+  names?: readonly string[];
 }
 
 /** How many idle plans a model keeps for reuse (the least recently used go first). */
@@ -120,12 +123,19 @@ export class Model {
   private leased = new Set<ForwardPlan>();
   /** Bytes of GPU memory one run may use for activations (batches are split to stay under it). */
   memoryBudget = 1.5 * 2 ** 30;
+  /**
+   * Parameters of magnitude ≥ HUGE (engine/finite.ts): float32 may overflow inside the net for any
+   * input, so every run from CPU inputs gets the per-layer check.
+   */
+  private readonly hugeParams: boolean;
 
-  constructor(engine: Engine, graph: Graph) {
+  /** Checks the graph's shapes and (unless `shares` already did) that every parameter is finite. */
+  constructor(engine: Engine, graph: Graph, shares?: Model) {
     this.engine = engine;
     this.graph = graph;
     inferShapes(graph, 1); // validate the graph once, up front
     this.facts = new GraphFacts(graph);
+    this.hugeParams = shares && shares.graph.params === graph.params ? shares.hugeParams : checkParams(graph) >= HUGE;
   }
 
   /** The lowering context of this model (parameter buffers, derived buffers). */
@@ -280,8 +290,11 @@ export class Model {
     if (rec.batch !== 1) throw new ArgumentError('a frozen pass needs a recording of a single image');
     const outs = this.resolveAll(outputs);
     const key = `frozen|${batch}|${outs.join(',')}|${biases}`;
-    const plan = rec.frozenPlan(key, () => buildForward(this.facts, this.ctx(), batch, outs, { kind: 'frozen', patterns: rec.plan.patterns, biases }, key));
-    return this.read(plan, [...imagesOf(source, plan.input), ...plan.dispatches], outs);
+    const mode: ForwardMode = { kind: 'frozen', patterns: rec.plan.patterns, biases };
+    const plan = rec.frozenPlan(key, () => buildForward(this.facts, this.ctx(), batch, outs, mode, key));
+    const res = await this.read(plan, [...imagesOf(source, plan.input), ...plan.dispatches], outs);
+    await this.verifyMade(res, plan, source, outs, mode);
+    return res;
   }
 
   /**
@@ -289,13 +302,15 @@ export class Model {
    * `maxRecordBatch`): keeps every activation and recorded pattern on the GPU, and reads back
    * `outputs`. With `upTo`, only the nodes those values depend on run. Dispose the recording when done.
    */
-  async record(input: Float32Array, batch: number, outputs: string[] = [], upTo?: string[]): Promise<Recording> {
+  async record(input: Float32Array, batch: number, outputs: string[] = [], upTo?: string[], names?: readonly string[]): Promise<Recording> {
     const outs = this.resolveAll(outputs);
-    this.checkInput(input, batch);
+    const per = this.checkInput(input, batch);
+    const huge = checkInputs(input, batch, this.graph.input.shape.slice(1), names);
     const rec = this.recordPlan(batch, outs, upTo);
     try {
       this.engine.device.queue.writeBuffer(rec.input, 0, input.buffer, input.byteOffset, input.byteLength);
       const read = await this.read(rec.plan, rec.dispatches, outs);
+      await this.verify(read, batch, 0, input, per, huge, names, upTo ? [...outs, ...this.resolveAll(upTo)] : undefined);
       for (const [k, v] of read) rec.read.set(k, v);
       return rec;
     } catch (e) {
@@ -333,6 +348,7 @@ export class Model {
   async run(input: Float32Array, batch: number, opts: RunOptions = {}): Promise<Map<string, Tensor>> {
     const outputs = this.resolveAll(opts.outputs ?? this.graph.outputs);
     const per = this.checkInput(input, batch);
+    const huge = checkInputs(input, batch, this.graph.input.shape.slice(1), opts.names);
     const chunk = Math.min(batch, this.maxBatch(outputs));
     const parts = new Map<string, Float32Array[]>(outputs.map((o) => [o, []]));
     for (let start = 0; start < batch; start += chunk) {
@@ -341,6 +357,7 @@ export class Model {
       try {
         this.engine.device.queue.writeBuffer(plan.input, 0, input.buffer, input.byteOffset + start * per * 4, n * per * 4);
         const res = await this.read(plan, plan.dispatches, outputs);
+        await this.verify(res, n, start, input, per, huge, opts.names, outputs);
         for (const o of outputs) parts.get(o)!.push(res.get(o)!.data);
       } finally {
         this.giveBack(plan);
@@ -374,9 +391,90 @@ export class Model {
     const outs = this.resolveAll(outputs);
     const plan = this.forward(batch, outs, { kind: 'plain' });
     try {
-      return await this.read(plan, [...imagesOf(source, plan.input), ...plan.dispatches], outs);
+      const res = await this.read(plan, [...imagesOf(source, plan.input), ...plan.dispatches], outs);
+      await this.verifyMade(res, plan, source, outs, { kind: 'plain' });
+      return res;
     } finally {
       this.giveBack(plan);
+    }
+  }
+
+  // ---- finite values (engine/finite.ts) ----------------------------------------------------
+
+  /**
+   * After a run from CPU inputs (images first … first+n−1 of `input`): when a value read back holds
+   * NaN or ±Infinity, or an image (or the model's weights) is so large that float32 may have
+   * overflowed and been hidden by a ReLU, finds the first layer that gives non-finite values for
+   * that image and throws NonFiniteError naming it. Nothing runs on the GPU unless one of those holds.
+   */
+  private async verify(read: Map<string, Tensor>, n: number, first: number, input: Float32Array, per: number, huge: number[], names: readonly string[] | undefined, upTo?: string[]): Promise<void> {
+    const bad = firstBadImage(read.values(), n);
+    const suspects = bad >= 0 ? [first + bad] : this.hugeParams ? Array.from({ length: n }, (_, i) => first + i) : huge.filter((i) => i >= first && i < first + n);
+    for (const i of suspects) {
+      const image = input.subarray(i * per, (i + 1) * per);
+      const site = await this.locateNonFinite(image, upTo);
+      if (site) throw layerError(site, imageText(i, names), maxMagnitude(image));
+    }
+    if (bad >= 0) throw this.outputError(read, bad, imageText(first + bad, names));
+  }
+
+  /**
+   * After a run of images made on the GPU by `source` (into `plan`'s input): when a value read back
+   * holds NaN or ±Infinity, reads that image back and says whether the source made it non-finite, or
+   * which layer first gives non-finite values for it.
+   */
+  private async verifyMade(read: Map<string, Tensor>, plan: ForwardPlan, source: BatchSource, outs: string[], mode: ForwardMode): Promise<void> {
+    const bad = firstBadImage(read.values(), plan.batch);
+    if (bad < 0) return;
+    const dims = this.graph.input.shape.slice(1);
+    const per = numel(dims);
+    const made = imagesOf(source, plan.input);
+    const image = new Float32Array((await this.engine.run(made, [{ buffer: plan.input, offset: bad * per * 4, bytes: per * 4 }]))[0]!);
+    const what = `image ${bad} of a batch made on the GPU (${made.map((d) => d.label).join(', ')})`;
+    const at = firstNonFinite(image);
+    if (at >= 0) throw new NonFiniteError(`${what} holds ${valueText(image[at]!)} at ${positionText(at, dims)}`);
+    const site = await this.locateNonFinite(image, outs, mode);
+    if (site) throw layerError(site, what, maxMagnitude(image));
+    throw this.outputError(read, bad, what);
+  }
+
+  private outputError(read: Map<string, Tensor>, image: number, what: string): NonFiniteError {
+    return outputError(read, image, what, (v) => this.facts.layerOf(v));
+  }
+
+  /**
+   * The first layer (in graph order, up to `outputs`; default every layer) whose output holds NaN or
+   * ±Infinity for one image, or undefined when every value is finite. A pass that keeps and reads
+   * back every value, without ReLU fusion (a fused ReLU would hide a NaN): slow, so it runs only
+   * after a check has failed. `mode` may be a frozen pass (a recording's patterns replayed).
+   */
+  async locateNonFinite(image: Float32Array, outputs?: string[], mode: ForwardMode = { kind: 'plain' }): Promise<NonFiniteSite | undefined> {
+    const g = this.graph;
+    const nodes = this.facts.needed(outputs && this.resolveAll(outputs));
+    const layers = nodes.map((i) => g.nodes[i]!).filter((n) => !opOf(n).alias);
+    const values = layers.map((n) => n.outputs[0]!);
+    const plan = buildForward(this.facts, this.ctx(), 1, values, mode, 'diagnostic');
+    try {
+      this.engine.device.queue.writeBuffer(plan.input, 0, image.buffer, image.byteOffset, image.byteLength);
+      let dispatches = plan.dispatches;
+      const bytes = (v: string) => numel(plan.shapes.get(v)!) * 4;
+      for (let s = 0; s < values.length; ) {
+        // read back in groups of at most 64 MiB (the first group after the pass itself)
+        let e = s + 1;
+        for (let total = bytes(values[s]!); e < values.length && total + bytes(values[e]!) <= 64 * 2 ** 20; e++) total += bytes(values[e]!);
+        const res = await this.engine.run(dispatches, values.slice(s, e).map((v) => ({ buffer: plan.values.get(v)!, bytes: bytes(v) })));
+        dispatches = [];
+        for (let k = s; k < e; k++) {
+          const d = new Float32Array(res[k - s]!);
+          const at = firstNonFinite(d);
+          if (at >= 0)
+            return { node: layers[k]!, value: values[k]!, count: countNonFinite(d), total: d.length, example: d[at]!, position: positionText(at, plan.shapes.get(values[k]!)!.slice(1)) };
+        }
+        s = e;
+      }
+      return undefined;
+    } finally {
+      destroyPlan(plan);
     }
   }
 
@@ -385,7 +483,7 @@ export class Model {
    * parameter and derived buffers; destroying it leaves them to this model.
    */
   extend(nodes: Node[]): Model {
-    const m = new Model(this.engine, { ...this.graph, nodes: [...this.graph.nodes, ...nodes] });
+    const m = new Model(this.engine, { ...this.graph, nodes: [...this.graph.nodes, ...nodes] }, this);
     m.params = this.params;
     m.derivedBufs = this.derivedBufs;
     m.sharesParams = true;

@@ -5,7 +5,7 @@
 import type { Model, Recording, Tensor } from '../engine/runner.ts';
 import { Reverser, type ReverseRule } from '../engine/reverse.ts';
 import { classifierValues, softmaxRows } from '../engine/classify.ts';
-import { numel } from '../engine/shapes.ts';
+import { inferShapes, numel } from '../engine/shapes.ts';
 import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts';
 import { RegionForward } from '../engine/region.ts';
 import { resizeBilinear } from '../loaders/preprocess.ts';
@@ -15,6 +15,8 @@ import { OcclusionImages } from '../engine/sources.ts';
 export interface Control {
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** the images' names (file names), for errors that name an input */
+  names?: readonly string[];
 }
 
 export interface Target extends Control {
@@ -84,7 +86,7 @@ interface ClassPass {
 
 async function recordClasses(model: Model, x: Float32Array, n: number, target: Target, first: number, extra: string[] = []): Promise<ClassPass> {
   const cv = classifierValues(model.graph);
-  const rec = await model.record(x, n, [cv.logits, ...extra]);
+  const rec = await model.record(x, n, [cv.logits, ...extra], undefined, target.names?.slice(first, first + n));
   const logits = rec.read.get(model.resolve(cv.logits))!.data;
   const k = logits.length / n;
   const classes = pickClasses(logits, n, target.classes, first);
@@ -161,8 +163,8 @@ export async function deconvnet(model: Model, input: Float32Array, batch: number
   const rev = new Reverser(model);
   const [c, h, w] = inputHW(model);
   const layer = model.resolve(opts.layer);
-  const parts = await inChunks(model, input, batch, opts, async (x, n) => {
-    const rec = await model.record(x, n, [layer]);
+  const parts = await inChunks(model, input, batch, opts, async (x, n, first) => {
+    const rec = await model.record(x, n, [layer], undefined, opts.names?.slice(first, first + n));
     try {
     const a = rec.read.get(layer)!;
     if (a.shape.length !== 4) throw new ArgumentError(`layer ${opts.layer} has shape [${a.shape.join(', ')}]: DeconvNet projects feature maps of conv layers (N×C×H×W)`);
@@ -211,6 +213,16 @@ export interface GradCamResult extends ClassExplanation {
 export async function gradCam(model: Model, input: Float32Array, batch: number, layers: string[], target: Target = {}): Promise<GradCamResult> {
   if (layers.length === 0) throw new ArgumentError('Grad-CAM needs at least one layer (--layer)');
   const vals = layers.map((l) => model.resolve(l));
+  // Refused before any GPU work: layers whose values are not a spatial conv feature map give a
+  // map that is all zero or constant, whatever the image.
+  const shapes1 = inferShapes(model.graph, 1);
+  vals.forEach((v, i) => {
+    const s = shapes1.get(v)!;
+    if (v === model.graph.input.name)
+      throw new ArgumentError(`Grad-CAM at layer "${layers[i]}": that is the model's input, not a convolutional feature map; pick a conv layer (loupe info lists the layers)`);
+    if (s.length !== 4) throw new ArgumentError(`layer ${layers[i]} has shape [${s.join(', ')}]: Grad-CAM needs a convolutional feature map (N×C×H×W)`);
+    if (s[2]! * s[3]! === 1) throw new ArgumentError(`layer ${layers[i]} has a 1×1 map ([${s.join(', ')}]): Grad-CAM needs a spatial feature map (its map would be constant); pick an earlier conv layer`);
+  });
   const rev = new Reverser(model);
   const [, h, w] = inputHW(model);
   const perLayer = vals.map((v, i) => ({ layer: layers[i]!, value: v, maps: new Float32Array(batch * h * w), size: [0, 0] as [number, number] }));
@@ -258,7 +270,7 @@ export async function gradCam(model: Model, input: Float32Array, batch: number, 
 export async function guidedGradCam(model: Model, input: Float32Array, batch: number, layers: string[], target: Target = {}) {
   const p = target.onProgress; // two passes over the batch: the first half of the progress is Grad-CAM's
   const cam = await gradCam(model, input, batch, layers, { ...target, onProgress: p && ((d, t) => p(d, 2 * t)) });
-  const gb = await guidedBackprop(model, input, batch, { classes: cam.classes, signal: target.signal, onProgress: p && ((d, t) => p(t + d, 2 * t)) });
+  const gb = await guidedBackprop(model, input, batch, { classes: cam.classes, signal: target.signal, names: target.names, onProgress: p && ((d, t) => p(t + d, 2 * t)) });
   const [c, h, w] = inputHW(model);
   const hw = h * w;
   const signal = new Float32Array(gb.signal.data.length);
@@ -277,6 +289,8 @@ export interface OcclusionOptions {
   incremental?: boolean;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** the images' names (file names), for errors that name an input */
+  names?: readonly string[];
 }
 
 /**
@@ -294,7 +308,7 @@ export async function occlusion(model: Model, input: Float32Array, batch: number
   const positions = rows * cols;
   const cv = classifierValues(model.graph);
   const per = c * h * w;
-  const clean = await model.run(input, batch, { outputs: [cv.logits] });
+  const clean = await model.run(input, batch, { outputs: [cv.logits], names: opts.names });
   const logits = clean.get(model.resolve(cv.logits))!.data;
   const k = logits.length / batch;
   const classes = pickClasses(logits, batch, target.classes, 0);

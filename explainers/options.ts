@@ -118,12 +118,17 @@ export function parseRanges(spec: string, flag: string): number[] {
 }
 
 /** Class indices from "243", "tabby,243" or "bull mastiff": each an index or, with labels, a label (or one of its comma-separated names). */
+/** The index of the label `name` names (the whole label or one of its comma-separated synonyms, any case), or -1. */
+export function labelIndex(labels: readonly string[], name: string): number {
+  const want = name.trim().toLowerCase();
+  return labels.findIndex((l) => l.toLowerCase() === want || l.toLowerCase().split(',').map((x) => x.trim()).includes(want));
+}
+
 export function parseClasses(spec: string, labels: string[] | undefined, flag = '--class'): number[] {
   const out = spec.split(',').map((t) => t.trim()).filter((t) => t).map((t) => {
     if (/^\d+$/.test(t)) return Number(t);
     if (labels) {
-      const want = t.toLowerCase();
-      const i = labels.findIndex((l) => l.toLowerCase() === want || l.toLowerCase().split(',').map((x) => x.trim()).includes(want));
+      const i = labelIndex(labels, t);
       if (i >= 0) return i;
       throw new ArgumentError(`${flag} "${t}" matches no label in the labels file`);
     }

@@ -6,7 +6,8 @@
 // No Node modules, no files: a file-like option (PDA's patch model) arrives as { name, bytes }.
 import type { Model } from '../engine/runner.ts';
 import type { Preprocess } from '../engine/ir.ts';
-import { ArgumentError, ShapeError } from '../engine/errors.ts';
+import { ArgumentError, NonFiniteError, ShapeError } from '../engine/errors.ts';
+import { checkInputs, firstNonFinite, imageText, positionText, valueText } from '../engine/finite.ts';
 import { classifierValues } from '../engine/classify.ts';
 import { numel } from '../engine/shapes.ts';
 import * as X from './gradients.ts';
@@ -40,6 +41,8 @@ interface Job {
   h: number;
   w: number;
   names: string[];
+  /** the names the caller gave (undefined: none), for errors that name an input */
+  given?: readonly string[];
   labels?: string[];
   preprocess: Preprocess;
   fromImages: boolean;
@@ -80,13 +83,67 @@ function define<const S extends readonly OptionSpec[]>(e: {
       if (e.inputs === 'batch' && batch < 1) throw new ArgumentError(`${e.name} needs at least one image`);
       if (inputs.data.length < batch * c * h * w) throw new ShapeError(`${e.name}: ${batch} images of ${c}×${h}×${w} need ${batch * c * h * w} values, got ${inputs.data.length}`);
       const report = progress && ((done: number, total: number, preview?: Explanation) => progress(done, total, e.name, preview));
-      return e.explain({
-        model, x: inputs.data.subarray(0, batch * c * h * w), batch, c, h, w,
-        names: inputs.names ?? Array.from({ length: batch }, (_, i) => `image ${i}`), labels: inputs.labels,
+      const x = inputs.data.subarray(0, batch * c * h * w);
+      checkInputs(x, batch, [c, h, w], inputs.names); // NaN or ±Infinity: refused before any GPU work, naming the image
+      const result = await e.explain({
+        model, x, batch, c, h, w,
+        names: inputs.names ?? Array.from({ length: batch }, (_, i) => `image ${i}`), given: inputs.names, labels: inputs.labels,
         preprocess: inputs.preprocess ?? model.graph.preprocess ?? {}, fromImages: inputs.fromImages ?? false, progress: report, signal,
       }, o);
+      return review(e.name, result, inputs.names);
     },
   };
+}
+
+/** Why a map that is all zero shows nothing, per method. */
+const EMPTY_BECAUSE: Record<string, string> = {
+  saliency: 'the class score does not depend on the input there',
+  'guided-backprop': 'no positive signal reaches the input',
+  deconvnet: 'the projected feature map is zero for this image',
+  gradcam: 'no feature map of the layer weighs positively for the class',
+  'guided-gradcam': 'Grad-CAM or guided backpropagation is zero everywhere',
+  occlusion: 'no patch changes the class probability',
+  pda: 'no window changes the prediction',
+  etalon: 'the neuron does not depend on the input around this image',
+};
+
+/**
+ * The checks every map-producing method's result goes through: a map holding NaN or ±Infinity is an
+ * error naming the method and the image (or class, or neuron) it is for; a map that is exactly
+ * all zero or constant is kept but not passed off as an explanation: `meta.warnings` says so, and
+ * `note` carries a `loupe: warning: …` line per warning (the CLI prints the note on stderr); when
+ * every map is so, `meta.empty` is true (the CLI then writes nothing and fails with the warning).
+ * MaxOut and inversion (optimised images, no maps of an input) are left as they are.
+ */
+function review(method: string, e: Explanation, names?: readonly string[]): Explanation {
+  if (!(method in EMPTY_BECAUSE)) return e;
+  const meta = e.meta as { classes?: number[]; neurons?: number[] };
+  const label = (i: number) =>
+    method === 'pda' ? `class ${meta.classes?.[i] ?? i}` : method === 'etalon' ? `the etalon of neuron ${meta.neurons?.[i] ?? i}` : `${imageText(i, names)}`;
+  const warnings: string[] = [];
+  let maps = 0;
+  const check = (x: Explanation, part?: string) => {
+    const m = x.maps;
+    if (!m) return;
+    const slices = part !== undefined ? 1 : m.shape.length === 2 ? 1 : m.shape[0]!;
+    const per = m.data.length / Math.max(1, slices);
+    if (part === undefined) maps = slices;
+    for (let i = 0; i < slices; i++) {
+      const bad = firstNonFinite(m.data, i * per, (i + 1) * per);
+      const dims = slices === 1 && (part !== undefined || m.shape.length === 2) ? m.shape : m.shape.slice(1);
+      if (bad >= 0)
+        throw new NonFiniteError(`${method}: the map${part !== undefined ? ` "${part}"` : ''}${part === undefined ? ` of ${label(i)}` : ''} holds ${valueText(m.data[bad]!)} at ${positionText(bad - i * per, dims)}: the computation overflowed float32`);
+      if (part !== undefined) continue;
+      const v = m.data[i * per]!;
+      let constant = true;
+      for (let q = i * per + 1; q < (i + 1) * per && constant; q++) constant = m.data[q] === v;
+      if (constant) warnings.push(`${method}: the map of ${label(i)} is ${v === 0 ? 'all zero' : `constant (${v})`}: it explains nothing (${EMPTY_BECAUSE[method]})`);
+    }
+  };
+  check(e);
+  for (const [k, p] of Object.entries(e.parts ?? {})) check(p, k);
+  if (warnings.length === 0) return e;
+  return { ...e, meta: { ...e.meta, warnings, ...(warnings.length === maps ? { empty: true } : {}) }, note: [e.note, ...warnings.map((w) => `loupe: warning: ${w}`)].filter((l) => l).join('\n') };
 }
 
 /**
@@ -118,7 +175,7 @@ function inputSignalMethod(name: string, title: string, summary: string, fn: typ
   return define({
     name, title, summary, inputs: 'batch', options: [CLASS],
     async explain(j, o) {
-      const r = await fn(j.model, j.x, j.batch, { classes: o.class, signal: j.signal, onProgress: j.progress });
+      const r = await fn(j.model, j.x, j.batch, { classes: o.class, signal: j.signal, onProgress: j.progress, names: j.given });
       const shape = mapShape(j);
       return {
         method: name, maps: { shape, data: r.maps }, tensors: { signal: r.signal },
@@ -132,7 +189,7 @@ function gradCamMethod(name: 'gradcam' | 'guided-gradcam', title: string, summar
   return define({
     name, title, summary, inputs: 'batch', options: [LAYERS, CLASS],
     async explain(j, o) {
-      const target = { classes: o.class, signal: j.signal, onProgress: j.progress };
+      const target = { classes: o.class, signal: j.signal, onProgress: j.progress, names: j.given };
       const guided = name === 'guided-gradcam' ? await X.guidedGradCam(j.model, j.x, j.batch, o.layer, target) : undefined;
       const r = guided ?? (await X.gradCam(j.model, j.x, j.batch, o.layer, target));
       const multi = r.perLayer.length > 1;
@@ -242,7 +299,7 @@ export const explainers: readonly ExplainerEntry[] = [
       { name: 'top', type: 'flag', help: "keep only that map's strongest activation" },
     ],
     async explain(j, o) {
-      const r = await X.deconvnet(j.model, j.x, j.batch, { layer: o.layer, unit: o.unit, top: o.top, signal: j.signal, onProgress: j.progress });
+      const r = await X.deconvnet(j.model, j.x, j.batch, { layer: o.layer, unit: o.unit, top: o.top, signal: j.signal, onProgress: j.progress, names: j.given });
       const shape = mapShape(j);
       return {
         method: 'deconvnet', maps: { shape, data: r.maps }, tensors: { signal: r.signal as Tensor },
@@ -264,7 +321,7 @@ export const explainers: readonly ExplainerEntry[] = [
       { name: 'full', type: 'flag', help: 'recompute whole images (default: only the rectangle each patch changes, per layer)' },
     ],
     async explain(j, o) {
-      const r = await X.occlusion(j.model, j.x, j.batch, { size: o.patch, stride: o.stride, onProgress: j.progress, signal: j.signal, incremental: !o.full }, { classes: o.class });
+      const r = await X.occlusion(j.model, j.x, j.batch, { size: o.patch, stride: o.stride, onProgress: j.progress, signal: j.signal, incremental: !o.full, names: j.given }, { classes: o.class });
       const shape = mapShape(j);
       return {
         method: 'occlusion', maps: { shape, data: r.maps }, tensors: {},
@@ -369,7 +426,7 @@ export const explainers: readonly ExplainerEntry[] = [
     async explain(j, o) {
       const layer = o.layer ?? classifierValues(j.model.graph).logits;
       const value = j.model.resolve(layer);
-      const L = numel((await j.model.run(j.x, 1, { outputs: [value] })).get(value)!.shape.slice(1));
+      const L = numel((await j.model.run(j.x, 1, { outputs: [value], names: j.given })).get(value)!.shape.slice(1));
       const neurons = o.neurons ?? Array.from({ length: Math.min(L, 16) }, (_, i) => i);
       const route = o.route as EtalonRoute;
       const t0 = performance.now();

@@ -259,6 +259,99 @@ function reshapeDims(inDims: number[], spec: number[], allowZero: boolean): numb
 // ---------------------------------------------------------------------------------------------
 // Attributes
 
+/** AttributeProto.AttributeType. */
+const AT = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10, SPARSE_TENSOR: 11, SPARSE_TENSORS: 12, TYPE_PROTO: 13, TYPE_PROTOS: 14 } as const;
+const AT_NAME = new Map<number, string>(Object.entries(AT).map(([k, v]) => [v, k]));
+const AT_HINT: Record<number, string> = { [AT.FLOAT]: 'a number', [AT.INT]: 'an integer', [AT.STRING]: 'a string', [AT.TENSOR]: 'a tensor', [AT.FLOATS]: 'a list of numbers', [AT.INTS]: 'a list of integers', [AT.STRINGS]: 'a list of strings' };
+const LIST_TYPES = new Set<number>([AT.FLOATS, AT.INTS, AT.STRINGS, AT.TENSORS, AT.GRAPHS, AT.SPARSE_TENSORS, AT.TYPE_PROTOS]);
+const typeText = (t: number) => `${AT_NAME.get(t) ?? `type ${t}`}${AT_HINT[t] ? ` (${AT_HINT[t]})` : ''}`;
+
+/** An attribute's type: the declared one, or (files before IR version 2 declare none) the value field that is set; 0 for an empty list. */
+function attrType(a: PB): number {
+  const t = toNum(a.type ?? 0);
+  if (t) return t;
+  if (hasOwn(a, 'f')) return AT.FLOAT;
+  if (hasOwn(a, 'i')) return AT.INT;
+  if (hasOwn(a, 's')) return AT.STRING;
+  if (hasOwn(a, 't')) return AT.TENSOR;
+  if (a.floats?.length) return AT.FLOATS;
+  if (a.ints?.length) return AT.INTS;
+  return 0;
+}
+
+/**
+ * The attributes of every operator the loader maps or folds, with their types, as the ONNX operator
+ * schemas declare them in opsets 1 to ONNX_OPSETS.max (an attribute of any of those versions is
+ * accepted; `consumed_inputs` is opset 1's legacy attribute of many ops). The ONNX checker and
+ * ONNX Runtime refuse a node whose attribute has another type or is not in its schema; so does the loader.
+ */
+const ATTR_TYPES: Record<string, Record<string, number>> = (() => {
+  const { FLOAT: F, INT: I, STRING: S, TENSOR: T, FLOATS: FS, INTS: IS, STRINGS: SS, SPARSE_TENSOR: ST } = AT;
+  const pool = { auto_pad: S, kernel_shape: IS, pads: IS, strides: IS, ceil_mode: I, dilations: IS };
+  const conv = { auto_pad: S, dilations: IS, group: I, kernel_shape: IS, pads: IS, strides: IS };
+  const reduce = { axes: IS, keepdims: I, noop_with_empty_axes: I };
+  const binary = { axis: I, broadcast: I };
+  const t: Record<string, Record<string, number>> = {
+    Conv: conv, ConvTranspose: { ...conv, output_padding: IS, output_shape: IS },
+    MaxPool: { ...pool, storage_order: I }, AveragePool: { ...pool, count_include_pad: I },
+    GlobalAveragePool: {}, GlobalMaxPool: {},
+    Relu: {}, Sigmoid: {}, Tanh: {}, HardSwish: {}, PRelu: {}, Abs: {}, Neg: {}, Sqrt: {}, Reciprocal: {}, Floor: {}, Ceil: {}, Exp: {}, Log: {},
+    LeakyRelu: { alpha: F }, Elu: { alpha: F }, HardSigmoid: { alpha: F, beta: F }, Clip: { min: F, max: F },
+    Add: binary, Sub: binary, Mul: binary, Div: binary, Pow: binary, Sum: {}, Min: {}, Max: {},
+    BatchNormalization: { epsilon: F, momentum: F, spatial: I, is_test: I, training_mode: I },
+    LRN: { alpha: F, beta: F, bias: F, size: I },
+    Softmax: { axis: I }, LogSoftmax: { axis: I },
+    Gemm: { alpha: F, beta: F, transA: I, transB: I, broadcast: I }, MatMul: {},
+    Flatten: { axis: I }, Reshape: { shape: IS, allowzero: I }, Squeeze: { axes: IS }, Unsqueeze: { axes: IS },
+    Transpose: { perm: IS }, Concat: { axis: I }, Split: { axis: I, split: IS, num_outputs: I },
+    Slice: { starts: IS, ends: IS, axes: IS }, Gather: { axis: I }, Expand: {}, Range: {},
+    ReduceMean: reduce, ReduceProd: reduce,
+    Pad: { mode: S, pads: IS, paddings: IS, value: F },
+    Resize: { mode: S, coordinate_transformation_mode: S, nearest_mode: S, keep_aspect_ratio_policy: S, cubic_coeff_a: F, extrapolation_value: F, exclude_outside: I, antialias: I, axes: IS },
+    Upsample: { mode: S, scales: FS, height_scale: F, width_scale: F },
+    Identity: {}, Dropout: { ratio: F, is_test: I, seed: I },
+    Cast: { to: I, saturate: I }, CastLike: { saturate: I },
+    Shape: { start: I, end: I }, Size: {},
+    Constant: { value: T, sparse_value: ST, value_float: F, value_floats: FS, value_int: I, value_ints: IS, value_string: S, value_strings: SS },
+    ConstantOfShape: { value: T },
+  };
+  for (const k of Object.keys(t)) t[k] = { ...t[k], consumed_inputs: IS };
+  return t;
+})();
+
+/** Refuses attribute `a` (named `name`, of a node described by `where`) when its type is not `want`. */
+function checkType(a: PB, name: string, want: number, where: string): void {
+  const got = attrType(a);
+  if (got !== want && !(got === 0 && LIST_TYPES.has(want)))
+    throw new ModelFormatError(`${where}: attribute "${name}" must be ${typeText(want)}, got ${got ? AT_NAME.get(got) ?? `type ${got}` : 'no value'}`);
+}
+
+/** The type `op` (at `opset`) declares for attribute `name`; undefined when its schema has no such attribute. */
+function expectedAttrType(op: string, name: string, opset: number): number | undefined {
+  if (op === 'Cast' && name === 'to' && opset < 6) return AT.STRING; // Cast-1 names the type ("FLOAT")
+  return ATTR_TYPES[op]?.[name];
+}
+
+/** Checks a node's attributes against its operator's schema: no name twice, none unknown, each of its declared type. */
+function checkAttributes(n: PB, op: string, opset: number, where: string): void {
+  const schema = ATTR_TYPES[op];
+  if (!schema) return; // an operator the loader does not know: refused as unsupported if the outputs need it
+  const seen = new Set<string>();
+  for (const a of n.attribute ?? []) {
+    const name: string = a.name ?? '';
+    if (!name) throw new ModelFormatError(`${where} (${op}): an attribute has no name`);
+    if (seen.has(name)) throw new ModelFormatError(`${where} (${op}): attribute "${name}" is given twice`);
+    seen.add(name);
+    const want = expectedAttrType(op, name, opset);
+    if (want === undefined) {
+      const known = Object.keys(schema).filter((k) => k !== 'consumed_inputs');
+      throw new ModelFormatError(`${where} (${op}): unknown attribute "${name}" (${op} takes ${known.length ? known.join(', ') : 'no attributes'})`);
+    }
+    checkType(a, name, want, `${where} (${op})`);
+  }
+}
+
+/** A node's attributes, read by type: an attribute of another type than the one asked for is an error naming the node. */
 class Attrs {
   private m = new Map<string, PB>();
   constructor(list: PB[], private where: string) {
@@ -267,48 +360,41 @@ class Attrs {
   has(n: string): boolean {
     return this.m.has(n);
   }
-  private get(n: string): PB | undefined {
-    return this.m.get(n);
+  private get(n: string, want: number): PB | undefined {
+    const a = this.m.get(n);
+    if (a) checkType(a, n, want, this.where);
+    return a;
   }
   int(n: string, d: number): number {
-    const a = this.get(n);
-    if (!a) return d;
-    if (hasOwn(a, 'i')) return toNum(a.i);
-    if (hasOwn(a, 'f')) return a.f;
-    if (toNum(a.type) === 2) return toNum(a.i);
-    throw new ModelFormatError(`${this.where}: attribute ${n} is not an integer`);
+    const a = this.get(n, AT.INT);
+    return a ? toNum(a.i ?? 0) : d;
   }
   float(n: string, d: number): number {
-    const a = this.get(n);
-    if (!a) return d;
-    if (hasOwn(a, 'f')) return a.f;
-    if (hasOwn(a, 'i')) return toNum(a.i);
-    if (toNum(a.type) === 1) return a.f ?? d;
-    throw new ModelFormatError(`${this.where}: attribute ${n} is not a number`);
+    const a = this.get(n, AT.FLOAT);
+    return a ? (a.f ?? 0) : d;
   }
   ints(n: string): number[] | undefined {
-    const a = this.get(n);
-    if (!a) return undefined;
-    if (a.ints?.length) return a.ints.map(toNum);
-    if (a.floats?.length) return a.floats.map((v: number) => Math.trunc(v));
-    if (hasOwn(a, 'i')) return [toNum(a.i)];
-    return [];
+    const a = this.get(n, AT.INTS);
+    return a ? (a.ints ?? []).map(toNum) : undefined;
   }
   floats(n: string): number[] | undefined {
-    const a = this.get(n);
-    if (!a) return undefined;
-    if (a.floats?.length) return [...a.floats];
-    if (a.ints?.length) return a.ints.map(toNum);
-    if (hasOwn(a, 'f')) return [a.f];
-    return [];
+    const a = this.get(n, AT.FLOATS);
+    return a ? [...(a.floats ?? [])] : undefined;
   }
   str(n: string, d: string): string {
-    const a = this.get(n);
-    if (!a) return d;
-    return utf8(a.s);
+    const a = this.get(n, AT.STRING);
+    return a ? utf8(a.s) : d;
   }
   tensor(n: string): PB | undefined {
-    return this.get(n)?.t ?? undefined;
+    return this.get(n, AT.TENSOR)?.t ?? undefined;
+  }
+  /** Cast's target type: an integer (TensorProto.DataType), or before opset 6 its name ("FLOAT"). */
+  castTo(opset: number): number {
+    if (opset >= 6) return this.int('to', DT.FLOAT);
+    const s = this.str('to', 'FLOAT').toUpperCase();
+    const t = (DT as Record<string, number>)[s];
+    if (t === undefined) throw new ModelFormatError(`${this.where}: attribute "to" names no tensor type ("${s}")`);
+    return t;
   }
 }
 
@@ -326,6 +412,59 @@ interface Ctx {
   file: string;
   opset: number;
   batch0: number | undefined; // the file's declared batch size, if concrete
+}
+
+/**
+ * The versions of the default (ai.onnx) operator set the loader follows. Each op's opset-dependent
+ * forms are read as their version defines them (attributes that became inputs, changed defaults);
+ * the versions after 18 changed the ops the loader maps only by new element types (and by
+ * AveragePool's dilations, refused unless 1, and Resize's half_pixel_symmetric, refused for linear
+ * resizes, in 19), up to 23 (ONNX 1.18). A file stamped with a later opset may define its ops otherwise: refused, as
+ * ONNX Runtime refuses an opset it does not know.
+ */
+export const ONNX_OPSETS = { min: 1, max: 23 } as const;
+
+/**
+ * The ONNX checker's rules that matter to the loader, over every node (used or not): each value has
+ * one definition (an initializer, a graph input or one node's output, never two of them), every
+ * attribute is one its operator declares, with the type it declares. Names read but never defined,
+ * and cycles, are found by the topological sort.
+ */
+function checkGraph(g: PB, nodes: PB[], opset: number, file: string): void {
+  const nodeName = (n: PB, i: number) => n.name || `${n.op_type || 'node'}_${i}`;
+  const inits = new Set<string>();
+  for (const t of g.initializer ?? []) {
+    const name: string = t.name ?? '';
+    if (name && inits.has(name)) throw new ModelFormatError(`${file}: initializer "${name}" is defined twice`);
+    inits.add(name);
+  }
+  const inputs = new Set<string>();
+  for (const v of g.input ?? []) {
+    const name: string = v.name ?? '';
+    if (name && inputs.has(name)) throw new ModelFormatError(`${file}: graph input "${name}" is declared twice`);
+    inputs.add(name);
+  }
+  const outputs = new Set<string>();
+  for (const v of g.output ?? []) {
+    const name: string = v.name ?? '';
+    if (name && outputs.has(name)) throw new ModelFormatError(`${file}: graph output "${name}" is declared twice`);
+    outputs.add(name);
+  }
+  const producer = new Map<string, string>();
+  nodes.forEach((n, i) => {
+    const me = nodeName(n, i);
+    for (const o of (n.output ?? []) as string[]) {
+      if (!o) continue;
+      const other = producer.get(o);
+      if (other !== undefined)
+        throw new ModelFormatError(other === me ? `${file}: node "${me}" lists output "${o}" twice` : `${file}: value "${o}" is produced by two nodes, "${other}" and "${me}"`);
+      if (inits.has(o)) throw new ModelFormatError(`${file}: node "${me}" produces "${o}", which is also an initializer`);
+      if (inputs.has(o)) throw new ModelFormatError(`${file}: node "${me}" produces "${o}", which is also a graph input`);
+      producer.set(o, me);
+    }
+    const domain: string = n.domain ?? '';
+    if (domain === '' || domain === 'ai.onnx') checkAttributes(n, n.op_type ?? '', opset, `${file}: node "${me}"`);
+  });
 }
 
 /** Loads an ONNX model into the graph IR. Throws LoupeError subclasses naming `fileName`. */
@@ -359,6 +498,9 @@ function load(bytes: Uint8Array, file: string): Graph {
   }
   if (opset === 0) opset = (model.opset_import ?? []).length ? 0 : 1;
   if (opset === 0) throw new ModelFormatError(`${file}: the model imports no standard ONNX operator set`);
+  if (!(opset >= ONNX_OPSETS.min && opset <= ONNX_OPSETS.max))
+    throw new ModelFormatError(`${file}: ONNX opset ${opset} is outside the supported range ${ONNX_OPSETS.min}–${ONNX_OPSETS.max}`);
+  checkGraph(g, onnxNodes, opset, file);
 
   const values = new Map<string, Val>();
   // Initializers
@@ -509,7 +651,10 @@ function topoSort(nodes: PB[], available: Set<string>, file: string): number[] {
     const i = done.findIndex((d) => !d);
     const n = nodes[i];
     const missing = (n.input ?? []).find((x: string) => x && !have.has(x));
-    throw new ModelFormatError(`${file}: node "${n.name || `${n.op_type}_${i}`}" reads "${missing}", which nothing defines`);
+    const me = n.name || `${n.op_type}_${i}`;
+    const p = nodes.findIndex((m) => (m.output ?? []).includes(missing));
+    if (p >= 0) throw new ModelFormatError(`${file}: node "${me}" reads "${missing}", which node "${nodes[p].name || `${nodes[p].op_type}_${p}`}" produces but can never run: the graph has a cycle`);
+    throw new ModelFormatError(`${file}: node "${me}" reads "${missing}", which nothing defines`);
   }
   return order;
 }
@@ -639,7 +784,7 @@ class Builder {
     const domain: string = n.domain ?? '';
     if (domain !== '' && domain !== 'ai.onnx') this.unsupported(op || '(none)', name, `operator domain "${domain}"`);
     if (!op) throw new ModelFormatError(`${this.where(name)} has no operator type`);
-    const at = new Attrs(n.attribute ?? [], this.where(name));
+    const at = new Attrs(n.attribute ?? [], `${this.where(name)} (${op})`);
     const inNames: string[] = n.input ?? [];
     const outNames: string[] = n.output ?? [];
     if (outNames.length === 0 || !outNames[0]) throw new ModelFormatError(`${this.where(name)} (${op}) has no output`);
@@ -716,7 +861,7 @@ class Builder {
       case 'Cast':
       case 'CastLike': {
         const x = c(0);
-        const to = op === 'Cast' ? at.int('to', DT.FLOAT) : c(1).int ? DT.INT64 : DT.FLOAT;
+        const to = op === 'Cast' ? at.castTo(opset) : c(1).int ? DT.INT64 : DT.FLOAT;
         if (INT_TYPES.has(to)) return mkConst(x.dims, Float64Array.from(x.data, (v) => (to === DT.BOOL ? (v ? 1 : 0) : Math.trunc(v))), true);
         return mkConst(x.dims, x.data instanceof Float32Array ? x.data : Float32Array.from(x.data), false);
       }
@@ -830,7 +975,7 @@ class Builder {
       }
       case 'ReduceProd': {
         const x = c(0);
-        const axes = at.ints('axes');
+        const axes = opset >= 18 ? (opt(1) ? ints(opt(1)!) : undefined) : at.ints('axes'); // an input from opset 18
         if (axes && axes.length && !(x.dims.length === 1 && axes.length === 1)) this.unsupported(op, name, 'ReduceProd over constants with axes');
         const keep = at.int('keepdims', 1) === 1;
         let p = 1;
@@ -925,7 +1070,7 @@ class Builder {
       }
       case 'Cast': {
         const x = this.dyn(ins, 0, op, name);
-        const to = at.int('to', DT.FLOAT);
+        const to = at.castTo(opset);
         if (to !== DT.FLOAT && to !== DT.DOUBLE && to !== DT.FLOAT16) this.unsupported(op, name, `cast of a computed tensor to type ${to}`);
         alias(x);
         return;
@@ -1401,6 +1546,12 @@ class Builder {
           outSize = [Math.floor(h * scale[0]), Math.floor(w * scale[1])];
         } else throw new ModelFormatError(`${where} (${op}): neither scales nor sizes given`);
         if (outSize.some((s) => !(s >= 1))) throw new ShapeError(`${where} (${op}): output size ${fmt(outSize)} is empty`);
+        if (op === 'Resize' && opset >= 18) {
+          if (at.int('antialias', 0) !== 0 && (outSize[0] < h || outSize[1] < w)) this.unsupported(op, name, 'antialiased downsampling');
+          const policy = at.str('keep_aspect_ratio_policy', 'stretch');
+          if (sizes && sizes.length && policy !== 'stretch') this.unsupported(op, name, `keep_aspect_ratio_policy "${policy}"`);
+        }
+        if (ctm === 'tf_crop_and_resize') this.unsupported(op, name, 'coordinate_transformation_mode "tf_crop_and_resize"');
         let alignCorners = false;
         if (mode === 'bilinear') {
           if (ctm === 'align_corners') alignCorners = true;

@@ -109,6 +109,12 @@ type Tok =
   | { t: 'punct'; v: string; line: number; col: number }
   | { t: 'eof'; v: ''; line: number; col: number };
 
+/**
+ * How deep messages may nest: protobuf's own text parser (what Caffe reads a .prototxt with) stops
+ * at 100 too. A real net nests four levels; a deeper file is hostile, and would overflow the stack.
+ */
+export const MAX_DEPTH = 100;
+
 /** Parse protobuf text; `fileName` goes into error messages as `file:line:col`. */
 export function parsePrototxt(text: string, fileName = '<prototxt>'): TextMessage {
   let pos = 0;
@@ -292,12 +298,15 @@ export function parsePrototxt(text: string, fileName = '<prototxt>'): TextMessag
     return v;
   }
 
+  let depth = 0;
   function parseMessageBody(): TextMessage {
     const open = tok;
+    if (++depth > MAX_DEPTH) failAt(open, `messages nested more than ${MAX_DEPTH} levels deep`);
     const close = open.v === '{' ? '}' : '>';
     advance();
     const m = new TextMessage(open.line, open.col);
     parseFields(m, close, open);
+    depth--;
     return m;
   }
 

@@ -32,13 +32,16 @@ export function shownImages(ctx: FigureContext): RGBAImage[] {
 }
 
 const m = <T>(e: Explanation, key: string) => e.meta[key] as T;
-const slice = (t: Tensor | Float32Array, i: number, per: number) => ('data' in t ? t.data : t).subarray(i * per, (i + 1) * per);
-const name = (ctx: FigureContext, i: number) => ctx.names?.[i] ?? `image ${i}`;
-const classLabel = (ctx: FigureContext, k: number) => (ctx.labels?.[k] ? `${ctx.labels[k]!.split(',')[0]} (${k})` : `class ${k}`);
+/** Image `i` of a batch tensor (or array) of `per` values per image. */
+export const slice = (t: Tensor | Float32Array, i: number, per: number) => ('data' in t ? t.data : t).subarray(i * per, (i + 1) * per);
+/** The name of input `i` (its file name, or "image i"). */
+export const name = (ctx: FigureContext, i: number) => ctx.names?.[i] ?? `image ${i}`;
+/** "tabby (281)" with labels, "class 281" without. */
+export const classLabel = (ctx: FigureContext, k: number) => (ctx.labels?.[k] ? `${ctx.labels[k]!.split(',')[0]} (${k})` : `class ${k}`);
 const classCaption = (ctx: FigureContext, e: Explanation, i: number) => `${name(ctx, i)}: ${classLabel(ctx, m<number[]>(e, 'classes')[i]!)} p=${m<number[]>(e, 'probs')[i]!.toFixed(3)}`;
 
 /** An input-shaped signal (N×C×H×W) as a picture, normalised, in the input's channel order. */
-function signalImage(ctx: FigureContext, signal: Tensor, i: number): RGBAImage {
+export function signalImage(ctx: FigureContext, signal: Tensor, i: number): RGBAImage {
   const [c, h, w] = ctx.shape;
   return tensorToImage(slice(signal, i, c * h * w), c, h, w, { normalise: true, bgr: ctx.fromImages ? ctx.preprocess?.bgr : undefined });
 }
@@ -179,7 +182,7 @@ const etalonFigure11: Builder = (e, ctx) => {
 };
 
 /** An optimised image in pixel colours (the preprocessing undone). */
-const pixels = (ctx: FigureContext, x: Float32Array) => {
+export const pixels = (ctx: FigureContext, x: Float32Array) => {
   const [c, h, w] = ctx.shape;
   return tensorToImage(x, c, h, w, { mean: ctx.preprocess?.mean, scale: ctx.preprocess?.scale, bgr: ctx.preprocess?.bgr });
 };

@@ -3,9 +3,9 @@
 // Figures (render/figures.ts) are captioned montages for files; tiles are what an interactive
 // grid zooms, pans and probes. No Node modules.
 import type { RGBAImage } from '../loaders/image-formats.ts';
-import type { Explanation, Tensor } from '../explainers/explanation.ts';
-import { renderSequential, renderSigned, overlay, tensorToImage } from './render.ts';
-import { shownImages, etalonImage, type FigureContext } from './figures.ts';
+import type { Explanation } from '../explainers/explanation.ts';
+import { renderSequential, renderSigned, overlay } from './render.ts';
+import { shownImages, etalonImage, signalImage, pixels, slice, name, classLabel, type FigureContext } from './figures.ts';
 
 export interface Tile {
   id: string;
@@ -18,10 +18,7 @@ export interface Tile {
   values?: { width: number; height: number; data: Float32Array };
 }
 
-const slice = (t: Tensor | Float32Array, i: number, per: number) => ('data' in t ? t.data : t).subarray(i * per, (i + 1) * per);
 const meta = <T>(e: Explanation, k: string) => e.meta[k] as T;
-const className = (ctx: FigureContext, k: number) => (ctx.labels?.[k] ? `${ctx.labels[k]!.split(',')[0]} (${k})` : `class ${k}`);
-const imageName = (ctx: FigureContext, i: number) => ctx.names?.[i] ?? `image ${i}`;
 
 /** The tiles of an explanation; `key` keeps ids unique across explanations shown together. */
 export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.method): Tile[] {
@@ -33,10 +30,8 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
   const perImage = (i: number) => {
     const classes = meta<number[] | undefined>(e, 'classes');
     const probs = meta<number[] | undefined>(e, 'probs');
-    return classes ? `${imageName(ctx, i)} · ${className(ctx, classes[i]!)}${probs ? ` p=${probs[i]!.toFixed(3)}` : ''}` : imageName(ctx, i);
+    return classes ? `${name(ctx, i)} · ${classLabel(ctx, classes[i]!)}${probs ? ` p=${probs[i]!.toFixed(3)}` : ''}` : name(ctx, i);
   };
-  const signal = (t: Tensor, i: number) => tensorToImage(slice(t, i, c * h * w), c, h, w, { normalise: true, bgr: ctx.fromImages ? ctx.preprocess?.bgr : undefined });
-  const pixels = (x: Float32Array) => tensorToImage(x, c, h, w, { mean: ctx.preprocess?.mean, scale: ctx.preprocess?.scale, bgr: ctx.preprocess?.bgr });
 
   switch (e.method) {
     case 'saliency':
@@ -46,7 +41,7 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
       shown.forEach((img, i) => {
         const map = slice(e.maps!, i, h * w);
         const what = e.method === 'deconvnet' ? `DeconvNet ${meta(e, 'layer')} map ${meta<number[]>(e, 'units')[i]}` : e.method === 'saliency' ? 'saliency' : 'guided backprop';
-        const picture = e.method === 'saliency' ? overlay(img, renderSequential(map, h, w, { transparent: true }), 0.8) : signal(e.tensors.signal!, i);
+        const picture = e.method === 'saliency' ? overlay(img, renderSequential(map, h, w, { transparent: true }), 0.8) : signalImage(ctx, e.tensors.signal!, i);
         add(`${i}`, what, perImage(i), picture, map);
       });
       break;
@@ -62,7 +57,7 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
           layers.forEach((L, k) => add(`${i}/${L}`, `Grad-CAM ${L}`, perImage(i), cam(img, slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)), slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)));
           add(`${i}/mean`, `Grad-CAM mean of ${layers.join(' + ')}`, perImage(i), cam(img, mean), mean);
         } else add(`${i}/${layers[0]}`, `Grad-CAM ${layers[0]}`, perImage(i), cam(img, mean), mean);
-        if (e.tensors.signal) add(`${i}/guided`, 'guided Grad-CAM', perImage(i), signal(e.tensors.signal, i), slice(e.maps!, i, h * w));
+        if (e.tensors.signal) add(`${i}/guided`, 'guided Grad-CAM', perImage(i), signalImage(ctx, e.tensors.signal, i), slice(e.maps!, i, h * w));
       });
       break;
     }
@@ -80,7 +75,7 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
         const what = meta<string>(part, 'node') === 'prob' ? 'PDA weight of evidence' : 'PDA logit AD';
         meta<number[]>(part, 'classes').forEach((cls, i) => {
           const map = slice(part.maps!, i, h * w);
-          add(`${k}/${i}`, `${what}, window ${meta(part, 'window')}`, `${imageName(ctx, 0)} · ${className(ctx, cls)}`, overlay(img, renderSigned(map, h, w, { transparent: true }), 0.9, { greyBase: true }), map);
+          add(`${k}/${i}`, `${what}, window ${meta(part, 'window')}`, `${name(ctx, 0)} · ${classLabel(ctx, cls)}`, overlay(img, renderSigned(map, h, w, { transparent: true }), 0.9, { greyBase: true }), map);
         });
       }
       break;
@@ -90,21 +85,21 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
       meta<number[]>(e, 'neurons').forEach((p, q) => {
         const sum = new Float32Array(h * w);
         for (let k = 0; k < c; k++) for (let j = 0; j < h * w; j++) sum[j] += e.maps!.data[q * c * h * w + k * h * w + j]!;
-        add(`${q}`, `etalon ${ctx.labels?.[p]?.split(',')[0] ?? `neuron ${p}`}: ${vals[q]!.toFixed(2)}`, `${imageName(ctx, 0)} · ${meta(e, 'layer')}`, etalonImage(e.maps!.data, q, ctx.shape), sum);
+        add(`${q}`, `etalon ${ctx.labels?.[p]?.split(',')[0] ?? `neuron ${p}`}: ${vals[q]!.toFixed(2)}`, `${name(ctx, 0)} · ${meta(e, 'layer')}`, etalonImage(e.maps!.data, q, ctx.shape), sum);
       });
       break;
     }
     case 'maxout': {
       const kind = meta<string>(e, 'kind'), obj = meta<number[]>(e, 'objective');
       meta<number[]>(e, 'targets').forEach((u, i) => {
-        const name = kind === 'class' ? (ctx.labels?.[u]?.split(',')[0] ?? `class ${u}`) : `${kind} ${u}`;
-        add(`${i}`, Number.isFinite(obj[i]) ? `${name}: ${obj[i]!.toFixed(2)}` : name, `MaxOut ${kind === 'class' ? 'logits' : meta(e, 'layer')}`, pixels(slice(e.maps!, i, c * h * w)));
+        const target = kind === 'class' ? (ctx.labels?.[u]?.split(',')[0] ?? `class ${u}`) : `${kind} ${u}`;
+        add(`${i}`, Number.isFinite(obj[i]) ? `${target}: ${obj[i]!.toFixed(2)}` : target, `MaxOut ${kind === 'class' ? 'logits' : meta(e, 'layer')}`, pixels(ctx, slice(e.maps!, i, c * h * w)));
       });
       break;
     }
     case 'invert': {
       const err = meta<number>(e, 'finalError');
-      add('0', `inversion of ${meta(e, 'layer')}${Number.isFinite(err) ? `: error ${err.toFixed(4)}` : ''}`, imageName(ctx, 0), pixels(e.maps!.data));
+      add('0', `inversion of ${meta(e, 'layer')}${Number.isFinite(err) ? `: error ${err.toFixed(4)}` : ''}`, name(ctx, 0), pixels(ctx, e.maps!.data));
       break;
     }
     default:

@@ -2,6 +2,9 @@
 // graph builder, and checkGraph / checkOp, which run a Graph on the GPU through Model and on the
 // CPU reference (spec/reference.ts) and compare (in the spirit of tinygrad's helper_test_op).
 
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'chai';
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import type { Engine } from '../engine/gpu.ts';
 import type { Graph, Node, Param } from '../engine/ir.ts';
@@ -210,4 +213,45 @@ export async function checkOp<K extends Node['op']>(c: OpCase<K>): Promise<Map<s
   const y = b.node(c.op, ['x'], attrs, 'y');
   const x = c.input ?? r.array(numel(c.shape), c.lo ?? -1, c.hi ?? 1, c.levels);
   return checkGraph(b.build([y], c.op), x, c.shape[0]!, { atol: c.atol, rtol: c.rtol, label: c.op });
+}
+
+/** The error `p` rejects with (fails when it resolves). */
+export async function rejection(p: () => Promise<unknown>): Promise<Error> {
+  try {
+    await p();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+// ---- the loupe command ---------------------------------------------------------------------
+
+/** What a run of `bin/loupe.js` gave: exit code, stdout, stderr (its non-empty lines, and joined), time. */
+export interface LoupeRun {
+  code: number | null;
+  out: string;
+  err: string;
+  lines: string[];
+  ms: number;
+}
+
+/** Runs `bin/loupe.js ARGS` as a user would (the built package), with `env` added to this process's. */
+export function runLoupe(args: string[], env: Record<string, string> = {}): LoupeRun {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin/loupe.js'), ...args], {
+    encoding: 'utf8', timeout: 300_000, env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ...env },
+  });
+  const lines = r.stderr.split('\n').filter((l) => l);
+  return { code: r.status, out: r.stdout, err: lines.join('\n'), lines, ms: performance.now() - t0 };
+}
+
+/** Bad input: exit `code`, exactly one line on stderr, `loupe: ` and matching `mention`; nothing on stdout, no stack, no Dawn text. */
+export function expectOneLine(r: LoupeRun, mention: RegExp, code = 1): void {
+  expect(r.code, r.err).to.equal(code);
+  expect(r.lines, r.err).to.have.length(1);
+  expect(r.lines[0]).to.match(/^loupe: /);
+  expect(r.lines[0]).to.match(mention);
+  expect(r.err).not.to.match(/\n\s+at |internal error|Dawn|BindGroup|[Vv]alidation/);
+  expect(r.out).to.equal('');
 }

@@ -8,20 +8,12 @@ import { UnsupportedOpError } from '../engine/errors.ts';
 import { etalons } from '../explainers/etalon.ts';
 import { coordinateImages } from '../engine/sources.ts';
 import type { Node } from '../engine/ir.ts';
-import { GraphBuilder, closeEngine, getEngine, rng } from './helpers.ts';
+import { GraphBuilder, closeEngine, getEngine, rng, rejection } from './helpers.ts';
 
 after(async () => {
   await closeEngine();
 });
 
-async function rejection(p: () => Promise<unknown>): Promise<Error> {
-  try {
-    await p();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('the op table', () => {
   it('has a complete entry for every op: shape, forward, frozen linearity, region rule, reverse rules or the reason there are none', () => {

@@ -27,7 +27,7 @@ import { preprocessImage } from '../loaders/preprocess.ts';
 import { deconvnet, gradCam, guidedBackprop, saliency } from '../explainers/gradients.ts';
 import * as R from './reference.ts';
 import * as B from './reverse-reference.ts';
-import { GraphBuilder, closeEngine, getEngine, rng } from './helpers.ts';
+import { GraphBuilder, closeEngine, getEngine, rng, rejection } from './helpers.ts';
 
 after(async () => {
   await closeEngine();
@@ -70,15 +70,6 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>, what: string): 
 }
 
 /** Runs `f` and returns the error it fails with. */
-async function rejection(f: () => Promise<unknown>): Promise<Error> {
-  try {
-    await f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the call to fail, it succeeded');
-}
-
 // ---- a float64 CPU forward and reverse walk ----------------------------------------------------
 // The convolutions are written as row loops (the reference's per-term loops take minutes on
 // SqueezeNet); they are checked against spec/reference.ts and spec/reverse-reference.ts below.

@@ -24,6 +24,7 @@ export const fc: OpDef<NodeOf<'fc'>> = {
   },
   flops: (_node, [x], out) => 2 * numel(out) * numel(x!.slice(1)),
   fusesRelu: true,
+  splitsParams: true,
   forward(ctx, io) {
     const a = io.node.attrs;
     const e = ctx.engine;

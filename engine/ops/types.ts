@@ -142,6 +142,8 @@ export interface OpDef<N extends Node = Node> {
   alias?: boolean;
   /** Can write ReLU(output) directly when a ReLU is its only reader. */
   fusesRelu?: boolean;
+  /** Splits parameters larger than one storage binding over several dispatches (the plan's limit check lets them through). */
+  splitsParams?: boolean;
   /** The kernels of one node. */
   forward(ctx: LowerContext, io: NodeIO<N>): Dispatch[];
   frozen: Linearity;

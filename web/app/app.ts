@@ -4,7 +4,7 @@
 // from the method's option schema), and look at the results in one grid with synchronised zoom,
 // pan and hover. The engine runs in a worker on navigator.gpu; files never leave the page.
 import { explainers, explainer, type ExplainerEntry } from '../../explainers/registry.ts';
-import { flagName, type OptionSpec } from '../../explainers/options.ts';
+import { flagName, labelIndex, type OptionSpec } from '../../explainers/options.ts';
 import type { ModelSummary } from '../../engine/summary.ts';
 import { Grid, GRID_CSS } from './grid.ts';
 import { GraphView, layerTable, GRAPH_CSS } from './graph-view.ts';
@@ -211,8 +211,7 @@ async function predict(): Promise<void> {
 
 function truthIndex(truth: string): number | undefined {
   if (/^\d+$/.test(truth)) return Number(truth);
-  const want = truth.toLowerCase().replace(/_/g, ' ');
-  const i = app.labels?.findIndex((l) => l.toLowerCase() === want || l.toLowerCase().split(',').map((x) => x.trim()).includes(want)) ?? -1;
+  const i = app.labels ? labelIndex(app.labels, truth.replace(/_/g, ' ')) : -1; // folder names write spaces as _
   return i >= 0 ? i : undefined;
 }
 
@@ -399,7 +398,10 @@ async function runMethod(): Promise<void> {
     showTiles(r.tiles, keep);
     app.exports = [...r.npy, ...r.json];
     $('#downloads').replaceChildren(...app.exports.map((f) => download(f.name, new Blob([f.bytes as BlobPart], { type: f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }))));
-    status(`${m.title}: ${(r.ms / 1000).toFixed(2)} s${r.note ? ` · ${r.note}` : ''}`);
+    const warnings = (r.note ?? '').split('\n').filter((l) => l.startsWith('loupe: warning: '));
+    const note = (r.note ?? '').split('\n').filter((l) => l && !l.startsWith('loupe: warning: ')).join(' ');
+    status(`${m.title}: ${(r.ms / 1000).toFixed(2)} s${note ? ` · ${note}` : ''}`);
+    if (warnings.length) showError(warnings.map((l) => l.slice('loupe: '.length)).join('\n')); // an empty map is shown, and said to be empty
     app.share = { method: m.name, options: formValues(m), images: images.map((i) => app.images[i]!.name), preset: $<HTMLSelectElement>('#pp-preset').value };
     history.replaceState(null, '', `#${encodeShare(app.share)}`);
   } finally {

@@ -8,12 +8,13 @@ import { Model } from '../../engine/runner.ts';
 import type { Graph } from '../../engine/ir.ts';
 import { classify } from '../../engine/classify.ts';
 import { summarise } from '../../engine/summary.ts';
-import { ArgumentError, CancelledError, InputFormatError, LoupeError, ModelFormatError } from '../../engine/errors.ts';
+import { ArgumentError, CancelledError, InputFormatError, LoupeError } from '../../engine/errors.ts';
 import { loadOnnx } from '../../loaders/onnx.ts';
 import { loadCaffe } from '../../loaders/caffe.ts';
 import { writeNpy } from '../../loaders/npy.ts';
+import { parseLabels } from '../../loaders/labels.ts';
 import { preprocessImage } from '../../loaders/preprocess.ts';
-import { decodeJpeg, detectImageFormat, type RGBAImage } from '../../loaders/image-formats.ts';
+import { checkImageSize, decodeJpeg, detectImageFormat, type RGBAImage } from '../../loaders/image-formats.ts';
 import { explainer } from '../../explainers/registry.ts';
 import { parseClasses } from '../../explainers/options.ts';
 import { toJson, type Explanation, type ExplainInputs } from '../../explainers/explanation.ts';
@@ -23,9 +24,6 @@ import type { FigureContext } from '../../render/figures.ts';
 import type { Explained, FileIn, ImageInfo, Opened, PreprocessIn, Reply, Request } from './protocol.ts';
 
 declare const self: DedicatedWorkerGlobalScope;
-
-/** The largest image the page decodes (a PNG header can claim 32000×32000 in 68 bytes). */
-const MAX_PIXELS = 40e6;
 
 let engine: Engine | undefined;
 let graph: Graph | undefined;
@@ -83,10 +81,9 @@ async function decodeAny(f: FileIn): Promise<RGBAImage> {
   const fmt = detectImageFormat(f.bytes);
   if (fmt === 'jpeg') return decodeJpeg(f.bytes, f.name);
   if (fmt !== 'png') throw new InputFormatError(`${f.name}: not a PNG or JPEG image`);
-  // PNG is lossless: the browser's decoder gives pngjs's pixels (no colour management, no premultiplication).
-  const dv = new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
-  const w = f.bytes.length >= 24 ? dv.getUint32(16) : 0, h = f.bytes.length >= 24 ? dv.getUint32(20) : 0;
-  if (w * h > MAX_PIXELS) throw new InputFormatError(`${f.name}: ${w}×${h} pixels is more than this page decodes (${MAX_PIXELS / 1e6} Mpx)`);
+  // The header's size and completeness first (a 68-byte PNG can claim 32000×32000), as the CLI does;
+  // then the browser's decoder, which gives pngjs's pixels (PNG is lossless; no colour management).
+  checkImageSize(f.bytes, f.name);
   let bmp: ImageBitmap;
   try {
     bmp = await createImageBitmap(new Blob([f.bytes as BlobPart], { type: 'image/png' }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
@@ -206,9 +203,7 @@ async function handle(id: number, r: Request): Promise<unknown> {
         labels = undefined;
         return 0;
       }
-      const lines = new TextDecoder().decode(r.file.bytes).split(/\r?\n/).filter((l) => l.trim() !== '');
-      if (lines.length === 0) throw new InputFormatError(`${r.file.name}: no labels in file`);
-      labels = lines.map((l) => l.replace(/^n\d{8}\s+/, '').trim());
+      labels = parseLabels(r.file.bytes, r.file.name);
       return labels;
     }
     case 'add-images': {
@@ -269,7 +264,7 @@ self.onmessage = async (ev: MessageEvent<{ id: number; request: Request }>) => {
     post({ id, type: 'done', value });
   } catch (e) {
     const cancelled = e instanceof CancelledError;
-    const known = e instanceof LoupeError || e instanceof ModelFormatError;
+    const known = e instanceof LoupeError;
     const msg = e instanceof Error ? e.message : String(e);
     post({ id, type: 'failed', error: known ? msg : `internal error: ${msg}`, cancelled });
   }
