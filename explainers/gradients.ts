@@ -1,5 +1,6 @@
 // Gradient- and projection-based explainers (METHODS.md §3–4), each on a batch of images:
-// saliency, DeconvNet, guided backprop, Grad-CAM (single and multi-layer), Guided Grad-CAM and
+// saliency, DeconvNet, guided backprop, the CAM family (Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM,
+// LayerCAM, EigenCAM; single and multi-layer; their formulas in cam.ts), Guided Grad-CAM and
 // occlusion. They compose the engine's recording forward pass and reverse walker; they return
 // tensors and metadata, never files.
 import type { Model, Recording, Tensor } from '../engine/runner.ts';
@@ -10,6 +11,7 @@ import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts
 import { RegionForward } from '../engine/region.ts';
 import { resizeBilinear } from '../loaders/preprocess.ts';
 import { OcclusionImages } from '../engine/sources.ts';
+import { CAM_TITLES, eigenProjection, gradientCamMap, type GradientCam } from './cam.ts';
 
 /** Checked between chunks (batches, patch positions): cancellation and progress. */
 export interface Control {
@@ -34,10 +36,10 @@ export interface ClassExplanation {
   probs: number[];
 }
 
-/** Cuts a batch into chunks that a recording (all activations kept) fits, and runs `fn` on each. */
-async function inChunks<T>(model: Model, input: Float32Array, batch: number, ctl: Control, fn: (x: Float32Array, n: number, first: number) => Promise<T>): Promise<T[]> {
+/** Cuts a batch into chunks that a recording (all activations kept) fits, or of at most `most` images, and runs `fn` on each. */
+async function inChunks<T>(model: Model, input: Float32Array, batch: number, ctl: Control, fn: (x: Float32Array, n: number, first: number) => Promise<T>, most = model.maxRecordBatch()): Promise<T[]> {
   const per = numel(model.graph.input.shape.slice(1));
-  const chunk = Math.min(batch, model.maxRecordBatch());
+  const chunk = Math.min(batch, most);
   const out: T[] = [];
   for (let s = 0; s < batch; s += chunk) {
     throwIfCancelled(ctl.signal, 'explanation');
@@ -200,29 +202,78 @@ export async function deconvnet(model: Model, input: Float32Array, batch: number
   return { maps: maxAbsOverChannels(signal, batch, c, h * w), shape: [batch, h, w] as [number, number, number], units: parts.flatMap((p) => p.units), signal: { shape: [batch, c, h, w], data: signal } };
 }
 
+/** One layer's maps of a CAM: N×H×W, each normalised to [0, 1] and upsampled to the input. */
+export interface CamLayer {
+  layer: string;
+  maps: Float32Array;
+  /** the layer's map size (h, w) */
+  size: [number, number];
+}
+
 export interface GradCamResult extends ClassExplanation {
   /** per layer: N×H×W maps, each normalised to [0, 1] and upsampled to the input */
-  perLayer: { layer: string; maps: Float32Array; size: [number, number] }[];
+  perLayer: CamLayer[];
+}
+
+/** EigenCAM's result: the maps and the per-layer maps, without classes (it explains no class). */
+export interface EigenCamResult {
+  maps: Float32Array;
+  shape: [number, number, number];
+  perLayer: CamLayer[];
 }
 
 /**
- * Grad-CAM at each of `layers` (α_k = mean_ij ∂f_c/∂A^k_ij, map ReLU(Σ α_k A^k)), each upsampled
- * bilinearly to the input and normalised to [0, 1]; `maps` is their mean (Strezoski & Worring's
- * multi-layer view; with one layer it is that layer's Grad-CAM).
+ * The values of a CAM's layers, refused before any GPU work where they are not a spatial conv
+ * feature map: the input, a value that is not N×C×H×W, a 1×1 map (its CAM is all zero or
+ * constant, whatever the image). `title` names the method in the messages.
  */
-export async function gradCam(model: Model, input: Float32Array, batch: number, layers: string[], target: Target = {}): Promise<GradCamResult> {
-  if (layers.length === 0) throw new ArgumentError('Grad-CAM needs at least one layer (--layer)');
+function camLayers(model: Model, layers: string[], title: string): string[] {
+  if (layers.length === 0) throw new ArgumentError(`${title} needs at least one layer (--layer)`);
   const vals = layers.map((l) => model.resolve(l));
-  // Refused before any GPU work: layers whose values are not a spatial conv feature map give a
-  // map that is all zero or constant, whatever the image.
   const shapes1 = inferShapes(model.graph, 1);
   vals.forEach((v, i) => {
     const s = shapes1.get(v)!;
     if (v === model.graph.input.name)
-      throw new ArgumentError(`Grad-CAM at layer "${layers[i]}": that is the model's input, not a convolutional feature map; pick a conv layer (loupe info lists the layers)`);
-    if (s.length !== 4) throw new ArgumentError(`layer ${layers[i]} has shape [${s.join(', ')}]: Grad-CAM needs a convolutional feature map (N×C×H×W)`);
-    if (s[2]! * s[3]! === 1) throw new ArgumentError(`layer ${layers[i]} has a 1×1 map ([${s.join(', ')}]): Grad-CAM needs a spatial feature map (its map would be constant); pick an earlier conv layer`);
+      throw new ArgumentError(`${title} at layer "${layers[i]}": that is the model's input, not a convolutional feature map; pick a conv layer (loupe info lists the layers)`);
+    if (s.length !== 4) throw new ArgumentError(`layer ${layers[i]} has shape [${s.join(', ')}]: ${title} needs a convolutional feature map (N×C×H×W)`);
+    if (s[2]! * s[3]! === 1) throw new ArgumentError(`layer ${layers[i]} has a 1×1 map ([${s.join(', ')}]): ${title} needs a spatial feature map (its map would be constant); pick an earlier conv layer`);
   });
+  return vals;
+}
+
+/** The layer's activations as N×C×h×w, checked again on the values a pass read back. */
+function featureMap(t: Tensor, layer: string, title: string): [number, number, number] {
+  if (t.shape.length !== 4) throw new ArgumentError(`layer ${layer} has shape [${t.shape.join(', ')}]: ${title} needs a convolutional feature map (N×C×H×W)`);
+  const [, ch, lh, lw] = t.shape as [number, number, number, number];
+  return [ch, lh, lw];
+}
+
+/** One image's CAM at a layer (lh×lw, before ReLU) → ReLU, bilinear upsampling to h×w, divided by its maximum, written at `at`. */
+function finishCam(cam: ArrayLike<number>, lh: number, lw: number, h: number, w: number, out: Float32Array, at: number): void {
+  const relu = Float32Array.from(cam, (v) => Math.max(v, 0));
+  const up = resizeBilinear(relu, 1, lh, lw, h, w);
+  let mx = 0;
+  for (const v of up) mx = Math.max(mx, v);
+  if (mx > 0) for (let q = 0; q < up.length; q++) up[q] = up[q]! / mx;
+  out.set(up, at);
+}
+
+/** The layers' mean map (Strezoski & Worring's multi-layer view; with one layer, that layer's). */
+function meanOfLayers(perLayer: { maps: Float32Array }[], total: number): Float32Array {
+  const maps = new Float32Array(total);
+  for (const L of perLayer) for (let q = 0; q < maps.length; q++) maps[q] += L.maps[q]! / perLayer.length;
+  return maps;
+}
+
+/**
+ * A gradient CAM (explainers/cam.ts: Grad-CAM, Grad-CAM++, XGrad-CAM, HiResCAM, LayerCAM) at each
+ * of `layers`, from one recording and one reverse pass of the class logits per chunk of the batch:
+ * each layer's map ReLU'd, upsampled bilinearly to the input and normalised to [0, 1]; `maps` is
+ * their mean (Strezoski & Worring's multi-layer view; with one layer it is that layer's map).
+ */
+export async function gradientCam(model: Model, input: Float32Array, batch: number, layers: string[], variant: GradientCam, target: Target = {}): Promise<GradCamResult> {
+  const title = CAM_TITLES[variant];
+  const vals = camLayers(model, layers, title);
   const rev = new Reverser(model);
   const [, h, w] = inputHW(model);
   const perLayer = vals.map((v, i) => ({ layer: layers[i]!, value: v, maps: new Float32Array(batch * h * w), size: [0, 0] as [number, number] }));
@@ -236,34 +287,50 @@ export async function gradCam(model: Model, input: Float32Array, batch: number, 
     }
     for (const L of perLayer) {
       const A = p.rec.read.get(L.value)!;
-      if (A.shape.length !== 4) throw new ArgumentError(`layer ${L.layer} has shape [${A.shape.join(', ')}]: Grad-CAM needs a convolutional feature map (N×C×H×W)`);
-      const [, ch, lh, lw] = A.shape as [number, number, number, number];
+      const [ch, lh, lw] = featureMap(A, L.layer, title);
       L.size = [lh, lw];
       const dA = grads.get(L.value)!.data;
-      const hw = lh * lw;
-      for (let i = 0; i < n; i++) {
-        const cam = new Float32Array(hw);
-        for (let k = 0; k < ch; k++) {
-          const base = (i * ch + k) * hw;
-          let alpha = 0;
-          for (let q = 0; q < hw; q++) alpha += dA[base + q]!;
-          alpha /= hw;
-          for (let q = 0; q < hw; q++) cam[q] += alpha * A.data[base + q]!;
-        }
-        for (let q = 0; q < hw; q++) cam[q] = Math.max(cam[q]!, 0);
-        const up = resizeBilinear(cam, 1, lh, lw, h, w);
-        let mx = 0;
-        for (const v of up) mx = Math.max(mx, v);
-        if (mx > 0) for (let q = 0; q < up.length; q++) up[q] = up[q]! / mx;
-        L.maps.set(up, (first + i) * h * w);
-      }
+      for (let i = 0; i < n; i++) finishCam(gradientCamMap(variant, A.data, dA, i, ch, lh * lw), lh, lw, h, w, L.maps, (first + i) * h * w);
     }
     return p;
   });
   rev.dispose();
-  const maps = new Float32Array(batch * h * w);
-  for (const L of perLayer) for (let q = 0; q < maps.length; q++) maps[q] += L.maps[q]! / perLayer.length;
-  return { ...merge(parts, batch, h, w, maps), perLayer: perLayer.map(({ layer, maps, size }) => ({ layer, maps, size })) };
+  return { ...merge(parts, batch, h, w, meanOfLayers(perLayer, batch * h * w)), perLayer: perLayer.map(({ layer, maps, size }) => ({ layer, maps, size })) };
+}
+
+/**
+ * Grad-CAM at each of `layers` (α_k = mean_ij ∂f_c/∂A^k_ij, map ReLU(Σ α_k A^k)), each upsampled
+ * bilinearly to the input and normalised to [0, 1]; `maps` is their mean (Strezoski & Worring's
+ * multi-layer view; with one layer it is that layer's Grad-CAM).
+ */
+export function gradCam(model: Model, input: Float32Array, batch: number, layers: string[], target: Target = {}): Promise<GradCamResult> {
+  return gradientCam(model, input, batch, layers, 'gradcam', target);
+}
+
+/**
+ * EigenCAM (Muhammad & Yeasin) at each of `layers`: each image's activations projected on their
+ * first principal component (explainers/cam.ts, eigenProjection), ReLU'd, upsampled and normalised
+ * like the gradient CAMs; `maps` is the layers' mean. No class and no reverse pass: plain forward
+ * passes that read the layers back, in the largest batches that fit.
+ */
+export async function eigenCam(model: Model, input: Float32Array, batch: number, layers: string[], ctl: Control = {}): Promise<EigenCamResult> {
+  const title = CAM_TITLES.eigencam;
+  const vals = camLayers(model, layers, title);
+  const [, h, w] = inputHW(model);
+  const perLayer = vals.map((v, i) => ({ layer: layers[i]!, value: v, maps: new Float32Array(batch * h * w), size: [0, 0] as [number, number] }));
+  await inChunks(model, input, batch, ctl, async (x, n, first) => {
+    const read = await model.run(x, n, { outputs: vals, names: ctl.names?.slice(first, first + n) });
+    for (const L of perLayer) {
+      const A = read.get(L.value)!;
+      const [ch, lh, lw] = featureMap(A, L.layer, title);
+      L.size = [lh, lw];
+      for (let i = 0; i < n; i++) {
+        throwIfCancelled(ctl.signal, 'explanation');
+        finishCam(eigenProjection(A.data, i, ch, lh * lw), lh, lw, h, w, L.maps, (first + i) * h * w);
+      }
+    }
+  }, model.maxBatch(vals));
+  return { maps: meanOfLayers(perLayer, batch * h * w), shape: [batch, h, w], perLayer: perLayer.map(({ layer, maps, size }) => ({ layer, maps, size })) };
 }
 
 /** Guided Grad-CAM: guided backprop ⊙ the (multi-layer) Grad-CAM map, per channel. */
