@@ -11,6 +11,7 @@ import { checkInputs, firstNonFinite, imageText, positionText, valueText } from 
 import { classifierValues } from '../engine/classify.ts';
 import { numel } from '../engine/shapes.ts';
 import * as X from './gradients.ts';
+import { CAM_FORMULAS, CAM_TITLES, type CamVariant, type GradientCam } from './cam.ts';
 import { etalons, type EtalonRoute } from './etalon.ts';
 import { predictionDifference } from './pda.ts';
 import { decodePatchModel, checkPatchModel } from './patch-model.ts';
@@ -102,6 +103,11 @@ const EMPTY_BECAUSE: Record<string, string> = {
   deconvnet: 'the projected feature map is zero for this image',
   gradcam: 'no feature map of the layer weighs positively for the class',
   'guided-gradcam': 'Grad-CAM or guided backpropagation is zero everywhere',
+  gradcampp: 'the feature maps weighted by their Grad-CAM++ weights are nowhere positive for the class',
+  xgradcam: 'the feature maps weighted by their XGrad-CAM weights are nowhere positive for the class',
+  hirescam: 'gradient times activation, summed over the feature maps, is nowhere positive for the class',
+  layercam: 'no positive gradient of the class meets a positive activation at the layer',
+  eigencam: "the layer's activations do not vary over positions, or their first principal component is nowhere positive",
   occlusion: 'no patch changes the class probability',
   pda: 'no window changes the prediction',
   etalon: 'the neuron does not depend on the input around this image',
@@ -193,16 +199,40 @@ function gradCamMethod(name: 'gradcam' | 'guided-gradcam', title: string, summar
       const guided = name === 'guided-gradcam' ? await X.guidedGradCam(j.model, j.x, j.batch, o.layer, target) : undefined;
       const r = guided ?? (await X.gradCam(j.model, j.x, j.batch, o.layer, target));
       const multi = r.perLayer.length > 1;
-      const hw = j.batch * j.h * j.w;
-      const perLayer = new Float32Array(r.perLayer.length * hw);
-      r.perLayer.forEach((L, i) => perLayer.set(L.maps, i * hw));
-      const tensors: Record<string, Tensor> = { perLayer: { shape: [r.perLayer.length, j.batch, j.h, j.w], data: perLayer } };
+      const tensors: Record<string, Tensor> = { perLayer: perLayerTensor(j, r.perLayer) };
       if (guided) Object.assign(tensors, { cam: { shape: [j.batch, j.h, j.w], data: guided.cam }, signal: guided.signal });
       const stored = name === 'gradcam' ? (multi ? 'mean of the per-layer Grad-CAMs, each normalised to [0,1]' : 'Grad-CAM normalised to [0,1]') : 'max over channels of |guided backprop ⊙ Grad-CAM|';
       const shape = mapShape(j);
       return {
         method: name, maps: { shape, data: r.maps }, tensors,
         meta: plain({ method: name, inputs: j.names, parameters: parameters(o), layers: o.layer, classes: r.classes, labels: classLabels(j, r.classes), scores: r.scores, probs: r.probs, layerSizes: r.perLayer.map((l) => l.size), stored, shape }),
+      };
+    },
+  });
+}
+
+/** The per-layer maps of a CAM as one L×N×H×W tensor. */
+function perLayerTensor(j: Job, layers: { maps: Float32Array }[]): Tensor {
+  const hw = j.batch * j.h * j.w;
+  const data = new Float32Array(layers.length * hw);
+  layers.forEach((L, i) => data.set(L.maps, i * hw));
+  return { shape: [layers.length, j.batch, j.h, j.w], data };
+}
+
+/** What a CAM's `maps` hold: the layer's map by its formula, or the mean of several, each normalised to [0,1]. */
+const camStored = (variant: CamVariant, multi: boolean) =>
+  multi ? `mean of the per-layer ${CAM_TITLES[variant]} maps, each normalised to [0,1]; per layer: ${CAM_FORMULAS[variant]}` : `${CAM_TITLES[variant]} normalised to [0,1]: ${CAM_FORMULAS[variant]}`;
+
+/** The Grad-CAM variants (explainers/cam.ts): Grad-CAM's options, outputs and figures, their own channel or element weights. */
+function camVariantMethod(name: Exclude<GradientCam, 'gradcam'>, summary: string) {
+  return define({
+    name, title: CAM_TITLES[name], summary, inputs: 'batch', options: [LAYERS, CLASS],
+    async explain(j, o) {
+      const r = await X.gradientCam(j.model, j.x, j.batch, o.layer, name, { classes: o.class, signal: j.signal, onProgress: j.progress, names: j.given });
+      const shape = mapShape(j);
+      return {
+        method: name, maps: { shape, data: r.maps }, tensors: { perLayer: perLayerTensor(j, r.perLayer) },
+        meta: plain({ method: name, inputs: j.names, parameters: parameters(o), layers: o.layer, classes: r.classes, labels: classLabels(j, r.classes), scores: r.scores, probs: r.probs, layerSizes: r.perLayer.map((l) => l.size), stored: camStored(name, r.perLayer.length > 1), shape }),
       };
     },
   });
@@ -286,7 +316,7 @@ function parseUnit(s: string): [number, number] | 'centre' | 'mean' {
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '') || 'layer';
 
-// ---- the ten methods ------------------------------------------------------------------------------
+// ---- the methods ------------------------------------------------------------------------------
 
 export const explainers: readonly ExplainerEntry[] = [
   inputSignalMethod('saliency', 'Saliency', 'gradient of the class score with respect to the input pixels (Simonyan et al.)', X.saliency, 'max over channels of |d logit / d input|'),
@@ -311,6 +341,23 @@ export const explainers: readonly ExplainerEntry[] = [
   inputSignalMethod('guided-backprop', 'Guided backpropagation', 'the gradient passed back only where ReLUs were active and the signal is positive (Springenberg et al.)', X.guidedBackprop, 'max over channels of |guided backprop signal|'),
   gradCamMethod('gradcam', 'Grad-CAM', "a layer's feature maps weighted by their mean gradient, upsampled; several layers give their mean (Selvaraju et al.)"),
   gradCamMethod('guided-gradcam', 'Guided Grad-CAM', 'guided backpropagation times the Grad-CAM map (Selvaraju et al.)'),
+  camVariantMethod('gradcampp', 'feature maps weighted by their positive gradients, each position by g²/(2g² + ΣA·g³) (Chattopadhyay et al.)'),
+  camVariantMethod('xgradcam', 'feature maps weighted by their activation-weighted gradient sum over their activation sum (Fu et al.)'),
+  camVariantMethod('hirescam', 'gradient times activation, element by element, summed over the feature maps (Draelos & Carin)'),
+  camVariantMethod('layercam', 'positive gradient times activation, element by element; works at low layers, several give their mean (Jiang et al.)'),
+
+  define({
+    name: 'eigencam', title: CAM_TITLES.eigencam, summary: "a layer's activations projected on their first principal component; no class, no gradients (Muhammad & Yeasin)", inputs: 'batch',
+    options: [LAYERS],
+    async explain(j, o) {
+      const r = await X.eigenCam(j.model, j.x, j.batch, o.layer, { signal: j.signal, onProgress: j.progress, names: j.given });
+      const shape = mapShape(j);
+      return {
+        method: 'eigencam', maps: { shape, data: r.maps }, tensors: { perLayer: perLayerTensor(j, r.perLayer) },
+        meta: plain({ method: 'eigencam', inputs: j.names, parameters: parameters(o), layers: o.layer, layerSizes: r.perLayer.map((l) => l.size), stored: camStored('eigencam', r.perLayer.length > 1), shape }),
+      };
+    },
+  }),
 
   define({
     name: 'occlusion', title: 'Occlusion', summary: 'drop of the class probability while a patch of the mean colour slides over the image (Zeiler & Fergus)', inputs: 'batch',

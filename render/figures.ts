@@ -93,7 +93,7 @@ export function plot(points: number[][], yLabel: string, xLabel: string, W = 256
 
 type Builder = (e: Explanation, ctx: FigureContext) => Figure[];
 
-/** Saliency, guided backprop, DeconvNet, Grad-CAM, Guided Grad-CAM and occlusion: one row per image. */
+/** Saliency, guided backprop, DeconvNet, the CAMs, Guided Grad-CAM and occlusion: one row per image. */
 function rows(middle: (e: Explanation, ctx: FigureContext, shown: RGBAImage, i: number) => MontageCell[], first?: (e: Explanation, ctx: FigureContext, i: number) => string): Builder {
   return (e, ctx) => {
     const [, h] = ctx.shape;
@@ -114,16 +114,26 @@ const inputSignal = (what: string, heat: (e: Explanation, ctx: FigureContext, i:
     ];
   });
 
-const gradCamRows: Builder = rows((e, ctx, shown, i) => {
-  const [, h, w] = ctx.shape;
-  const layers = m<string[]>(e, 'layers'), sizes = m<number[][]>(e, 'layerSizes');
-  const multi = layers.length > 1;
-  const camOverlay = (map: Float32Array) => overlay(shown, renderSequential(map, h, w, { colormap: 'turbo' }), 0.5);
-  const cells: MontageCell[] = [{ image: camOverlay(e.tensors.cam ? slice(e.tensors.cam, i, h * w) : mapOf(e, ctx, i)), caption: multi ? `mean of ${layers.length} layers` : `Grad-CAM ${layers[0]}` }];
-  if (multi) layers.forEach((L, k) => cells.push({ image: camOverlay(slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)), caption: `${L} ${sizes[k]!.join('x')}` }));
-  if (e.tensors.signal) cells.push({ image: signalImage(ctx, e.tensors.signal, i), caption: 'guided Grad-CAM' });
-  return cells;
-});
+/** The CAM family's names in captions and tile labels (Guided Grad-CAM's CAM is Grad-CAM's). */
+export const CAM_CAPTIONS: Record<string, string> = {
+  gradcam: 'Grad-CAM', 'guided-gradcam': 'Grad-CAM', gradcampp: 'Grad-CAM++', xgradcam: 'XGrad-CAM', hirescam: 'HiResCAM', layercam: 'LayerCAM', eigencam: 'EigenCAM',
+};
+
+/** Grad-CAM and its variants: the (mean) map over the image, each layer's beside it when there are several. */
+const gradCamRows: Builder = rows(
+  (e, ctx, shown, i) => {
+    const [, h, w] = ctx.shape;
+    const layers = m<string[]>(e, 'layers'), sizes = m<number[][]>(e, 'layerSizes');
+    const multi = layers.length > 1;
+    const camOverlay = (map: Float32Array) => overlay(shown, renderSequential(map, h, w, { colormap: 'turbo' }), 0.5);
+    const cells: MontageCell[] = [{ image: camOverlay(e.tensors.cam ? slice(e.tensors.cam, i, h * w) : mapOf(e, ctx, i)), caption: multi ? `mean of ${layers.length} layers` : `${CAM_CAPTIONS[e.method]} ${layers[0]}` }];
+    if (multi) layers.forEach((L, k) => cells.push({ image: camOverlay(slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)), caption: `${L} ${sizes[k]!.join('x')}` }));
+    if (e.tensors.signal) cells.push({ image: signalImage(ctx, e.tensors.signal, i), caption: 'guided Grad-CAM' });
+    return cells;
+  },
+  // EigenCAM explains no class: its rows are captioned with the image's name
+  (e, ctx, i) => (e.meta.classes ? classCaption(ctx, e, i) : name(ctx, i)),
+);
 
 /** PDA: per class the input, the signed map, its overlay and the top 5 %; the logit AD and the hidden layer as parts. */
 const pda: Builder = (e, ctx) => {
@@ -237,6 +247,11 @@ export const FIGURES: Record<string, Builder> = {
   ),
   gradcam: gradCamRows,
   'guided-gradcam': gradCamRows,
+  gradcampp: gradCamRows,
+  xgradcam: gradCamRows,
+  hirescam: gradCamRows,
+  layercam: gradCamRows,
+  eigencam: gradCamRows,
   occlusion: rows((e, ctx, shown, i) => {
     const [, h, w] = ctx.shape;
     const map = mapOf(e, ctx, i);

@@ -5,7 +5,7 @@
 import type { RGBAImage } from '../loaders/image-formats.ts';
 import type { Explanation } from '../explainers/explanation.ts';
 import { renderSequential, renderSigned, overlay } from './render.ts';
-import { shownImages, etalonImage, signalImage, pixels, slice, name, classLabel, type FigureContext } from './figures.ts';
+import { shownImages, etalonImage, signalImage, pixels, slice, name, classLabel, CAM_CAPTIONS, type FigureContext } from './figures.ts';
 
 export interface Tile {
   id: string;
@@ -47,16 +47,22 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
       break;
     }
     case 'gradcam':
-    case 'guided-gradcam': {
+    case 'guided-gradcam':
+    case 'gradcampp':
+    case 'xgradcam':
+    case 'hirescam':
+    case 'layercam':
+    case 'eigencam': {
       const shown = shownImages(ctx);
       const layers = meta<string[]>(e, 'layers');
+      const what = CAM_CAPTIONS[e.method];
       const cam = (img: RGBAImage, map: Float32Array) => overlay(img, renderSequential(map, h, w, { colormap: 'turbo' }), 0.5);
       shown.forEach((img, i) => {
         const mean = e.tensors.cam ? slice(e.tensors.cam, i, h * w) : slice(e.maps!, i, h * w);
         if (layers.length > 1) {
-          layers.forEach((L, k) => add(`${i}/${L}`, `Grad-CAM ${L}`, perImage(i), cam(img, slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)), slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)));
-          add(`${i}/mean`, `Grad-CAM mean of ${layers.join(' + ')}`, perImage(i), cam(img, mean), mean);
-        } else add(`${i}/${layers[0]}`, `Grad-CAM ${layers[0]}`, perImage(i), cam(img, mean), mean);
+          layers.forEach((L, k) => add(`${i}/${L}`, `${what} ${L}`, perImage(i), cam(img, slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)), slice(e.tensors.perLayer!, k * ctx.batch + i, h * w)));
+          add(`${i}/mean`, `${what} mean of ${layers.join(' + ')}`, perImage(i), cam(img, mean), mean);
+        } else add(`${i}/${layers[0]}`, `${what} ${layers[0]}`, perImage(i), cam(img, mean), mean);
         if (e.tensors.signal) add(`${i}/guided`, 'guided Grad-CAM', perImage(i), signalImage(ctx, e.tensors.signal, i), slice(e.maps!, i, h * w));
       });
       break;

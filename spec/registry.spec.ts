@@ -88,7 +88,7 @@ describe('option schemas', () => {
   });
 
   it('every method is declared completely, and no method option shadows a common explain option', () => {
-    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'occlusion', 'pda', 'etalon', 'maxout', 'invert']);
+    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'occlusion', 'pda', 'etalon', 'maxout', 'invert']);
     const common = new Set<string>(EXPLAIN_OPTIONS.map((s) => s.name));
     for (const e of explainers) {
       expect(e.title, e.name).to.be.a('string').and.not.equal('');
@@ -156,6 +156,19 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
     ['guided-gradcam', () => ({ layer: ['conv2'] }), (e) => {
       expect(Array.from(e.maps!.data)).to.deep.equal(Array.from(maxAbsPerPixel(e.tensors.signal!)));
       expect(e.tensors.cam!.shape).to.deep.equal([1, 28, 28]);
+    }, ['']],
+    ...(['gradcampp', 'xgradcam', 'hirescam', 'layercam'] as const).map((name): [string, () => Record<string, unknown>, (e: Explanation) => void, string[]] => [name, () => ({ layer: 'relu1,relu2', class: 'seven' }), (e) => {
+      const per = e.tensors.perLayer!;
+      expect(per.shape).to.deep.equal([2, 1, 28, 28]);
+      expect(e.meta).to.deep.include({ classes: [7], layers: ['relu1', 'relu2'] });
+      expect(e.meta.stored).to.match(/^mean of the per-layer .* maps, each normalised to \[0,1\]; per layer: ReLU/);
+      e.maps!.data.forEach((v, q) => expect(v).to.be.closeTo((per.data[q]! + per.data[784 + q]!) / 2, 1e-6));
+    }, ['']]),
+    ['eigencam', () => ({ layer: 'conv2' }), (e) => {
+      expect(e.meta.classes, 'EigenCAM explains no class').to.equal(undefined);
+      expect(e.meta.layerSizes).to.have.length(1);
+      expect(Math.max(...e.maps!.data)).to.be.closeTo(1, 1e-6);
+      expect(Math.min(...e.maps!.data)).to.be.below(1);
     }, ['']],
     ['occlusion', () => ({ patch: '8', stride: '4' }), (e) => {
       expect(e.meta.positions).to.equal(36); // ((28 − 8) / 4 + 1)²
