@@ -21,6 +21,7 @@ import { eigenCam, gradientCam } from '../explainers/gradients.ts';
 import { eigenProjection, gradientCamMap } from '../explainers/cam.ts';
 import { explainer, type ExplainInputs, type Explanation } from '../explainers/registry.ts';
 import { figures, drawFigure } from '../render/figures.ts';
+import { explanationTiles } from '../render/tiles.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '..', 'shared', 'data');
@@ -304,7 +305,11 @@ describe('the CAM family on SqueezeNet v1.0 equals its float64 formulas', functi
         expect(d, `${variant} layer ${l}`).to.be.below(1e-4);
       });
       expect(maxDiff(e.maps!.data, refs[0]!.map((v, q) => (v + refs[1]![q]!) / 2))).to.be.below(1e-4);
-      expect(figures(e, { ...inputs, shape: [3, S, S], model: 'squeezenet' }).map((f) => drawFigure(f).width)[0]).to.be.above(100);
+      const ctx = { ...inputs, shape: [3, S, S] as [number, number, number], model: 'squeezenet' };
+      expect(figures(e, ctx).map((f) => drawFigure(f).width)[0]).to.be.above(100);
+      // the app's grid: per image, each layer and their mean, named by the method
+      const name = { gradcam: 'Grad-CAM', gradcampp: 'Grad-CAM++', xgradcam: 'XGrad-CAM', hirescam: 'HiResCAM', layercam: 'LayerCAM' }[variant];
+      expect(explanationTiles(e, ctx).map((t) => t.label)).to.deep.equal([0, 1].flatMap(() => [`${name} ${FIRE9}`, `${name} ${FIRE4}`, `${name} mean of ${FIRE9} + ${FIRE4}`]));
     });
   }
 
@@ -373,8 +378,14 @@ describe('the CAM family on SqueezeNet v1.0 equals its float64 formulas', functi
       }
       expect(corr, `image ${i}`).to.be.above(0);
     }
-    const fig = figures(e, { ...inputs, shape: [3, S, S], model: 'squeezenet' })[0]!;
+    const ctx = { ...inputs, shape: [3, S, S] as [number, number, number], model: 'squeezenet' };
+    const fig = figures(e, ctx)[0]!;
     expect('cells' in fig && fig.cells[0]!.caption, 'rows captioned by the image, not a class').to.equal('both.png');
+    expect(drawFigure(fig).width).to.be.above(100);
+    expect(explanationTiles(e, ctx).map((t) => [t.label, t.group])).to.deep.equal([
+      [`EigenCAM ${FIRE9}`, 'both.png'], [`EigenCAM ${CONV1}`, 'both.png'], [`EigenCAM mean of ${FIRE9} + ${CONV1}`, 'both.png'],
+      [`EigenCAM ${FIRE9}`, 'cat.jpg'], [`EigenCAM ${CONV1}`, 'cat.jpg'], [`EigenCAM mean of ${FIRE9} + ${CONV1}`, 'cat.jpg'],
+    ]);
   });
 
   it('bad layers: the input, a 1×1 map, a value that is not a feature map: ArgumentError naming the method and layer, before any GPU work', async () => {
