@@ -36,8 +36,8 @@ export const CAM_FORMULAS: Record<CamVariant, string> = {
 
 /**
  * How a gradient CAM combines A and g: either one weight per channel (the map is Σ_k w_k A_k) or a
- * weight per element (the map is Σ_k Σ w(a, g)·… element-wise). `base` is the channel's offset in
- * A and g, `hw` its size.
+ * term per element (the map is Σ_k f(A_k, g_k), position by position). `base` is the channel's
+ * offset in A and g, `hw` its size.
  */
 type CamRule =
   | { channel: (A: Float32Array, g: Float32Array, base: number, hw: number) => number }
