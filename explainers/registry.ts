@@ -340,8 +340,8 @@ export const explainers: readonly ExplainerEntry[] = [
       { name: 'cells', type: 'int', default: 7, min: 1, max: imageSide, help: 'grid cells per side of a mask, before its bilinear upsampling to the image' },
       { name: 'p', type: 'number', default: 0.5, min: 0, max: 1, exclusive: true, help: 'probability that a cell is kept' },
       {
-        name: 'fill', type: 'enum', values: ['black', 'mean', 'blur'], default: 'black',
-        help: "what masked pixels show: black (the paper's x ⊙ M: pixel 0 through the preprocessing), the image's mean colour, or the image blurred (σ half a cell)",
+        name: 'fill', type: 'enum', values: ['black', 'zero', 'mean', 'blur'], default: 'black',
+        help: "what masked pixels show: black (the paper's x ⊙ M: pixel 0 through the preprocessing), zero (0 in network units, as the paper's code: the data mean under mean subtraction), the image's mean colour, or the image blurred (σ half a cell)",
       },
       { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'seed of the masks (the same seed gives the same masks)' },
       { name: 'batch', type: 'int', min: 1, help: 'masks per batch (default and most: what the device fits)' },

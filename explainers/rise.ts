@@ -11,7 +11,7 @@ import { RiseSampler, riseGeometry } from '../engine/rise.ts';
 import { pickClasses, type ClassExplanation, type Target } from './gradients.ts';
 
 /** What the masked-out part of the image shows. */
-export type RiseFill = 'black' | 'mean' | 'blur';
+export type RiseFill = 'black' | 'zero' | 'mean' | 'blur';
 
 export interface RiseOptions {
   /** N, the number of masks */
@@ -24,8 +24,10 @@ export interface RiseOptions {
   /** masks per batch (default and most: what the device fits) */
   batch?: number;
   /**
-   * black (default, the paper's x ⊙ M): a black pixel through the preprocessing, `black` per channel;
-   * mean: the image's mean colour per channel; blur: the image blurred with a Gaussian of σ half a cell.
+   * black (default, the paper's x ⊙ M on pixels): a black pixel through the preprocessing, `black`
+   * per channel; zero: 0 in the network's units (what the paper's code multiplies: its input is
+   * mean-subtracted, so this is the data set's mean colour); mean: the image's mean colour per
+   * channel; blur: the image blurred with a Gaussian of σ half a cell.
    */
   fill?: RiseFill;
   /** a black pixel in the network's units, per channel (one value: every channel); default 0 */
@@ -56,6 +58,7 @@ export function riseFill(x: Float32Array, c: number, h: number, w: number, kind:
   for (let k = 0; k < c; k++) {
     const plane = x.subarray(k * hw, (k + 1) * hw);
     if (kind === 'black') out.fill(black.length === 1 ? black[0]! : (black[k] ?? 0), k * hw, (k + 1) * hw);
+    else if (kind === 'zero') continue;
     else if (kind === 'mean') {
       let s = 0;
       for (const v of plane) s += v;

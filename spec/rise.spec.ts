@@ -305,6 +305,19 @@ describe('RISE against the CPU reference', function () {
     }
   });
 
+  it('fills: black is the preprocessed pixel 0 per channel, zero is 0, mean the channel means; without a mean, zero and black agree', async () => {
+    const x = Float32Array.from({ length: 2 * 6 }, (_, i) => i); // 2 channels of 2×3
+    expect(Array.from(riseFill(x, 2, 2, 3, 'black', [-104, -117]))).to.deep.equal([...Array(6).fill(-104), ...Array(6).fill(-117)]);
+    expect(Array.from(riseFill(x, 2, 2, 3, 'zero', [-104, -117]))).to.deep.equal(Array(12).fill(0));
+    expect(Array.from(riseFill(x, 2, 2, 3, 'mean'))).to.deep.equal([...Array(6).fill(2.5), ...Array(6).fill(8.5)]);
+    const blur = riseFill(x, 2, 2, 3, 'blur', undefined, 1);
+    expect(Math.abs(blur.subarray(0, 6).reduce((a, v) => a + v, 0) / 6 - 2.5)).to.be.below(0.5); // a blur keeps the plane's level
+    const o = { masks: 100, cells: 7, p: 0.5, seed: 1 };
+    const a = await rise(lenet, digit, 1, { ...o, fill: 'zero' });
+    const b = await rise(lenet, digit, 1, { ...o, fill: 'black', black: [0] });
+    expect(Array.from(a.maps)).to.deep.equal(Array.from(b.maps));
+  });
+
   it('a seed reproduces the map exactly; another seed gives another', async () => {
     const o = { masks: 200, cells: 7, p: 0.5, seed: 42 };
     const a = await rise(lenet, digit, 1, o);
