@@ -1,7 +1,9 @@
 // rise_apply: the masked copies of one image, RISE's perturbed batch, made on the GPU:
 // y[b, c, q] = x[c, q] · M_b[q] + fill[c, q] · (1 − M_b[q]) (fill: black, the image's mean colour or
 // a blurred copy, in the network's units). Layout: x and fill [C][H·W], masks [n][H·W], y [n][C][H·W]
-// (the model plan's input); range = [first mask, n]. One invocation per element of y.
+// (the model plan's input); range = [first mask, n]. One invocation per element of y. Separate from
+// rise_masks so that each mask is hashed once, not once per channel, and stays in its buffer for
+// rise_accumulate's sum after the model has scored the batch.
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
