@@ -57,7 +57,7 @@ function inputHW(model: Model): [number, number, number] {
 }
 
 /** The classes to explain, validated, with the top-1 class filling the gaps. */
-function pickClasses(logits: Float32Array, n: number, want: (number | undefined)[] | undefined, first: number): number[] {
+export function pickClasses(logits: Float32Array, n: number, want: (number | undefined)[] | undefined, first: number): number[] {
   const k = logits.length / n;
   return Array.from({ length: n }, (_, i) => {
     const c = want?.length === 1 ? want[0] : want?.[first + i];

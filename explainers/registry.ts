@@ -16,6 +16,7 @@ import { etalons, type EtalonRoute } from './etalon.ts';
 import { predictionDifference } from './pda.ts';
 import { decodePatchModel, checkPatchModel } from './patch-model.ts';
 import { maxOut, invert, type OptimiseOptions, type MaxOutTarget } from './optimize.ts';
+import { rise } from './rise.ts';
 import { validateOptions, decidedLater, type FileInput, type OptionContext, type OptionSpec, type Options } from './options.ts';
 import { maxAbs, type ExplainInputs, type Explanation, type Progress, type Tensor } from './explanation.ts';
 
@@ -109,6 +110,7 @@ const EMPTY_BECAUSE: Record<string, string> = {
   layercam: 'no positive gradient of the class meets a positive activation at the layer',
   eigencam: "the layer's activations do not vary over positions, or their first principal component is nowhere positive",
   occlusion: 'no patch changes the class probability',
+  rise: 'no mask changes the class probability',
   pda: 'no window changes the prediction',
   etalon: 'the neuron does not depend on the input around this image',
 };
@@ -373,6 +375,39 @@ export const explainers: readonly ExplainerEntry[] = [
       return {
         method: 'occlusion', maps: { shape, data: r.maps }, tensors: {},
         meta: plain({ method: 'occlusion', inputs: j.names, parameters: parameters(o), classes: r.classes, labels: classLabels(j, r.classes), probs: r.probs, patch: o.patch, stride: o.stride, positions: r.positions, incremental: !o.full, stored: 'mean drop of p(class) over the patches covering each pixel', shape }),
+      };
+    },
+  }),
+
+  define({
+    name: 'rise', title: 'RISE', summary: 'the class probability of randomly masked copies of the image, averaged with the masks as weights (Petsiuk et al.)', inputs: 'batch',
+    options: [
+      CLASS,
+      { name: 'masks', type: 'int', default: 4000, min: 1, help: 'N, the number of random masks' },
+      { name: 'cells', type: 'int', default: 7, min: 1, max: imageSide, help: 'grid cells per side of a mask, before its bilinear upsampling to the image' },
+      { name: 'p', type: 'number', default: 0.5, min: 0, max: 1, exclusive: true, help: 'probability that a cell is kept' },
+      {
+        name: 'fill', type: 'enum', values: ['black', 'zero', 'mean', 'blur'], default: 'black',
+        help: "what masked pixels show: black (the paper's x ⊙ M: pixel 0 through the preprocessing), zero (0 in network units, as the paper's code: the data mean under mean subtraction), the image's mean colour, or the image blurred (σ half a cell)",
+      },
+      { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'seed of the masks (the same seed gives the same masks)' },
+      { name: 'batch', type: 'int', min: 1, help: 'masks per batch (default and most: what the device fits)' },
+    ],
+    async explain(j, o) {
+      const scale = j.preprocess.scale ?? 1;
+      const black = (j.preprocess.mean ?? [0]).map((m) => (0 - m) * scale);
+      const r = await rise(j.model, j.x, j.batch, { masks: o.masks, cells: o.cells, p: o.p, seed: o.seed, batch: o.batch, fill: o.fill, black }, { classes: o.class, signal: j.signal, onProgress: j.progress, names: j.given });
+      const shape = mapShape(j);
+      return {
+        method: 'rise', maps: { shape, data: r.maps }, tensors: {},
+        meta: plain({
+          method: 'rise', inputs: j.names, parameters: parameters(o), classes: r.classes, labels: classLabels(j, r.classes), scores: r.scores, probs: r.probs,
+          masks: o.masks, cells: o.cells, p: o.p, seed: o.seed, fill: o.fill, batch: r.batch,
+          seconds: Number(r.seconds.toFixed(3)), masksPerSecond: Number(r.masksPerSecond.toFixed(1)),
+          stored: 'S_c = (1 / (N·p)) Σ_i p(class | image ⊙ M_i + fill ⊙ (1 − M_i)) · M_i over the N masks: the expected probability of the class when the pixel is kept',
+          shape,
+        }),
+        note: `rise: ${o.masks} masks × ${j.batch} image${j.batch === 1 ? '' : 's'} in ${r.seconds.toFixed(1)}s (${r.masksPerSecond.toFixed(1)} masks/s, batches of ${r.batch})`,
       };
     },
   }),

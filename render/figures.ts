@@ -93,7 +93,7 @@ export function plot(points: number[][], yLabel: string, xLabel: string, W = 256
 
 type Builder = (e: Explanation, ctx: FigureContext) => Figure[];
 
-/** Saliency, guided backprop, DeconvNet, the CAMs, Guided Grad-CAM and occlusion: one row per image. */
+/** Saliency, guided backprop, DeconvNet, the CAMs, Guided Grad-CAM, occlusion and RISE: one row per image. */
 function rows(middle: (e: Explanation, ctx: FigureContext, shown: RGBAImage, i: number) => MontageCell[], first?: (e: Explanation, ctx: FigureContext, i: number) => string): Builder {
   return (e, ctx) => {
     const [, h] = ctx.shape;
@@ -258,6 +258,14 @@ export const FIGURES: Record<string, Builder> = {
     return [
       { image: renderSigned(map, h, w), caption: `drop of p, patch ${m(e, 'patch')} stride ${m(e, 'stride')}` },
       { image: overlay(shown, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }), caption: 'overlay' },
+    ];
+  }),
+  rise: rows((e, ctx, shown, i) => {
+    const [, h, w] = ctx.shape;
+    const map = mapOf(e, ctx, i);
+    return [
+      { image: renderSequential(map, h, w), caption: `RISE ${m(e, 'masks')} masks, ${m(e, 'cells')}x${m(e, 'cells')} cells, p ${m(e, 'p')}` },
+      { image: overlay(shown, renderSequential(map, h, w, { colormap: 'turbo' }), 0.5), caption: 'overlay' },
     ];
   }),
   pda,

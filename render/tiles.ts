@@ -74,6 +74,13 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
       });
       break;
     }
+    case 'rise': {
+      shownImages(ctx).forEach((img, i) => {
+        const map = slice(e.maps!, i, h * w);
+        add(`${i}`, `RISE: ${meta(e, 'masks')} masks, ${meta(e, 'cells')}x${meta(e, 'cells')} cells, p ${meta(e, 'p')}`, perImage(i), overlay(img, renderSequential(map, h, w, { colormap: 'turbo' }), 0.5), map);
+      });
+      break;
+    }
     case 'pda': {
       const img = shownImages(ctx)[0]!;
       for (const [k, part] of [['', e] as const, ...Object.entries(e.parts ?? {})]) {

@@ -88,7 +88,7 @@ describe('option schemas', () => {
   });
 
   it('every method is declared completely, and no method option shadows a common explain option', () => {
-    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'occlusion', 'pda', 'etalon', 'maxout', 'invert']);
+    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert']);
     const common = new Set<string>(EXPLAIN_OPTIONS.map((s) => s.name));
     for (const e of explainers) {
       expect(e.title, e.name).to.be.a('string').and.not.equal('');
@@ -173,6 +173,12 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
     ['occlusion', () => ({ patch: '8', stride: '4' }), (e) => {
       expect(e.meta.positions).to.equal(36); // ((28 − 8) / 4 + 1)²
       expect(e.meta).to.include({ patch: 8, stride: 4, incremental: true });
+    }, ['']],
+    ['rise', () => ({ masks: '200', cells: '7', p: '0.5', batch: '64' }), (e) => {
+      expect(e.maps!.shape).to.deep.equal([28, 28]);
+      expect(e.meta).to.deep.include({ masks: 200, cells: 7, p: 0.5, seed: 0, fill: 'black', batch: 64, classes: [7], labels: ['seven'] });
+      expect(e.maps!.data.every((v) => v >= 0)).to.equal(true);
+      expect(e.note).to.match(/^rise: 200 masks × 1 image in /);
     }, ['']],
     ['pda', () => ({ patchModel, window: 4, samples: 2, stride: 4, layer: 'conv1', node: 'both', seed: 3 }), (e) => {
       expect(e.maps!.shape).to.deep.equal([1, 28, 28]);

@@ -211,6 +211,7 @@ describe('the browser app (headless Chromium, SwiftShader WebGPU)', function () 
       ['gradcam', { layer: 'relu2' }],
       ['guided-gradcam', { layer: 'relu2' }],
       ['occlusion', { patch: '6', stride: '3' }],
+      ['rise', { masks: '100', cells: '5' }],
       ['pda', { patchModel: 'PATCH_MODEL', window: '4', samples: '4', stride: '4' }],
       ['etalon', { neurons: '0-3' }],
       ['maxout', { class: '0-2', iterations: '20' }],
