@@ -12,6 +12,7 @@ import { ArgumentError } from '../engine/errors.ts';
 import * as X from '../explainers/gradients.ts';
 import { etalons } from '../explainers/etalon.ts';
 import { maxOut } from '../explainers/optimize.ts';
+import { rise } from '../explainers/rise.ts';
 import { BENCH_MAX_BATCH, BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
 import { packagePath } from './paths.ts';
 
@@ -206,6 +207,20 @@ export async function bench(argv: string[]): Promise<number> {
     const single = (its / (((performance.now() - t0) / singles) * 64)) * 1000;
     log(`\nmaxout, 64 channels of ${layer}: one batch ${batched.toFixed(3)} iterations/s (of all 64) vs 64 one-unit runs ${single.toFixed(3)} iterations/s (timed on ${singles}, scaled): ${(batched / single).toFixed(1)}x`);
     report.maxout = { batchedIterationsPerSecond: batched, singleRunsIterationsPerSecond: single };
+  }
+  // Issue 14's methods on SqueezeNet: RISE's masked images per second (generated, applied and
+  // accumulated on the GPU), beside a plain forward of the same batch size.
+  if (on('methods')) {
+    log('\nmethods on SqueezeNet (one image)');
+    const x = new Float32Array(3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60);
+    const masks = quick ? 64 : 512;
+    await rise(sqz, x, 1, { masks: 16, cells: 7, p: 0.5, seed: 0 }); // warm-up (pipelines, plans)
+    const r = await rise(sqz, x, 1, { masks, cells: 7, p: 0.5, seed: 1 });
+    const n = r.batch;
+    const fwd = await throughput(() => sqz.run(new Float32Array(n * 3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60), n, { outputs: ['logits'] }), n, quick ? 300 : 2000);
+    log(`  RISE ${masks} masks (7×7 cells, batches of ${n}): ${r.masksPerSecond.toFixed(1)} masks/s; a plain forward of ${n} images: ${fwd.toFixed(1)} images/s (${(r.masksPerSecond / fwd).toFixed(2)}×)`);
+    report.methods = { rise: { masks, batch: n, masksPerSecond: r.masksPerSecond, forwardImagesPerSecond: fwd } };
+    sqz.dropPlans();
   }
   if (on('pda')) {
     const { benchPda } = await import('./bench-pda.ts');

@@ -85,7 +85,7 @@ export const TRAIN_OPTIONS = [
   { name: 'quiet', type: 'flag', help: 'no progress output' },
 ] as const satisfies readonly OptionSpec[];
 
-export const BENCH_SECTIONS = ['kernels', 'models', 'explainers', 'etalons', 'maxout', 'pda'];
+export const BENCH_SECTIONS = ['kernels', 'models', 'explainers', 'etalons', 'maxout', 'methods', 'pda'];
 /** The largest --batches entry: a bound against typos (the timings that matter use 1 to 64). */
 export const BENCH_MAX_BATCH = 1024;
 export const BENCH_OPTIONS = [
