@@ -48,14 +48,14 @@ async function inChunks<T>(model: Model, input: Float32Array, batch: number, ctl
   return out;
 }
 
-function inputHW(model: Model): [number, number, number] {
+export function inputHW(model: Model): [number, number, number] {
   const [, c, h, w] = model.graph.input.shape;
   if (h === undefined || w === undefined) throw new ArgumentError('this method needs an image input (N×C×H×W)');
   return [c!, h, w];
 }
 
 /** The classes to explain, validated, with the top-1 class filling the gaps. */
-function pickClasses(logits: Float32Array, n: number, want: (number | undefined)[] | undefined, first: number): number[] {
+export function pickClasses(logits: Float32Array, n: number, want: (number | undefined)[] | undefined, first: number): number[] {
   const k = logits.length / n;
   return Array.from({ length: n }, (_, i) => {
     const c = want?.length === 1 ? want[0] : want?.[first + i];
@@ -69,7 +69,7 @@ function pickClasses(logits: Float32Array, n: number, want: (number | undefined)
   });
 }
 
-function oneHot(n: number, k: number, classes: number[]): Float32Array {
+export function oneHot(n: number, k: number, classes: number[]): Float32Array {
   const s = new Float32Array(n * k);
   classes.forEach((c, i) => (s[i * k + c] = 1));
   return s;

@@ -224,6 +224,35 @@ const invert: Builder = (e, ctx) => {
   ];
 };
 
+/** A signed map (red for, blue against, white 0, symmetric scale) and its overlay on the grey input. */
+const signedRows = (what: (e: Explanation, i: number) => string) =>
+  rows((e, ctx, shown, i) => {
+    const [, h, w] = ctx.shape;
+    const map = mapOf(e, ctx, i);
+    return [
+      { image: renderSigned(map, h, w), caption: `${what(e, i)}, max |${maxAbs(map).toPrecision(3)}|` },
+      { image: overlay(shown, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }), caption: 'overlay' },
+    ];
+  });
+
+/** The completeness gap of image i as a caption, e.g. "gap 0.4%". */
+const gapText = (e: Explanation, i: number) => {
+  const g = m<(number | null)[]>(e, 'completenessGap')[i];
+  return g === null || g === undefined ? 'gap undefined' : `gap ${(100 * g).toFixed(g < 0.001 ? 3 : 1)}%`;
+};
+
+/** SmoothGrad: a signed map when the reduced maps take both signs (the mean of IG or input × gradient), else a heat map. */
+const smoothRows: Builder = rows((e, ctx, shown, i) => {
+  const [, h, w] = ctx.shape;
+  const map = mapOf(e, ctx, i);
+  const signed = map.some((v) => v < 0);
+  const what = `${m(e, 'variant')} of ${m(e, 'base')}, ${m(e, 'samples')} x noise ${m(e, 'noise')}`;
+  return [
+    { image: signed ? renderSigned(map, h, w) : renderSequential(map, h, w), caption: what },
+    { image: signed ? overlay(shown, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }) : overlay(shown, renderSequential(map, h, w, { transparent: true }), 0.8), caption: 'overlay' },
+  ];
+});
+
 /** Figure builders keyed by method name. */
 export const FIGURES: Record<string, Builder> = {
   saliency: inputSignal('saliency', (e, ctx, i) => renderSequential(mapOf(e, ctx, i), ctx.shape[1], ctx.shape[2])),
@@ -245,6 +274,9 @@ export const FIGURES: Record<string, Builder> = {
       { image: overlay(shown, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }), caption: 'overlay' },
     ];
   }),
+  ig: signedRows((e, i) => `IG ${m(e, 'rule')} ${m(e, 'steps')} from ${m(e, 'baseline')}, ${gapText(e, i)}`),
+  'input-x-gradient': signedRows(() => 'input x gradient'),
+  smoothgrad: smoothRows,
   pda,
   etalon,
   'etalon-figure11': etalonFigure11,

@@ -61,6 +61,19 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
       });
       break;
     }
+    case 'ig':
+    case 'input-x-gradient':
+    case 'smoothgrad': {
+      shownImages(ctx).forEach((img, i) => {
+        const map = slice(e.maps!, i, h * w);
+        const signed = e.method !== 'smoothgrad' || map.some((v) => v < 0);
+        const what = e.method === 'ig' ? `Integrated Gradients (${meta(e, 'rule')}, ${meta(e, 'steps')} steps, from ${meta(e, 'baseline')})`
+          : e.method === 'smoothgrad' ? `${meta(e, 'variant')} of ${meta(e, 'base')} (${meta(e, 'samples')} samples, noise ${meta(e, 'noise')})` : 'input × gradient';
+        const picture = signed ? overlay(img, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }) : overlay(img, renderSequential(map, h, w, { transparent: true }), 0.8);
+        add(`${i}`, what, perImage(i), picture, map);
+      });
+      break;
+    }
     case 'occlusion': {
       shownImages(ctx).forEach((img, i) => {
         const map = slice(e.maps!, i, h * w);
