@@ -600,7 +600,8 @@ export const explainers: readonly ExplainerEntry[] = [
       const base = explainer(o.base);
       const taken = new Set(base.options.map((s) => s.name));
       const own = new Set(['base', 'variant', 'noise', 'samples', 'seed', 'class']);
-      for (const [k, v] of Object.entries(o)) if (v !== undefined && !own.has(k) && !taken.has(k)) throw new ArgumentError(`smoothgrad: --${flagName(k)} is not an option of --base ${o.base}`);
+      for (const [k, v] of Object.entries(o))
+        if (v !== undefined && !own.has(k) && !taken.has(k)) throw new ArgumentError(`smoothgrad: --${flagName(k)} ${parameters({ v }).v} is not an option of --base ${o.base}`);
       if (taken.has('layer') && o.layer === undefined) throw new ArgumentError(`smoothgrad --base ${o.base} needs --layer`);
       // Every copy explains the class of its clean image: the one asked for, else the image's top class.
       const cv = classifierValues(j.model.graph);

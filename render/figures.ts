@@ -230,7 +230,7 @@ const signedRows = (what: (e: Explanation, i: number) => string) =>
     const [, h, w] = ctx.shape;
     const map = mapOf(e, ctx, i);
     return [
-      { image: renderSigned(map, h, w), caption: `${what(e, i)}, max |${maxAbs(map).toPrecision(3)}|` },
+      { image: renderSigned(map, h, w), caption: what(e, i) },
       { image: overlay(shown, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }), caption: 'overlay' },
     ];
   });
@@ -246,7 +246,7 @@ const smoothRows: Builder = rows((e, ctx, shown, i) => {
   const [, h, w] = ctx.shape;
   const map = mapOf(e, ctx, i);
   const signed = map.some((v) => v < 0);
-  const what = `${m(e, 'variant')} of ${m(e, 'base')}, ${m(e, 'samples')} x noise ${m(e, 'noise')}`;
+  const what = `${m(e, 'variant')} of ${m(e, 'base')}`;
   return [
     { image: signed ? renderSigned(map, h, w) : renderSequential(map, h, w), caption: what },
     { image: signed ? overlay(shown, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }) : overlay(shown, renderSequential(map, h, w, { transparent: true }), 0.8), caption: 'overlay' },
@@ -274,7 +274,7 @@ export const FIGURES: Record<string, Builder> = {
       { image: overlay(shown, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }), caption: 'overlay' },
     ];
   }),
-  ig: signedRows((e, i) => `IG ${m(e, 'rule')} ${m(e, 'steps')} from ${m(e, 'baseline')}, ${gapText(e, i)}`),
+  ig: signedRows((e, i) => `IG ${gapText(e, i)}`), // the rule, steps and baseline are in the JSON
   'input-x-gradient': signedRows(() => 'input x gradient'),
   smoothgrad: smoothRows,
   pda,

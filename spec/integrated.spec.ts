@@ -310,7 +310,7 @@ describe('the registry entries on the shipped LeNet-ReLU', function () {
     expect((a.meta.sigmas as number[])[0]).to.be.above(0);
     const igsg = await explainer('smoothgrad').run(model, inputs, { base: 'ig', steps: 4, samples: 3, variant: 'vargrad' });
     expect(igsg.tensors.attributions!.shape).to.deep.equal([1, 1, 28, 28]);
-    await explainer('smoothgrad').run(model, inputs, { base: 'saliency', steps: 4 }).then(() => expect.fail('resolved'), (e: Error) => expect(e.message).to.equal('smoothgrad: --steps is not an option of --base saliency'));
+    await explainer('smoothgrad').run(model, inputs, { base: 'saliency', steps: 4 }).then(() => expect.fail('resolved'), (e: Error) => expect(e.message).to.equal('smoothgrad: --steps 4 is not an option of --base saliency'));
     await explainer('smoothgrad').run(model, inputs, { base: 'gradcam' }).then(() => expect.fail('resolved'), (e: Error) => expect(e.message).to.equal('smoothgrad --base gradcam needs --layer'));
   });
 });
