@@ -224,14 +224,27 @@ const invert: Builder = (e, ctx) => {
   ];
 };
 
-/** A signed map (red for, blue against, white 0, symmetric scale) and its overlay on the grey input. */
+/**
+ * The symmetric colour scale of a pixel attribution map: the 99th percentile of |v| (at least a
+ * hundredth of the largest). Per-pixel attributions (IG, input × gradient) have a few pixels far
+ * above the rest, and a scale at the maximum would leave the picture white.
+ */
+export function attributionScale(map: ArrayLike<number>): number {
+  const a = Float64Array.from(map, Math.abs).filter(Number.isFinite).sort();
+  if (a.length === 0) return 1;
+  const top = a[a.length - 1]!;
+  return Math.max(a[Math.min(a.length - 1, Math.floor(0.99 * a.length))]!, top / 100) || 1;
+}
+
+/** A signed map (red for, blue against, white 0, symmetric scale at the 99th percentile of |v|) and its overlay on the grey input. */
 const signedRows = (what: (e: Explanation, i: number) => string) =>
   rows((e, ctx, shown, i) => {
     const [, h, w] = ctx.shape;
     const map = mapOf(e, ctx, i);
+    const scale = attributionScale(map);
     return [
-      { image: renderSigned(map, h, w), caption: what(e, i) },
-      { image: overlay(shown, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }), caption: 'overlay' },
+      { image: renderSigned(map, h, w, { scale }), caption: what(e, i) },
+      { image: overlay(shown, renderSigned(map, h, w, { transparent: true, scale }), 0.8, { greyBase: true }), caption: 'overlay' },
     ];
   });
 
@@ -247,9 +260,10 @@ const smoothRows: Builder = rows((e, ctx, shown, i) => {
   const map = mapOf(e, ctx, i);
   const signed = map.some((v) => v < 0);
   const what = `${m(e, 'variant')} of ${m(e, 'base')}`;
+  const scale = attributionScale(map);
   return [
-    { image: signed ? renderSigned(map, h, w) : renderSequential(map, h, w), caption: what },
-    { image: signed ? overlay(shown, renderSigned(map, h, w, { transparent: true }), 0.8, { greyBase: true }) : overlay(shown, renderSequential(map, h, w, { transparent: true }), 0.8), caption: 'overlay' },
+    { image: signed ? renderSigned(map, h, w, { scale }) : renderSequential(map, h, w), caption: what },
+    { image: signed ? overlay(shown, renderSigned(map, h, w, { transparent: true, scale }), 0.8, { greyBase: true }) : overlay(shown, renderSequential(map, h, w, { transparent: true }), 0.8), caption: 'overlay' },
   ];
 });
 
