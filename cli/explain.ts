@@ -4,6 +4,7 @@
 // progress bar, Ctrl-C → abort (CancelledError at the method's next check point, nothing written),
 // then PREFIX.png/.npy/.json (and the method's extra files) written all or nothing from the
 // Explanation and its figures (render/figures.ts; cli/output.ts's writeOutputSet). `loupe etalon|maxout|invert` are this with the method fixed.
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Args } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
@@ -46,8 +47,9 @@ export async function explain(argv: string[], alias?: string): Promise<number> {
   // File inputs (PDA's patch model) are read here: the method gets their bytes and name.
   const given = args.given(entry.options);
   for (const s of entry.options)
-    if (s.type === 'file' && typeof given[s.name] === 'string') {
+    if (s.type === 'file' && typeof given[s.name] === 'string' && !s.keywords?.includes(given[s.name] as string)) {
       const path = given[s.name] as string;
+      if (s.keywords && !existsSync(path)) throw new ArgumentError(`--${flagName(s.name)} must be ${s.keywords.join(', ')} or a file; ${path} not found`);
       given[s.name] = { name: basename(path), bytes: readBytes(path, flagName(s.name).replace(/-/g, ' ')) };
     }
   const o = entry.validate(given, { input: { channels: ch, height: h, width: w }, labels, scale: preprocess.scale ?? 1 }); // bad options fail before the GPU starts

@@ -320,6 +320,25 @@ export class Model {
   }
 
   /**
+   * Recording forward pass of a batch whose images are made on the GPU by `source`
+   * (engine/sources.ts: points on an Integrated Gradients path, …), never uploaded; as `record`
+   * otherwise (the caller sizes batches with `maxRecordBatch` and disposes the recording).
+   */
+  async recordFrom(batch: number, source: BatchSource, outputs: string[] = []): Promise<Recording> {
+    const outs = this.resolveAll(outputs);
+    const rec = this.recordPlan(batch, outs);
+    try {
+      const read = await this.read(rec.plan, [...imagesOf(source, rec.input), ...rec.dispatches], outs);
+      await this.verifyMade(read, rec.plan, source, outs, { kind: 'plain' });
+      for (const [k, v] of read) rec.read.set(k, v);
+      return rec;
+    } catch (e) {
+      rec.dispose();
+      throw e;
+    }
+  }
+
+  /**
    * A recording plan of a batch, not run: its input buffer and dispatches, for callers that
    * compose a recording pass with other GPU work in one submission (optimisation loops). With
    * `upTo`, only the nodes those values depend on are recorded. Dispose it when done.

@@ -50,7 +50,7 @@ async function inChunks<T>(model: Model, input: Float32Array, batch: number, ctl
   return out;
 }
 
-function inputHW(model: Model): [number, number, number] {
+export function inputHW(model: Model): [number, number, number] {
   const [, c, h, w] = model.graph.input.shape;
   if (h === undefined || w === undefined) throw new ArgumentError('this method needs an image input (N×C×H×W)');
   return [c!, h, w];
@@ -71,7 +71,7 @@ export function pickClasses(logits: Float32Array, n: number, want: (number | und
   });
 }
 
-function oneHot(n: number, k: number, classes: number[]): Float32Array {
+export function oneHot(n: number, k: number, classes: number[]): Float32Array {
   const s = new Float32Array(n * k);
   classes.forEach((c, i) => (s[i * k + c] = 1));
   return s;

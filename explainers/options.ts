@@ -60,7 +60,8 @@ export type OptionSpec =
   | (Common<boolean> & { type: 'flag' })
   | (Common<string[]> & { type: 'layers' })
   | (Common<number[]> & { type: 'classes' | 'neurons' | 'numbers' })
-  | (Common<FileInput> & { type: 'file' });
+  /** `keywords`: words the option also takes instead of a file (`--baseline black|blur|noise|FILE.npy`) */
+  | (Common<FileInput | string> & { type: 'file'; keywords?: readonly string[] });
 
 type ValueOf<S> = S extends { type: 'int' | 'number' }
   ? number
@@ -70,7 +71,9 @@ type ValueOf<S> = S extends { type: 'int' | 'number' }
       ? number[]
       : S extends { type: 'layers' }
         ? string[]
-        : S extends { type: 'file' }
+        : S extends { type: 'file'; keywords: readonly (infer K)[] }
+          ? FileInput | K
+          : S extends { type: 'file' }
           ? FileInput
           : S extends { type: 'enum'; values: readonly (infer V)[] }
             ? V
@@ -197,8 +200,10 @@ function parseOne(spec: OptionSpec, v: unknown, ctx: OptionContext, done: Record
       return ns;
     }
     case 'file': {
+      if (typeof v === 'string' && spec.keywords?.includes(v)) return v;
       const f = v as Partial<FileInput> | undefined;
-      if (!f || typeof f.name !== 'string' || !(f.bytes instanceof Uint8Array)) throw new ArgumentError(`${flag} must be a file's contents ({ name, bytes })`);
+      if (!f || typeof f.name !== 'string' || !(f.bytes instanceof Uint8Array))
+        throw new ArgumentError(`${flag} must be ${spec.keywords ? `${spec.keywords.join(', ')} or ` : ''}a file's contents ({ name, bytes })${typeof v === 'string' ? `, got "${v}"` : ''}`);
       return f;
     }
   }
@@ -256,6 +261,7 @@ export function optionLines(specs: readonly OptionSpec[]): string[] {
       const b = boundsText(describeValue(s.min), describeValue(s.max), s.exclusive ?? false).trim();
       facts.push(`${s.type === 'int' ? 'integer' : 'number'}${b ? ` ${b}` : ''}`);
     } else if (s.type === 'enum') facts.push(`one of ${s.values.join(', ')}`);
+    else if (s.type === 'file' && s.keywords) facts.push(`one of ${s.keywords.join(', ')}, or a file`);
     if (s.required) facts.push('required');
     const def = describeValue(s.default);
     if (def !== undefined && s.type !== 'flag') facts.push(`default ${def}`);

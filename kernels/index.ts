@@ -147,6 +147,21 @@ export const frozen = spec({
   variants: ['MASKED_RELU', 'SWITCH_POOL'],
   overrides: { WG: 64 },
 });
+/** Integrated Gradients' path: clean image x [C·H·W], baseline b [C·H·W], every step's alpha, batch y [n][C·H·W] */
+export const pathImages = spec({
+  name: 'path_images',
+  uniforms: [['total', 'u32'], ['per', 'u32'], ['first', 'u32']],
+  bindings: [r('x'), r('b'), r('alpha'), rw('y')],
+  overrides: { WG: 64 },
+});
+/** Seeded noisy copies of x [C·H·W] (Gaussian), or UNIFORM noise in per-channel ranges [lo₀…, hi₀…]; batch y [n][C·H·W] */
+export const noiseImages = spec({
+  name: 'noise_images',
+  uniforms: [['total', 'u32'], ['per', 'u32'], ['hw', 'u32'], ['channels', 'u32'], ['first', 'u32'], ['stream', 'u32'], ['seed', 'u32'], ['sigma', 'f32']],
+  bindings: [r('x', { when: '!UNIFORM' }), r('range', { when: 'UNIFORM' }), rw('y')],
+  variants: ['UNIFORM'],
+  overrides: { WG: 64 },
+});
 export const coordinates = spec({ name: 'coordinates', uniforms: [['total', 'u32'], ['per', 'u32'], ['first', 'u32']], bindings: [rw('y')], overrides: { WG: 64 } });
 
 /** x (clean prefix + rectangles), the origins, y */

@@ -234,6 +234,49 @@ const invert: Builder = (e, ctx) => {
   ];
 };
 
+/**
+ * The symmetric colour scale of a pixel attribution map: the 99th percentile of |v| (at least a
+ * hundredth of the largest). Per-pixel attributions (IG, input × gradient) have a few pixels far
+ * above the rest, and a scale at the maximum would leave the picture white.
+ */
+export function attributionScale(map: ArrayLike<number>): number {
+  const a = Float64Array.from(map, Math.abs).filter(Number.isFinite).sort();
+  if (a.length === 0) return 1;
+  const top = a[a.length - 1]!;
+  return Math.max(a[Math.min(a.length - 1, Math.floor(0.99 * a.length))]!, top / 100) || 1;
+}
+
+/** A signed map (red for, blue against, white 0, symmetric scale at the 99th percentile of |v|) and its overlay on the grey input. */
+const signedRows = (what: (e: Explanation, i: number) => string) =>
+  rows((e, ctx, shown, i) => {
+    const [, h, w] = ctx.shape;
+    const map = mapOf(e, ctx, i);
+    const scale = attributionScale(map);
+    return [
+      { image: renderSigned(map, h, w, { scale }), caption: what(e, i) },
+      { image: overlay(shown, renderSigned(map, h, w, { transparent: true, scale }), 0.8, { greyBase: true }), caption: 'overlay' },
+    ];
+  });
+
+/** The completeness gap of image i as a caption, e.g. "gap 0.4%". */
+const gapText = (e: Explanation, i: number) => {
+  const g = m<(number | null)[]>(e, 'completenessGap')[i];
+  return g === null || g === undefined ? 'gap undefined' : `gap ${(100 * g).toFixed(g < 0.001 ? 3 : 1)}%`;
+};
+
+/** SmoothGrad: a signed map when the reduced maps take both signs (the mean of IG or input × gradient), else a heat map. */
+const smoothRows: Builder = rows((e, ctx, shown, i) => {
+  const [, h, w] = ctx.shape;
+  const map = mapOf(e, ctx, i);
+  const signed = map.some((v) => v < 0);
+  const what = `${m(e, 'variant')} of ${m(e, 'base')}`;
+  const scale = attributionScale(map);
+  return [
+    { image: signed ? renderSigned(map, h, w, { scale }) : renderSequential(map, h, w), caption: what },
+    { image: signed ? overlay(shown, renderSigned(map, h, w, { transparent: true, scale }), 0.8, { greyBase: true }) : overlay(shown, renderSequential(map, h, w, { transparent: true }), 0.8), caption: 'overlay' },
+  ];
+});
+
 /** Figure builders keyed by method name. */
 export const FIGURES: Record<string, Builder> = {
   saliency: inputSignal('saliency', (e, ctx, i) => renderSequential(mapOf(e, ctx, i), ctx.shape[1], ctx.shape[2])),
@@ -268,6 +311,9 @@ export const FIGURES: Record<string, Builder> = {
       { image: overlay(shown, renderSequential(map, h, w, { colormap: 'turbo' }), 0.5), caption: 'overlay' },
     ];
   }),
+  ig: signedRows((e, i) => `IG ${gapText(e, i)}`), // the rule, steps and baseline are in the JSON
+  'input-x-gradient': signedRows(() => 'input x gradient'),
+  smoothgrad: smoothRows,
   pda,
   etalon,
   'etalon-figure11': etalonFigure11,

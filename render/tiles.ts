@@ -5,7 +5,7 @@
 import type { RGBAImage } from '../loaders/image-formats.ts';
 import type { Explanation } from '../explainers/explanation.ts';
 import { renderSequential, renderSigned, overlay } from './render.ts';
-import { shownImages, etalonImage, signalImage, pixels, slice, name, classLabel, CAM_CAPTIONS, type FigureContext } from './figures.ts';
+import { shownImages, etalonImage, signalImage, pixels, slice, name, classLabel, CAM_CAPTIONS, attributionScale, type FigureContext } from './figures.ts';
 
 export interface Tile {
   id: string;
@@ -64,6 +64,19 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
           add(`${i}/mean`, `${what} mean of ${layers.join(' + ')}`, perImage(i), cam(img, mean), mean);
         } else add(`${i}/${layers[0]}`, `${what} ${layers[0]}`, perImage(i), cam(img, mean), mean);
         if (e.tensors.signal) add(`${i}/guided`, 'guided Grad-CAM', perImage(i), signalImage(ctx, e.tensors.signal, i), slice(e.maps!, i, h * w));
+      });
+      break;
+    }
+    case 'ig':
+    case 'input-x-gradient':
+    case 'smoothgrad': {
+      shownImages(ctx).forEach((img, i) => {
+        const map = slice(e.maps!, i, h * w);
+        const signed = e.method !== 'smoothgrad' || map.some((v) => v < 0);
+        const what = e.method === 'ig' ? `Integrated Gradients (${meta(e, 'rule')}, ${meta(e, 'steps')} steps, from ${meta(e, 'baseline')})`
+          : e.method === 'smoothgrad' ? `${meta(e, 'variant')} of ${meta(e, 'base')} (${meta(e, 'samples')} samples, noise ${meta(e, 'noise')})` : 'input × gradient';
+        const picture = signed ? overlay(img, renderSigned(map, h, w, { transparent: true, scale: attributionScale(map) }), 0.8, { greyBase: true }) : overlay(img, renderSequential(map, h, w, { transparent: true }), 0.8);
+        add(`${i}`, what, perImage(i), picture, map);
       });
       break;
     }

@@ -88,7 +88,7 @@ describe('option schemas', () => {
   });
 
   it('every method is declared completely, and no method option shadows a common explain option', () => {
-    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert']);
+    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad']);
     const common = new Set<string>(EXPLAIN_OPTIONS.map((s) => s.name));
     for (const e of explainers) {
       expect(e.title, e.name).to.be.a('string').and.not.equal('');
@@ -208,6 +208,20 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
       expect(e.table!.rows).to.have.length(log.length);
       expect(e.table!.columns).to.deep.equal(['step', 'relative_error']);
     }, ['', 'curve']],
+    ['ig', () => ({ steps: 16, baseline: 'blur' }), (e) => {
+      expect(e.maps!.shape).to.deep.equal([28, 28]);
+      expect(e.tensors.attributions!.shape).to.deep.equal([1, 1, 28, 28]);
+      expect(e.meta).to.include({ steps: 16, rule: 'riemann', baseline: 'blur' });
+      expect(e.meta.completenessGap).to.have.length(1);
+    }, ['']],
+    ['input-x-gradient', () => ({ class: 'seven' }), (e) => {
+      expect(e.meta.classes).to.deep.equal([7]);
+      expect(e.tensors.attributions!.shape).to.deep.equal([1, 1, 28, 28]);
+    }, ['']],
+    ['smoothgrad', () => ({ base: 'gradcam', layer: 'relu2', samples: 4, variant: 'smoothgrad2' }), (e) => {
+      expect(e.meta).to.include({ base: 'gradcam', variant: 'smoothgrad2', samples: 4, noise: 0.15 });
+      expect(e.maps!.data.every((v) => v >= 0 && v <= 1)).to.equal(true); // squares of maps in [0, 1]
+    }, ['']],
   ];
   for (const [name, options, check, suffixes] of cases) {
     it(`${name}: run() gives maps and JSON-able metadata, reports progress, and its figures draw`, async () => {

@@ -252,7 +252,8 @@ function field(s: OptionSpec, layers: string[]): HTMLElement {
       input = el('input', { type: 'checkbox', name: s.name, id, checked: def === true });
       break;
     case 'enum':
-      input = el('select', { name: s.name, id }, ...s.values.map((v) => el('option', { value: v, textContent: v, selected: v === def })));
+      // a default the method decides (SmoothGrad's options of its base) is an empty first choice, left out of the request
+      input = el('select', { name: s.name, id }, ...(def === undefined && hint ? [el('option', { value: '', textContent: `(${hint})` })] : []), ...s.values.map((v) => el('option', { value: v, textContent: v, selected: v === def })));
       break;
     case 'layer':
     case 'layers': {
@@ -264,6 +265,11 @@ function field(s: OptionSpec, layers: string[]): HTMLElement {
       break;
     }
     case 'file': {
+      if (s.keywords) {
+        // a file or a word (IG's --baseline): the page offers the words
+        input = el('select', { name: s.name, id }, ...(def === undefined && hint ? [el('option', { value: '', textContent: `(${hint})` })] : []), ...s.keywords.map((v) => el('option', { value: v, textContent: v, selected: v === def })));
+        break;
+      }
       const wrap = el('span', { className: 'file-option' });
       const f = el('input', { type: 'file', name: s.name, id });
       f.onchange = action(async () => {
@@ -311,7 +317,7 @@ function formValues(m: ExplainerEntry): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};
   for (const s of m.options) {
     const f = document.querySelector<HTMLInputElement | HTMLSelectElement>(`#options [name="${s.name}"]`);
-    if (!f || s.type === 'file') continue;
+    if (!f || (s.type === 'file' && !s.keywords)) continue;
     if (f instanceof HTMLInputElement && f.type === 'checkbox') {
       if (f.checked) out[s.name] = true;
     } else if (f instanceof HTMLSelectElement && f.multiple) {
