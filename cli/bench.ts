@@ -13,6 +13,7 @@ import * as X from '../explainers/gradients.ts';
 import { etalons } from '../explainers/etalon.ts';
 import { maxOut } from '../explainers/optimize.ts';
 import { rise } from '../explainers/rise.ts';
+import { integratedGradients } from '../explainers/integrated.ts';
 import { BENCH_MAX_BATCH, BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
 import { packagePath } from './paths.ts';
 
@@ -209,7 +210,8 @@ export async function bench(argv: string[]): Promise<number> {
     report.maxout = { batchedIterationsPerSecond: batched, singleRunsIterationsPerSecond: single };
   }
   // Issue 14's methods on SqueezeNet: RISE's masked images per second (generated, applied and
-  // accumulated on the GPU), beside a plain forward of the same batch size.
+  // accumulated on the GPU), beside a plain forward of the same batch size; Integrated Gradients
+  // per image as a multiple of one forward + reverse.
   if (on('methods')) {
     log('\nmethods on SqueezeNet (one image)');
     const x = new Float32Array(3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60);
@@ -219,7 +221,17 @@ export async function bench(argv: string[]): Promise<number> {
     const n = r.batch;
     const fwd = await throughput(() => sqz.run(new Float32Array(n * 3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60), n, { outputs: ['logits'] }), n, quick ? 300 : 2000);
     log(`  RISE ${masks} masks (7×7 cells, batches of ${n}): ${r.masksPerSecond.toFixed(1)} masks/s; a plain forward of ${n} images: ${fwd.toFixed(1)} images/s (${(r.masksPerSecond / fwd).toFixed(2)}×)`);
-    report.methods = { rise: { masks, batch: n, masksPerSecond: r.masksPerSecond, forwardImagesPerSecond: fwd } };
+    sqz.dropPlans();
+    // Integrated Gradients: the path's images in batches through the recording forward and the
+    // reverse pass, per image as a multiple of one forward + reverse (saliency of that image).
+    const steps = quick ? 8 : 50;
+    await X.saliency(sqz, x, 1); // warm-up
+    const sal = 1000 / (await throughput(() => X.saliency(sqz, x, 1), 1, quick ? 300 : 2000));
+    const t0 = performance.now();
+    await integratedGradients(sqz, x, 1, { steps, rule: 'riemann', baseline: new Float32Array(x.length) });
+    const igMs = performance.now() - t0;
+    log(`  IG ${steps} steps: ${(igMs / 1000).toFixed(1)} s per image = ${(igMs / sal).toFixed(1)}× one forward + reverse (${sal.toFixed(0)} ms), ${(igMs / sal / steps).toFixed(2)}× per step`);
+    report.methods = { rise: { masks, batch: n, masksPerSecond: r.masksPerSecond, forwardImagesPerSecond: fwd }, ig: { steps, ms: igMs, forwardReverseMs: sal, perStep: igMs / sal / steps } };
     sqz.dropPlans();
   }
   if (on('pda')) {
