@@ -407,7 +407,7 @@ export const explainers: readonly ExplainerEntry[] = [
     summary: "feature maps weighted by the softmax of the class scores of the input masked by each map (Wang et al.)",
     options: [
       LAYERS, CLASS,
-      { name: 'batch', type: 'int', min: 1, help: 'masked images per batch (default and most: what the device fits)' },
+      { name: 'batch', type: 'int', min: 1, help: 'masked images per batch (default and most: what the device fits); each runs the whole network, as the mask changes the input and so every layer (only Ablation-CAM can recompute just the layers after --layer)' },
     ],
     async explain(j, o) {
       const r = await scoreCam(j.model, j.x, j.batch, o.layer, { classes: o.class, batch: o.batch, signal: j.signal, onProgress: j.progress, names: j.given });
