@@ -397,7 +397,7 @@ export const explainers: readonly ExplainerEntry[] = [
           layerSizes: r.perLayer.map((l) => l.size), routes: r.routes, fallbacks: r.fallbacks, batches: r.batches, passes: r.passes, seconds: Number(r.seconds.toFixed(3)),
           stored: multi ? `mean of the per-layer Ablation-CAM maps, each normalised to [0,1]; per layer: ${formula}` : `Ablation-CAM normalised to [0,1]: ${formula}`, shape,
         }),
-        note: [`ablationcam: ${r.passes} ${r.routes.every((x) => x === 'tail') ? 'tail' : r.routes.every((x) => x === 'whole') ? 'whole-network' : 'tail and whole-network'} passes (${r.routes.map((x, i) => `${o.layer[i]}: ${x}, batches of ${r.batches[i]}`).join('; ')}) in ${r.seconds.toFixed(1)}s`, ...fallbacks].join('\n'),
+        note: [`ablationcam: ${r.passes} ${r.routes.every((x) => x === 'tail') ? 'tail' : r.routes.every((x) => x === 'whole') ? 'whole-network' : 'tail and whole-network'} pass${r.passes === 1 ? '' : 'es'} (${r.routes.map((x, i) => `${o.layer[i]}: ${x}, batches of ${r.batches[i]}`).join('; ')}) in ${r.seconds.toFixed(1)}s`, ...fallbacks].join('\n'),
       };
     },
   }),
@@ -421,7 +421,7 @@ export const explainers: readonly ExplainerEntry[] = [
           layerSizes: r.perLayer.map((l) => l.size), route: 'whole', batches: r.batches, passes: r.passes, seconds: Number(r.seconds.toFixed(3)),
           stored: multi ? `mean of the per-layer Score-CAM maps, each normalised to [0,1]; per layer: ${formula}` : `Score-CAM normalised to [0,1]: ${formula}`, shape,
         }),
-        note: `scorecam: ${r.passes} whole-network passes (batches of ${r.batches.join(', ')}) in ${r.seconds.toFixed(1)}s`,
+        note: `scorecam: ${r.passes} whole-network pass${r.passes === 1 ? '' : 'es'} (batches of ${r.batches.join(', ')}) in ${r.seconds.toFixed(1)}s`,
       };
     },
   }),

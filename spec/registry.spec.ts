@@ -179,7 +179,7 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
       expect(e.meta).to.deep.include({ classes: [7], layers: ['conv2'], route: 'whole', passes: 1 });
       const w = e.tensors.weights!.data;
       expect(w.reduce((a, b) => a + b, 0)).to.be.closeTo(1, 1e-5); // a softmax over the channels
-      expect(e.note).to.match(/^scorecam: 1 whole-network passes/);
+      expect(e.note).to.match(/^scorecam: 1 whole-network pass\b/);
     }, ['']],
     ['occlusion', () => ({ patch: '8', stride: '4' }), (e) => {
       expect(e.meta.positions).to.equal(36); // ((28 − 8) / 4 + 1)²
