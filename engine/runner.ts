@@ -28,7 +28,11 @@ export interface RunOptions {
   onProgress?: (done: number, total: number) => void;
   /** The images' names (file names), for errors that name an input. */
   names?: readonly string[];
-  /** GPU work on a value right after it is computed, before its readers (engine/plan.ts, Injection). */
+  /**
+   * GPU work on a value right after it is computed, before its readers (engine/plan.ts, Injection);
+   * a batch split into chunks runs the same dispatches on each chunk, so callers whose work depends
+   * on the image's place in the batch pass at most `maxBatch(outputs)` images.
+   */
   inject?: Injection;
 }
 

@@ -268,6 +268,15 @@ describe('Ablation-CAM', function () {
     }
   });
 
+  it("LeNet at conv2, before its ReLU (which the whole pass must then not fuse into conv2): tail and whole agree", async () => {
+    const tail = await ablationCam(lenet, digit, 1, ['conv2'], { classes: [7] });
+    const whole = await ablationCam(lenet, digit, 1, ['conv2'], { classes: [7], whole: true });
+    const a = tail.perLayer[0]!, b = whole.perLayer[0]!;
+    a.channelScores.forEach((v, k) => expect(v, `score ${k}`).to.be.closeTo(b.channelScores[k]!, 1e-4 * Math.max(1, Math.abs(v))));
+    expect(new Set(a.channelScores).size, 'each channel changes the score differently').to.be.above(40);
+    expectMapsClose(a.maps, Float64Array.from(b.maps), 1e-4, 'tail vs whole');
+  });
+
   it('a layer inside a residual block: the whole network runs for every copy, and the result says why', async () => {
     const m = new Model(await getEngine(), skipGraph());
     try {
