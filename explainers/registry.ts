@@ -110,7 +110,7 @@ const EMPTY_BECAUSE: Record<string, string> = {
   hirescam: 'gradient times activation, summed over the feature maps, is nowhere positive for the class',
   layercam: 'no positive gradient of the class meets a positive activation at the layer',
   eigencam: "the layer's activations do not vary over positions, or their first principal component is nowhere positive",
-  ablationcam: 'no feature map of the layer lowers the class score when zeroed and is positive where the others are not',
+  ablationcam: 'the feature maps weighted by how much zeroing each lowers the class score are nowhere positive',
   scorecam: "the feature maps weighted by their masked inputs' class scores are nowhere positive",
   occlusion: 'no patch changes the class probability',
   rise: 'no mask changes the class probability',
