@@ -21,6 +21,7 @@ export { etalons } from './explainers/etalon.ts';
 export { maxOut, invert } from './explainers/optimize.ts';
 export { predictionDifference } from './explainers/pda.ts';
 export { rise } from './explainers/rise.ts';
+export { ablationCam, scoreCam } from './explainers/ablation.ts';
 export { buildPatchModel, encodePatchModel, decodePatchModel } from './explainers/patch-model.ts';
 export { explainers, explainer, type ExplainerEntry } from './explainers/registry.ts';
 export type { Explanation, ExplainInputs, Progress } from './explainers/explanation.ts';

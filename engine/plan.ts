@@ -130,6 +130,44 @@ export class GraphFacts {
   }
 }
 
+/**
+ * GPU work run inside a forward pass right after `value` is computed, on its buffer (batch `batch`),
+ * before any layer reads it: Ablation-CAM's whole-network route zeroes one channel per image there.
+ * `key` names it in the plan cache (the dispatches are built once per plan).
+ */
+export interface Injection {
+  value: string;
+  key: string;
+  dispatches(buffer: GPUBuffer, batch: number, shape: number[]): Dispatch[];
+}
+
+/**
+ * The tail of a graph after value `from`: the nodes that `outputs` need and `from` does not, as a
+ * graph whose input is `from` (shape [-1, …from's shape]) sharing the parent's parameters. Throws
+ * ArgumentError when an output does not depend on `from`, or when a tail node reads a value
+ * computed before `from` other than `from` itself (a skip connection around it, as in a ResNet
+ * block), naming that value and the layer that reads it: then only whole-network recomputation is
+ * exact.
+ */
+export function tailGraph(facts: GraphFacts, from: string, outputs: string[]): Graph {
+  const g = facts.graph;
+  if (from === g.input.name) throw new ArgumentError(`"${from}" is the model's input: its tail is the whole network`);
+  if (!facts.producer.has(from)) throw new ArgumentError(`value "${from}" is not computed by the graph`);
+  const head = new Set(facts.needed([from]));
+  const tail = facts.needed(outputs).filter((i) => !head.has(i));
+  const made = new Set([from, ...tail.flatMap((i) => g.nodes[i]!.outputs)]);
+  for (const o of outputs)
+    if (!made.has(o)) throw new ArgumentError(`output "${o}" does not depend on "${from}": there is no tail after it to recompute`);
+  for (const i of tail)
+    for (const v of g.nodes[i]!.inputs)
+      if (!made.has(v))
+        throw new ArgumentError(
+          `layer "${g.nodes[i]!.name}" after "${from}" also reads "${v}", computed before it (a skip connection around "${from}"): the layers after "${from}" cannot run on its values alone`,
+        );
+  const shape = inferShapes(g, 1).get(from)!;
+  return { ...g, name: `${g.name} after ${from}`, input: { name: from, shape: [-1, ...shape.slice(1)] }, outputs, nodes: tail.map((i) => g.nodes[i]!), preprocess: undefined };
+}
+
 export type ForwardMode = { kind: 'plain' } | { kind: 'record' } | { kind: 'frozen'; patterns: Map<string, GPUBuffer>; biases: boolean };
 
 /** A forward pass compiled for one batch size: buffers, dispatches, uniforms and bind groups made once. */
@@ -153,7 +191,7 @@ export interface ForwardPlan {
  * either every node or, with `upTo`, only what those values need; a frozen pass replays recorded
  * patterns and refuses ops that are neither linear nor recorded.
  */
-export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number, outputs: string[], mode: ForwardMode, key: string, upTo?: string[]): ForwardPlan {
+export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number, outputs: string[], mode: ForwardMode, key: string, upTo?: string[], inject?: Injection): ForwardPlan {
   const g = facts.graph;
   const shapes = inferShapes(g, batch);
   const record = mode.kind === 'record';
@@ -162,12 +200,17 @@ export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number
   const needed = new Set(nodes);
   const keep = new Set(record ? [g.input.name, ...nodes.flatMap((i) => g.nodes[i]!.outputs)] : outputs);
   const last = facts.lastUse(nodes, keep);
+  // an injected value is written where its readers see it: no ReLU fuses past it
+  const noFuse = inject ? new Set([...keep, inject.value]) : keep;
+  if (inject && inject.value !== g.input.name && !nodes.some((i) => g.nodes[i]!.outputs.includes(inject.value)))
+    throw new ArgumentError(`value "${inject.value}" is not computed on the way to ${outputs.join(', ')}`);
   const arena = new Arena(ctx.engine);
   const values = new Map<string, GPUBuffer>();
   const patterns = new Map<string, GPUBuffer>();
   const input = arena.alloc(numel(shapes.get(g.input.name)!) * 4, `input:${g.input.name}`);
   values.set(g.input.name, input);
   const dispatches: Dispatch[] = [];
+  if (inject?.value === g.input.name) dispatches.push(...inject.dispatches(input, batch, shapes.get(g.input.name)!));
   const skip = new Set<number>();
   for (const i of nodes) {
     if (skip.has(i)) continue;
@@ -175,12 +218,13 @@ export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number
     const def = opOf(node);
     if (def.alias) {
       values.set(node.outputs[0]!, values.get(node.inputs[0]!)!);
+      if (inject?.value === node.outputs[0]) dispatches.push(...inject.dispatches(values.get(inject.value)!, batch, shapes.get(inject.value)!));
       continue;
     }
     const inShapes = node.inputs.map((v) => shapes.get(v)!);
     const outShape = shapes.get(node.outputs[0]!)!;
     // A frozen pass keeps its ReLUs (they replay masks), so nothing fuses.
-    const fused = mode.kind === 'frozen' ? undefined : facts.fusedRelu(i, needed, keep);
+    const fused = mode.kind === 'frozen' ? undefined : facts.fusedRelu(i, needed, noFuse);
     if (fused !== undefined) skip.add(fused);
     const outValue = fused !== undefined ? g.nodes[fused]!.outputs[0]! : node.outputs[0]!;
     const out = arena.alloc(numel(outShape) * 4, `${node.op}:${node.name}`);
@@ -199,6 +243,7 @@ export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number
         label: `${node.op}:${node.name}`,
       }, mode.kind === 'frozen' ? { pattern: mode.patterns.get(node.name) } : undefined),
     );
+    if (inject?.value === outValue) dispatches.push(...inject.dispatches(out, batch, outShape));
     // Free every buffer whose last reader this was (views share their root's life).
     const lastIdx = fused ?? i;
     for (const v of node.inputs) if ((last.get(v) ?? -1) <= lastIdx) arena.release(values.get(v)!);

@@ -11,7 +11,7 @@ import type { Engine, Dispatch } from './gpu.ts';
 import type { Graph, Node } from './ir.ts';
 import { inferShapes, numel } from './shapes.ts';
 import { opOf, type LowerContext } from './ops/index.ts';
-import { buildForward, destroyPlan, GraphFacts, peakBytesPerImage, type ForwardMode, type ForwardPlan } from './plan.ts';
+import { buildForward, destroyPlan, GraphFacts, peakBytesPerImage, tailGraph, type ForwardMode, type ForwardPlan, type Injection } from './plan.ts';
 import { ArgumentError, NonFiniteError, ShapeError } from './errors.ts';
 import type { BatchSource } from './sources.ts';
 import { checkInputs, checkParams, firstBadImage, firstNonFinite, countNonFinite, HUGE, imageText, layerError, maxMagnitude, outputError, positionText, valueText, type NonFiniteSite } from './finite.ts';
@@ -28,6 +28,12 @@ export interface RunOptions {
   onProgress?: (done: number, total: number) => void;
   /** The images' names (file names), for errors that name an input. */
   names?: readonly string[];
+  /**
+   * GPU work on a value right after it is computed, before its readers (engine/plan.ts, Injection);
+   * a batch split into chunks runs the same dispatches on each chunk, so callers whose work depends
+   * on the image's place in the batch pass at most `maxBatch(outputs)` images.
+   */
+  inject?: Injection;
 }
 
 /** How many idle plans a model keeps for reuse (the least recently used go first). */
@@ -258,9 +264,9 @@ export class Model {
     while (this.idle.length > IDLE_PLANS) destroyPlan(this.idle.shift()!);
   }
 
-  private forward(batch: number, outputs: string[], mode: ForwardMode, upTo?: string[]): ForwardPlan {
-    const key = `${mode.kind}|${batch}|${outputs.join(',')}|${upTo?.join(',') ?? ''}`;
-    return this.take(key, () => buildForward(this.facts, this.ctx(), batch, outputs, mode, key, upTo));
+  private forward(batch: number, outputs: string[], mode: ForwardMode, upTo?: string[], inject?: Injection): ForwardPlan {
+    const key = `${mode.kind}|${batch}|${outputs.join(',')}|${upTo?.join(',') ?? ''}|${inject ? `${inject.value}:${inject.key}` : ''}`;
+    return this.take(key, () => buildForward(this.facts, this.ctx(), batch, outputs, mode, key, upTo, inject));
   }
 
   private resolveAll(names: string[]): string[] {
@@ -372,7 +378,7 @@ export class Model {
     const parts = new Map<string, Float32Array[]>(outputs.map((o) => [o, []]));
     for (let start = 0; start < batch; start += chunk) {
       const n = Math.min(chunk, batch - start);
-      const plan = this.forward(n, outputs, { kind: 'plain' });
+      const plan = this.forward(n, outputs, { kind: 'plain' }, undefined, opts.inject && { ...opts.inject, value: this.resolve(opts.inject.value) });
       try {
         this.engine.device.queue.writeBuffer(plan.input, 0, input.buffer, input.byteOffset + start * per * 4, n * per * 4);
         const res = await this.read(plan, plan.dispatches, outputs);
@@ -510,6 +516,23 @@ export class Model {
   }
 
   private sharesParams = false;
+
+  /**
+   * The layers after value (or layer) `from` as a model of their own, whose input is a batch of
+   * `from`'s values and whose outputs are `outputs` (default: the graph's), sharing this model's
+   * parameter and derived buffers (destroying it leaves them to this model). Only the nodes those
+   * outputs need and `from` does not are in it, so a run costs the tail of the network. Throws
+   * ArgumentError naming the value when a layer after `from` also reads a value computed before it
+   * (a skip connection around it): see engine/plan.ts, tailGraph.
+   */
+  tail(from: string, outputs: string[] = this.graph.outputs): Model {
+    const m = new Model(this.engine, tailGraph(this.facts, this.resolve(from), this.resolveAll(outputs)), this);
+    m.params = this.params;
+    m.derivedBufs = this.derivedBufs;
+    m.sharesParams = true;
+    m.memoryBudget = this.memoryBudget;
+    return m;
+  }
 
   /** Destroys every plan (recordings still out become unusable) and, unless shared, the parameter buffers. */
   destroy(): void {

@@ -1,7 +1,8 @@
 // Batches of input images made on the GPU, never uploaded: the explainers ask for them by what they
 // are (coordinate images, occluded copies of an image, PDA's perturbed windows in
-// engine/pda-sampler.ts) and hand them to a model run (`Model.runFrom`, `Model.runFrozen`,
-// `RegionForward.run`); the kernels and buffers behind them stay in the engine.
+// engine/pda-sampler.ts, Score-CAM's masked images, Ablation-CAM's ablated activations, Integrated
+// Gradients' path images, SmoothGrad's noisy copies) and hand them to a model run (`Model.runFrom`,
+// `Model.recordFrom`, `Model.runFrozen`, `RegionForward.run`); the kernels and buffers behind them stay in the engine.
 
 import type { Dispatch, Engine } from './gpu.ts';
 import type { Model } from './runner.ts';
@@ -75,6 +76,142 @@ export class OcclusionImages {
   dispose(): void {
     this.engine.destroyBuffer(this.x);
     this.engine.destroyBuffer(this.value);
+  }
+}
+
+/**
+ * Dispatches of a batch source kept per (batch size, target buffer): a plan's input buffer stays the
+ * same from batch to batch, and on lavapipe a fresh bind group per dispatch costs as much as the work.
+ */
+class TargetDispatches {
+  private ids = new WeakMap<GPUBuffer, number>();
+  private next = 0;
+  private kept = new Map<string, Dispatch>();
+
+  get(n: number, y: GPUBuffer, make: () => Dispatch): Dispatch {
+    let id = this.ids.get(y);
+    if (id === undefined) this.ids.set(y, (id = this.next++));
+    const key = `${n}|${id}`;
+    let d = this.kept.get(key);
+    if (!d) this.kept.set(key, (d = make()));
+    return d;
+  }
+
+  clear(): void {
+    this.kept.clear();
+  }
+}
+
+let ablations = 0;
+
+/**
+ * Ablation-CAM's batches at a layer of C channels (Desai & Ramaswamy): copy b of a batch starting
+ * at channel `first` has channel first + b zeroed. Two routes share the one kernel
+ * (kernels/ablate_channels.wgsl) and the channel range, written before each batch by `select`:
+ *  - `copies(n)`: the tail-only route's input, made from one image's activations (`setActivations`,
+ *    C×H×W, uploaded once per image) for a model of the layers after it (`Model.tail`);
+ *  - `injection`: the whole-network route's zeros, written in place into the layer's value inside a
+ *    whole pass (`RunOptions.inject`) right after the layer computes it.
+ */
+export class AblatedChannels {
+  private a: GPUBuffer;
+  private range: GPUBuffer;
+  private readonly engine: Engine;
+  private readonly hw: number;
+  private made = new TargetDispatches();
+  /** names this instance's injection in plan caches: a plan kept from an earlier instance binds that one's (destroyed) range buffer */
+  private readonly id = ablations++;
+
+  constructor(engine: Engine, readonly value: string, readonly c: number, hw: number) {
+    if (!Number.isInteger(c) || c < 1 || !Number.isInteger(hw) || hw < 1) throw new ArgumentError(`ablation: ${c} channels of ${hw} values`);
+    this.engine = engine;
+    this.hw = hw;
+    this.a = engine.createBuffer(c * hw * 4, 'ablation:activations');
+    this.range = engine.createBuffer(16, 'ablation:range');
+  }
+
+  /** One image's activations at the layer (C×H×W), for `copies`. */
+  setActivations(a: Float32Array): void {
+    if (a.length !== this.c * this.hw) throw new ArgumentError(`ablation: ${a.length} activations, the layer has ${this.c}×${this.hw}`);
+    this.engine.device.queue.writeBuffer(this.a, 0, a.buffer, a.byteOffset, a.byteLength);
+  }
+
+  /** The next batch ablates channels first … first + n − 1 (one per copy). */
+  select(first: number, n: number): void {
+    if (!Number.isInteger(first) || first < 0 || !Number.isInteger(n) || n < 1 || first + n > this.c) throw new ArgumentError(`ablation: channels ${first}..${first + n - 1} of ${this.c}`);
+    this.engine.device.queue.writeBuffer(this.range, 0, new Uint32Array([first, 0, 0, 0]));
+  }
+
+  /** n copies of the activations, copy b without channel first + b (call `select` first). */
+  copies(n: number): BatchSource {
+    const { c, hw } = this;
+    const total = n * c * hw;
+    return {
+      images: (y) => [this.made.get(n, y, () => this.engine.makeDispatch(K.ablateChannels, { defines: ['COPY'], uniforms: { total, c, hw, stride: 0 }, bindings: { range: this.range, a: this.a, y }, threads: total, label: 'ablate_channels' }))],
+    };
+  }
+
+  /** The in-place zeros of a whole-network pass, at this layer's value (call `select` before each run). */
+  get injection(): { value: string; key: string; dispatches(buffer: GPUBuffer, batch: number, shape: number[]): Dispatch[] } {
+    return {
+      value: this.value, key: `ablate#${this.id}`,
+      dispatches: (y, batch, shape) => {
+        if (shape[1] !== this.c || numel(shape.slice(2)) !== this.hw) throw new ArgumentError(`ablation: layer value "${this.value}" is [${shape.join('×')}], not ${this.c} channels of ${this.hw}`);
+        const total = batch * this.c * this.hw;
+        return [this.engine.makeDispatch(K.ablateChannels, { uniforms: { total, c: this.c, hw: this.hw }, bindings: { range: this.range, y }, threads: total, label: 'ablate_channels (in place)' })];
+      },
+    };
+  }
+
+  dispose(): void {
+    this.made.clear();
+    this.engine.destroyBuffer(this.a);
+    this.engine.destroyBuffer(this.range);
+  }
+}
+
+/**
+ * Copies of one image, each multiplied by its own H×W mask (the same for every input channel):
+ * Score-CAM's masked inputs (kernels/mask_images.wgsl). `setImage` once per image; `batch(masks, n)`
+ * uploads that batch's n planes (not n·C) and makes the copies on the device.
+ */
+export class MaskedImages {
+  private x: GPUBuffer;
+  private masks: GPUBuffer;
+  private readonly engine: Engine;
+  private readonly c: number;
+  private readonly hw: number;
+  private made = new TargetDispatches();
+
+  constructor(model: Model, readonly maxBatch: number) {
+    const [, c, h, w] = model.graph.input.shape;
+    if (c === undefined || h === undefined || w === undefined) throw new ArgumentError(`masked images need an image input (N×C×H×W); the model takes [${model.graph.input.shape.join(', ')}]`);
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new ArgumentError(`masked images: batch ${maxBatch}`);
+    this.engine = model.engine;
+    this.c = c;
+    this.hw = h * w;
+    this.x = this.engine.createBuffer(c * h * w * 4, 'masked:image');
+    this.masks = this.engine.createBuffer(maxBatch * h * w * 4, 'masked:masks');
+  }
+
+  setImage(x: Float32Array): void {
+    if (x.length !== this.c * this.hw) throw new ArgumentError(`masked images: the image has ${x.length} values, the model takes ${this.c * this.hw}`);
+    this.engine.device.queue.writeBuffer(this.x, 0, x.buffer, x.byteOffset, x.byteLength);
+  }
+
+  /** The image times each of the `n` masks (n × H·W floats). */
+  batch(masks: Float32Array, n: number): BatchSource {
+    if (n < 1 || n > this.maxBatch || masks.length !== n * this.hw) throw new ArgumentError(`masked images: ${masks.length} mask values for ${n} masks of ${this.hw} (at most ${this.maxBatch})`);
+    this.engine.device.queue.writeBuffer(this.masks, 0, masks.buffer, masks.byteOffset, masks.byteLength);
+    const { c, hw } = this;
+    const total = n * c * hw;
+    return { images: (y) => [this.made.get(n, y, () => this.engine.makeDispatch(K.maskImages, { uniforms: { total, c, hw }, bindings: { x: this.x, masks: this.masks, y }, threads: total, label: 'mask_images' }))] };
+  }
+
+  dispose(): void {
+    this.made.clear();
+    this.engine.destroyBuffer(this.x);
+    this.engine.destroyBuffer(this.masks);
   }
 }
 

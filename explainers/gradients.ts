@@ -227,7 +227,7 @@ export interface EigenCamResult {
  * feature map: the input, a value that is not N×C×H×W, a 1×1 map (its CAM is all zero or
  * constant, whatever the image). `title` names the method in the messages.
  */
-function camLayers(model: Model, layers: string[], title: string): string[] {
+export function camLayers(model: Model, layers: string[], title: string): string[] {
   if (layers.length === 0) throw new ArgumentError(`${title} needs at least one layer (--layer)`);
   const vals = layers.map((l) => model.resolve(l));
   const shapes1 = inferShapes(model.graph, 1);
@@ -242,14 +242,14 @@ function camLayers(model: Model, layers: string[], title: string): string[] {
 }
 
 /** The layer's activations as N×C×h×w, checked again on the values a pass read back. */
-function featureMap(t: Tensor, layer: string, title: string): [number, number, number] {
+export function featureMap(t: Tensor, layer: string, title: string): [number, number, number] {
   if (t.shape.length !== 4) throw new ArgumentError(`layer ${layer} has shape [${t.shape.join(', ')}]: ${title} needs a convolutional feature map (N×C×H×W)`);
   const [, ch, lh, lw] = t.shape as [number, number, number, number];
   return [ch, lh, lw];
 }
 
 /** One image's CAM at a layer (lh×lw, before ReLU) → ReLU, bilinear upsampling to h×w, divided by its maximum, written at `at`. */
-function finishCam(cam: ArrayLike<number>, lh: number, lw: number, h: number, w: number, out: Float32Array, at: number): void {
+export function finishCam(cam: ArrayLike<number>, lh: number, lw: number, h: number, w: number, out: Float32Array, at: number): void {
   const relu = Float32Array.from(cam, (v) => Math.max(v, 0));
   const up = resizeBilinear(relu, 1, lh, lw, h, w);
   let mx = 0;
@@ -259,7 +259,7 @@ function finishCam(cam: ArrayLike<number>, lh: number, lw: number, h: number, w:
 }
 
 /** The layers' mean map (Strezoski & Worring's multi-layer view; with one layer, that layer's). */
-function meanOfLayers(perLayer: { maps: Float32Array }[], total: number): Float32Array {
+export function meanOfLayers(perLayer: { maps: Float32Array }[], total: number): Float32Array {
   const maps = new Float32Array(total);
   for (const L of perLayer) for (let q = 0; q < maps.length; q++) maps[q] += L.maps[q]! / perLayer.length;
   return maps;

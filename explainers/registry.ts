@@ -18,6 +18,7 @@ import { decodePatchModel, checkPatchModel } from './patch-model.ts';
 import { maxOut, invert, type OptimiseOptions, type MaxOutTarget } from './optimize.ts';
 import { rise } from './rise.ts';
 import { validateOptions, decidedLater, flagName, type FileInput, type OptionContext, type OptionSpec, type Options } from './options.ts';
+import { ablationCam, scoreCam } from './ablation.ts';
 import { maxAbs, type ExplainInputs, type Explanation, type Progress, type Tensor } from './explanation.ts';
 import { integratedGradients, inputTimesGradient, baselines, baselineName } from './integrated.ts';
 import { smoothGrad } from './smoothgrad.ts';
@@ -111,6 +112,8 @@ const EMPTY_BECAUSE: Record<string, string> = {
   hirescam: 'gradient times activation, summed over the feature maps, is nowhere positive for the class',
   layercam: 'no positive gradient of the class meets a positive activation at the layer',
   eigencam: "the layer's activations do not vary over positions, or their first principal component is nowhere positive",
+  ablationcam: 'the feature maps weighted by how much zeroing each lowers the class score are nowhere positive',
+  scorecam: "the feature maps weighted by their masked inputs' class scores are nowhere positive",
   occlusion: 'no patch changes the class probability',
   rise: 'no mask changes the class probability',
   pda: 'no window changes the prediction',
@@ -226,6 +229,18 @@ function perLayerTensor(j: Job, layers: { maps: Float32Array }[]): Tensor {
   const data = new Float32Array(layers.length * hw);
   layers.forEach((L, i) => data.set(L.maps, i * hw));
   return { shape: [layers.length, j.batch, j.h, j.w], data };
+}
+
+/** A perturbation CAM's per-channel class scores and weights, per layer (each N×C; layers differ in C). */
+function perturbationTensors(j: Job, layers: { layer: string; channelScores: Float32Array; weights: Float32Array }[]): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  const tag = (L: { layer: string }) => (layers.length > 1 ? `-${safeName(L.layer)}` : '');
+  for (const L of layers) {
+    const c = L.weights.length / j.batch;
+    out[`channelScores${tag(L)}`] = { shape: [j.batch, c], data: L.channelScores };
+    out[`weights${tag(L)}`] = { shape: [j.batch, c], data: L.weights };
+  }
+  return out;
 }
 
 /** What a CAM's `maps` hold: the layer's map by its formula, or the mean of several, each normalised to [0,1]. */
@@ -405,6 +420,56 @@ export const explainers: readonly ExplainerEntry[] = [
       return {
         method: 'eigencam', maps: { shape, data: r.maps }, tensors: { perLayer: perLayerTensor(j, r.perLayer) },
         meta: plain({ method: 'eigencam', inputs: j.names, parameters: parameters(o), layers: o.layer, layerSizes: r.perLayer.map((l) => l.size), stored: camStored('eigencam', r.perLayer.length > 1), shape }),
+      };
+    },
+  }),
+
+  define({
+    name: 'ablationcam', title: 'Ablation-CAM', inputs: 'batch',
+    summary: "feature maps weighted by the drop of the class score when each is zeroed; only later layers rerun (Desai & Ramaswamy)",
+    options: [
+      LAYERS, CLASS,
+      { name: 'whole', type: 'flag', help: 'recompute the whole network for every ablated copy (default: only the layers after the layer, which zeroing a channel there cannot change before it; the whole network where a later layer also reads a value from before it)' },
+      { name: 'batch', type: 'int', min: 1, help: 'ablated copies per batch (default and most: what the device fits)' },
+    ],
+    async explain(j, o) {
+      const r = await ablationCam(j.model, j.x, j.batch, o.layer, { classes: o.class, whole: o.whole, batch: o.batch, signal: j.signal, onProgress: j.progress, names: j.given });
+      const shape = mapShape(j);
+      const multi = r.perLayer.length > 1;
+      const formula = 'ReLU(Σ_k w_k A_k), w_k = (y_c − y_c^k) / y_c, y_c^k the class logit with channel k zeroed';
+      const fallbacks = r.fallbacks.flatMap((f, i) => (f ? [`ablationcam: layer ${o.layer[i]}: the whole network ran for every copy: ${f}`] : []));
+      return {
+        method: 'ablationcam', maps: { shape, data: r.maps }, tensors: { perLayer: perLayerTensor(j, r.perLayer), ...perturbationTensors(j, r.perLayer) },
+        meta: plain({
+          method: 'ablationcam', inputs: j.names, parameters: parameters(o), layers: o.layer, classes: r.classes, labels: classLabels(j, r.classes), scores: r.scores, probs: r.probs,
+          layerSizes: r.perLayer.map((l) => l.size), routes: r.routes, fallbacks: r.fallbacks, batches: r.batches, passes: r.passes, seconds: Number(r.seconds.toFixed(3)),
+          stored: multi ? `mean of the per-layer Ablation-CAM maps, each normalised to [0,1]; per layer: ${formula}` : `Ablation-CAM normalised to [0,1]: ${formula}`, shape,
+        }),
+        note: [`ablationcam: ${r.passes} ${r.routes.every((x) => x === 'tail') ? 'tail' : r.routes.every((x) => x === 'whole') ? 'whole-network' : 'tail and whole-network'} pass${r.passes === 1 ? '' : 'es'} (${r.routes.map((x, i) => `${o.layer[i]}: ${x}, batches of ${r.batches[i]}`).join('; ')}) in ${r.seconds.toFixed(1)}s`, ...fallbacks].join('\n'),
+      };
+    },
+  }),
+
+  define({
+    name: 'scorecam', title: 'Score-CAM', inputs: 'batch',
+    summary: "feature maps weighted by the softmax of the class scores of the input masked by each map (Wang et al.)",
+    options: [
+      LAYERS, CLASS,
+      { name: 'batch', type: 'int', min: 1, help: 'masked images per batch (default and most: what the device fits); each runs the whole network, as the mask changes the input and so every layer (only Ablation-CAM can recompute just the layers after --layer)' },
+    ],
+    async explain(j, o) {
+      const r = await scoreCam(j.model, j.x, j.batch, o.layer, { classes: o.class, batch: o.batch, signal: j.signal, onProgress: j.progress, names: j.given });
+      const shape = mapShape(j);
+      const multi = r.perLayer.length > 1;
+      const formula = 'ReLU(Σ_k w_k A_k), w = softmax_k(s), s_k the class logit of the input × channel k upsampled (bilinear, aligned corners) and min-max normalised';
+      return {
+        method: 'scorecam', maps: { shape, data: r.maps }, tensors: { perLayer: perLayerTensor(j, r.perLayer), ...perturbationTensors(j, r.perLayer) },
+        meta: plain({
+          method: 'scorecam', inputs: j.names, parameters: parameters(o), layers: o.layer, classes: r.classes, labels: classLabels(j, r.classes), scores: r.scores, probs: r.probs,
+          layerSizes: r.perLayer.map((l) => l.size), route: 'whole', batches: r.batches, passes: r.passes, seconds: Number(r.seconds.toFixed(3)),
+          stored: multi ? `mean of the per-layer Score-CAM maps, each normalised to [0,1]; per layer: ${formula}` : `Score-CAM normalised to [0,1]: ${formula}`, shape,
+        }),
+        note: `scorecam: ${r.passes} whole-network pass${r.passes === 1 ? '' : 'es'} (batches of ${r.batches.join(', ')}) in ${r.seconds.toFixed(1)}s`,
       };
     },
   }),

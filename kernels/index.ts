@@ -172,3 +172,15 @@ export const regionCopy = spec({
   bindings: [r('x'), r('org', i32), rw('y')],
   ...elementwise,
 });
+
+/** Ablation-CAM: range [first channel] (u32); COPY: a (one image, stride 0, or each copy's own, stride C·hw) → y [n][C][hw]; else zeros in place in y */
+export const ablateChannels = spec({
+  name: 'ablate_channels',
+  uniforms: [['total', 'u32'], ['c', 'u32'], ['hw', 'u32'], ['stride', 'u32', 'COPY']],
+  bindings: [r('range', { type: 'array<u32, 1>' }), r('a', { when: 'COPY' }), rw('y')],
+  variants: ['COPY'],
+  overrides: { WG: 64 },
+});
+
+/** Score-CAM: image x [C][hw], masks [n][hw], y [n][C][hw] */
+export const maskImages = spec({ name: 'mask_images', uniforms: [['total', 'u32'], ['c', 'u32'], ['hw', 'u32']], bindings: [r('x'), r('masks'), rw('y')], overrides: { WG: 64 } });

@@ -116,7 +116,7 @@ const inputSignal = (what: string, heat: (e: Explanation, ctx: FigureContext, i:
 
 /** The CAM family's names in captions and tile labels (Guided Grad-CAM's CAM is Grad-CAM's). */
 export const CAM_CAPTIONS: Record<string, string> = {
-  gradcam: 'Grad-CAM', 'guided-gradcam': 'Grad-CAM', gradcampp: 'Grad-CAM++', xgradcam: 'XGrad-CAM', hirescam: 'HiResCAM', layercam: 'LayerCAM', eigencam: 'EigenCAM',
+  gradcam: 'Grad-CAM', 'guided-gradcam': 'Grad-CAM', gradcampp: 'Grad-CAM++', xgradcam: 'XGrad-CAM', hirescam: 'HiResCAM', layercam: 'LayerCAM', eigencam: 'EigenCAM', ablationcam: 'Ablation-CAM', scorecam: 'Score-CAM',
 };
 
 /** Grad-CAM and its variants: the (mean) map over the image, each layer's beside it when there are several. */
@@ -295,6 +295,8 @@ export const FIGURES: Record<string, Builder> = {
   hirescam: gradCamRows,
   layercam: gradCamRows,
   eigencam: gradCamRows,
+  ablationcam: gradCamRows,
+  scorecam: gradCamRows,
   occlusion: rows((e, ctx, shown, i) => {
     const [, h, w] = ctx.shape;
     const map = mapOf(e, ctx, i);

@@ -52,7 +52,9 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
     case 'xgradcam':
     case 'hirescam':
     case 'layercam':
-    case 'eigencam': {
+    case 'eigencam':
+    case 'ablationcam':
+    case 'scorecam': {
       const shown = shownImages(ctx);
       const layers = meta<string[]>(e, 'layers');
       const what = CAM_CAPTIONS[e.method];

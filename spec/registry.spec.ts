@@ -88,7 +88,7 @@ describe('option schemas', () => {
   });
 
   it('every method is declared completely, and no method option shadows a common explain option', () => {
-    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad']);
+    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad']);
     const common = new Set<string>(EXPLAIN_OPTIONS.map((s) => s.name));
     for (const e of explainers) {
       expect(e.title, e.name).to.be.a('string').and.not.equal('');
@@ -169,6 +169,17 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
       expect(e.meta.layerSizes).to.have.length(1);
       expect(Math.max(...e.maps!.data)).to.be.closeTo(1, 1e-6);
       expect(Math.min(...e.maps!.data)).to.be.below(1);
+    }, ['']],
+    ['ablationcam', () => ({ layer: 'relu2', class: 'seven', batch: '16' }), (e) => {
+      expect(e.meta).to.deep.include({ classes: [7], layers: ['relu2'], routes: ['tail'], batches: [16], passes: 4 }); // ⌈50 / 16⌉ tail passes
+      expect(Math.max(...e.maps!.data)).to.be.closeTo(1, 1e-6);
+      expect(e.note).to.match(/^ablationcam: 4 tail passes/);
+    }, ['']],
+    ['scorecam', () => ({ layer: 'conv2', class: 'seven' }), (e) => {
+      expect(e.meta).to.deep.include({ classes: [7], layers: ['conv2'], route: 'whole', passes: 1 });
+      const w = e.tensors.weights!.data;
+      expect(w.reduce((a, b) => a + b, 0)).to.be.closeTo(1, 1e-5); // a softmax over the channels
+      expect(e.note).to.match(/^scorecam: 1 whole-network pass\b/);
     }, ['']],
     ['occlusion', () => ({ patch: '8', stride: '4' }), (e) => {
       expect(e.meta.positions).to.equal(36); // ((28 − 8) / 4 + 1)²

@@ -210,6 +210,8 @@ describe('the browser app (headless Chromium, SwiftShader WebGPU)', function () 
       ['deconvnet', { layer: 'conv2' }],
       ['gradcam', { layer: 'relu2' }],
       ['guided-gradcam', { layer: 'relu2' }],
+      ['ablationcam', { layer: 'relu2' }],
+      ['scorecam', { layer: 'conv2' }],
       ['occlusion', { patch: '6', stride: '3' }],
       ['rise', { masks: '100', cells: '5' }],
       ['pda', { patchModel: 'PATCH_MODEL', window: '4', samples: '4', stride: '4' }],
