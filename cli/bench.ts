@@ -14,6 +14,7 @@ import { etalons } from '../explainers/etalon.ts';
 import { maxOut } from '../explainers/optimize.ts';
 import { rise } from '../explainers/rise.ts';
 import { integratedGradients } from '../explainers/integrated.ts';
+import { ablationCam, scoreCam } from '../explainers/ablation.ts';
 import { BENCH_MAX_BATCH, BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
 import { packagePath } from './paths.ts';
 
@@ -211,7 +212,8 @@ export async function bench(argv: string[]): Promise<number> {
   }
   // Issue 14's methods on SqueezeNet: RISE's masked images per second (generated, applied and
   // accumulated on the GPU), beside a plain forward of the same batch size; Integrated Gradients
-  // per image as a multiple of one forward + reverse.
+  // per image as a multiple of one forward + reverse; Ablation-CAM through the tail vs the whole
+  // network, and Score-CAM.
   if (on('methods')) {
     log('\nmethods on SqueezeNet (one image)');
     const x = new Float32Array(3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60);
@@ -231,8 +233,30 @@ export async function bench(argv: string[]): Promise<number> {
     await integratedGradients(sqz, x, 1, { steps, rule: 'riemann', baseline: new Float32Array(x.length) });
     const igMs = performance.now() - t0;
     log(`  IG ${steps} steps: ${(igMs / 1000).toFixed(1)} s per image = ${(igMs / sal).toFixed(1)}× one forward + reverse (${sal.toFixed(0)} ms), ${(igMs / sal / steps).toFixed(2)}× per step`);
-    report.methods = { rise: { masks, batch: n, masksPerSecond: r.masksPerSecond, forwardImagesPerSecond: fwd }, ig: { steps, ms: igMs, forwardReverseMs: sal, perStep: igMs / sal / steps } };
     sqz.dropPlans();
+    // Ablation-CAM at fire9's squeeze (64 channels, 64 ablated copies): through the layers after it
+    // only, against the whole network per copy; Score-CAM (whole network per masked image) beside.
+    const layer = ['/Relu_22'];
+    const cams: Record<string, number> = {};
+    await ablationCam(sqz, x, 1, layer); // warm-up
+    for (const [name, fn] of [
+      ['ablation tail', () => ablationCam(sqz, x, 1, layer)],
+      ['ablation whole', () => ablationCam(sqz, x, 1, layer, { whole: true })],
+      ['score-cam', () => scoreCam(sqz, x, 1, layer)],
+    ] as [string, () => Promise<unknown>][]) {
+      const t1 = performance.now();
+      await fn();
+      cams[name] = performance.now() - t1;
+      sqz.dropPlans();
+    }
+    const ratio = cams['ablation whole']! / cams['ablation tail']!;
+    log(`  Ablation-CAM at /Relu_22 (fire9 squeeze, 64 channels): ${(cams['ablation tail']! / 1000).toFixed(1)} s per image through the tail, ${(cams['ablation whole']! / 1000).toFixed(1)} s through the whole network (${ratio.toFixed(1)}×); Score-CAM ${(cams['score-cam']! / 1000).toFixed(1)} s`);
+    report.methods = {
+      rise: { masks, batch: n, masksPerSecond: r.masksPerSecond, forwardImagesPerSecond: fwd },
+      ig: { steps, ms: igMs, forwardReverseMs: sal, perStep: igMs / sal / steps },
+      ablationCam: { layer: layer[0], channels: 64, tailMs: cams['ablation tail'], wholeMs: cams['ablation whole'], ratio },
+      scoreCam: { layer: layer[0], ms: cams['score-cam'] },
+    };
   }
   if (on('pda')) {
     const { benchPda } = await import('./bench-pda.ts');
