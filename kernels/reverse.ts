@@ -111,3 +111,12 @@ export const col2im = spec({
 
 /** Conv weights re-arranged for the input gradient: transposed and flipped (default), or as the column GEMM's (COLS). */
 export const flipWeights = spec({ name: 'flip_weights', uniforms: [['total', 'u32'], ['coPg', 'u32'], ['ciPg', 'u32'], ['kh', 'u32'], ['kw', 'u32']], bindings: [r('w'), rw('wt')], variants: ['COLS'], overrides: { WG: 64 } });
+
+/** Layer-wise Relevance Propagation's elementwise steps (lrp.wgsl: the product, its ACC, DIVIDE, AXPY, POS and NEG variants). */
+export const lrp = spec({
+  name: 'lrp',
+  uniforms: [['total', 'u32'], ['c', 'f32'], ['eps', 'f32']],
+  bindings: [r('a'), r('b', { when: '!AXPY&!POS&!NEG' }), rw('y')],
+  variants: ['ACC', 'DIVIDE', 'AXPY', 'POS', 'NEG'],
+  ...elementwise,
+});

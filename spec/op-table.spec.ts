@@ -37,6 +37,14 @@ describe('the op table', () => {
     for (const op of ['clip', 'hardsigmoid'] as const) expect(OPS[op].frozen.linearity, op).to.equal('recorded');
     for (const op of ['transpose', 'slicechannels', 'reducemean', 'add'] as const) expect(OPS[op].frozen.linearity, op).to.equal('linear');
     expect(OPS.hardswish.frozen.linearity).to.equal('nonlinear');
+    // LRP (engine/lrp.ts): a rule kind or the reason there is none, for every op
+    for (const [op, def] of Object.entries(OPS)) {
+      if ('none' in def.lrp) expect(def.lrp.none, `${op}: why no LRP rule`).to.be.a('string').and.to.have.length.above(10);
+      else expect(['linear', 'route', 'pass'], `${op} LRP rule`).to.include(def.lrp.kind);
+    }
+    for (const op of ['conv', 'fc', 'avgpool', 'globalavgpool', 'add', 'channelaffine'] as const) expect(OPS[op].lrp, op).to.deep.include({ kind: 'linear' });
+    for (const op of ['maxpool', 'concat', 'flatten'] as const) expect(OPS[op].lrp, op).to.deep.equal({ kind: 'route' });
+    expect(OPS.relu.lrp).to.deep.equal({ kind: 'pass' });
   });
 
   describe('frozen passes', () => {

@@ -28,6 +28,7 @@ export const relu: OpDef<NodeOf<'relu'>> = {
     // a recording also writes the 0/1 mask of positive inputs
     return [ctx.engine.makeDispatch(K.relu, { defines: io.aux ? ['MASK'] : [], uniforms: { total }, bindings: { x: io.ins[0]!, y: io.out, mask: io.aux }, threads: total, label: io.label })];
   },
+  lrp: { kind: 'pass' },
   frozen: {
     linearity: 'recorded',
     frozen: (ctx, io, mask) => {
@@ -61,6 +62,7 @@ export const leakyrelu: OpDef<NodeOf<'leakyrelu'>> = {
   shape: sameShape,
   forward: unary,
   // piecewise linear, but its pattern is not recorded
+  lrp: { kind: 'pass' },
   frozen: { linearity: 'nonlinear' },
   region: { kind: 'elementwise' },
   // every rule passes the gradient (dy, or alpha·dy where the input was negative)
@@ -75,6 +77,7 @@ function unaryGrad(rc: ReverseContext<NodeOf<'elu' | 'sigmoid' | 'tanh' | 'hards
 export const elu: OpDef<NodeOf<'elu'>> = {
   shape: sameShape,
   forward: unary,
+  lrp: { none: 'ELU is not piecewise linear: LRP has no rule for it' },
   frozen: { linearity: 'nonlinear' },
   region: { kind: 'elementwise' },
   reverse: { rules: (rc) => rc.grad(0, (dx) => [unaryGrad(rc, rc.x(0), dx)]) },
@@ -83,6 +86,7 @@ export const elu: OpDef<NodeOf<'elu'>> = {
 export const sigmoid: OpDef<NodeOf<'sigmoid'>> = {
   shape: sameShape,
   forward: unary,
+  lrp: { none: 'a sigmoid is not piecewise linear: LRP has no rule for it' },
   frozen: { linearity: 'nonlinear' },
   region: { kind: 'elementwise' },
   // every rule takes the gradient (from the output: y·(1 − y))
@@ -92,6 +96,7 @@ export const sigmoid: OpDef<NodeOf<'sigmoid'>> = {
 export const tanh: OpDef<NodeOf<'tanh'>> = {
   shape: sameShape,
   forward: unary,
+  lrp: { none: 'tanh is not piecewise linear: LRP has no rule for it' },
   frozen: { linearity: 'nonlinear' },
   region: { kind: 'elementwise' },
   reverse: { rules: (rc) => rc.grad(0, (dx) => [unaryGrad(rc, rc.y(), dx)]) },
@@ -109,6 +114,7 @@ export const prelu: OpDef<NodeOf<'prelu'>> = {
       bindings: { x: io.ins[0]!, scale: ctx.param(io.node.attrs.slope), shift: ctx.dummy(), y: io.out }, threads: total, label: io.label,
     })];
   },
+  lrp: { none: 'PReLU has no reverse kernel yet' },
   frozen: { linearity: 'nonlinear' },
   // the slope is per channel: the flat prefix-and-rectangles layout would mix channels up
   region: { kind: 'whole' },
@@ -147,6 +153,7 @@ const clampFrozen = {
 export const clip: OpDef<NodeOf<'clip'>> = {
   shape: sameShape,
   forward: clampForward,
+  lrp: { kind: 'pass' },
   frozen: clampFrozen,
   region: { kind: 'elementwise' },
   // the gradient passes dy strictly inside (min, max); a rectifier (min = 0: ReLU6) also takes
@@ -165,6 +172,7 @@ export const clip: OpDef<NodeOf<'clip'>> = {
 export const hardsigmoid: OpDef<NodeOf<'hardsigmoid'>> = {
   shape: sameShape,
   forward: clampForward,
+  lrp: { none: 'a hard sigmoid is an affine map with an offset inside a clamp: LRP has no rule for it' },
   frozen: clampFrozen,
   region: { kind: 'elementwise' },
   // alpha·dy strictly inside (0, 1), under every rule (not a rectifier)
@@ -175,6 +183,7 @@ export const hardswish: OpDef<NodeOf<'hardswish'>> = {
   shape: sameShape,
   forward: unary,
   // a product of x and a clamp of x: quadratic inside (−3, 3)
+  lrp: { none: 'HardSwish is not piecewise linear: LRP has no rule for it' },
   frozen: { linearity: 'nonlinear' },
   region: { kind: 'elementwise' },
   // every rule takes the gradient (from the input)

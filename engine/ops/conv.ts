@@ -36,6 +36,7 @@ export const conv: OpDef<NodeOf<'conv'>> = {
     const a: ConvAttrs = io.noBias ? { ...io.node.attrs, bias: undefined } : io.node.attrs;
     return lowerConv(ctx, a, io.inShapes[0]!, io.outShape, io.ins[0]!, io.out, !!io.fuseRelu, io.label, io.flops);
   },
+  lrp: { kind: 'linear', weight: 'weight', bias: 'bias' },
   frozen: { linearity: 'linear' },
   region: {
     kind: 'window',
@@ -85,6 +86,7 @@ export const convtranspose: OpDef<NodeOf<'convtranspose'>> = {
       bindings: { x: io.ins[0]!, wt: ctx.param(a.weight), bias: bias ? ctx.param(bias) : undefined, y: io.out }, threads: numel(y), label: io.label, flops: io.flops,
     })];
   },
+  lrp: { none: 'a transposed convolution has no reverse kernel yet' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
   reverse: { none: 'the input gradient of a transposed convolution (a strided convolution) has no kernel yet' },

@@ -51,6 +51,7 @@ export const fc: OpDef<NodeOf<'fc'>> = {
     }
     return ds;
   },
+  lrp: { kind: 'linear', weight: 'weight', bias: 'bias' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
   reverse: {
@@ -84,6 +85,7 @@ export const softmax: OpDef<NodeOf<'softmax'>> = {
     const rows = numel(x) / c;
     return [ctx.engine.makeDispatch(K.softmax, { defines: io.node.attrs.log ? ['LOG'] : [], uniforms: { rows, c, inner }, bindings: { x: io.ins[0]!, y: io.out }, threads: rows, label: io.label })];
   },
+  lrp: { none: 'relevance starts at the logits before the softmax: explain from there' },
   frozen: { linearity: 'nonlinear' },
   region: { kind: 'whole' },
   reverse: {

@@ -43,6 +43,7 @@ export const add: OpDef<NodeOf<'add'>> = {
     for (let i = 2; i < io.ins.length; i++) ds.push(gather(e, y, view(i), io.out, `${io.label}[${i}]`, { acc: true }));
     return ds;
   },
+  lrp: { kind: 'linear' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
   // each input gets dy, summed over the axes it was broadcast along (Add(c, c) gets it twice: the
@@ -82,6 +83,7 @@ export const mul: OpDef<NodeOf<'mul'>> = {
     return [gather(ctx.engine, y, view(0), io.out, io.label, { b: view(1), mul: true })];
   },
   // a product of two activations
+  lrp: { none: 'a product of two activations is not linear: LRP has no rule for it' },
   frozen: { linearity: 'nonlinear' },
   region: { kind: 'whole' },
   // every rule takes the gradient, for both operands (Mul(c, c) gets both terms)

@@ -24,6 +24,7 @@ export const lrn: OpDef<NodeOf<'lrn'>> = {
     const total = numel(io.outShape);
     return [ctx.engine.makeDispatch(K.lrn, { uniforms: { total, c: x[1]!, hw: numel(x.slice(2)), size: a.size, alphaOverSize: a.alpha / a.size, beta: a.beta, bias: a.bias }, bindings: { x: io.ins[0]!, y: io.out }, threads: total, label: io.label })];
   },
+  lrp: { none: 'local response normalisation is not linear: LRP has no rule for it' },
   frozen: { linearity: 'nonlinear' },
   region: { kind: 'whole' },
   reverse: {
@@ -49,6 +50,7 @@ export const channelaffine: OpDef<NodeOf<'channelaffine'>> = {
       bindings: { x: io.ins[0]!, scale: scale ? ctx.param(scale) : ctx.dummy(), shift: shift ? ctx.param(shift) : ctx.dummy(), y: io.out }, threads: total, label: io.label,
     })];
   },
+  lrp: { kind: 'linear', weight: 'scale', bias: 'shift' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
   // dx = scale · dy (the shift drops out)

@@ -57,6 +57,7 @@ export const maxpool: OpDef<NodeOf<'maxpool'>> = {
   flops: poolFlops,
   forward: pool,
   // piecewise linear: each output takes one input, the recorded switch
+  lrp: { kind: 'route' },
   frozen: {
     linearity: 'recorded',
     frozen: (ctx, io, switches) => {
@@ -77,6 +78,7 @@ export const avgpool: OpDef<NodeOf<'avgpool'>> = {
   shape,
   flops: poolFlops,
   forward: pool,
+  lrp: { kind: 'linear' },
   frozen: { linearity: 'linear' },
   region: window,
   reverse: { rules: (rc) => rc.grad(0, (dx) => [R.avgPoolGrad(rc.engine, rc.node.attrs, rc.xs[0]!, rc.ys, rc.dy, dx, rc.label)]) },
@@ -110,6 +112,7 @@ const globalRegion = {
 export const globalavgpool: OpDef<NodeOf<'globalavgpool'>> = {
   shape: globalShape,
   forward: globalPool,
+  lrp: { kind: 'linear' },
   frozen: { linearity: 'linear' },
   region: globalRegion,
   reverse: { rules: (rc) => rc.grad(0, (dx) => [R.globalAvgPoolGrad(rc.engine, rc.xs[0]!, rc.dy, dx, rc.label)]) },
@@ -119,6 +122,7 @@ export const globalmaxpool: OpDef<NodeOf<'globalmaxpool'>> = {
   shape: globalShape,
   forward: globalPool,
   // piecewise linear, but its arg-max is not recorded
+  lrp: { none: 'a global max pool records no arg-max to route relevance back' },
   frozen: { linearity: 'nonlinear' },
   region: globalRegion,
   reverse: { none: 'a global max pool records no arg-max to route the signal back' },
@@ -141,6 +145,7 @@ export const reducemean: OpDef<NodeOf<'reducemean'>> = {
     const kept = keptShape(io.node, x);
     return [reduce(ctx.engine, x, kept, { buf: io.ins[0]!, strides: stridesOf(x) }, io.out, io.label, { scale: numel(kept) / numel(x) })];
   },
+  lrp: { kind: 'linear' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
   // dy / count spread over the reduced axes

@@ -43,6 +43,7 @@ export const concat: OpDef<NodeOf<'concat'>> = {
       return d;
     });
   },
+  lrp: { kind: 'route' },
   frozen: { linearity: 'linear' },
   region: { kind: 'concat' },
   // each input gets its channels of the signal
@@ -64,6 +65,7 @@ const view = {
   alias: true,
   frozen: { linearity: 'linear' as const },
   region: { kind: 'alias' as const },
+  lrp: { kind: 'route' as const },
   reverse: { rules: (rc: ReverseContext) => rc.grad(0, (dx) => [copy(rc.ctx, numel(rc.ys), rc.dy, dx, rc.label)]) },
 };
 
@@ -104,6 +106,7 @@ export const pad: OpDef<NodeOf<'pad'>> = {
     const value = io.noBias ? 0 : io.node.attrs.value;
     return [ctx.engine.makeDispatch(K.pad2d, { uniforms: { total, h: x[2]!, w: x[3]!, oh: y[2]!, ow: y[3]!, pt: p[0], pl: p[1], value }, bindings: { x: io.ins[0]!, y: io.out }, threads: total, label: io.label })];
   },
+  lrp: { none: 'padding has no reverse kernel yet' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
   reverse: { none: 'padding has no reverse kernel yet' },
@@ -124,6 +127,7 @@ export const resize: OpDef<NodeOf<'resize'>> = {
       bindings: { x: io.ins[0]!, y: io.out }, threads: total, label: io.label,
     })];
   },
+  lrp: { kind: 'linear' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
   reverse: {
@@ -149,6 +153,7 @@ export const transpose: OpDef<NodeOf<'transpose'>> = {
     const xs = stridesOf(io.inShapes[0]!);
     return [gather(ctx.engine, io.outShape, { buf: io.ins[0]!, strides: io.node.attrs.perm.map((a) => xs[a]!) }, io.out, io.label)];
   },
+  lrp: { kind: 'route' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
   // the transpose by the inverse permutation
@@ -171,6 +176,7 @@ export const slicechannels: OpDef<NodeOf<'slicechannels'>> = {
   },
   // split_channels (concat's reverse) is exactly this slice
   forward: (ctx, io) => [R.splitChannels(ctx.engine, io.inShapes[0]!, io.outShape, io.node.attrs.start, io.ins[0]!, io.out, io.label)],
+  lrp: { kind: 'route' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
   // dy into the slice's channels, 0 in the others

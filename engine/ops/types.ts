@@ -149,12 +149,27 @@ export interface OpDef<N extends Node = Node> {
   frozen: Linearity;
   region: RegionRule<N>;
   reverse: ReverseRule<N>;
+  /** The op's Layer-wise Relevance Propagation rule, or why it has none. */
+  lrp: LrpRule;
   /**
    * Training (ops with trainable parameters): dispatches that write the gradient of each of the
    * node's parameters into `grad(name)` from the recorded input (`rc.x(0)`) and the signal `rc.dy`.
    */
   paramGrads?(rc: ReverseContext<N>, grad: (param: string) => GPUBuffer): Dispatch[];
 }
+
+/**
+ * How Layer-wise Relevance Propagation (engine/lrp.ts) passes relevance back through the op:
+ *  - linear:   an affine op: the z-rules (LRP-0/ε, γ, αβ, flat, z^B) as gradient × input of the
+ *              op's own forward and reverse kernels, with `weight` and `bias` naming the attributes
+ *              that hold its weight and bias parameters (modified per rule); ops without weights
+ *              (pools by averages, add, ...) split relevance in proportion to their inputs;
+ *  - route:    relevance moves without being mixed, along the op's gradient rule (max-pool winner
+ *              takes all by its switches, concat slices, views);
+ *  - pass:     an elementwise rectifier: relevance passes through unchanged (ReLU);
+ *  - none:     no LRP rule: the walk refuses, naming the layer.
+ */
+export type LrpRule = { kind: 'linear'; weight?: string; bias?: string } | { kind: 'route' } | { kind: 'pass' } | { none: string };
 
 /** The op table's type: one complete entry per op of the IR. */
 export type OpTable = { [K in OpType]: OpDef<NodeOf<K>> };
