@@ -22,6 +22,7 @@ import { ablationCam, scoreCam } from './ablation.ts';
 import { maxAbs, type ExplainInputs, type Explanation, type Progress, type Tensor } from './explanation.ts';
 import { integratedGradients, inputTimesGradient, baselines, baselineName } from './integrated.ts';
 import { smoothGrad } from './smoothgrad.ts';
+import { lrp, LRP_RULES, LRP_FIRST } from './lrp.ts';
 
 export type { ExplainInputs, Explanation, Progress };
 
@@ -121,6 +122,7 @@ const EMPTY_BECAUSE: Record<string, string> = {
   ig: 'the class score does not change along the path from the baseline, or the image equals its baseline',
   'input-x-gradient': 'the class score does not depend on the input there, or the input is zero',
   smoothgrad: 'the base method gives nothing for the noisy copies',
+  lrp: 'no relevance reaches the input (the class logit is zero, or the rules absorb it)',
 };
 
 /**
@@ -771,6 +773,29 @@ export const explainers: readonly ExplainerEntry[] = [
           method: 'smoothgrad', inputs: j.names, parameters: parameters(o), base: o.base, variant: o.variant, noise: o.noise, sigmas: r.sigmas, samples: o.samples, seed: o.seed,
           classes, labels: classLabels(j, classes), scores: classes.map((c, i) => logits[i * k + c]!), probs: classes.map((c, i) => probs[i * k + c]!),
           stored: `per image: the ${what} of ${o.base}'s maps over ${o.samples} copies x + N(0, σ²), σ = ${o.noise} × (max − min of the image)`, shape: mapShape(j),
+        }),
+      };
+    },
+  }),
+  define({
+    name: 'lrp', title: 'Layer-wise Relevance Propagation', summary: 'the class logit handed back layer by layer as relevance by LRP rules (ε, z⁺, γ, αβ, flat, z^B; Bach et al.)', inputs: 'batch',
+    options: [
+      { name: 'rule', type: 'enum', values: LRP_RULES, default: 'epsilon', help: "the rule of every linear layer: epsilon (LRP-ε; --epsilon 0 is LRP-0), zplus (α1β0), gamma, alpha-beta, flat, or composite (ε for fc, γ for conv, z^B at the input)" },
+      { name: 'epsilon', type: 'number', default: 1e-6, min: 0, help: "ε of LRP-ε and γ's stabiliser (Zennit's default, 1e-6: close to LRP-0; larger values absorb weak, noisy relevance)" },
+      { name: 'gamma', type: 'number', default: 0.25, min: 0, help: 'γ of the gamma rule: w + γ·w⁺' },
+      { name: 'alpha', type: 'number', default: 1, min: 0, help: 'α of the alpha-beta rule (α − β = 1)' },
+      { name: 'beta', type: 'number', default: 0, min: 0, help: 'β of the alpha-beta rule (α − β = 1)' },
+      { name: 'first', type: 'enum', values: LRP_FIRST, help: "the rule of the layers that read the input: zb (z^B, bounds: pixels 0..255 through the model's preprocessing), flat, or same (default: zb for composite, else same)" },
+      CLASS,
+    ],
+    async explain(j, o) {
+      const r = await lrp(j.model, j.x, j.batch, { rule: o.rule, epsilon: o.epsilon, gamma: o.gamma, alpha: o.alpha, beta: o.beta, first: o.first, preprocess: j.preprocess, classes: o.class, signal: j.signal, onProgress: j.progress, names: j.given });
+      const overall = r.scores.map((f, i) => ({ logit: f, input: r.inputSum[i]!, gap: r.inputSum[i]! - f, relativeGap: f !== 0 ? (r.inputSum[i]! - f) / Math.abs(f) : null }));
+      return {
+        method: 'lrp', maps: { shape: mapShape(j), data: r.maps }, tensors: { relevance: r.relevance },
+        meta: attributionMeta(j, 'lrp', o, r, 'per image: the sum over channels of the relevance at the input (signed: red for the class, blue against)', {
+          rule: o.rule, conservation: overall,
+          layers: r.layers.map((L) => ({ layer: L.layer, op: L.op, rule: L.rule, out: L.out, in: L.in, gap: L.gap })),
         }),
       };
     },

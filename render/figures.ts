@@ -315,6 +315,7 @@ export const FIGURES: Record<string, Builder> = {
   }),
   ig: signedRows((e, i) => `IG ${gapText(e, i)}`), // the rule, steps and baseline are in the JSON
   'input-x-gradient': signedRows(() => 'input x gradient'),
+  lrp: signedRows((e) => `LRP ${m(e, 'rule')}`),
   smoothgrad: smoothRows,
   pda,
   etalon,

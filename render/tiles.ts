@@ -71,12 +71,13 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
     }
     case 'ig':
     case 'input-x-gradient':
+    case 'lrp':
     case 'smoothgrad': {
       shownImages(ctx).forEach((img, i) => {
         const map = slice(e.maps!, i, h * w);
         const signed = e.method !== 'smoothgrad' || map.some((v) => v < 0);
         const what = e.method === 'ig' ? `Integrated Gradients (${meta(e, 'rule')}, ${meta(e, 'steps')} steps, from ${meta(e, 'baseline')})`
-          : e.method === 'smoothgrad' ? `${meta(e, 'variant')} of ${meta(e, 'base')} (${meta(e, 'samples')} samples, noise ${meta(e, 'noise')})` : 'input × gradient';
+          : e.method === 'lrp' ? `LRP (${meta(e, 'rule')})` : e.method === 'smoothgrad' ? `${meta(e, 'variant')} of ${meta(e, 'base')} (${meta(e, 'samples')} samples, noise ${meta(e, 'noise')})` : 'input × gradient';
         const picture = signed ? overlay(img, renderSigned(map, h, w, { transparent: true, scale: attributionScale(map) }), 0.8, { greyBase: true }) : overlay(img, renderSequential(map, h, w, { transparent: true }), 0.8);
         add(`${i}`, what, perImage(i), picture, map);
       });

@@ -88,7 +88,7 @@ describe('option schemas', () => {
   });
 
   it('every method is declared completely, and no method option shadows a common explain option', () => {
-    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad']);
+    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad', 'lrp']);
     const common = new Set<string>(EXPLAIN_OPTIONS.map((s) => s.name));
     for (const e of explainers) {
       expect(e.title, e.name).to.be.a('string').and.not.equal('');
@@ -232,6 +232,13 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
     ['smoothgrad', () => ({ base: 'gradcam', layer: 'relu2', samples: 4, variant: 'smoothgrad2' }), (e) => {
       expect(e.meta).to.include({ base: 'gradcam', variant: 'smoothgrad2', samples: 4, noise: 0.15 });
       expect(e.maps!.data.every((v) => v >= 0 && v <= 1)).to.equal(true); // squares of maps in [0, 1]
+    }, ['']],
+    ['lrp', () => ({ rule: 'alpha-beta', alpha: '2', beta: '1', first: 'zb', class: 'seven' }), (e) => {
+      expect(e.meta).to.deep.include({ classes: [7], rule: 'alpha-beta' });
+      expect(e.tensors.relevance!.shape).to.deep.equal([1, 1, 28, 28]);
+      const layers = e.meta.layers as { op: string; rule: string }[];
+      expect(layers.at(-1)).to.include({ op: 'conv', rule: 'zb' }); // the first conv, met last
+      expect((e.meta.conservation as { logit: number }[])[0]!.logit).to.equal((e.meta.scores as number[])[0]);
     }, ['']],
   ];
   for (const [name, options, check, suffixes] of cases) {
