@@ -69,6 +69,27 @@ describe('LRP on small graphs', function () {
     }
   });
 
+  it('LRP-ε with ε → 0 equals input × gradient on LeNet with its biases zeroed within 1e-4', async () => {
+    const g = loadOnnx(readFileSync(LENET), 'lenet');
+    let zeroed = 0;
+    for (const n of g.nodes) {
+      const bias = (n.attrs as { bias?: string }).bias;
+      if (bias) (g.params.get(bias)!.data.fill(0), zeroed++);
+    }
+    expect(zeroed).to.be.above(2);
+    const model = new Model(await getEngine(), g);
+    try {
+      const x = rng(6).array(2 * 784, 0, 1);
+      const ixg = await inputTimesGradient(model, x, 2, {});
+      const e = await lrp(model, x, 2, { rule: 'epsilon', epsilon: 0 });
+      expect(e.classes).to.deep.equal(ixg.classes);
+      const scale = Math.max(...ixg.attributions.data.map(Math.abs));
+      e.relevance.data.forEach((v, q) => expect(Math.abs(v - ixg.attributions.data[q]!), `at ${q}`).to.be.at.most(1e-4 * scale));
+    } finally {
+      model.destroy();
+    }
+  });
+
   it('z⁺ (α1β0) conserves relevance per layer to 1e-4 on a bias-free net; so does αβ with β > 0', async () => {
     const model = new Model(await getEngine(), biasFree());
     try {
