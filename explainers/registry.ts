@@ -790,12 +790,16 @@ export const explainers: readonly ExplainerEntry[] = [
     ],
     async explain(j, o) {
       const r = await lrp(j.model, j.x, j.batch, { rule: o.rule, epsilon: o.epsilon, gamma: o.gamma, alpha: o.alpha, beta: o.beta, first: o.first, preprocess: j.preprocess, classes: o.class, signal: j.signal, onProgress: j.progress, names: j.given });
-      const overall = r.scores.map((f, i) => ({ logit: f, input: r.inputSum[i]!, gap: r.inputSum[i]! - f, relativeGap: f !== 0 ? (r.inputSum[i]! - f) / Math.abs(f) : null }));
+      // per image: Σ R at the input against the logit, and what the layers' biases and stabilisers absorbed (Σ of their gaps; route and pass ops conserve)
+      const overall = r.scores.map((f, i) => {
+        const absorbed = r.layers.reduce((t, L) => t - L.gap[i]!, 0);
+        return { logit: f, input: r.inputSum[i]!, gap: r.inputSum[i]! - f, relativeGap: f !== 0 ? (r.inputSum[i]! - f) / Math.abs(f) : null, absorbed, absorbedShare: f !== 0 ? absorbed / Math.abs(f) : null };
+      });
       return {
         method: 'lrp', maps: { shape: mapShape(j), data: r.maps }, tensors: { relevance: r.relevance },
         meta: attributionMeta(j, 'lrp', o, r, 'per image: the sum over channels of the relevance at the input (signed: red for the class, blue against)', {
           rule: o.rule, conservation: overall,
-          layers: r.layers.map((L) => ({ layer: L.layer, op: L.op, rule: L.rule, out: L.out, in: L.in, gap: L.gap })),
+          layers: r.layers.map((L) => ({ layer: L.layer, op: L.op, rule: L.rule, out: L.out, in: L.in, gap: L.gap, relativeGap: L.gap.map((g, i) => (r.scores[i] ? g / Math.abs(r.scores[i]!) : null)) })),
         }),
       };
     },

@@ -266,7 +266,10 @@ describe('LRP on real models', function () {
       expect(e.maps!.shape).to.deep.equal([2, 28, 28]);
       const layers = e.meta.layers as { layer: string; gap: number[] }[];
       expect(layers.length).to.be.above(3);
-      expect((e.meta.conservation as unknown[]).length).to.equal(2);
+      const overall = e.meta.conservation as { logit: number; input: number; gap: number; absorbed: number }[];
+      expect(overall.length).to.equal(2);
+      // the overall gap is what the layers absorbed (the layers' gaps telescope)
+      overall.forEach((o) => expect(o.gap).to.be.closeTo(-o.absorbed, 1e-4 * Math.abs(o.logit)));
       expect(e.meta.rule).to.equal('composite');
     } finally {
       model.destroy();
