@@ -5,7 +5,8 @@
 //    z = W'·x' [+ b'], s = R / (z + ε·sign z), R_in = x' ⊙ W'ᵀ s, where W'· is the op's own forward
 //    kernel with modified parameters and W'ᵀ its own input-gradient kernel: no new GEMMs. The
 //    modified parameters (w⁺, w⁻, w + γw⁺, ones) are derived once per model and kept with it.
-//      epsilon     one term (x, w), bias b, stabiliser ε (ε → 0: LRP-0);
+//      epsilon     one term (x, w), bias b, stabiliser ε (ε → 0: LRP-0); z is the recorded output,
+//                  so a layer costs one input-gradient pass and two elementwise kernels;
 //      gamma       one term (x, w + γ·w⁺), bias b + γ·b⁺;
 //      alpha-beta  α·[(x⁺, w⁺) + (x⁻, w⁻)] − β·[(x⁺, w⁻) + (x⁻, w⁺)], each pass its own z, no bias
 //                  (α1β0 is z⁺, which conserves relevance exactly);
@@ -273,7 +274,19 @@ export async function lrpRun(m: Model, rec: Recording, from: string, seed: Float
       const parts: { k: number; c: number; x: GPUBuffer; g: GPUBuffer }[] = [];
       const yCount = total(out);
       for (const [pi, p] of passes.entries()) {
-        // z of this pass: the sum of its terms' forward passes (the first with the bias)
+        // z of this pass: the recorded output when the pass is the plain forward (LRP-0/ε: the
+        // recording has no fused ReLUs), else the sum of its terms' forward passes (the first with the bias)
+        const t0 = p.terms[0]!;
+        if (p.terms.length === 1 && t0.x === 'id' && t0.w === 'id' && (p.bias === 'id' || !bName)) {
+          const s = tmp(yCount * 4, `${label}:s${pi}`);
+          dispatches.push(ew(['DIVIDE'], yCount, { a: rec.plan.values.get(out)!, b: R0, y: s }, 0, p.eps, `${label}:s${pi}`));
+          rules(rcOf(nodeWith('id'), s, (k, make) => {
+            const gb = tmp(total(node.inputs[k]!) * 4, `${label}:g${k}`);
+            dispatches.push(...make(gb));
+            parts.push({ k, c: p.coef, x: xsOf('id')[k]!, g: gb });
+          }) as never);
+          continue;
+        }
         const z = tmp(yCount * 4, `${label}:z${pi}`);
         const zt = p.terms.length > 1 ? tmp(yCount * 4, `${label}:zt${pi}`) : z;
         p.terms.forEach((t, ti) => {
