@@ -785,7 +785,7 @@ export const explainers: readonly ExplainerEntry[] = [
       { name: 'gamma', type: 'number', default: 0.25, min: 0, help: 'γ of the gamma rule: w + γ·w⁺' },
       { name: 'alpha', type: 'number', default: 1, min: 0, help: 'α of the alpha-beta rule (α − β = 1)' },
       { name: 'beta', type: 'number', default: 0, min: 0, help: 'β of the alpha-beta rule (α − β = 1)' },
-      { name: 'first', type: 'enum', values: LRP_FIRST, help: "the rule of the layers that read the input: zb (z^B, bounds: pixels 0..255 through the model's preprocessing), flat, or same (default: zb for composite, else same)" },
+      { name: 'first', type: 'enum', values: LRP_FIRST, default: decidedLater('zb for composite, else same'), help: "the rule of the layers that read the input: zb (z^B, bounds: pixels 0..255 through the model's preprocessing), flat, or same as the others" },
       CLASS,
     ],
     async explain(j, o) {

@@ -130,6 +130,36 @@ describe('LRP on small graphs', function () {
     }
   });
 
+  it('a free-standing channel affine (BatchNorm not folded) is a linear layer: z⁺ conserves through its scale, ε gives its shift a share', async () => {
+    const affine = async (shift: boolean) => {
+      const r = rng(12);
+      const b = new GraphBuilder([1, 2, 5, 5]);
+      const c1 = conv(b, 'x', b.param([3, 2, 3, 3], r), { name: 'conv' });
+      const bn = b.node('channelaffine', [c1], { scale: b.param([3], Float32Array.of(1.5, -0.7, 0.4)), shift: shift ? b.param([3], Float32Array.of(0.2, -0.3, 0.1)) : undefined }, 'bn');
+      const r1 = b.node('relu', [bn], {}, 'relu');
+      const f = b.node('flatten', [r1], { axis: 1 }, 'flat');
+      const fc = b.node('fc', [f], { weight: b.param([2, 75], r), outFeatures: 2 }, 'fc');
+      return new Model(await getEngine(), b.build([fc], 'affine'));
+    };
+    const x = rng(13).array(2 * 50, -1, 1);
+    const plain = await affine(false);
+    try {
+      expectConserved(await lrp(plain, x, 2, { rule: 'zplus' }), 1e-4, ['channelaffine']);
+    } finally {
+      plain.destroy();
+    }
+    const shifted = await affine(true);
+    try {
+      const e = await lrp(shifted, x, 2, { rule: 'epsilon', epsilon: 0 });
+      const bn = e.layers.find((L) => L.op === 'channelaffine')!;
+      expect(bn.rule).to.equal('epsilon');
+      expect(Math.abs(bn.gap[0]!)).to.be.above(1e-6); // the shift takes its share
+      for (const L of e.layers.filter((L) => L.op !== 'channelaffine')) L.gap.forEach((g, i) => expect(Math.abs(g), L.layer).to.be.at.most(1e-4 * Math.abs(e.scores[i]!)));
+    } finally {
+      shifted.destroy();
+    }
+  });
+
   it('equals a float64 CPU reference of the rules on conv/pool/fc with biases (ε, z⁺, γ, flat, z^B, composite)', async () => {
     const r = rng(21);
     const b = new GraphBuilder([1, 2, 6, 6]);
