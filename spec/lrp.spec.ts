@@ -340,5 +340,10 @@ describe('loupe explain --method lrp', function () {
     expect(existsSync(`${prefix}.png`)).to.equal(true);
     expectOneLine(runLoupe(['explain', '--method', 'lrp', '--model', LENET, '--image', DIGIT, '--rule', 'alpha-beta', '--alpha', '2', '--beta', '0', '--out', join(tmp, 'bad')]), /α − β = 1/);
     expectOneLine(runLoupe(['explain', '--method', 'lrp', '--model', LENET, '--image', DIGIT, '--rule', 'zeta', '--out', join(tmp, 'bad2')]), /--rule/);
+    // an op without an LRP rule: GoogLeNet's local response normalisation, named
+    const inception = join(DATA, 'onnx/onnx-light-models/light_inception_v1.onnx');
+    if (existsSync(inception))
+      expectOneLine(runLoupe(['explain', '--method', 'lrp', '--model', inception, '--image', DIGIT, '--out', join(tmp, 'lrn')]), /layer "n8" \(lrn\): no LRP rule/);
+    expect(existsSync(join(tmp, 'lrn.json'))).to.equal(false);
   });
 });
