@@ -22,6 +22,7 @@ export { maxOut, invert } from './explainers/optimize.ts';
 export { predictionDifference } from './explainers/pda.ts';
 export { rise } from './explainers/rise.ts';
 export { ablationCam, scoreCam } from './explainers/ablation.ts';
+export { lrp, rulePicker, inputBounds, LRP_RULES, LRP_FIRST, type LrpOptions, type LrpResult } from './explainers/lrp.ts';
 export { buildPatchModel, encodePatchModel, decodePatchModel } from './explainers/patch-model.ts';
 export { explainers, explainer, type ExplainerEntry } from './explainers/registry.ts';
 export type { Explanation, ExplainInputs, Progress } from './explainers/explanation.ts';
