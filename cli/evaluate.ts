@@ -106,19 +106,30 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const masks = o.masks ? paths.map((p, i) => readMask(o.masks!, p, images[i]!, h, w)) : undefined;
   const inputs = { data, batch: paths.length, names, labels, preprocess, fromImages: true };
 
+  for (const r of methods) checkMethod(g, inputs, r); // bad options fail before the GPU starts
+
   const engine = await createNodeEngine();
   const model = new Model(engine, g);
-  for (const r of methods) checkMethod(model, inputs, r); // bad options fail before the GPU works
-  const bar = progressBar('evaluate', 0);
+  // one bar per phase (a method's maps, then its deletion/insertion steps), so each phase shows its own progress
+  let label = '';
+  let bar = progressBar('evaluate', 0);
+  const update = (done: number, total: number, what = 'evaluate') => {
+    if (what !== label) {
+      if (label) bar.done();
+      label = what;
+      bar = progressBar(what, total);
+    }
+    bar.update(done, total);
+  };
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
   let result;
   try {
-    result = await evaluate(model, inputs, methods, { metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, progress: bar.update, signal: abort.signal });
+    result = await evaluate(model, inputs, methods, { metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, progress: update, signal: abort.signal });
   } finally {
     process.off('SIGINT', onSigint);
-    bar.done();
+    if (label) bar.done();
     model.destroy();
   }
   const table = evaluationTable(result);

@@ -117,13 +117,13 @@ export async function perturbationCurves(model: Model, x: Float32Array, n: numbe
   if (classes.length !== n) throw new ShapeError(`${classes.length} classes for ${n} images`);
   const sigma = o.sigma ?? 5;
   const cv = checkClassifier(model.graph);
-  const chunk = Math.max(1, Math.min(o.batch ?? model.maxBatch([cv.logits]), model.maxBatch([cv.logits])));
   const jobs: CurveJob[] = [];
   for (const metric of metrics) for (let i = 0; i < n; i++) jobs.push({ metric, image: i, order: rankPixels(maps.subarray(i * hw, (i + 1) * hw)), target: classes[i]! });
   const blurred = metrics.includes('insertion') ? Array.from({ length: n }, (_, i) => gaussianBlur(x.subarray(i * per, (i + 1) * per), c, h, w, sigma)) : [];
   const count = (k: number) => Math.round((k * hw) / steps);
   const curves = jobs.map(() => new Float32Array(steps + 1));
   const total = jobs.length * (steps + 1);
+  const chunk = Math.max(1, Math.min(o.batch ?? Infinity, model.maxBatch([cv.logits]), total));
   const batch = new Float32Array(chunk * per);
   for (let start = 0; start < total; start += chunk) {
     throwIfCancelled(o.signal, 'evaluate');
@@ -231,11 +231,11 @@ export interface Evaluation {
 }
 
 /** Checks a method request before any GPU work: known, and its options valid for this model. */
-export function checkMethod(model: Model, inputs: ExplainInputs, r: MethodRequest): void {
+export function checkMethod(graph: Model['graph'], inputs: ExplainInputs, r: MethodRequest): void {
   const e = explainer(r.name);
   if (e.inputs === 'none') throw new ArgumentError(`${r.name} makes images, not maps of an input: it cannot be evaluated`);
-  const [, c, h, w] = model.graph.input.shape as number[];
-  e.validate(r.options ?? {}, { input: { channels: c!, height: h!, width: w! }, labels: inputs.labels, scale: (inputs.preprocess ?? model.graph.preprocess)?.scale ?? 1 });
+  const [, c, h, w] = graph.input.shape as number[];
+  e.validate(r.options ?? {}, { input: { channels: c!, height: h!, width: w! }, labels: inputs.labels, scale: (inputs.preprocess ?? graph.preprocess)?.scale ?? 1 });
 }
 
 /** The maps of method `r` for the batch (N×H×W) and the classes they explain. */
@@ -297,7 +297,7 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
       if (m && m.length !== h * w) throw new ShapeError(`the mask of ${inputs.names?.[i] ?? `image ${i}`} holds ${m.length} values, not ${h}×${w}`);
     });
   }
-  for (const r of methods) checkMethod(model, inputs, r);
+  for (const r of methods) checkMethod(model.graph, inputs, r);
   const x = inputs.data.subarray(0, n * c * h * w);
   const names = inputs.names ?? Array.from({ length: n }, (_, i) => `image ${i}`);
   let top: number[] | undefined;

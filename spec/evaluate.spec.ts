@@ -189,8 +189,10 @@ describe('loupe evaluate', function () {
     writeFileSync(join(dir, 'mnist-test-0.png'), mask(10, 12, () => true));
     refused(['--methods', 'saliency', '--masks', dir], /^loupe: --masks: mnist-test-0.png is 10x12; it must be the image's size \(28x28\) or the model's input size \(28x28\)$/);
   });
-  it('--steps 0, and an option the method does not have', () => {
+  it('--steps 0, an option the method does not have, a missing required option, pointing without masks', () => {
     refused(['--methods', 'saliency', '--steps', '0'], /^loupe: --steps must be an integer in \[1, 100000\], got "0"$/);
     refused(['--methods', 'saliency', '--method-options', 'saliency:layer=conv1'], /^loupe: --method-options: saliency has no option "layer"/);
+    refused(['--methods', 'gradcam'], /^loupe: gradcam: --layer is required/);
+    refused(['--methods', 'saliency', '--metrics', 'pointing'], /^loupe: --metrics pointing needs --masks DIR/);
   });
 });
