@@ -125,6 +125,7 @@ export async function perturbationCurves(model: Model, x: Float32Array, n: numbe
   const total = jobs.length * (steps + 1);
   const chunk = Math.max(1, Math.min(o.batch ?? Infinity, model.maxBatch([cv.logits]), total));
   const batch = new Float32Array(chunk * per);
+  o.onProgress?.(0, total);
   for (let start = 0; start < total; start += chunk) {
     throwIfCancelled(o.signal, 'evaluate');
     const m = Math.min(chunk, total - start);
