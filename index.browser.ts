@@ -25,6 +25,8 @@ export { ablationCam, scoreCam } from './explainers/ablation.ts';
 export { lrp, rulePicker, inputBounds, LRP_RULES, LRP_FIRST, type LrpOptions, type LrpResult } from './explainers/lrp.ts';
 export { buildPatchModel, encodePatchModel, decodePatchModel } from './explainers/patch-model.ts';
 export { explainers, explainer, type ExplainerEntry } from './explainers/registry.ts';
+export { evaluate, evaluationTable, perturbationCurves, pointingGame, trapezoidAuc, rankPixels, gaussianBlur, METRICS, type Evaluation, type MethodRequest, type EvaluateOptions } from './explainers/evaluate.ts';
+export { evaluationFigure, curvesFigure, plotCurves } from './render/evaluate.ts';
 export type { Explanation, ExplainInputs, Progress } from './explainers/explanation.ts';
 export { validateOptions, flagName, optionLines, optionUsage, parseClasses, parseRanges, type OptionSpec, type OptionContext, type FileInput } from './explainers/options.ts';
 export * from './render/render.ts';

@@ -98,6 +98,21 @@ export const BENCH_OPTIONS = [
   { name: 'pdaStride', type: 'int', default: 4, min: 1, max: 227, help: 'PDA window stride (pixels of the 227×227 image)' },
 ] as const satisfies readonly OptionSpec[];
 
+export const EVALUATE_OPTIONS = [
+  ...MODEL_OPTIONS,
+  { name: 'images', type: 'path', repeatable: true, required: true, arg: 'DIR_OR_FILES', help: 'images (PNG or JPEG), or folders of them; repeat for more' },
+  ...PREPROCESS_OPTIONS, LABELS_OPTION,
+  { name: 'methods', type: 'string', required: true, arg: 'M1,M2,...', help: 'the methods to evaluate, comma-separated (any of loupe explain\'s methods that give one map per image)' },
+  { name: 'methodOptions', type: 'string', arg: "'M:key=value;...'", help: "each method's options, as its loupe explain flags without the dashes, e.g. 'gradcam:layer=/Concat_7_output_0;ig:steps=16' (one key=value per entry; repeat the method for more)" },
+  { name: 'metrics', type: 'string', default: decidedLater('deletion,insertion, and pointing with --masks'), help: 'deletion, insertion, pointing (randomisation, infidelity and sensitivity are not built yet)' },
+  { name: 'steps', type: 'int', default: 100, min: 1, max: 100000, help: 'steps of the deletion and insertion curves (each has steps+1 points)' },
+  { name: 'sigma', type: 'number', default: 5, min: 0, help: "σ in pixels of the Gaussian blur insertion starts from (0: a copy of the image); deletion sets pixels to 0 in network units, the preprocessing's mean pixel" },
+  { name: 'masks', type: 'path', arg: 'DIR', help: "the pointing game's regions: DIR/NAME.png per image NAME.*, non-zero = the class's region, at the image's size or the model's input size" },
+  { name: 'tolerance', type: 'number', default: 15, min: 0, help: "pointing game: a hit when the map's maximum is within this many pixels of the region" },
+  { name: 'batch', type: 'int', min: 1, max: 4096, arg: 'N', help: "step images per model run (default: as many as fit)" },
+  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.csv, PREFIX.json, PREFIX.png and PREFIX-curves.png' },
+] as const satisfies readonly OptionSpec[];
+
 export const SERVE_OPTIONS = [
   { name: 'port', type: 'int', default: 8080, min: 0, max: 65535, help: 'the port on 127.0.0.1 (0: any free one)' },
 ] as const satisfies readonly OptionSpec[];
@@ -126,6 +141,7 @@ export const COMMANDS: readonly Command[] = [
   alias('invert', 'network inversion: an image whose features at --layer match the input\'s (+ PREFIX.csv, PREFIX-curve.png)'),
   { name: 'patch-model', summary: "prediction difference analysis's patch model, built once per window size from real images", options: PATCH_MODEL_OPTIONS, run: async (a) => (await import('./pda.ts')).patchModelCommand(a) },
   { name: 'train', summary: 'train LeNet-ReLU on MNIST with Loupe\'s own kernels and write it as ONNX', options: TRAIN_OPTIONS, run: async (a) => (await import('./train.ts')).train(a) },
+  { name: 'evaluate', summary: 'score explanation methods: deletion and insertion AUC (Petsiuk et al.) and the pointing game, per image and per method: PREFIX.csv, PREFIX.json (with the curves), PREFIX.png, PREFIX-curves.png', options: EVALUATE_OPTIONS, run: async (a) => (await import('./evaluate.ts')).evaluateCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
   { name: 'bench', summary: 'kernel, model and explainer timings, against onnxruntime-node in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },
 ];

@@ -1,0 +1,153 @@
+// `loupe evaluate`: scores explanation methods on a set of images (explainers/evaluate.ts):
+// deletion and insertion AUC and the pointing game. Everything that can be refused is refused
+// before the GPU starts (methods, their options, metrics, masks, --out); then a progress bar,
+// Ctrl-C → nothing written, and PREFIX.csv/.json/.png and PREFIX-curves.png written all or nothing.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { parseCommand } from './args.ts';
+import { createNodeEngine } from './gpu-node.ts';
+import { Model } from '../engine/runner.ts';
+import { ArgumentError, ShapeError } from '../engine/errors.ts';
+import { loadModelFile, preprocessFromArgs, readBytes, readLabels } from './inputs.ts';
+import { decodeImage, encodePng, maxPixels, type RGBAImage } from '../loaders/image.ts';
+import { preprocessImage } from '../loaders/preprocess.ts';
+import { resizeImage } from '../render/render.ts';
+import { explainer } from '../explainers/registry.ts';
+import { flagName } from '../explainers/options.ts';
+import { checkMetrics, checkMethod, evaluate, evaluationTable, type MethodRequest } from '../explainers/evaluate.ts';
+import { curvesFigure, evaluationFigure } from '../render/evaluate.ts';
+import { checkOutputs, toJson, writeOutputSet, type OutputFile } from './output.ts';
+import { progressBar } from './progress.ts';
+import { EVALUATE_OPTIONS } from './commands.ts';
+
+const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
+
+/** --images: files as given, folders as their PNG and JPEG files in name order. */
+export function imageFiles(given: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of given) {
+    if (!existsSync(p)) throw new ArgumentError(`--images ${p}: not found`);
+    if (statSync(p).isDirectory()) {
+      const files = readdirSync(p).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
+      if (files.length === 0) throw new ArgumentError(`--images ${p}: the folder holds no PNG or JPEG images`);
+      out.push(...files.map((f) => join(p, f)));
+    } else out.push(p);
+  }
+  return out;
+}
+
+/**
+ * --method-options 'M:key=value;M:key=value': each entry one option of one method, the key its
+ * loupe explain flag without the dashes. Options of file type (PDA's --patch-model) are read here.
+ */
+export function parseMethodOptions(text: string | undefined, methods: readonly string[]): MethodRequest[] {
+  const reqs = methods.map((name) => ({ name, options: {} as Record<string, unknown> }));
+  if (text === undefined) return reqs;
+  for (const raw of text.split(';').map((s) => s.trim()).filter((s) => s)) {
+    const m = /^([^:=]+):([^=]+)=(.*)$/.exec(raw);
+    if (!m) throw new ArgumentError(`--method-options: "${raw}" is not METHOD:key=value`);
+    const [, method, key, value] = m as unknown as [string, string, string, string];
+    const r = reqs.find((q) => q.name === method.trim());
+    if (!r) throw new ArgumentError(`--method-options: "${method}" is not one of --methods (${methods.join(',')})`);
+    const spec = explainer(r.name).options.find((s) => flagName(s.name) === key.trim() || s.name === key.trim());
+    if (!spec) throw new ArgumentError(`--method-options: ${r.name} has no option "${key}"; its options are ${explainer(r.name).options.map((s) => flagName(s.name)).join(', ') || '(none)'}`);
+    if (spec.name in r.options) throw new ArgumentError(`--method-options: ${r.name}:${key} given twice`);
+    r.options[spec.name] = spec.type === 'flag' && value === '' ? true : value;
+    if (spec.type === 'file' && !spec.keywords?.includes(value)) {
+      if (spec.keywords && !existsSync(value)) throw new ArgumentError(`--method-options: ${r.name}:${key} must be ${spec.keywords.join(', ')} or a file; ${value} not found`);
+      r.options[spec.name] = { name: basename(value), bytes: readBytes(value, flagName(spec.name).replace(/-/g, ' ')) };
+    }
+  }
+  return reqs;
+}
+
+/** The region mask of image `file` from DIR/NAME.png: non-zero = the region, resized (nearest) from the image's size to the model's. */
+export function readMask(dir: string, file: string, image: RGBAImage, h: number, w: number): Uint8Array {
+  const path = join(dir, `${basename(file, extname(file))}.png`);
+  if (!existsSync(path)) throw new ArgumentError(`--masks ${dir}: no mask ${basename(path)} for image ${basename(file)}`);
+  let m = decodeImage(readBytes(path, 'mask'), basename(path));
+  const modelSize = m.width === w && m.height === h, imageSize = m.width === image.width && m.height === image.height;
+  if (!modelSize && !imageSize)
+    throw new ShapeError(`--masks: ${basename(path)} is ${m.width}x${m.height}; it must be the image's size (${image.width}x${image.height}) or the model's input size (${w}x${h})`);
+  if (!modelSize) m = resizeImage(m, w, h, 'nearest');
+  const out = new Uint8Array(h * w);
+  for (let i = 0; i < h * w; i++) out[i] = m.data[4 * i]! || m.data[4 * i + 1]! || m.data[4 * i + 2]! ? 1 : 0;
+  return out;
+}
+
+export async function evaluateCommand(argv: string[]): Promise<number> {
+  const { args, o } = parseCommand(argv, EVALUATE_OPTIONS, 'evaluate');
+  if (args.positional.length) throw new ArgumentError(`evaluate: unexpected argument "${args.positional[0]}"`);
+  const methodNames = o.methods.split(',').map((s) => s.trim()).filter((s) => s);
+  if (methodNames.length === 0) throw new ArgumentError('--methods is empty: give method names, e.g. saliency,gradcam');
+  if (new Set(methodNames).size !== methodNames.length) throw new ArgumentError(`--methods names a method twice: ${o.methods}`);
+  for (const m of methodNames) explainer(m); // unknown → one line listing the methods
+  const metrics = checkMetrics((o.metrics ?? (o.masks ? 'deletion,insertion,pointing' : 'deletion,insertion')).split(',').map((s) => s.trim()).filter((s) => s));
+  if (metrics.includes('pointing') && !o.masks) throw new ArgumentError('--metrics pointing needs --masks DIR (a region mask per image)');
+  if (o.masks && !metrics.includes('pointing')) throw new ArgumentError('--masks is for the pointing game: add pointing to --metrics');
+  const files = [`${o.out}.csv`, `${o.out}.json`, `${o.out}.png`, `${o.out}-curves.png`];
+  checkOutputs('--out', o.out, files); // before the model is read
+  const methods = parseMethodOptions(o.methodOptions, methodNames);
+
+  const g = loadModelFile(o.model, o.weights);
+  const [, c, h, w] = g.input.shape as [number, number, number, number];
+  const labels = readLabels(o.labels);
+  const preprocess = preprocessFromArgs(args, g);
+  if (preprocess.size![0] !== h || preprocess.size![1] !== w) throw new ShapeError(`--size ${preprocess.size!.join('x')} does not match the model's input ${h}x${w}`);
+  const paths = imageFiles(o.images);
+  const per = c * h * w;
+  const data = new Float32Array(per * paths.length);
+  const images = paths.map((file, i) => {
+    const img = decodeImage(readBytes(file, 'image'), basename(file), maxPixels(process.env));
+    data.set(preprocessImage(img, preprocess), i * per);
+    return img;
+  });
+  const names = paths.map((p) => basename(p));
+  const masks = o.masks ? paths.map((p, i) => readMask(o.masks!, p, images[i]!, h, w)) : undefined;
+  const inputs = { data, batch: paths.length, names, labels, preprocess, fromImages: true };
+
+  for (const r of methods) checkMethod(g, inputs, r); // bad options fail before the GPU starts
+
+  const engine = await createNodeEngine();
+  const model = new Model(engine, g);
+  // one bar per phase (a method's maps, then its deletion/insertion steps), so each phase shows its own progress
+  let label = '';
+  let bar = progressBar('evaluate', 0);
+  const update = (done: number, total: number, what = 'evaluate') => {
+    if (what !== label) {
+      if (label) bar.done();
+      label = what;
+      bar = progressBar(what, total);
+    }
+    bar.update(done, total);
+  };
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  let result;
+  try {
+    result = await evaluate(model, inputs, methods, { metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, progress: update, signal: abort.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (label) bar.done();
+    model.destroy();
+  }
+  const table = evaluationTable(result);
+  const ctx = { ...inputs, shape: [c, h, w] as [number, number, number], model: basename(o.model) };
+  const csvCell = (v: string | number) => (typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v));
+  const json = {
+    model: basename(o.model), images: names, metrics: result.metrics, steps: result.steps, sigma: result.sigma, tolerance: result.tolerance,
+    deletionBaseline: result.deletionBaseline, insertionStart: `the image blurred by a Gaussian of σ ${result.sigma} px`,
+    methods: result.methods.map((m) => ({ method: m.method, options: Object.fromEntries(Object.entries(m.options).map(([k, v]) => [k, v && typeof v === 'object' && 'bytes' in v ? (v as unknown as { name: string }).name : v])), mean: m.mean, images: m.images, warnings: m.warnings })),
+  };
+  const out: OutputFile[] = [
+    [`${o.out}.csv`, () => new TextEncoder().encode(`${table.columns.join(',')}\n${table.rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`)],
+    [`${o.out}.json`, () => new TextEncoder().encode(toJson(json))],
+    [`${o.out}.png`, () => encodePng(evaluationFigure(result, ctx))],
+  ];
+  const curves = curvesFigure(result, ctx.model);
+  if (curves) out.push([`${o.out}-curves.png`, () => encodePng(curves)]);
+  for (const f of await writeOutputSet(out)) console.log(f);
+  for (const m of result.methods) for (const wmsg of m.warnings) console.error(`loupe: warning: ${wmsg}`);
+  return 0;
+}
