@@ -19,6 +19,7 @@
 // Methods come from the registry, so every registered method that gives one H×W map per image can
 // be evaluated; the target class of an image is the class the method explained (its meta.classes),
 // else the model's top-1. No Node modules, no files, no device access: model.run only.
+import { gaussianBlur } from '../loaders/preprocess.ts';
 import type { Model } from '../engine/runner.ts';
 import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts';
 import { checkClassifier, softmaxRows } from '../engine/classify.ts';
@@ -57,31 +58,6 @@ export function rankPixels(map: ArrayLike<number>): Uint32Array {
   const order = Uint32Array.from({ length: map.length }, (_, i) => i);
   order.sort((a, b) => map[b]! - map[a]! || a - b);
   return order;
-}
-
-/** A C×H×W image blurred per channel by a Gaussian of σ `sigma` pixels (truncated at 3σ; weights renormalised at the edges). */
-export function gaussianBlur(x: Float32Array, c: number, h: number, w: number, sigma: number): Float32Array {
-  if (!(sigma > 0)) return x.slice();
-  const r = Math.max(1, Math.ceil(3 * sigma));
-  const k = Float64Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
-  const tmp = new Float32Array(x.length), out = new Float32Array(x.length);
-  const pass = (src: Float32Array, dst: Float32Array, horizontal: boolean) => {
-    for (let ch = 0; ch < c; ch++)
-      for (let y = 0; y < h; y++)
-        for (let xx = 0; xx < w; xx++) {
-          let s = 0, ws = 0;
-          for (let d = -r; d <= r; d++) {
-            const yy = horizontal ? y : y + d, xq = horizontal ? xx + d : xx;
-            if (yy < 0 || yy >= h || xq < 0 || xq >= w) continue;
-            s += k[d + r]! * src[(ch * h + yy) * w + xq]!;
-            ws += k[d + r]!;
-          }
-          dst[(ch * h + y) * w + xx] = s / ws;
-        }
-  };
-  pass(x, tmp, true);
-  pass(tmp, out, false);
-  return out;
 }
 
 export interface CurveOptions {

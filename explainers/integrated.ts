@@ -12,6 +12,7 @@
 // (`model.maxRecordBatch()`); the weighted sum of the gradients is kept in float64 on the CPU.
 // Completeness (the paper's axiom): Σ_i IG_i = f_c(x) − f_c(b); the gap |Σ IG − (f(x) − f(b))| /
 // |f(x) − f(b)| measures the quadrature's error and is reported per image.
+import { gaussianBlur } from '../loaders/preprocess.ts';
 import type { Model, Tensor } from '../engine/runner.ts';
 import type { Preprocess } from '../engine/ir.ts';
 import { Reverser } from '../engine/reverse.ts';
@@ -97,33 +98,6 @@ export function pixelRange(pp: Preprocess, c: number): { lo: number[]; hi: numbe
   const scale = pp.scale ?? 1;
   const mu = (k: number) => (mean.length === 0 ? 0 : mean.length === 1 ? mean[0]! : (mean[k] ?? 0));
   return { lo: Array.from({ length: c }, (_, k) => (0 - mu(k)) * scale), hi: Array.from({ length: c }, (_, k) => (255 - mu(k)) * scale) };
-}
-
-/** A separable Gaussian blur of every channel, σ in pixels, edges clamped (float64 sums). */
-export function gaussianBlur(x: Float32Array, c: number, h: number, w: number, sigma: number): Float32Array {
-  if (!(sigma > 0)) return x.slice();
-  const r = Math.max(1, Math.ceil(3 * sigma));
-  const k = Float64Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
-  const total = k.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < k.length; i++) k[i] = k[i]! / total;
-  const tmp = new Float64Array(h * w);
-  const out = new Float32Array(x.length);
-  for (let ch = 0; ch < c; ch++) {
-    const base = ch * h * w;
-    for (let y = 0; y < h; y++)
-      for (let xx = 0; xx < w; xx++) {
-        let s = 0;
-        for (let d = -r; d <= r; d++) s += k[d + r]! * x[base + y * w + Math.min(w - 1, Math.max(0, xx + d))]!;
-        tmp[y * w + xx] = s;
-      }
-    for (let y = 0; y < h; y++)
-      for (let xx = 0; xx < w; xx++) {
-        let s = 0;
-        for (let d = -r; d <= r; d++) s += k[d + r]! * tmp[Math.min(h - 1, Math.max(0, y + d)) * w + xx]!;
-        out[base + y * w + xx] = s;
-      }
-  }
-  return out;
 }
 
 /** The baseline of each image (batch × C×H×W), in the network's units; a bad file is one ArgumentError naming it. */

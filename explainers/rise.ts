@@ -4,6 +4,7 @@
 // class c is S_c = (1 / (N·p)) Σ_i P(c | x ⊙ M_i) · M_i. Masks, masked batches and the sum (one
 // matrix product scoresᵀ × masks per batch) are made on the GPU by engine/rise.ts from the seed and
 // the mask index, so a batch is never stored or uploaded. Returns tensors, never files.
+import { gaussianBlur } from '../loaders/preprocess.ts';
 import type { Model } from '../engine/runner.ts';
 import { checkClassifier, softmaxRows } from '../engine/classify.ts';
 import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
@@ -63,31 +64,9 @@ export function riseFill(x: Float32Array, c: number, h: number, w: number, kind:
       let s = 0;
       for (const v of plane) s += v;
       out.fill(s / hw, k * hw, (k + 1) * hw);
-    } else out.set(gaussianBlur(plane, h, w, sigma), k * hw);
+    } else out.set(gaussianBlur(plane, 1, h, w, sigma), k * hw);
   }
   return out;
-}
-
-/** A separable Gaussian blur of one plane (radius ⌈3σ⌉, weights renormalised over the taps inside the image). */
-function gaussianBlur(x: Float32Array, h: number, w: number, sigma: number): Float64Array {
-  const r = Math.ceil(3 * sigma);
-  const g = Array.from({ length: 2 * r + 1 }, (_, t) => Math.exp(-((t - r) ** 2) / (2 * sigma * sigma)));
-  const pass = (src: ArrayLike<number>, along: 'row' | 'col') => {
-    const dst = new Float64Array(h * w);
-    for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) {
-        let s = 0, ws = 0;
-        for (let t = -r; t <= r; t++) {
-          const ii = along === 'col' ? i + t : i, jj = along === 'row' ? j + t : j;
-          if (ii < 0 || ii >= h || jj < 0 || jj >= w) continue;
-          s += g[t + r]! * src[ii * w + jj]!;
-          ws += g[t + r]!;
-        }
-        dst[i * w + j] = s / ws;
-      }
-    return dst;
-  };
-  return pass(pass(x, 'row'), 'col');
 }
 
 /**

@@ -12,7 +12,8 @@ import { loadOnnx } from '../loaders/onnx.ts';
 import { readIdx } from '../loaders/idx.ts';
 import { encodePng } from '../loaders/image.ts';
 import { explainer } from '../explainers/registry.ts';
-import { evaluate, gaussianBlur, perturbationCurves, pointingGame, rankPixels, trapezoidAuc } from '../explainers/evaluate.ts';
+import { evaluate, perturbationCurves, pointingGame, rankPixels, trapezoidAuc } from '../explainers/evaluate.ts';
+import { gaussianBlur } from '../loaders/preprocess.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '..', 'shared', 'data');

@@ -14,7 +14,8 @@ import { loadOnnx } from '../loaders/onnx.ts';
 import { decodeImage } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { readNpy, writeNpy } from '../loaders/npy.ts';
-import { gaussLegendre, riemannMidpoint, integratedGradients, inputTimesGradient, baselines, pixelRange, gaussianBlur } from '../explainers/integrated.ts';
+import { gaussLegendre, riemannMidpoint, integratedGradients, inputTimesGradient, baselines, pixelRange } from '../explainers/integrated.ts';
+import { gaussianBlur } from '../loaders/preprocess.ts';
 import { explainer, type ExplainInputs } from '../explainers/registry.ts';
 
 const ROOT = join(import.meta.dirname, '..');
