@@ -10,13 +10,7 @@
 // One invocation per output element (WG per workgroup).
 override WG: u32 = 64;
 
-fn pcg4d(vin: vec4u) -> vec4u {
-  var v = vin * 1664525u + 1013904223u;
-  v.x += v.y * v.w; v.y += v.z * v.x; v.z += v.x * v.y; v.w += v.y * v.z;
-  v ^= v >> vec4u(16u);
-  v.x += v.y * v.w; v.y += v.z * v.x; v.z += v.x * v.y; v.w += v.y * v.z;
-  return v;
-}
+// #include "pcg4d.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

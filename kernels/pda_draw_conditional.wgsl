@@ -6,13 +6,7 @@
 struct Params { first: u32, nw: u32, seed: u32, unused: u32 }
 override WG: u32 = 64;
 
-fn pcg4d(vin: vec4u) -> vec4u {
-  var v = vin * 1664525u + 1013904223u;
-  v.x += v.y * v.w; v.y += v.z * v.x; v.z += v.x * v.y; v.w += v.y * v.z;
-  v ^= v >> vec4u(16u);
-  v.x += v.y * v.w; v.y += v.z * v.x; v.z += v.x * v.y; v.w += v.y * v.z;
-  return v;
-}
+// #include "pcg4d.wgsl"
 
 fn normal(seed: u32, win: u32, s: u32, j: u32) -> f32 {
   let h = pcg4d(vec4u(seed, win, s, j >> 1u));

@@ -12,13 +12,7 @@ override WG: u32 = 64;
 const GRID_TAG: u32 = 0x52495345u; // "RISE": the grid bits
 const SHIFT_TAG: u32 = 0x53484654u; // "SHFT": the crop's shift
 
-fn pcg4d(vin: vec4u) -> vec4u {
-  var v = vin * 1664525u + 1013904223u;
-  v.x += v.y * v.w; v.y += v.z * v.x; v.z += v.x * v.y; v.w += v.y * v.z;
-  v ^= v >> vec4u(16u);
-  v.x += v.y * v.w; v.y += v.z * v.x; v.z += v.x * v.y; v.w += v.y * v.z;
-  return v;
-}
+// #include "pcg4d.wgsl"
 
 fn bit(m: u32, r: u32, c: u32) -> f32 {
   let h = pcg4d(vec4u(u.seed, m, r * u.cells + c, GRID_TAG)).x;
