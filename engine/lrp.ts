@@ -27,6 +27,7 @@ import type { Model, Recording } from './runner.ts';
 import { Arena } from './plan.ts';
 import { numel } from './shapes.ts';
 import * as R from './reverse-kernels.ts';
+import { recorded } from './reverse.ts';
 import * as RK from '../kernels/reverse.ts';
 import { reduce, stridesOf } from './ops/strided.ts';
 import { ArgumentError, UnsupportedOpError } from './errors.ts';
@@ -213,13 +214,7 @@ export async function lrpRun(m: Model, rec: Recording, from: string, seed: Float
     const rcOf = (nd: Node, dy: GPUBuffer, grad: ReverseContext['grad']): ReverseContext => ({
       node: nd, rule: 'gradient', ctx, engine: e, label,
       xs: node.inputs.map(shapeOf), ys: shapeOf(out), dy,
-      x: (k) => rec.plan.values.get(node.inputs[k]!)!,
-      y: () => rec.plan.values.get(out)!,
-      pattern: () => {
-        const p = rec.plan.patterns.get(node.name);
-        if (!p) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): the recording holds no pattern for it`);
-        return p;
-      },
+      ...recorded(rec, node),
       needs: (k) => needed[k]!,
       grad, scratch: tmp,
     });

@@ -12,6 +12,7 @@
 // gradient of every parameter of every op on the way (the op table's `paramGrads`).
 
 import type { Dispatch } from './gpu.ts';
+import type { Node } from './ir.ts';
 import { opOf } from './ops/index.ts';
 import type { ReverseContext, ReverseRuleName } from './ops/types.ts';
 import type { Model, Recording, Tensor } from './runner.ts';
@@ -36,6 +37,19 @@ export interface Walk {
 export interface WalkOptions {
   /** Training: the buffer each parameter's gradient is written to (rule 'gradient' only). */
   paramGrad?: (name: string) => GPUBuffer;
+}
+
+/** What a reverse rule reads of the recording at `node`: its inputs, its output and its pattern (max-pool switches, ReLU masks). */
+export function recorded(rec: Recording, node: Node): Pick<ReverseContext, 'x' | 'y' | 'pattern'> {
+  return {
+    x: (k) => rec.plan.values.get(node.inputs[k]!)!,
+    y: () => rec.plan.values.get(node.outputs[0]!)!,
+    pattern: () => {
+      const p = rec.plan.patterns.get(node.name);
+      if (!p) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): the recording holds no pattern for it`);
+      return p;
+    },
+  };
 }
 
 /**
@@ -109,13 +123,7 @@ function buildWalk(m: Model, rec: Recording, from: string, to: string[], rule: R
     const rc: ReverseContext = {
       node, rule, ctx, engine: e, label: `reverse:${node.op}:${node.name}`,
       xs: node.inputs.map(shapeOf), ys: shapeOf(out), dy,
-      x: (k) => rec.plan.values.get(node.inputs[k]!)!,
-      y: () => rec.plan.values.get(out)!,
-      pattern: () => {
-        const p = rec.plan.patterns.get(node.name);
-        if (!p) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): the recording holds no pattern for it`);
-        return p;
-      },
+      ...recorded(rec, node),
       needs: (k) => needed[k]!,
       grad: (k, make) => contribute(node.inputs[k]!, make),
       scratch: (bytes, label) => {
