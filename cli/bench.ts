@@ -15,6 +15,7 @@ import { maxOut } from '../explainers/optimize.ts';
 import { rise } from '../explainers/rise.ts';
 import { integratedGradients } from '../explainers/integrated.ts';
 import { ablationCam, scoreCam } from '../explainers/ablation.ts';
+import { perturbationCurves } from '../explainers/evaluate.ts';
 import { BENCH_MAX_BATCH, BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
 import { packagePath } from './paths.ts';
 
@@ -251,7 +252,21 @@ export async function bench(argv: string[]): Promise<number> {
     }
     const ratio = cams['ablation whole']! / cams['ablation tail']!;
     log(`  Ablation-CAM at /Relu_22 (fire9 squeeze, 64 channels): ${(cams['ablation tail']! / 1000).toFixed(1)} s per image through the tail, ${(cams['ablation whole']! / 1000).toFixed(1)} s through the whole network (${ratio.toFixed(1)}×); Score-CAM ${(cams['score-cam']! / 1000).toFixed(1)} s`);
+    // Deletion and insertion curves (loupe evaluate) of one image's saliency map: every step image of
+    // both curves in batches the device fits, against one step image per run.
+    const curveSteps = quick ? 20 : 100;
+    const sal1 = await X.saliency(sqz, x, 1);
+    const curves: Record<string, number> = {};
+    for (const [name, batch] of [['batched', undefined], ['one at a time', 1]] as [string, number | undefined][]) {
+      const t1 = performance.now();
+      await perturbationCurves(sqz, x, 1, sal1.maps, sal1.classes, ['deletion', 'insertion'], { steps: curveSteps, batch });
+      curves[name] = performance.now() - t1;
+      sqz.dropPlans();
+    }
+    const curveRatio = curves['one at a time']! / curves.batched!;
+    log(`  deletion + insertion, ${curveSteps} steps each (${2 * (curveSteps + 1)} images): ${(curves.batched! / 1000).toFixed(1)} s per image batched, ${(curves['one at a time']! / 1000).toFixed(1)} s one image at a time (${curveRatio.toFixed(2)}×)`);
     report.methods = {
+      curves: { steps: curveSteps, batchedMs: curves.batched, oneAtATimeMs: curves['one at a time'], ratio: curveRatio },
       rise: { masks, batch: n, masksPerSecond: r.masksPerSecond, forwardImagesPerSecond: fwd },
       ig: { steps, ms: igMs, forwardReverseMs: sal, perStep: igMs / sal / steps },
       ablationCam: { layer: layer[0], channels: 64, tailMs: cams['ablation tail'], wholeMs: cams['ablation whole'], ratio },
