@@ -10,6 +10,7 @@ import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphBuilder, getEngine, rng, runLoupe, expectOneLine, rejection } from './helpers.ts';
+import { resize, tensor } from './reference.ts';
 import { Model } from '../engine/runner.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import { inferShapes } from '../engine/shapes.ts';
@@ -35,24 +36,6 @@ const S = 227;
 
 // ---- the formulas in float64, written from pytorch-grad-cam (not by calling explainers/ablation.ts) ----
 
-/** Bilinear resize with half-pixel centres (the CAM family's upsampling of the map), float64. */
-function upsampleHalf(m: ArrayLike<number>, h: number, w: number, H: number, W: number): Float64Array {
-  const out = new Float64Array(H * W);
-  const at = (o: number, size: number, outSize: number) => {
-    const s = Math.max((o + 0.5) * (size / outSize) - 0.5, 0);
-    const a = Math.min(Math.floor(s), size - 1);
-    return [a, Math.min(a + 1, size - 1), s - a] as const;
-  };
-  for (let y = 0; y < H; y++) {
-    const [y0, y1, fy] = at(y, h, H);
-    for (let x = 0; x < W; x++) {
-      const [x0, x1, fx] = at(x, w, W);
-      out[y * W + x] = (m[y0 * w + x0]! * (1 - fx) + m[y0 * w + x1]! * fx) * (1 - fy) + (m[y1 * w + x0]! * (1 - fx) + m[y1 * w + x1]! * fx) * fy;
-    }
-  }
-  return out;
-}
-
 /** torch's UpsamplingBilinear2d (align_corners=True), float64: what score_cam.py upsamples channels with. */
 function upsampleCorners(m: ArrayLike<number>, h: number, w: number, H: number, W: number): Float64Array {
   const out = new Float64Array(H * W);
@@ -73,7 +56,7 @@ function camOf(A: Float32Array, i: number, C: number, h: number, w: number, weig
   const hw = h * w;
   const cam = new Float64Array(hw);
   for (let k = 0; k < C; k++) for (let q = 0; q < hw; q++) cam[q] += weights[k]! * A[(i * C + k) * hw + q]!;
-  const up = upsampleHalf(cam.map((v) => Math.max(v, 0)), h, w, H, W);
+  const up = resize(tensor([1, 1, h, w], cam.map((v) => Math.max(v, 0))), H, W, 'bilinear', false).data; // half-pixel centres, as the CAM family upsamples
   const mx = Math.max(...up);
   return mx > 0 ? up.map((v) => v / mx) : up;
 }
@@ -102,6 +85,18 @@ function skipGraph(): Graph {
   return b.build([y], 'skip');
 }
 
+/** LeNet with one digit and SqueezeNet with both.png, as the specs below use them. */
+async function loadModels(): Promise<{ lenet: Model; digit: Float32Array; sqz: Model; image: Float32Array }> {
+  const e = await getEngine();
+  const g = loadOnnx(new Uint8Array(readFileSync(LENET)), 'lenet-relu-mnist.onnx');
+  return {
+    lenet: new Model(e, g),
+    digit: preprocessImage(decodeImage(new Uint8Array(readFileSync(DIGIT)), 'mnist-test-0.png'), { ...g.preprocess, size: [28, 28], channels: 1 }),
+    sqz: new Model(e, loadOnnx(new Uint8Array(readFileSync(SQZ)), 'squeezenet.onnx')),
+    image: preprocessImage(decodeImage(new Uint8Array(readFileSync(BOTH)), 'both.png'), { size: [S, S], channels: 3, bgr: true, mean: [104, 117, 123] }),
+  };
+}
+
 // ---- specs ------------------------------------------------------------------------------------------
 
 describe('the tail of a graph after a value (Model.tail)', function () {
@@ -109,14 +104,7 @@ describe('the tail of a graph after a value (Model.tail)', function () {
   let sqz: Model;
   let digit: Float32Array;
   let image: Float32Array;
-  before(async () => {
-    const e = await getEngine();
-    const g = loadOnnx(new Uint8Array(readFileSync(LENET)), 'lenet-relu-mnist.onnx');
-    lenet = new Model(e, g);
-    digit = preprocessImage(decodeImage(new Uint8Array(readFileSync(DIGIT)), 'mnist-test-0.png'), { ...g.preprocess, size: [28, 28], channels: 1 });
-    sqz = new Model(e, loadOnnx(new Uint8Array(readFileSync(SQZ)), 'squeezenet.onnx'));
-    image = preprocessImage(decodeImage(new Uint8Array(readFileSync(BOTH)), 'both.png'), { size: [S, S], channels: 3, bgr: true, mean: [104, 117, 123] });
-  });
+  before(async () => ({ lenet, digit, sqz, image } = await loadModels()));
   after(() => {
     lenet.destroy();
     sqz.destroy();
@@ -194,14 +182,7 @@ describe('Ablation-CAM', function () {
   let sqz: Model;
   let digit: Float32Array;
   let image: Float32Array;
-  before(async () => {
-    const e = await getEngine();
-    const g = loadOnnx(new Uint8Array(readFileSync(LENET)), 'lenet-relu-mnist.onnx');
-    lenet = new Model(e, g);
-    digit = preprocessImage(decodeImage(new Uint8Array(readFileSync(DIGIT)), 'mnist-test-0.png'), { ...g.preprocess, size: [28, 28], channels: 1 });
-    sqz = new Model(e, loadOnnx(new Uint8Array(readFileSync(SQZ)), 'squeezenet.onnx'));
-    image = preprocessImage(decodeImage(new Uint8Array(readFileSync(BOTH)), 'both.png'), { size: [S, S], channels: 3, bgr: true, mean: [104, 117, 123] });
-  });
+  before(async () => ({ lenet, digit, sqz, image } = await loadModels()));
   after(() => {
     lenet.destroy();
     sqz.destroy();

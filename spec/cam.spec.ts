@@ -9,6 +9,7 @@ import { readFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEngine, rng, runLoupe, expectOneLine, rejection } from './helpers.ts';
+import { resize, tensor } from './reference.ts';
 import { Model, type Tensor } from '../engine/runner.ts';
 import { Reverser } from '../engine/reverse.ts';
 import { classifierValues } from '../engine/classify.ts';
@@ -68,29 +69,9 @@ function camRef(variant: Variant, A: Float32Array, g: Float32Array, i: number, C
   return cam;
 }
 
-/** Bilinear resize with half-pixel centres (cv2 / align_corners=False), in float64. */
-function upsample(m: Float64Array, h: number, w: number, H: number, W: number): Float64Array {
-  const out = new Float64Array(H * W);
-  const at = (o: number, size: number, outSize: number) => {
-    const s = Math.max((o + 0.5) * (size / outSize) - 0.5, 0);
-    const a = Math.min(Math.floor(s), size - 1);
-    return [a, Math.min(a + 1, size - 1), s - a] as const;
-  };
-  for (let y = 0; y < H; y++) {
-    const [y0, y1, fy] = at(y, h, H);
-    for (let x = 0; x < W; x++) {
-      const [x0, x1, fx] = at(x, w, W);
-      const top = m[y0 * w + x0]! * (1 - fx) + m[y0 * w + x1]! * fx;
-      const bottom = m[y1 * w + x0]! * (1 - fx) + m[y1 * w + x1]! * fx;
-      out[y * W + x] = top * (1 - fy) + bottom * fy;
-    }
-  }
-  return out;
-}
-
 /** ReLU, upsampling to the input, division by the maximum: what every CAM does with its layer map. */
 function finish(cam: Float64Array, h: number, w: number): Float64Array {
-  const up = upsample(cam.map((v) => Math.max(v, 0)), h, w, S, S);
+  const up = resize(tensor([1, 1, h, w], cam.map((v) => Math.max(v, 0))), S, S, 'bilinear', false).data; // half-pixel centres, as the CAM family upsamples
   let mx = 0;
   for (const v of up) mx = Math.max(mx, v);
   return mx > 0 ? up.map((v) => v / mx) : up;
