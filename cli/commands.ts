@@ -104,13 +104,16 @@ export const EVALUATE_OPTIONS = [
   ...PREPROCESS_OPTIONS, LABELS_OPTION,
   { name: 'methods', type: 'string', required: true, arg: 'M1,M2,...', help: 'the methods to evaluate, comma-separated (any of loupe explain\'s methods that give one map per image)' },
   { name: 'methodOptions', type: 'string', arg: "'M:key=value;...'", help: "each method's options, as its loupe explain flags without the dashes, e.g. 'gradcam:layer=/Concat_7_output_0;ig:steps=16' (one key=value per entry; repeat the method for more)" },
-  { name: 'metrics', type: 'string', default: decidedLater('deletion,insertion, and pointing with --masks'), help: 'deletion, insertion, pointing (randomisation, infidelity and sensitivity are not built yet)' },
+  { name: 'metrics', type: 'string', default: decidedLater('deletion,insertion, and pointing with --masks'), help: 'deletion, insertion, pointing, randomisation (infidelity and sensitivity are not built yet)' },
   { name: 'steps', type: 'int', default: 100, min: 1, max: 100000, help: 'steps of the deletion and insertion curves (each has steps+1 points)' },
   { name: 'sigma', type: 'number', default: 5, min: 0, help: "σ in pixels of the Gaussian blur insertion starts from (0: a copy of the image); deletion sets pixels to 0 in network units, the preprocessing's mean pixel" },
   { name: 'masks', type: 'path', arg: 'DIR', help: "the pointing game's regions: DIR/NAME.png per image NAME.*, non-zero = the class's region, at the image's size or the model's input size" },
   { name: 'tolerance', type: 'number', default: 15, min: 0, help: "pointing game: a hit when the map's maximum is within this many pixels of the region" },
   { name: 'batch', type: 'int', min: 1, max: 4096, arg: 'N', help: "step images per model run (default: as many as fit)" },
-  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.csv, PREFIX.json, PREFIX.png and PREFIX-curves.png' },
+  { name: 'randomiseLayers', type: 'string', default: 'all', arg: 'all|K|L1,L2,...', help: 'randomisation: the cascade from the logits down: all layers with parameters, the first K of them, or the named layers at which its steps end' },
+  { name: 'randomiseEvery', type: 'int', default: 1, min: 1, max: 100000, arg: 'N', help: 'randomisation: layers randomised per step (a step every N layers; the last step ends at the last layer)' },
+  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "randomisation: the seed of the permutations of each layer's parameters" },
+  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.csv, PREFIX.json, PREFIX.png, PREFIX-curves.png (deletion, insertion) and PREFIX-randomisation.png (randomisation)' },
 ] as const satisfies readonly OptionSpec[];
 
 export const SERVE_OPTIONS = [

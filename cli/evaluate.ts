@@ -14,8 +14,9 @@ import { preprocessImage } from '../loaders/preprocess.ts';
 import { resizeImage } from '../render/render.ts';
 import { explainer } from '../explainers/registry.ts';
 import { flagName } from '../explainers/options.ts';
-import { checkMetrics, checkMethod, evaluate, evaluationTable, type MethodRequest } from '../explainers/evaluate.ts';
-import { curvesFigure, evaluationFigure } from '../render/evaluate.ts';
+import { checkMetrics, checkMethod, DECORRELATION_THRESHOLD, evaluate, evaluationTable, type MethodRequest } from '../explainers/evaluate.ts';
+import { cascadeSteps, type CascadeOptions } from '../explainers/randomisation.ts';
+import { curvesFigure, evaluationFigure, randomisationFigure } from '../render/evaluate.ts';
 import { checkOutputs, toJson, writeOutputSet, type OutputFile } from './output.ts';
 import { progressBar } from './progress.ts';
 import { EVALUATE_OPTIONS } from './commands.ts';
@@ -75,6 +76,24 @@ export function readMask(dir: string, file: string, image: RGBAImage, h: number,
   return out;
 }
 
+/** --randomise-layers (all, a count or layer names) and --randomise-every as the cascade's options. */
+export function parseRandomiseLayers(text: string, every: number): CascadeOptions {
+  const t = text.trim();
+  if (t === 'all') return { layers: 'all', every };
+  if (/^[0-9]+$/.test(t)) return { layers: Number(t), every };
+  if (/^[-+.0-9]+$/.test(t)) throw new ArgumentError(`--randomise-layers must be all, a count ≥ 1 or layer names, got "${text}"`);
+  const names = t.split(',').map((s) => s.trim()).filter((s) => s);
+  if (names.length === 0) throw new ArgumentError('--randomise-layers is empty');
+  return { layers: names, every };
+}
+
+/** The stdout/JSON line on the methods that fail the randomisation check. */
+export function decorrelationLine(failing: readonly string[]): string {
+  return failing.length
+    ? `randomisation: does not decorrelate (mean |map| Spearman above ${DECORRELATION_THRESHOLD} after the last step): ${failing.join(', ')}`
+    : `randomisation: every method decorrelates (mean |map| Spearman at most ${DECORRELATION_THRESHOLD} after the last step)`;
+}
+
 export async function evaluateCommand(argv: string[]): Promise<number> {
   const { args, o } = parseCommand(argv, EVALUATE_OPTIONS, 'evaluate');
   if (args.positional.length) throw new ArgumentError(`evaluate: unexpected argument "${args.positional[0]}"`);
@@ -85,7 +104,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const metrics = checkMetrics((o.metrics ?? (o.masks ? 'deletion,insertion,pointing' : 'deletion,insertion')).split(',').map((s) => s.trim()).filter((s) => s));
   if (metrics.includes('pointing') && !o.masks) throw new ArgumentError('--metrics pointing needs --masks DIR (a region mask per image)');
   if (o.masks && !metrics.includes('pointing')) throw new ArgumentError('--masks is for the pointing game: add pointing to --metrics');
-  const files = [`${o.out}.csv`, `${o.out}.json`, `${o.out}.png`, `${o.out}-curves.png`];
+  const files = [`${o.out}.csv`, `${o.out}.json`, `${o.out}.png`, `${o.out}-curves.png`, `${o.out}-randomisation.png`];
+  const randomise = parseRandomiseLayers(o.randomiseLayers, o.randomiseEvery);
   checkOutputs('--out', o.out, files); // before the model is read
   const methods = parseMethodOptions(o.methodOptions, methodNames);
 
@@ -107,6 +127,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const inputs = { data, batch: paths.length, names, labels, preprocess, fromImages: true };
 
   for (const r of methods) checkMethod(g, inputs, r); // bad options fail before the GPU starts
+  if (metrics.includes('randomisation')) cascadeSteps(g, randomise); // so do bad layer names
 
   const engine = await createNodeEngine();
   const model = new Model(engine, g);
@@ -126,7 +147,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSigint);
   let result;
   try {
-    result = await evaluate(model, inputs, methods, { metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, progress: update, signal: abort.signal });
+    result = await evaluate(model, inputs, methods, { metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, randomise, seed: o.seed, progress: update, signal: abort.signal });
   } finally {
     process.off('SIGINT', onSigint);
     if (label) bar.done();
@@ -138,7 +159,18 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const json = {
     model: basename(o.model), images: names, metrics: result.metrics, steps: result.steps, sigma: result.sigma, tolerance: result.tolerance,
     deletionBaseline: result.deletionBaseline, insertionStart: `the image blurred by a Gaussian of σ ${result.sigma} px`,
-    methods: result.methods.map((m) => ({ method: m.method, options: Object.fromEntries(Object.entries(m.options).map(([k, v]) => [k, v && typeof v === 'object' && 'bytes' in v ? (v as unknown as { name: string }).name : v])), mean: m.mean, images: m.images, warnings: m.warnings })),
+    ...(result.notDecorrelating && {
+      randomisation: {
+        reinitialisation: "each parameter tensor of a randomised layer replaced by a seeded permutation of its own values", seed: result.seed,
+        class: 'the class each method explained on the original model', ssim: 'maps min-max normalised to [0, 1], 7×7 uniform window, C1 = 0.01², C2 = 0.03²',
+        notDecorrelating: result.notDecorrelating, line: decorrelationLine(result.notDecorrelating),
+      },
+    }),
+    methods: result.methods.map((m) => ({
+      method: m.method, options: Object.fromEntries(Object.entries(m.options).map(([k, v]) => [k, v && typeof v === 'object' && 'bytes' in v ? (v as unknown as { name: string }).name : v])), mean: m.mean, images: m.images,
+      ...(m.randomisation && { decorrelates: m.decorrelates, randomisation: m.randomisation.map((s) => ({ layer: s.layer, layers: s.layers, mean: s.mean, images: s.images })) }),
+      warnings: m.warnings,
+    })),
   };
   const out: OutputFile[] = [
     [`${o.out}.csv`, () => new TextEncoder().encode(`${table.columns.join(',')}\n${table.rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`)],
@@ -147,7 +179,10 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   ];
   const curves = curvesFigure(result, ctx.model);
   if (curves) out.push([`${o.out}-curves.png`, () => encodePng(curves)]);
+  const cascade = randomisationFigure(result, ctx);
+  if (cascade) out.push([`${o.out}-randomisation.png`, () => encodePng(cascade)]);
   for (const f of await writeOutputSet(out)) console.log(f);
+  if (result.notDecorrelating) console.log(decorrelationLine(result.notDecorrelating));
   for (const m of result.methods) for (const wmsg of m.warnings) console.error(`loupe: warning: ${wmsg}`);
   return 0;
 }

@@ -15,21 +15,33 @@
 // - The pointing game (Zhang et al., 2016): a hit when the map's maximum (the first in row-major
 //   order on ties) lies within `tolerance` pixels (default 15, Euclidean) of the class's region,
 //   a binary H×W mask at the model's input size; an image without region pixels is not counted.
+// - Model-parameter randomisation (Adebayo et al., 2018): the cascade of explainers/randomisation.ts;
+//   at each step a new Model over the randomised graph (the caller's model untouched, each
+//   temporary one destroyed), the method's maps recomputed for the same images and the same class
+//   (the class the method explained on the original model), compared with the original maps by
+//   Spearman (raw and |map|) and SSIM. A method whose mean |map| Spearman stays above 0.5 after the
+//   last step "does not decorrelate" (fails the check).
 //
 // Methods come from the registry, so every registered method that gives one H×W map per image can
 // be evaluated; the target class of an image is the class the method explained (its meta.classes),
 // else the model's top-1. No Node modules, no files, no device access: model.run only.
 import { gaussianBlur } from '../loaders/preprocess.ts';
-import type { Model } from '../engine/runner.ts';
+import { Model } from '../engine/runner.ts';
 import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts';
 import { checkClassifier, softmaxRows } from '../engine/classify.ts';
 import { explainer } from './registry.ts';
+import { cascadeSteps, randomisedGraph, spearman, ssim, type CascadeOptions } from './randomisation.ts';
 import type { ExplainInputs, Explanation, Progress } from './explanation.ts';
 
-export const METRICS = ['deletion', 'insertion', 'pointing'] as const;
+export const METRICS = ['deletion', 'insertion', 'pointing', 'randomisation'] as const;
 export type Metric = (typeof METRICS)[number];
 /** Metrics issue 14 names that are not built yet: refused with one line. */
-export const LATER_METRICS = ['randomisation', 'infidelity', 'sensitivity'] as const;
+export const LATER_METRICS = ['infidelity', 'sensitivity'] as const;
+/** The statistics of each randomisation step, against the original map. */
+export const RANDOMISATION_STATS = ['spearman', 'spearman-abs', 'ssim'] as const;
+export type RandomisationStat = (typeof RANDOMISATION_STATS)[number];
+/** Mean |map| Spearman above which a method does not decorrelate after the whole cascade. */
+export const DECORRELATION_THRESHOLD = 0.5;
 
 export const DELETION_BASELINE = '0 in network units (the preprocessing mean pixel for a mean-subtracted model; black without a mean)';
 
@@ -176,7 +188,24 @@ export interface EvaluateOptions extends Omit<CurveOptions, 'onProgress'> {
   masks?: readonly (ArrayLike<number> | undefined)[];
   /** pointing game tolerance, pixels; default 15 */
   tolerance?: number;
+  /** randomisation: the cascade (see explainers/randomisation.ts) */
+  randomise?: CascadeOptions;
+  /** randomisation: the seed of the permutations; default 0 */
+  seed?: number;
   progress?: Progress;
+}
+
+/** One step of a method's randomisation cascade. */
+export interface RandomisationStep {
+  /** the lowest layer randomised */
+  layer: string;
+  /** every layer randomised at this step, from the top */
+  layers: string[];
+  /** N×H×W maps of the randomised model */
+  maps: Float32Array;
+  /** per image; NaN (null in JSON) where a map is constant */
+  images: Record<RandomisationStat, number>[];
+  mean: Record<RandomisationStat, number>;
 }
 
 export interface ImageResult {
@@ -188,6 +217,10 @@ export interface ImageResult {
 }
 
 export interface MethodResult {
+  /** randomisation: the cascade's steps, top layer first */
+  randomisation?: RandomisationStep[];
+  /** randomisation: false when the mean |map| Spearman after the last step is above 0.5; null when it is undefined (a constant map) */
+  decorrelates?: boolean | null;
   method: string;
   options: Record<string, unknown>;
   /** N×H×W, the maps evaluated */
@@ -205,6 +238,9 @@ export interface Evaluation {
   tolerance: number;
   deletionBaseline: string;
   methods: MethodResult[];
+  /** randomisation: the seed, and the methods that do not decorrelate */
+  seed?: number;
+  notDecorrelating?: string[];
 }
 
 /** Checks a method request before any GPU work: known, and its options valid for this model. */
@@ -251,6 +287,7 @@ async function topClasses(model: Model, x: Float32Array, n: number, names?: read
   });
 }
 
+const num = (v: number) => (Number.isFinite(v) ? v : '');
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const meanCurve = (cs: Float32Array[]) => Array.from(cs[0]!, (_, k) => meanOf(cs.map((c) => c[k]!)));
 
@@ -275,10 +312,12 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
     });
   }
   for (const r of methods) checkMethod(model.graph, inputs, r);
+  const cascade = metrics.includes('randomisation') ? cascadeSteps(model.graph, o.randomise) : [];
+  const seed = o.seed ?? 0;
   const x = inputs.data.subarray(0, n * c * h * w);
   const names = inputs.names ?? Array.from({ length: n }, (_, i) => `image ${i}`);
   let top: number[] | undefined;
-  const curveMetrics = metrics.filter((m): m is 'deletion' | 'insertion' => m !== 'pointing');
+  const curveMetrics = metrics.filter((m): m is 'deletion' | 'insertion' => m === 'deletion' || m === 'insertion');
   const out: MethodResult[] = [];
   for (const r of methods) {
     throwIfCancelled(o.signal, 'evaluate');
@@ -308,9 +347,54 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
       mean.pointing = counted ? hits / counted : null;
       mean.pointingCounted = counted;
     }
-    out.push({ method: r.name, options: r.options ?? {}, maps: got.maps, images, mean, warnings: got.warnings });
+    const res: MethodResult = { method: r.name, options: r.options ?? {}, maps: got.maps, images, mean, warnings: got.warnings };
+    if (cascade.length) {
+      res.randomisation = await randomisationCascade(model, inputs, r, got.maps, classes, cascade, seed, o);
+      const last = res.randomisation[res.randomisation.length - 1]!.mean['spearman-abs'];
+      res.decorrelates = Number.isFinite(last) ? Math.abs(last) <= DECORRELATION_THRESHOLD : null;
+      if (res.decorrelates === null) res.warnings.push(`${r.name}: randomisation: the Spearman correlation after the last step is undefined (a map is constant), so whether it decorrelates is not known`);
+    }
+    out.push(res);
   }
-  return { metrics, steps, sigma: o.sigma ?? 5, tolerance: o.tolerance ?? 15, deletionBaseline: DELETION_BASELINE, methods: out };
+  const e: Evaluation = { metrics, steps, sigma: o.sigma ?? 5, tolerance: o.tolerance ?? 15, deletionBaseline: DELETION_BASELINE, methods: out };
+  if (cascade.length) {
+    e.seed = seed;
+    e.notDecorrelating = out.filter((m) => m.decorrelates === false).map((m) => m.method);
+  }
+  return e;
+}
+
+/**
+ * The randomisation cascade of method `r`: per step a temporary model over the randomised graph,
+ * the maps for the same images and classes, and their statistics against `orig`.
+ */
+async function randomisationCascade(model: Model, inputs: ExplainInputs, r: MethodRequest, orig: Float32Array, classes: readonly number[], cascade: ReturnType<typeof cascadeSteps>, seed: number, o: EvaluateOptions): Promise<RandomisationStep[]> {
+  const [, , h, w] = model.graph.input.shape as [number, number, number, number];
+  const n = inputs.batch, hw = h * w;
+  // the same class as on the original model: the method's own class option when it has one
+  const hasClass = explainer(r.name).options.some((s) => s.name === 'class');
+  const req: MethodRequest = hasClass ? { name: r.name, options: { ...r.options, class: classes.join(',') } } : r;
+  const steps: RandomisationStep[] = [];
+  for (const [k, step] of cascade.entries()) {
+    throwIfCancelled(o.signal, 'evaluate');
+    o.progress?.(k, cascade.length, `${r.name} randomisation`);
+    const m = new Model(model.engine, randomisedGraph(model.graph, step.layers, seed));
+    m.memoryBudget = model.memoryBudget;
+    let maps: Float32Array;
+    try {
+      maps = (await methodMaps(m, inputs, req, undefined, o.signal)).maps;
+    } finally {
+      m.destroy();
+    }
+    const images = Array.from({ length: n }, (_, i) => {
+      const a = orig.subarray(i * hw, (i + 1) * hw), b = maps.subarray(i * hw, (i + 1) * hw);
+      return { spearman: spearman(a, b), 'spearman-abs': spearman(a, b, true), ssim: ssim(a, b, h, w) };
+    });
+    const mean = Object.fromEntries(RANDOMISATION_STATS.map((s) => [s, meanOf(images.map((im) => im[s]))])) as Record<RandomisationStat, number>;
+    steps.push({ layer: step.name, layers: step.layers, maps, images, mean });
+  }
+  o.progress?.(cascade.length, cascade.length, `${r.name} randomisation`);
+  return steps;
 }
 
 /** The table of an evaluation: one row per method × image × metric, then the per-method means (image "mean"). */
@@ -319,10 +403,19 @@ export function evaluationTable(e: Evaluation): { columns: string[]; rows: (stri
   for (const m of e.methods) {
     for (const im of m.images)
       for (const metric of e.metrics) {
+        if (metric === 'randomisation') continue;
         const v = metric === 'pointing' ? (im.pointing?.hit === null || im.pointing === undefined ? '' : im.pointing.hit ? 1 : 0) : im[metric]!.auc;
-        rows.push([m.method, im.image, im.class, metric, v]);
+        rows.push([m.method, im.image, im.class, metric, v, '']);
       }
-    for (const metric of e.metrics) rows.push([m.method, 'mean', '', metric, m.mean[metric] ?? '']);
+    for (const metric of e.metrics) if (metric !== 'randomisation') rows.push([m.method, 'mean', '', metric, m.mean[metric] ?? '', '']);
+    for (const step of m.randomisation ?? []) {
+      m.images.forEach((im, i) => {
+        for (const s of RANDOMISATION_STATS) rows.push([m.method, im.image, im.class, `randomisation-${s}`, num(step.images[i]![s]), step.layer]);
+      });
+      for (const s of RANDOMISATION_STATS) rows.push([m.method, 'mean', '', `randomisation-${s}`, num(step.mean[s]), step.layer]);
+    }
   }
-  return { columns: ['method', 'image', 'class', 'metric', 'value'], rows };
+  // the column of the layer a randomisation row was randomised down to, only when there are such rows
+  if (!e.metrics.includes('randomisation')) return { columns: ['method', 'image', 'class', 'metric', 'value'], rows: rows.map((r) => r.slice(0, 5)) };
+  return { columns: ['method', 'image', 'class', 'metric', 'value', 'randomised_to'], rows };
 }

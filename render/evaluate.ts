@@ -80,3 +80,35 @@ export function evaluationFigure(e: Evaluation, ctx: FigureContext): RGBAImage {
   });
   return montage(cells, { columns: 1 + e.methods.length, cellSize: Math.max(160, Math.min(256, h)), textScale: 1, title: `evaluate - ${ctx.model}` });
 }
+
+/**
+ * PREFIX-randomisation.png: per method the paper's cascading row for the first image (the original
+ * map, then the map after each step, captioned with the lowest layer randomised and its |map|
+ * Spearman), then the mean Spearman (|map|) and SSIM of each method against the step.
+ */
+export function randomisationFigure(e: Evaluation, ctx: FigureContext): RGBAImage | undefined {
+  const withSteps = e.methods.filter((m) => m.randomisation?.length);
+  if (withSteps.length === 0) return undefined;
+  const [, h, w] = ctx.shape;
+  const img = shownImages(ctx)[0]!;
+  const heat = (map: Float32Array) => {
+    const signed = map.some((v) => v < 0);
+    return overlay(img, signed ? renderSigned(map, h, w, { transparent: true, scale: attributionScale(map) }) : renderSequential(map, h, w, { transparent: true }), 0.8, { greyBase: signed });
+  };
+  const steps = withSteps[0]!.randomisation!.length;
+  const columns = steps + 1;
+  const cells: MontageCell[] = [];
+  for (const m of withSteps) {
+    cells.push({ image: heat(m.maps.subarray(0, h * w)), caption: `${m.method}: original${m.decorrelates === false ? ' (does not decorrelate)' : ''}` });
+    for (const s of m.randomisation!) {
+      const rho = s.images[0]!['spearman-abs'];
+      cells.push({ image: heat(s.maps.subarray(0, h * w)), caption: `to ${s.layer}: r|map| ${Number.isFinite(rho) ? rho.toFixed(2) : '-'}` });
+    }
+  }
+  const curve = (stat: 'spearman-abs' | 'ssim') =>
+    plotCurves(withSteps.map((m) => ({ label: `${m.method}`, curve: [1, ...m.randomisation!.map((s) => (Number.isFinite(s.mean[stat]) ? s.mean[stat] : 0))] })), `mean ${stat === 'ssim' ? 'SSIM' : 'Spearman |map|'} by step`, `steps (0: original .. ${steps}: to ${withSteps[0]!.randomisation![steps - 1]!.layer})`);
+  cells.push({ image: curve('spearman-abs'), caption: 'mean Spearman, |map|' });
+  cells.push({ image: curve('ssim'), caption: 'mean SSIM' });
+  while (cells.length % columns) cells.push({ image: createImage(8, 8, [255, 255, 255]), caption: '' });
+  return montage(cells, { columns, cellSize: Math.max(160, Math.min(256, h)), textScale: 1, title: `cascading randomisation, ${ctx.names?.[0] ?? 'image 0'}, seed ${e.seed ?? 0} - ${ctx.model}` });
+}

@@ -181,8 +181,9 @@ describe('loupe evaluate', function () {
   };
   it('an unknown method: one line, exit 1, nothing written', () => refused(['--methods', 'saliency,nope'], /^loupe: unknown method "nope"; methods are /));
   it('an unknown metric, and one not built yet', () => {
-    refused(['--methods', 'saliency', '--metrics', 'deletion,auc'], /^loupe: unknown metric "auc"; metrics are deletion, insertion, pointing$/);
-    refused(['--methods', 'saliency', '--metrics', 'randomisation'], /^loupe: metric "randomisation" is not built yet/);
+    refused(['--methods', 'saliency', '--metrics', 'deletion,auc'], /^loupe: unknown metric "auc"; metrics are deletion, insertion, pointing, randomisation$/);
+    refused(['--methods', 'saliency', '--metrics', 'infidelity'], /^loupe: metric "infidelity" is not built yet/);
+    refused(['--methods', 'saliency', '--metrics', 'sensitivity'], /^loupe: metric "sensitivity" is not built yet/);
   });
   it('a mask of the wrong size', () => {
     const dir = join(tmp, 'small-masks');
