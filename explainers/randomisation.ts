@@ -20,6 +20,7 @@
 //   structural_similarity defaults. Maps smaller than 7×7 use one window of the whole map.
 import { ArgumentError } from '../engine/errors.ts';
 import { nodeParams, type Graph, type Param } from '../engine/ir.ts';
+import { mulberry32 } from '../engine/train.ts';
 
 /** Ranks 1..n, ties given the average of their ranks. */
 export function averageRanks(x: ArrayLike<number>): Float64Array {
@@ -36,7 +37,8 @@ export function averageRanks(x: ArrayLike<number>): Float64Array {
   return r;
 }
 
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** Pearson correlation of two equal-length arrays in float64; NaN when either is constant. */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
   let ma = 0, mb = 0;
   for (let i = 0; i < n; i++) (ma += a[i]!), (mb += b[i]!);
@@ -144,18 +146,6 @@ export function cascadeSteps(g: Graph, o: CascadeOptions = {}): CascadeStep[] {
   return cuts.map((c) => ({ name: all[c - 1]!, layers: all.slice(0, c) }));
 }
 
-/** A seeded generator of uniform values in [0, 1) (mulberry32). */
-function generator(seed: number): () => number {
-  let s = (seed >>> 0) ^ 0x9e3779b9;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A copy of `g` whose layers `layers` have every parameter tensor replaced by a seeded permutation
  * of its own values; the other params are the same objects. The seed of a tensor depends on `seed`
@@ -171,7 +161,7 @@ export function randomisedGraph(g: Graph, layers: readonly string[], seed = 0): 
       if (!p) continue;
       let h = seed >>> 0;
       for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
-      const rand = generator(h);
+      const rand = mulberry32(h ^ 0x9e3779b9);
       const data = Float32Array.from(p.data);
       for (let i = data.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));

@@ -17,6 +17,7 @@ import { readNpy } from '../loaders/npy.ts';
 import { loadCaffe } from '../loaders/caffe.ts';
 import * as O from '../kernels/image_opt.ts';
 import { ArgumentError } from '../engine/errors.ts';
+import { pearson } from '../explainers/randomisation.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '..', 'shared', 'data');
@@ -24,20 +25,6 @@ const CAFFE = join(DATA, 'caffe/squeezenet_v1.0_deepcompression');
 const SQZ = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
 const RANGE: [number, number] = [-123, 152]; // BGR pixels 0..255 minus the Caffe means
 const photo = (f: string) => preprocessImage(decodeImage(new Uint8Array(readFileSync(f)), f), { size: [227, 227], mean: [104, 117, 123], bgr: true, channels: 3 });
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) (ma += a[i]!), (mb += b[i]!);
-  ma /= n;
-  mb /= n;
-  let num = 0, da = 0, db = 0;
-  for (let i = 0; i < n; i++) {
-    num += (a[i]! - ma) * (b[i]! - mb);
-    da += (a[i]! - ma) ** 2;
-    db += (b[i]! - mb) ** 2;
-  }
-  return num / Math.sqrt(da * db);
-}
 /**
  * The correlation of a C×H×W image's best k×k window (all C channels) with a filter [C, k, k]:
  * the highest Pearson over every window position, with the filter's channels as given or reversed
