@@ -53,11 +53,6 @@ export class RiseSampler {
   private fillBuf: GPUBuffer;
   private wtsBuf: GPUBuffer;
   private mapBuf: GPUBuffer;
-  private maskSets = new Map<number, Dispatch>();
-  private applySets = new Map<string, Dispatch>();
-  private accSets = new Map<number, Dispatch>();
-  private targetIds = new WeakMap<GPUBuffer, number>();
-  private nextTarget = 0;
 
   constructor(model: Model, private readonly o: RiseSamplerOptions) {
     const [, c, h, w] = model.graph.input.shape;
@@ -98,29 +93,18 @@ export class RiseSampler {
     this.engine.device.queue.writeBuffer(this.range, 0, new Uint32Array([first, n]));
   }
 
+  // The dispatches are made per batch: the engine keeps the pipelines, the uniform buffers (by
+  // contents) and the bind groups (by buffers), so a later batch of the same size reuses them all.
   private masksDispatch(n: number): Dispatch {
-    let d = this.maskSets.get(n);
-    if (!d) {
-      const g = this.geometry;
-      d = this.engine.makeDispatch(KR.riseMasks, {
-        uniforms: { h: g.height, w: g.width, cells: g.cells, cellH: g.cellH, cellW: g.cellW, upH: g.upH, upW: g.upW, seed: this.o.seed >>> 0, p: this.o.p },
-        bindings: { range: this.range, masks: this.masksBuf }, threads: n * this.hw, label: 'rise_masks',
-      });
-      this.maskSets.set(n, d);
-    }
-    return d;
+    const g = this.geometry;
+    return this.engine.makeDispatch(KR.riseMasks, {
+      uniforms: { h: g.height, w: g.width, cells: g.cells, cellH: g.cellH, cellW: g.cellW, upH: g.upH, upW: g.upW, seed: this.o.seed >>> 0, p: this.o.p },
+      bindings: { range: this.range, masks: this.masksBuf }, threads: n * this.hw, label: 'rise_masks',
+    });
   }
 
   private applyDispatch(n: number, y: GPUBuffer): Dispatch {
-    let id = this.targetIds.get(y);
-    if (id === undefined) this.targetIds.set(y, (id = this.nextTarget++));
-    const key = `${n}|${id}`;
-    let d = this.applySets.get(key);
-    if (!d) {
-      d = this.engine.makeDispatch(KR.riseApply, { uniforms: { c: this.c, hw: this.hw }, bindings: { range: this.range, x: this.xBuf, fill: this.fillBuf, masks: this.masksBuf, y }, threads: n * this.c * this.hw, label: 'rise_apply' });
-      this.applySets.set(key, d);
-    }
-    return d;
+    return this.engine.makeDispatch(KR.riseApply, { uniforms: { c: this.c, hw: this.hw }, bindings: { range: this.range, x: this.xBuf, fill: this.fillBuf, masks: this.masksBuf, y }, threads: n * this.c * this.hw, label: 'rise_apply' });
   }
 
   /** Masks first..first+n−1 and the image masked by each, written into a model plan's input. */
@@ -140,15 +124,11 @@ export class RiseSampler {
   async accumulate(n: number, scores: Float32Array): Promise<void> {
     if (scores.length !== n * this.o.rows || n > this.o.maxBatch) throw new ShapeError(`RISE: ${scores.length} scores for ${n} masks × ${this.o.rows} classes`);
     this.engine.device.queue.writeBuffer(this.wtsBuf, 0, scores.buffer, scores.byteOffset, scores.byteLength);
-    let d = this.accSets.get(n);
-    if (!d) {
-      const wg = KR.riseAccumulate.overrides!.WG!;
-      d = this.engine.makeDispatch(KR.riseAccumulate, {
-        uniforms: { n, rows: this.o.rows, hw: this.hw }, bindings: { wts: this.wtsBuf, masks: this.masksBuf, map: this.mapBuf },
-        workgroups: [Math.ceil(this.hw / wg), this.o.rows, 1], label: 'rise_accumulate', flops: 2 * n * this.o.rows * this.hw,
-      });
-      this.accSets.set(n, d);
-    }
+    const wg = KR.riseAccumulate.overrides!.WG!;
+    const d = this.engine.makeDispatch(KR.riseAccumulate, {
+      uniforms: { n, rows: this.o.rows, hw: this.hw }, bindings: { wts: this.wtsBuf, masks: this.masksBuf, map: this.mapBuf },
+      workgroups: [Math.ceil(this.hw / wg), this.o.rows, 1], label: 'rise_accumulate', flops: 2 * n * this.o.rows * this.hw,
+    });
     await this.engine.run([d]);
   }
 
@@ -171,8 +151,6 @@ export class RiseSampler {
       await this.engine.run(this.source(first, n).images!(out));
       return await this.engine.readFloats(out, n * this.c * this.hw);
     } finally {
-      const id = this.targetIds.get(out);
-      for (const k of [...this.applySets.keys()]) if (k.endsWith(`|${id}`)) this.applySets.delete(k);
       this.engine.destroyBuffer(out);
     }
   }
@@ -180,8 +158,5 @@ export class RiseSampler {
   destroy(): void {
     for (const b of this.buffers) this.engine.destroyBuffer(b);
     this.buffers = [];
-    this.maskSets.clear();
-    this.applySets.clear();
-    this.accSets.clear();
   }
 }

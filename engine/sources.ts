@@ -79,29 +79,6 @@ export class OcclusionImages {
   }
 }
 
-/**
- * Dispatches of a batch source kept per (batch size, target buffer): a plan's input buffer stays the
- * same from batch to batch, and on lavapipe a fresh bind group per dispatch costs as much as the work.
- */
-class TargetDispatches {
-  private ids = new WeakMap<GPUBuffer, number>();
-  private next = 0;
-  private kept = new Map<string, Dispatch>();
-
-  get(n: number, y: GPUBuffer, make: () => Dispatch): Dispatch {
-    let id = this.ids.get(y);
-    if (id === undefined) this.ids.set(y, (id = this.next++));
-    const key = `${n}|${id}`;
-    let d = this.kept.get(key);
-    if (!d) this.kept.set(key, (d = make()));
-    return d;
-  }
-
-  clear(): void {
-    this.kept.clear();
-  }
-}
-
 let ablations = 0;
 
 /**
@@ -118,7 +95,6 @@ export class AblatedChannels {
   private range: GPUBuffer;
   private readonly engine: Engine;
   private readonly hw: number;
-  private made = new TargetDispatches();
   /** names this instance's injection in plan caches: a plan kept from an earlier instance binds that one's (destroyed) range buffer */
   private readonly id = ablations++;
 
@@ -147,7 +123,8 @@ export class AblatedChannels {
     const { c, hw } = this;
     const total = n * c * hw;
     return {
-      images: (y) => [this.made.get(n, y, () => this.engine.makeDispatch(K.ablateChannels, { defines: ['COPY'], uniforms: { total, c, hw, stride: 0 }, bindings: { range: this.range, a: this.a, y }, threads: total, label: 'ablate_channels' }))],
+      // the engine caches the pipeline, the uniform buffer and the bind group: a later batch of the same size reuses them
+      images: (y) => [this.engine.makeDispatch(K.ablateChannels, { defines: ['COPY'], uniforms: { total, c, hw, stride: 0 }, bindings: { range: this.range, a: this.a, y }, threads: total, label: 'ablate_channels' })],
     };
   }
 
@@ -164,7 +141,6 @@ export class AblatedChannels {
   }
 
   dispose(): void {
-    this.made.clear();
     this.engine.destroyBuffer(this.a);
     this.engine.destroyBuffer(this.range);
   }
@@ -181,7 +157,6 @@ export class MaskedImages {
   private readonly engine: Engine;
   private readonly c: number;
   private readonly hw: number;
-  private made = new TargetDispatches();
 
   constructor(model: Model, readonly maxBatch: number) {
     const [, c, h, w] = model.graph.input.shape;
@@ -205,11 +180,10 @@ export class MaskedImages {
     this.engine.device.queue.writeBuffer(this.masks, 0, masks.buffer, masks.byteOffset, masks.byteLength);
     const { c, hw } = this;
     const total = n * c * hw;
-    return { images: (y) => [this.made.get(n, y, () => this.engine.makeDispatch(K.maskImages, { uniforms: { total, c, hw }, bindings: { x: this.x, masks: this.masks, y }, threads: total, label: 'mask_images' }))] };
+    return { images: (y) => [this.engine.makeDispatch(K.maskImages, { uniforms: { total, c, hw }, bindings: { x: this.x, masks: this.masks, y }, threads: total, label: 'mask_images' })] };
   }
 
   dispose(): void {
-    this.made.clear();
     this.engine.destroyBuffer(this.x);
     this.engine.destroyBuffer(this.masks);
   }
