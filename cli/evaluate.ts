@@ -131,17 +131,9 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
 
   const engine = await createNodeEngine();
   const model = new Model(engine, g);
-  // one bar per phase (a method's maps, then its deletion/insertion steps), so each phase shows its own progress
-  let label = '';
-  let bar = progressBar('evaluate', 0);
-  const update = (done: number, total: number, what = 'evaluate') => {
-    if (what !== label) {
-      if (label) bar.done();
-      label = what;
-      bar = progressBar(what, total);
-    }
-    bar.update(done, total);
-  };
+  // a phase (a method's maps, then its deletion/insertion steps) relabels the bar, which starts its own line and ETA
+  const bar = progressBar('evaluate', 0);
+  const update = (done: number, total: number, what = 'evaluate') => bar.update(done, total, what);
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
@@ -150,7 +142,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     result = await evaluate(model, inputs, methods, { metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, randomise, seed: o.seed, progress: update, signal: abort.signal });
   } finally {
     process.off('SIGINT', onSigint);
-    if (label) bar.done();
+    bar.done();
     model.destroy();
   }
   const table = evaluationTable(result);
