@@ -2,13 +2,13 @@
 // deletion and insertion AUC and the pointing game. Everything that can be refused is refused
 // before the GPU starts (methods, their options, metrics, masks, --out); then a progress bar,
 // Ctrl-C → nothing written, and PREFIX.csv/.json/.png and PREFIX-curves.png written all or nothing.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import { ArgumentError, ShapeError } from '../engine/errors.ts';
-import { loadModelFile, preprocessFromArgs, readBytes, readLabels } from './inputs.ts';
+import { filesUnder, IMAGE_EXTENSIONS, loadModelFile, preprocessFromArgs, readBytes, readLabels } from './inputs.ts';
 import { decodeImage, encodePng, maxPixels, type RGBAImage } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { resizeImage } from '../render/render.ts';
@@ -21,18 +21,25 @@ import { checkOutputs, toJson, writeOutputSet, type OutputFile } from './output.
 import { progressBar } from './progress.ts';
 import { EVALUATE_OPTIONS } from './commands.ts';
 
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
-
-/** --images: files as given, folders as their PNG and JPEG files in name order. */
-export function imageFiles(given: readonly string[]): string[] {
-  const out: string[] = [];
+/**
+ * --images: files as given (named by their file name), folders as their PNG and JPEG files, those
+ * of subfolders included, in name order (named by their path inside the folder, e.g. caffe/cat.jpg).
+ */
+export function imageFiles(given: readonly string[]): { path: string; name: string }[] {
+  const out: { path: string; name: string }[] = [];
   for (const p of given) {
     if (!existsSync(p)) throw new ArgumentError(`--images ${p}: not found`);
     if (statSync(p).isDirectory()) {
-      const files = readdirSync(p).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
+      const files = filesUnder(p, (f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()));
       if (files.length === 0) throw new ArgumentError(`--images ${p}: the folder holds no PNG or JPEG images`);
-      out.push(...files.map((f) => join(p, f)));
-    } else out.push(p);
+      out.push(...files);
+    } else out.push({ path: p, name: basename(p) });
+  }
+  const seen = new Map<string, string>();
+  for (const f of out) {
+    const before = seen.get(f.name);
+    if (before !== undefined) throw new ArgumentError(`--images: two images are named ${f.name} (${before} and ${f.path}); results are keyed by name`);
+    seen.set(f.name, f.path);
   }
   return out;
 }
@@ -114,7 +121,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const labels = readLabels(o.labels);
   const preprocess = preprocessFromArgs(args, g);
   if (preprocess.size![0] !== h || preprocess.size![1] !== w) throw new ShapeError(`--size ${preprocess.size!.join('x')} does not match the model's input ${h}x${w}`);
-  const paths = imageFiles(o.images);
+  const given = imageFiles(o.images);
+  const paths = given.map((f) => f.path);
   const per = c * h * w;
   const data = new Float32Array(per * paths.length);
   const images = paths.map((file, i) => {
@@ -122,7 +130,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     data.set(preprocessImage(img, preprocess), i * per);
     return img;
   });
-  const names = paths.map((p) => basename(p));
+  const names = given.map((f) => f.name);
   const masks = o.masks ? paths.map((p, i) => readMask(o.masks!, p, images[i]!, h, w)) : undefined;
   const inputs = { data, batch: paths.length, names, labels, preprocess, fromImages: true };
 

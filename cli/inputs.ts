@@ -1,7 +1,7 @@
 // File I/O for the CLI: reading models (ONNX or Caffe), images and .npy inputs, with the
 // preprocessing flags every command shares.
-import { readFileSync, existsSync, statSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
 import type { Graph, Preprocess } from '../engine/ir.ts';
 import { ArgumentError, InputFormatError, ModelFormatError, ShapeError } from '../engine/errors.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
@@ -13,6 +13,23 @@ import { parseLabels } from '../loaders/labels.ts';
 import type { Args } from './args.ts';
 
 /** The largest file read whole: Node reads no more than 2 GiB - 1 bytes at once. */
+/** File names read as images in a folder (JFIF is JPEG under another name). */
+export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.jfif']);
+
+/**
+ * The files under a folder, its subfolders' included, sorted by name at each level, that `keep`
+ * accepts; each with its path relative to the folder (its name in tables and figures).
+ */
+export function filesUnder(dir: string, keep: (name: string) => boolean, rel = ''): { path: string; name: string }[] {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((f) => {
+      const p = join(dir, f), r = rel ? `${rel}/${f}` : f;
+      if (statSync(p).isDirectory()) return filesUnder(p, keep, r);
+      return keep(f) ? [{ path: p, name: r }] : [];
+    });
+}
+
 export const MAX_FILE_BYTES = 2 ** 31 - 1;
 
 const sizeText = (n: number) => (n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${n} bytes`);

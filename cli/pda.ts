@@ -1,14 +1,14 @@
 // `loupe patch-model`: prediction difference analysis's patch model (explainers/patch-model.ts),
 // built once per window size from real images with the model's preprocessing: folders, image
 // files, N×C×H×W .npy arrays or IDX(.gz) image files. `loupe explain --method pda` reads it.
-import { basename, extname, join } from 'node:path';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { statSync, existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { Args } from './args.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import type { Preprocess } from '../engine/ir.ts';
 import { validateOptions } from '../explainers/options.ts';
-import { loadModelFile, readBytes, preprocessFromArgs } from './inputs.ts';
+import { filesUnder, IMAGE_EXTENSIONS, loadModelFile, readBytes, preprocessFromArgs } from './inputs.ts';
 import { decodeImage, maxPixels } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { readNpy } from '../loaders/npy.ts';
@@ -17,19 +17,10 @@ import { buildPatchModel, encodePatchModel, patchSize } from '../explainers/patc
 import { checkOutputs, writeOutputSet } from './output.ts';
 import { PATCH_MODEL_OPTIONS } from './commands.ts';
 
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.jfif']);
-
 /** Image files of a folder and its subfolders (sorted), or the file itself. */
 function listImages(path: string): string[] {
   if (!existsSync(path)) throw new ArgumentError(`${path}: not found`);
-  if (statSync(path).isDirectory())
-    return readdirSync(path)
-      .sort()
-      .flatMap((f) => {
-        const p = join(path, f);
-        if (statSync(p).isDirectory()) return listImages(p);
-        return IMAGE_EXT.has(extname(f).toLowerCase()) || f.endsWith('.npy') || /ubyte(\.gz)?$/.test(f) ? [p] : [];
-      });
+  if (statSync(path).isDirectory()) return filesUnder(path, (f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()) || f.endsWith('.npy') || /ubyte(\.gz)?$/.test(f)).map((f) => f.path);
   return [path];
 }
 

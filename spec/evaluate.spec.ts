@@ -14,6 +14,8 @@ import { encodePng } from '../loaders/image.ts';
 import { explainer } from '../explainers/registry.ts';
 import { evaluate, perturbationCurves, pointingGame, rankPixels, trapezoidAuc } from '../explainers/evaluate.ts';
 import { gaussianBlur } from '../loaders/preprocess.ts';
+import { imageFiles } from '../cli/evaluate.ts';
+import { ArgumentError } from '../engine/errors.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DATA = join(ROOT, '..', 'shared', 'data');
@@ -63,6 +65,22 @@ describe('evaluate: AUC, ranking, blur and the pointing game (host)', () => {
     expect(pointingGame(peakAt(62, 49), mask, h, w, 16).hit).to.equal(true);
     expect(pointingGame(peakAt(62, 70), new Uint8Array(h * w), h, w).hit).to.equal(null);
     expect(() => pointingGame(peakAt(1, 1), new Uint8Array(10), h, w)).to.throw(/mask holds 10 values/);
+  });
+});
+
+describe('loupe evaluate --images: folders', () => {
+  it('takes the images of subfolders too (PNG, JPEG, JFIF), in name order, each named by its path inside the folder; two images of one name are refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loupe-images-'));
+    for (const f of ['b/two.jpg', 'a/one.png', 'a/notes.txt', 'three.jfif', 'c/d/four.JPEG']) {
+      mkdirSync(join(dir, f, '..'), { recursive: true });
+      writeFileSync(join(dir, f), 'x');
+    }
+    expect(imageFiles([dir]).map((f) => f.name)).to.deep.equal(['a/one.png', 'b/two.jpg', 'c/d/four.JPEG', 'three.jfif']);
+    expect(imageFiles([join(dir, 'a/one.png')])).to.deep.equal([{ path: join(dir, 'a/one.png'), name: 'one.png' }]);
+    writeFileSync(join(dir, 'one.png'), 'x');
+    expect(() => imageFiles([join(dir, 'a/one.png'), join(dir, 'one.png')])).to.throw(ArgumentError, /^--images: two images are named one\.png \(/);
+    mkdirSync(join(dir, 'empty'));
+    expect(() => imageFiles([join(dir, 'empty')])).to.throw(ArgumentError, /the folder holds no PNG or JPEG images/);
   });
 });
 
