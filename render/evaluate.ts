@@ -78,7 +78,9 @@ export function evaluationFigure(e: Evaluation, ctx: FigureContext): RGBAImage {
       cells.push({ image: overlay(img, heat, 0.8, { greyBase: signed }), caption: `${m.method}: ${scores.join(' ')}` });
     }
   });
-  return montage(cells, { columns: 1 + e.methods.length, cellSize: Math.max(160, Math.min(256, h)), textScale: 1, title: `evaluate - ${ctx.model}` });
+  // many images × methods: smaller tiles, so that a 12-photo × 7-method figure stays a few megabytes
+  const cellSize = cells.length > 40 ? 160 : Math.max(160, Math.min(256, h));
+  return montage(cells, { columns: 1 + e.methods.length, cellSize, textScale: 1, title: `evaluate - ${ctx.model}` });
 }
 
 /**
