@@ -79,10 +79,13 @@ export function readMask(dir: string, file: string, image: RGBAImage, h: number,
   return out;
 }
 
+/** ADE20K's label PNGs, which are no images to explain. */
+const LABEL_PNG = /_(seg|parts_\d+)\.png$/i;
+
 /** --segmentation DIR without --images: DIR's images, its label PNGs (NAME_seg.png, NAME_parts_N.png) left out. */
 export function sceneImages(dir: string): string[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ArgumentError(`--segmentation ${dir}: not a folder`);
-  const files = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()) && !/_(seg|parts_\d+)\.png$/i.test(f)).sort();
+  const files = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()) && !LABEL_PNG.test(f)).sort();
   if (files.length === 0) throw new ArgumentError(`--segmentation ${dir}: the folder holds no images (NAME.jpg beside NAME_seg.png and NAME.json)`);
   return files.map((f) => join(dir, f));
 }
@@ -149,7 +152,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
     const k = inferShapes(g, 1).get(checkClassifier(g).logits)![1];
     if (k !== IMAGENET_CLASSES) throw new ArgumentError(`--segmentation matches ImageNet's ${IMAGENET_CLASSES} classes (synset_words.txt order) to ADE20K concepts; the model has ${k} classes`);
   }
-  const paths = o.images?.length ? imageFiles(o.images) : sceneImages(o.segmentation!);
+  // with --segmentation, an --images folder in the ADE20K layout gives its images, not its label PNGs
+  const paths = o.images?.length ? imageFiles(o.images).filter((p) => !o.segmentation || !LABEL_PNG.test(basename(p))) : sceneImages(o.segmentation!);
   const per = c * h * w;
   const data = new Float32Array(per * paths.length);
   const images = paths.map((file, i) => {

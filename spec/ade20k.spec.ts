@@ -83,6 +83,13 @@ describe('ADE20K scenes and ImageNet classes (host)', () => {
     expect(classRegion(a!, TABBY).mask.every((v) => v === 0)).to.equal(true);
   });
 
+  it("the matches of SqueezeNet v1.0's top-5 classes on the three scenes (as README.md lists them)", () => {
+    // loupe predict --top 5 on each scene (SqueezeNet v1.0 ONNX, BGR, mean 104,117,123)
+    const top5 = [[978, 975, 920, 536, 803], [665, 670, 971, 518, 612], [423, 424, 569, 857, 561]];
+    const found = SCENES.map((s, i) => top5[i]!.flatMap((k) => matchConcepts(k, scenes.get(s)!.objects.values()).map((m) => `${k} → ${m.concept.name.split(',')[0]}`)));
+    expect(found).to.deep.equal([['920 → traffic light'], ['665 → minibike', '518 → helmet'], []]);
+  });
+
   it('matching a hyponym, and too general concepts matching nothing', () => {
     const concept = (name: string, hypernyms: string[]): AdeConcept => ({ ndx: 1, name, category: 'object', hypernyms });
     // an ADE concept below ImageNet's tabby
@@ -236,6 +243,8 @@ describe('loupe evaluate --segmentation', function () {
     refused(['--segmentation', folder('other-json', { 'a.png': grey(96, 48), 'a_seg.png': seg, 'a.json': annotation([tree]) })], /^loupe: a_seg\.png: class 401 at row 0, column 0 is no whole object of a\.json: the two files do not belong together$/);
     refused(['--segmentation', folder('small-seg', { 'a.png': grey(96, 48), 'a_seg.png': segPng(48, 24, () => 401), 'a.json': annotation([car]) })], /^loupe: --segmentation: a_seg\.png is 48x24; it must be its image's size \(a\.png is 96x48\)$/);
     refused(['--segmentation', folder('empty', {})], /^loupe: --segmentation .*empty: the folder holds no images/);
+    // --images DIR of the same ADE20K folder: its label PNGs are not taken for images (a.png is, and its JSON is bad)
+    refused(['--images', join(tmp, 'bad-json'), '--segmentation', join(tmp, 'bad-json')], /^loupe: a\.json: not JSON \(/);
   });
 
   it('--segmentation with --masks, without pointing, on a model without ImageNet classes; no images at all', () => {
