@@ -100,14 +100,15 @@ export const BENCH_OPTIONS = [
 
 export const EVALUATE_OPTIONS = [
   ...MODEL_OPTIONS,
-  { name: 'images', type: 'path', repeatable: true, required: true, arg: 'DIR_OR_FILES', help: 'images (PNG or JPEG), or folders of them; repeat for more' },
+  { name: 'images', type: 'path', repeatable: true, arg: 'DIR_OR_FILES', help: 'images (PNG or JPEG), or folders of them; repeat for more (required, except with --segmentation: then its images)' },
   ...PREPROCESS_OPTIONS, LABELS_OPTION,
   { name: 'methods', type: 'string', required: true, arg: 'M1,M2,...', help: 'the methods to evaluate, comma-separated (any of loupe explain\'s methods that give one map per image)' },
   { name: 'methodOptions', type: 'string', arg: "'M:key=value;...'", help: "each method's options, as its loupe explain flags without the dashes, e.g. 'gradcam:layer=/Concat_7_output_0;ig:steps=16' (one key=value per entry; repeat the method for more)" },
-  { name: 'metrics', type: 'string', default: decidedLater('deletion,insertion, and pointing with --masks'), help: 'deletion, insertion, pointing, randomisation (infidelity and sensitivity are not built yet)' },
+  { name: 'metrics', type: 'string', default: decidedLater('deletion,insertion, and pointing with --masks or --segmentation'), help: 'deletion, insertion, pointing, randomisation (infidelity and sensitivity are not built yet)' },
   { name: 'steps', type: 'int', default: 100, min: 1, max: 100000, help: 'steps of the deletion and insertion curves (each has steps+1 points)' },
   { name: 'sigma', type: 'number', default: 5, min: 0, help: "σ in pixels of the Gaussian blur insertion starts from (0: a copy of the image); deletion sets pixels to 0 in network units, the preprocessing's mean pixel" },
   { name: 'masks', type: 'path', arg: 'DIR', help: "the pointing game's regions: DIR/NAME.png per image NAME.*, non-zero = the class's region, at the image's size or the model's input size" },
+  { name: 'segmentation', type: 'path', arg: 'DIR', help: "the pointing game's regions from ADE20K scenes: DIR/NAME_seg.png and DIR/NAME.json per image NAME.* (default images: DIR's own); the region of an ImageNet class is the objects whose WordNet concept is the class, a hypernym or a hyponym of it" },
   { name: 'tolerance', type: 'number', default: 15, min: 0, help: "pointing game: a hit when the map's maximum is within this many pixels of the region" },
   { name: 'batch', type: 'int', min: 1, max: 4096, arg: 'N', help: "step images per model run (default: as many as fit)" },
   { name: 'randomiseLayers', type: 'string', default: 'all', arg: 'all|K|L1,L2,...', help: 'randomisation: the cascade from the logits down: all layers with parameters, the first K of them, or the named layers at which its steps end' },

@@ -2,7 +2,7 @@
 // deletion and insertion AUC and the pointing game. Everything that can be refused is refused
 // before the GPU starts (methods, their options, metrics, masks, --out); then a progress bar,
 // Ctrl-C → nothing written, and PREFIX.csv/.json/.png and PREFIX-curves.png written all or nothing.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
@@ -12,6 +12,9 @@ import { filesUnder, IMAGE_EXTENSIONS, loadModelFile, preprocessFromArgs, readBy
 import { decodeImage, encodePng, maxPixels, type RGBAImage } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { resizeImage } from '../render/render.ts';
+import { adeScene, classRegion, IMAGENET_CLASSES, MATCHING_RULE, resizeLabels } from '../loaders/ade20k.ts';
+import { checkClassifier } from '../engine/classify.ts';
+import { inferShapes } from '../engine/shapes.ts';
 import { explainer } from '../explainers/registry.ts';
 import { flagName } from '../explainers/options.ts';
 import { checkMetrics, checkMethod, DECORRELATION_THRESHOLD, evaluate, evaluationTable, type MethodRequest } from '../explainers/evaluate.ts';
@@ -83,6 +86,34 @@ export function readMask(dir: string, file: string, image: RGBAImage, h: number,
   return out;
 }
 
+/** ADE20K's label PNGs, which are no images to explain. */
+const LABEL_PNG = /_(seg|parts_\d+)\.png$/i;
+
+/** --segmentation DIR without --images: DIR's images, its label PNGs (NAME_seg.png, NAME_parts_N.png) left out. */
+export function sceneImages(dir: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ArgumentError(`--segmentation ${dir}: not a folder`);
+  const files = readdirSync(dir).filter((f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()) && !LABEL_PNG.test(f)).sort();
+  if (files.length === 0) throw new ArgumentError(`--segmentation ${dir}: the folder holds no images (NAME.jpg beside NAME_seg.png and NAME.json)`);
+  return files.map((f) => join(dir, f));
+}
+
+/**
+ * The ADE20K scene of image `file` (DIR/NAME_seg.png and DIR/NAME.json, the label PNG at the image's
+ * size) as the region of an ImageNet class: the label map resized (nearest) to the model's input as
+ * preprocessImage resizes the image (the whole frame, no crop), then the objects matching the class.
+ */
+export function readScene(dir: string, file: string, image: RGBAImage, h: number, w: number): (k: number) => { mask: Uint8Array; concepts: string[] } {
+  const name = basename(file, extname(file));
+  const segPath = join(dir, `${name}_seg.png`), jsonPath = join(dir, `${name}.json`);
+  for (const p of [segPath, jsonPath]) if (!existsSync(p)) throw new ArgumentError(`--segmentation ${dir}: no ${basename(p)} for image ${basename(file)}`);
+  const seg = decodeImage(readBytes(segPath, 'segmentation'), basename(segPath), maxPixels(process.env));
+  if (seg.width !== image.width || seg.height !== image.height)
+    throw new ShapeError(`--segmentation: ${basename(segPath)} is ${seg.width}x${seg.height}; it must be its image's size (${basename(file)} is ${image.width}x${image.height})`);
+  const scene = adeScene(seg, readBytes(jsonPath, 'annotation'), { seg: basename(segPath), json: basename(jsonPath) });
+  const small = { ...resizeLabels(scene, w, h), objects: scene.objects };
+  return (k) => classRegion(small, k);
+}
+
 /** --randomise-layers (all, a count or layer names) and --randomise-every as the cascade's options. */
 export function parseRandomiseLayers(text: string, every: number): CascadeOptions {
   const t = text.trim();
@@ -108,9 +139,12 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   if (methodNames.length === 0) throw new ArgumentError('--methods is empty: give method names, e.g. saliency,gradcam');
   if (new Set(methodNames).size !== methodNames.length) throw new ArgumentError(`--methods names a method twice: ${o.methods}`);
   for (const m of methodNames) explainer(m); // unknown → one line listing the methods
-  const metrics = checkMetrics((o.metrics ?? (o.masks ? 'deletion,insertion,pointing' : 'deletion,insertion')).split(',').map((s) => s.trim()).filter((s) => s));
-  if (metrics.includes('pointing') && !o.masks) throw new ArgumentError('--metrics pointing needs --masks DIR (a region mask per image)');
-  if (o.masks && !metrics.includes('pointing')) throw new ArgumentError('--masks is for the pointing game: add pointing to --metrics');
+  if (o.masks && o.segmentation) throw new ArgumentError('--masks and --segmentation both give the pointing game its regions: give one');
+  const regionsFrom = o.masks ? '--masks' : o.segmentation ? '--segmentation' : undefined;
+  const metrics = checkMetrics((o.metrics ?? (regionsFrom ? 'deletion,insertion,pointing' : 'deletion,insertion')).split(',').map((s) => s.trim()).filter((s) => s));
+  if (metrics.includes('pointing') && !regionsFrom) throw new ArgumentError('--metrics pointing needs --masks DIR (a region mask per image) or --segmentation DIR (ADE20K scenes)');
+  if (regionsFrom && !metrics.includes('pointing')) throw new ArgumentError(`${regionsFrom} is for the pointing game: add pointing to --metrics`);
+  if (!o.images?.length && !o.segmentation) throw new ArgumentError('evaluate: --images is required (or --segmentation DIR, whose images it takes)');
   const files = [`${o.out}.csv`, `${o.out}.json`, `${o.out}.png`, `${o.out}-curves.png`, `${o.out}-randomisation.png`];
   const randomise = parseRandomiseLayers(o.randomiseLayers, o.randomiseEvery);
   checkOutputs('--out', o.out, files); // before the model is read
@@ -121,7 +155,12 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const labels = readLabels(o.labels);
   const preprocess = preprocessFromArgs(args, g);
   if (preprocess.size![0] !== h || preprocess.size![1] !== w) throw new ShapeError(`--size ${preprocess.size!.join('x')} does not match the model's input ${h}x${w}`);
-  const given = imageFiles(o.images);
+  if (o.segmentation) {
+    const k = inferShapes(g, 1).get(checkClassifier(g).logits)![1];
+    if (k !== IMAGENET_CLASSES) throw new ArgumentError(`--segmentation matches ImageNet's ${IMAGENET_CLASSES} classes (synset_words.txt order) to ADE20K concepts; the model has ${k} classes`);
+  }
+  // with --segmentation, an --images folder in the ADE20K layout gives its images, not its label PNGs
+  const given = o.images?.length ? imageFiles(o.images).filter((f) => !o.segmentation || !LABEL_PNG.test(basename(f.path))) : sceneImages(o.segmentation!).map((p) => ({ path: p, name: basename(p) }));
   const paths = given.map((f) => f.path);
   const per = c * h * w;
   const data = new Float32Array(per * paths.length);
@@ -132,6 +171,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   });
   const names = given.map((f) => f.name);
   const masks = o.masks ? paths.map((p, i) => readMask(o.masks!, p, images[i]!, h, w)) : undefined;
+  const regions = o.segmentation ? paths.map((p, i) => readScene(o.segmentation!, p, images[i]!, h, w)) : undefined;
   const inputs = { data, batch: paths.length, names, labels, preprocess, fromImages: true };
 
   for (const r of methods) checkMethod(g, inputs, r); // bad options fail before the GPU starts
@@ -147,7 +187,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSigint);
   let result;
   try {
-    result = await evaluate(model, inputs, methods, { metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, randomise, seed: o.seed, progress: update, signal: abort.signal });
+    result = await evaluate(model, inputs, methods, { metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, regions, randomise, seed: o.seed, progress: update, signal: abort.signal });
   } finally {
     process.off('SIGINT', onSigint);
     bar.done();
@@ -159,6 +199,7 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   const json = {
     model: basename(o.model), images: names, metrics: result.metrics, steps: result.steps, sigma: result.sigma, tolerance: result.tolerance,
     deletionBaseline: result.deletionBaseline, insertionStart: `the image blurred by a Gaussian of σ ${result.sigma} px`,
+    ...(o.segmentation && { segmentation: { folder: o.segmentation, matching: MATCHING_RULE } }),
     ...(result.notDecorrelating && {
       randomisation: {
         reinitialisation: "each parameter tensor of a randomised layer replaced by a seeded permutation of its own values", seed: result.seed,

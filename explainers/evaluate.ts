@@ -15,6 +15,8 @@
 // - The pointing game (Zhang et al., 2016): a hit when the map's maximum (the first in row-major
 //   order on ties) lies within `tolerance` pixels (default 15, Euclidean) of the class's region,
 //   a binary H×W mask at the model's input size; an image without region pixels is not counted.
+//   The region is a given mask, or a function of the class the method explained (an ADE20K scene:
+//   the objects whose concepts match the class, loaders/ade20k.ts), whose concepts the result names.
 // - Model-parameter randomisation (Adebayo et al., 2018): the cascade of explainers/randomisation.ts;
 //   at each step a new Model over the randomised graph (the caller's model untouched, each
 //   temporary one destroyed), the method's maps recomputed for the same images and the same class
@@ -186,6 +188,8 @@ export interface EvaluateOptions extends Omit<CurveOptions, 'onProgress'> {
   metrics?: readonly Metric[];
   /** pointing game: one H×W region mask per image (at the model's input size) */
   masks?: readonly (ArrayLike<number> | undefined)[];
+  /** pointing game: per image, the region of class k (H×W, non-zero = the region) and the concepts it is made of ([] = none matched); replaces masks[i] */
+  regions?: readonly (((k: number) => { mask: ArrayLike<number>; concepts: string[] }) | undefined)[];
   /** pointing game tolerance, pixels; default 15 */
   tolerance?: number;
   /** randomisation: the cascade (see explainers/randomisation.ts) */
@@ -213,7 +217,8 @@ export interface ImageResult {
   class: number;
   deletion?: { auc: number; curve: number[] };
   insertion?: { auc: number; curve: number[] };
-  pointing?: PointingResult;
+  /** concepts: the scene's concepts that make the region of the class ([]: none, the image is not counted) */
+  pointing?: PointingResult & { concepts?: string[] };
 }
 
 export interface MethodResult {
@@ -301,13 +306,14 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
   if (!(n >= 1)) throw new ArgumentError('evaluate needs at least one image');
   if (methods.length === 0) throw new ArgumentError('evaluate needs at least one method');
   checkClassifier(model.graph);
-  const metrics = checkMetrics(o.metrics ?? (o.masks ? ['deletion', 'insertion', 'pointing'] : ['deletion', 'insertion']));
+  const metrics = checkMetrics(o.metrics ?? (o.masks || o.regions ? ['deletion', 'insertion', 'pointing'] : ['deletion', 'insertion']));
   const steps = o.steps ?? 100;
   if (!Number.isInteger(steps) || steps < 1) throw new ArgumentError(`--steps must be an integer ≥ 1, got ${steps}`);
   if (metrics.includes('pointing')) {
-    if (!o.masks) throw new ArgumentError('the pointing game needs a region mask per image (--masks DIR)');
-    if (o.masks.length !== n) throw new ArgumentError(`${o.masks.length} masks for ${n} images`);
-    o.masks.forEach((m, i) => {
+    if (!o.masks && !o.regions) throw new ArgumentError('the pointing game needs a region mask per image (--masks DIR) or scenes (--segmentation DIR)');
+    if (o.regions && o.regions.length !== n) throw new ArgumentError(`${o.regions.length} regions for ${n} images`);
+    if (o.masks && o.masks.length !== n) throw new ArgumentError(`${o.masks.length} masks for ${n} images`);
+    o.masks?.forEach((m, i) => {
       if (m && m.length !== h * w) throw new ShapeError(`the mask of ${inputs.names?.[i] ?? `image ${i}`} holds ${m.length} values, not ${h}×${w}`);
     });
   }
@@ -336,9 +342,12 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
     if (metrics.includes('pointing')) {
       let hits = 0, counted = 0;
       images.forEach((im, i) => {
-        const mask = o.masks![i];
+        const region = o.regions?.[i]?.(im.class);
+        const mask = region?.mask ?? o.masks?.[i];
         if (!mask) return;
+        if (mask.length !== h * w) throw new ShapeError(`the region of ${im.image} holds ${mask.length} values, not ${h}×${w}`);
         im.pointing = pointingGame(got.maps.subarray(i * h * w, (i + 1) * h * w), mask, h, w, o.tolerance ?? 15);
+        if (region) im.pointing.concepts = region.concepts;
         if (im.pointing.hit !== null) {
           counted++;
           if (im.pointing.hit) hits++;
@@ -397,7 +406,11 @@ async function randomisationCascade(model: Model, inputs: ExplainInputs, r: Meth
   return steps;
 }
 
-/** The table of an evaluation: one row per method × image × metric, then the per-method means (image "mean"). */
+/**
+ * The table of an evaluation: one row per method × image × metric, then the per-method means (image
+ * "mean"). Columns randomised_to (randomisation) and region (the concepts a scene's region is made
+ * of, "none" when none matched) only when there are such rows.
+ */
 export function evaluationTable(e: Evaluation): { columns: string[]; rows: (string | number)[][] } {
   const rows: (string | number)[][] = [];
   for (const m of e.methods) {
@@ -405,7 +418,7 @@ export function evaluationTable(e: Evaluation): { columns: string[]; rows: (stri
       for (const metric of e.metrics) {
         if (metric === 'randomisation') continue;
         const v = metric === 'pointing' ? (im.pointing?.hit === null || im.pointing === undefined ? '' : im.pointing.hit ? 1 : 0) : im[metric]!.auc;
-        rows.push([m.method, im.image, im.class, metric, v, '']);
+        rows.push([m.method, im.image, im.class, metric, v, '', metric === 'pointing' && im.pointing?.concepts ? im.pointing.concepts.join('; ') || 'none' : '']);
       }
     for (const metric of e.metrics) if (metric !== 'randomisation') rows.push([m.method, 'mean', '', metric, m.mean[metric] ?? '', '']);
     for (const step of m.randomisation ?? []) {
@@ -415,7 +428,9 @@ export function evaluationTable(e: Evaluation): { columns: string[]; rows: (stri
       for (const s of RANDOMISATION_STATS) rows.push([m.method, 'mean', '', `randomisation-${s}`, num(step.mean[s]), step.layer]);
     }
   }
-  // the column of the layer a randomisation row was randomised down to, only when there are such rows
-  if (!e.metrics.includes('randomisation')) return { columns: ['method', 'image', 'class', 'metric', 'value'], rows: rows.map((r) => r.slice(0, 5)) };
-  return { columns: ['method', 'image', 'class', 'metric', 'value', 'randomised_to'], rows };
+  // the column of the layer a randomisation row was randomised down to, and the region's concepts, only when there are such rows
+  const columns = ['method', 'image', 'class', 'metric', 'value', 'randomised_to', 'region'];
+  const regions = e.methods.some((m) => m.images.some((im) => im.pointing?.concepts));
+  const keep = [0, 1, 2, 3, 4, ...(e.metrics.includes('randomisation') ? [5] : []), ...(regions ? [6] : [])];
+  return { columns: keep.map((k) => columns[k]!), rows: rows.map((r) => keep.map((k) => r[k] ?? '')) };
 }
