@@ -113,7 +113,7 @@ export const EVALUATE_OPTIONS = [
   { name: 'randomiseLayers', type: 'string', default: 'all', arg: 'all|K|L1,L2,...', help: 'randomisation: the cascade from the logits down: all layers with parameters, the first K of them, or the named layers at which its steps end' },
   { name: 'randomiseEvery', type: 'int', default: 1, min: 1, max: 100000, arg: 'N', help: 'randomisation: layers randomised per step (a step every N layers; the last step ends at the last layer)' },
   { name: 'infidelitySamples', type: 'int', default: 10, min: 1, max: 10000, arg: 'N', help: "infidelity: Gaussian perturbations per image (Captum's default)" },
-  { name: 'infidelitySigma', type: 'number', default: 0.2, min: 0, exclusive: true, help: "infidelity: σ of the perturbations, a fraction of the pixel range (0..255 through the preprocessing; Yeh et al.'s 0.2)" },
+  { name: 'infidelitySigma', type: 'number', default: 0.003, min: 0, exclusive: true, help: "infidelity: σ of the Gaussian perturbations, a fraction of the pixel range (0..255 through the preprocessing; Captum's example's 0.003)" },
   { name: 'sensitivitySamples', type: 'int', default: 10, min: 1, max: 10000, arg: 'N', help: "sensitivity: perturbed copies per image, each explained again (Captum's default)" },
   { name: 'radius', type: 'number', default: 0.02, min: 0, help: "sensitivity: the L∞ radius of the uniform perturbations, a fraction of the pixel range (Captum's 0.02)" },
   { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "randomisation: the seed of the permutations of each layer's parameters; infidelity, sensitivity: of the noise" },

@@ -199,7 +199,7 @@ export interface EvaluateOptions extends Omit<CurveOptions, 'onProgress'> {
   randomise?: CascadeOptions;
   /** randomisation: the seed of the permutations; infidelity and sensitivity: of the noise; default 0 */
   seed?: number;
-  /** infidelity: perturbations per image (default 10) and their σ as a fraction of the pixel range (default 0.2) */
+  /** infidelity: perturbations per image (default 10) and their σ as a fraction of the pixel range (default 0.003) */
   infidelitySamples?: number;
   infidelitySigma?: number;
   /** sensitivity: perturbed copies per image (default 10) and the L∞ radius as a fraction of the pixel range (default 0.02) */

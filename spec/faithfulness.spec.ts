@@ -84,8 +84,8 @@ describe('infidelity on small graphs', function () {
       const x = r.array(n * per, 0, 1);
       const maps = r.array(n * hw, -1, 1);
       const classes = [1, 3];
-      const got = await infidelity(model, x, n, maps, classes, { samples: S, seed });
-      const batched = await infidelity(model, x, n, maps, classes, { samples: S, seed, batch: 3 });
+      const got = await infidelity(model, x, n, maps, classes, { samples: S, seed, sigma: 0.2 }); // far from linear: the ReLUs switch
+      const batched = await infidelity(model, x, n, maps, classes, { samples: S, seed, sigma: 0.2, batch: 3 });
       const logit = (img: Float64Array, count: number) => runGraphReference(graph, img, count).get('fc')!.data;
       for (let i = 0; i < n; i++) {
         const xi = Float64Array.from(x.subarray(i * per, (i + 1) * per));
@@ -230,7 +230,8 @@ describe('loupe evaluate --metrics infidelity,sensitivity', function () {
     for (const l of csv.slice(1)) expect(Number(l.split(',')[4]), l).to.be.at.least(0);
     const json = JSON.parse(readFileSync(`${prefix}.json`, 'utf8'));
     expect(json.metrics).to.deep.equal(['infidelity', 'sensitivity']);
-    expect(json.infidelity).to.deep.include({ samples: 6, sigma: 0.2, seed: 3 });
+    expect(json.infidelity).to.deep.include({ samples: 6, sigma: 0.003, seed: 3 });
+    expect(json.infidelity.sigmaUnits).to.be.closeTo(0.003, 1e-9); // LeNet: pixels / 255
     expect(json.infidelity.f).to.match(/logit \(pre-softmax\)/);
     expect(json.sensitivity).to.deep.include({ samples: 2, radius: 0.02, seed: 3 });
     expect(json.completeness.methods).to.deep.equal(['ig']);
