@@ -20,7 +20,9 @@
 //   β = E[(IᵀΦ)·Δf] / E[(IᵀΦ)²] before the squared error, so maps of different scales compare
 //   (β = 0 when IᵀΦ is 0 for every sample, an all-zero map: INFD is then E[Δf²]). Also given:
 //   the unnormalised INFD (β = 1) and the relative INFD, INFD / E[Δf²] (0: the map predicts every
-//   change of the logit, 1: no better than an all-zero map). Lower is better.
+//   change of the logit, 1: no better than an all-zero map). Lower is better. β is fitted on the
+//   same samples, so few samples flatter every map: one unrelated to Δf scores about
+//   1 − 1/samples relative.
 //   The noise does not depend on the method, so one stream of batches of perturbed images (each
 //   image, then its samples) serves every method: `infidelityProbe` runs it, keeping all logits
 //   and Σ_c I per pixel; `infidelityScores` scores a method's maps against it.
