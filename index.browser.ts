@@ -26,6 +26,11 @@ export { lrp, rulePicker, inputBounds, LRP_RULES, LRP_FIRST, type LrpOptions, ty
 export { buildPatchModel, encodePatchModel, decodePatchModel } from './explainers/patch-model.ts';
 export { explainers, explainer, type ExplainerEntry } from './explainers/registry.ts';
 export { evaluate, evaluationTable, perturbationCurves, pointingGame, trapezoidAuc, rankPixels, METRICS, type Evaluation, type MethodRequest, type EvaluateOptions } from './explainers/evaluate.ts';
+export {
+  infidelity, infidelityProbe, infidelityScores, maxSensitivity, sensitivityCopies, completenessOf, infidelityNoise, sensitivityNoise, pixelSpan,
+  INFIDELITY_SAMPLES, INFIDELITY_SIGMA, SENSITIVITY_SAMPLES, SENSITIVITY_RADIUS, COMPLETENESS,
+  type InfidelityOptions, type InfidelityProbe, type InfidelityResult, type SensitivityOptions, type SensitivityResult,
+} from './explainers/faithfulness.ts';
 export { evaluationFigure, curvesFigure, plotCurves } from './render/evaluate.ts';
 export type { Explanation, ExplainInputs, Progress } from './explainers/explanation.ts';
 export { validateOptions, flagName, optionLines, optionUsage, parseClasses, parseRanges, type OptionSpec, type OptionContext, type FileInput } from './explainers/options.ts';

@@ -104,7 +104,7 @@ export const EVALUATE_OPTIONS = [
   ...PREPROCESS_OPTIONS, LABELS_OPTION,
   { name: 'methods', type: 'string', required: true, arg: 'M1,M2,...', help: 'the methods to evaluate, comma-separated (any of loupe explain\'s methods that give one map per image)' },
   { name: 'methodOptions', type: 'string', arg: "'M:key=value;...'", help: "each method's options, as its loupe explain flags without the dashes, e.g. 'gradcam:layer=/Concat_7_output_0;ig:steps=16' (one key=value per entry; repeat the method for more)" },
-  { name: 'metrics', type: 'string', default: decidedLater('deletion,insertion, and pointing with --masks or --segmentation'), help: 'deletion, insertion, pointing, randomisation (infidelity and sensitivity are not built yet)' },
+  { name: 'metrics', type: 'string', default: decidedLater('deletion,insertion, and pointing with --masks or --segmentation'), help: 'deletion, insertion, pointing, randomisation, infidelity, sensitivity (completeness comes with the methods that state it: ig, lrp, etalon)' },
   { name: 'steps', type: 'int', default: 100, min: 1, max: 100000, help: 'steps of the deletion and insertion curves (each has steps+1 points)' },
   { name: 'sigma', type: 'number', default: 5, min: 0, help: "σ in pixels of the Gaussian blur insertion starts from (0: a copy of the image); deletion sets pixels to 0 in network units, the preprocessing's mean pixel" },
   { name: 'masks', type: 'path', arg: 'DIR', help: "the pointing game's regions: DIR/NAME.png per image NAME.*, non-zero = the class's region, at the image's size or the model's input size" },
@@ -113,7 +113,11 @@ export const EVALUATE_OPTIONS = [
   { name: 'batch', type: 'int', min: 1, max: 4096, arg: 'N', help: "step images per model run (default: as many as fit)" },
   { name: 'randomiseLayers', type: 'string', default: 'all', arg: 'all|K|L1,L2,...', help: 'randomisation: the cascade from the logits down: all layers with parameters, the first K of them, or the named layers at which its steps end' },
   { name: 'randomiseEvery', type: 'int', default: 1, min: 1, max: 100000, arg: 'N', help: 'randomisation: layers randomised per step (a step every N layers; the last step ends at the last layer)' },
-  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "randomisation: the seed of the permutations of each layer's parameters" },
+  { name: 'infidelitySamples', type: 'int', default: 10, min: 1, max: 10000, arg: 'N', help: "infidelity: Gaussian perturbations per image (Captum's default)" },
+  { name: 'infidelitySigma', type: 'number', default: 0.003, min: 0, exclusive: true, help: "infidelity: σ of the Gaussian perturbations, a fraction of the pixel range (0..255 through the preprocessing; Captum's example's 0.003)" },
+  { name: 'sensitivitySamples', type: 'int', default: 10, min: 1, max: 10000, arg: 'N', help: "sensitivity: perturbed copies per image, each explained again (Captum's default)" },
+  { name: 'radius', type: 'number', default: 0.02, min: 0, help: "sensitivity: the L∞ radius of the uniform perturbations, a fraction of the pixel range (Captum's 0.02)" },
+  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "randomisation: the seed of the permutations of each layer's parameters; infidelity, sensitivity: of the noise" },
   { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.csv, PREFIX.json, PREFIX.png, PREFIX-curves.png (deletion, insertion) and PREFIX-randomisation.png (randomisation)' },
 ] as const satisfies readonly OptionSpec[];
 
@@ -145,7 +149,7 @@ export const COMMANDS: readonly Command[] = [
   alias('invert', 'network inversion: an image whose features at --layer match the input\'s (+ PREFIX.csv, PREFIX-curve.png)'),
   { name: 'patch-model', summary: "prediction difference analysis's patch model, built once per window size from real images", options: PATCH_MODEL_OPTIONS, run: async (a) => (await import('./pda.ts')).patchModelCommand(a) },
   { name: 'train', summary: 'train LeNet-ReLU on MNIST with Loupe\'s own kernels and write it as ONNX', options: TRAIN_OPTIONS, run: async (a) => (await import('./train.ts')).train(a) },
-  { name: 'evaluate', summary: 'score explanation methods: deletion and insertion AUC (Petsiuk et al.) and the pointing game, per image and per method: PREFIX.csv, PREFIX.json (with the curves), PREFIX.png, PREFIX-curves.png', options: EVALUATE_OPTIONS, run: async (a) => (await import('./evaluate.ts')).evaluateCommand(a) },
+  { name: 'evaluate', summary: 'score explanation methods: deletion and insertion AUC (Petsiuk et al.), the pointing game, the randomisation test, infidelity and max-sensitivity (Yeh et al.), completeness, per image and per method: PREFIX.csv, PREFIX.json (with the curves), PREFIX.png, PREFIX-curves.png', options: EVALUATE_OPTIONS, run: async (a) => (await import('./evaluate.ts')).evaluateCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
   { name: 'bench', summary: 'kernel, model and explainer timings, against onnxruntime-node in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },
 ];

@@ -1,5 +1,6 @@
 // `loupe evaluate`: scores explanation methods on a set of images (explainers/evaluate.ts):
-// deletion and insertion AUC and the pointing game. Everything that can be refused is refused
+// deletion and insertion AUC, the pointing game, the randomisation test, infidelity and
+// max-sensitivity, and the completeness gap of the methods that state one. Everything that can be refused is refused
 // before the GPU starts (methods, their options, metrics, masks, --out); then a progress bar,
 // Ctrl-C → nothing written, and PREFIX.csv/.json/.png and PREFIX-curves.png written all or nothing.
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -145,6 +146,8 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   if (metrics.includes('pointing') && !regionsFrom) throw new ArgumentError('--metrics pointing needs --masks DIR (a region mask per image) or --segmentation DIR (ADE20K scenes)');
   if (regionsFrom && !metrics.includes('pointing')) throw new ArgumentError(`${regionsFrom} is for the pointing game: add pointing to --metrics`);
   if (!o.images?.length && !o.segmentation) throw new ArgumentError('evaluate: --images is required (or --segmentation DIR, whose images it takes)');
+  for (const [flag, metric] of [['infidelity-samples', 'infidelity'], ['infidelity-sigma', 'infidelity'], ['sensitivity-samples', 'sensitivity'], ['radius', 'sensitivity']] as const)
+    if (args.get(flag) !== undefined && !metrics.includes(metric)) throw new ArgumentError(`--${flag} is for the ${metric} metric: add ${metric} to --metrics`);
   const files = [`${o.out}.csv`, `${o.out}.json`, `${o.out}.png`, `${o.out}-curves.png`, `${o.out}-randomisation.png`];
   const randomise = parseRandomiseLayers(o.randomiseLayers, o.randomiseEvery);
   checkOutputs('--out', o.out, files); // before the model is read
@@ -187,7 +190,10 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onSigint);
   let result;
   try {
-    result = await evaluate(model, inputs, methods, { metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, regions, randomise, seed: o.seed, progress: update, signal: abort.signal });
+    result = await evaluate(model, inputs, methods, {
+      metrics, steps: o.steps, sigma: o.sigma, tolerance: o.tolerance, batch: o.batch, masks, regions, randomise, seed: o.seed,
+      infidelitySamples: o.infidelitySamples, infidelitySigma: o.infidelitySigma, sensitivitySamples: o.sensitivitySamples, radius: o.radius, progress: update, signal: abort.signal,
+    });
   } finally {
     process.off('SIGINT', onSigint);
     bar.done();
@@ -206,6 +212,16 @@ export async function evaluateCommand(argv: string[]): Promise<number> {
         class: 'the class each method explained on the original model', ssim: 'maps min-max normalised to [0, 1], 7×7 uniform window, C1 = 0.01², C2 = 0.03²',
         notDecorrelating: result.notDecorrelating, line: decorrelationLine(result.notDecorrelating),
       },
+    }),
+    ...(result.infidelity && {
+      infidelity: {
+        ...result.infidelity, seed: result.seed, noise: 'I ~ N(0, σ²) on every input value, σ = sigma × the pixel range in network units; f(x − I) not clipped',
+        value: 'INFD = mean over the samples of (β·IᵀΦ − (f(x) − f(x − I)))², IᵀΦ = Σ_p Φ_p Σ_c I_c,p; per image also β, the unnormalised value (β = 1) and the value relative to E[Δf²]; lower is better',
+      },
+    }),
+    ...(result.sensitivity && { sensitivity: { ...result.sensitivity, seed: result.seed, noise: 'u uniform in the L∞ ball of radius × the pixel range in network units; the method explains x + u with the class it explained on x', lower: 'lower is better' } }),
+    ...(result.methods.some((m) => m.mean.completeness !== undefined) && {
+      completeness: { value: '|Σ map − target| / |target| as the method states it (ig: f(x) − f(baseline); lrp: the class logit; etalon: NET(X) against <W_X, X> + b); null where the target is 0; lower is better', methods: result.methods.filter((m) => m.mean.completeness !== undefined).map((m) => m.method) },
     }),
     methods: result.methods.map((m) => ({
       method: m.method, options: Object.fromEntries(Object.entries(m.options).map(([k, v]) => [k, v && typeof v === 'object' && 'bytes' in v ? (v as unknown as { name: string }).name : v])), mean: m.mean, images: m.images,

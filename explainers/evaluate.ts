@@ -23,6 +23,12 @@
 //   (the class the method explained on the original model), compared with the original maps by
 //   Spearman (raw and |map|) and SSIM. A method whose mean |map| Spearman stays above 0.5 after the
 //   last step "does not decorrelate" (fails the check).
+// - Infidelity and max-sensitivity (Yeh et al., 2019) and completeness: explainers/faithfulness.ts
+//   (its header gives the definitions and defaults). Infidelity's perturbed images are run once
+//   for all methods (the noise does not depend on the map); max-sensitivity reruns each method on
+//   its perturbed copies, as one batch of N×samples images for a batch method, with the class it
+//   explained on the original. Completeness is no metric to ask for: a method that states one
+//   (IG, LRP, etalons) has it in its results whatever the metrics.
 //
 // Methods come from the registry, so every registered method that gives one H×W map per image can
 // be evaluated; the target class of an image is the class the method explained (its meta.classes),
@@ -34,11 +40,13 @@ import { checkClassifier, softmaxRows } from '../engine/classify.ts';
 import { explainer } from './registry.ts';
 import { cascadeSteps, randomisedGraph, spearman, ssim, type CascadeOptions } from './randomisation.ts';
 import type { ExplainInputs, Explanation, Progress } from './explanation.ts';
+import {
+  checkFaithfulnessOptions, completenessOf, infidelityProbe, infidelityScores, maxSensitivity, pixelSpan,
+  INFIDELITY_SAMPLES, INFIDELITY_SIGMA, SENSITIVITY_RADIUS, SENSITIVITY_SAMPLES, type InfidelityProbe, type InfidelityResult, type SensitivityResult,
+} from './faithfulness.ts';
 
-export const METRICS = ['deletion', 'insertion', 'pointing', 'randomisation'] as const;
+export const METRICS = ['deletion', 'insertion', 'pointing', 'randomisation', 'infidelity', 'sensitivity'] as const;
 export type Metric = (typeof METRICS)[number];
-/** Metrics issue 14 names that are not built yet: refused with one line. */
-export const LATER_METRICS = ['infidelity', 'sensitivity'] as const;
 /** The statistics of each randomisation step, against the original map. */
 export const RANDOMISATION_STATS = ['spearman', 'spearman-abs', 'ssim'] as const;
 export type RandomisationStat = (typeof RANDOMISATION_STATS)[number];
@@ -51,7 +59,6 @@ export const DELETION_BASELINE = '0 in network units (the preprocessing mean pix
 export function checkMetrics(metrics: readonly string[]): Metric[] {
   if (metrics.length === 0) throw new ArgumentError('--metrics is empty; metrics are ' + METRICS.join(', '));
   for (const m of metrics) {
-    if ((LATER_METRICS as readonly string[]).includes(m)) throw new ArgumentError(`metric "${m}" is not built yet; metrics are ${METRICS.join(', ')}`);
     if (!(METRICS as readonly string[]).includes(m)) throw new ArgumentError(`unknown metric "${m}"; metrics are ${METRICS.join(', ')}`);
   }
   if (new Set(metrics).size !== metrics.length) throw new ArgumentError(`--metrics names a metric twice: ${metrics.join(',')}`);
@@ -194,8 +201,14 @@ export interface EvaluateOptions extends Omit<CurveOptions, 'onProgress'> {
   tolerance?: number;
   /** randomisation: the cascade (see explainers/randomisation.ts) */
   randomise?: CascadeOptions;
-  /** randomisation: the seed of the permutations; default 0 */
+  /** randomisation: the seed of the permutations; infidelity and sensitivity: of the noise; default 0 */
   seed?: number;
+  /** infidelity: perturbations per image (default 10) and their σ as a fraction of the pixel range (default 0.003) */
+  infidelitySamples?: number;
+  infidelitySigma?: number;
+  /** sensitivity: perturbed copies per image (default 10) and the L∞ radius as a fraction of the pixel range (default 0.02) */
+  sensitivitySamples?: number;
+  radius?: number;
   progress?: Progress;
 }
 
@@ -219,6 +232,12 @@ export interface ImageResult {
   insertion?: { auc: number; curve: number[] };
   /** concepts: the scene's concepts that make the region of the class ([]: none, the image is not counted) */
   pointing?: PointingResult & { concepts?: string[] };
+  /** infidelity: the scale-invariant value, β, the unnormalised value and the value relative to E[Δf²] (NaN: null) */
+  infidelity?: InfidelityResult;
+  /** max-sensitivity: the largest relative change of the map, and each copy's */
+  sensitivity?: SensitivityResult;
+  /** the relative completeness gap the method states (IG, LRP, etalons); null where undefined; absent for other methods */
+  completeness?: number | null;
 }
 
 export interface MethodResult {
@@ -232,7 +251,11 @@ export interface MethodResult {
   maps: Float32Array;
   images: ImageResult[];
   /** means over images: AUCs, the pointing accuracy (hits / counted), mean curves */
-  mean: { deletion?: number; insertion?: number; pointing?: number | null; pointingCounted?: number; deletionCurve?: number[]; insertionCurve?: number[] };
+  mean: {
+    deletion?: number; insertion?: number; pointing?: number | null; pointingCounted?: number; deletionCurve?: number[]; insertionCurve?: number[];
+    /** means over the images where the value is defined; null where it is nowhere */
+    infidelity?: number | null; sensitivity?: number | null; completeness?: number | null;
+  };
   warnings: string[];
 }
 
@@ -246,7 +269,15 @@ export interface Evaluation {
   /** randomisation: the seed, and the methods that do not decorrelate */
   seed?: number;
   notDecorrelating?: string[];
+  /** infidelity: its parameters (σ as a fraction of the pixel range and in network units) */
+  infidelity?: { samples: number; sigma: number; sigmaUnits: number; f: string; normalised: string };
+  /** sensitivity: its parameters (the radius as a fraction of the pixel range and in network units) */
+  sensitivity?: { samples: number; radius: number; radiusUnits: number; norm: string };
 }
+
+export const INFIDELITY_F = 'the target class logit (pre-softmax)';
+export const INFIDELITY_NORMALISED = 'the map scaled by β = E[IᵀΦ·Δf] / E[(IᵀΦ)²] before the squared error (Yeh et al., Captum normalize=True)';
+export const SENSITIVITY_NORM = '‖Φ(x + u) − Φ(x)‖ / ‖Φ(x)‖, Frobenius, the largest over the copies (relative, as Quantus normalises)';
 
 /** Checks a method request before any GPU work: known, and its options valid for this model. */
 export function checkMethod(graph: Model['graph'], inputs: ExplainInputs, r: MethodRequest): void {
@@ -257,17 +288,22 @@ export function checkMethod(graph: Model['graph'], inputs: ExplainInputs, r: Met
 }
 
 /** The maps of method `r` for the batch (N×H×W) and the classes they explain. */
-async function methodMaps(model: Model, inputs: ExplainInputs, r: MethodRequest, progress?: Progress, signal?: AbortSignal): Promise<{ maps: Float32Array; classes?: number[]; warnings: string[] }> {
+async function methodMaps(model: Model, inputs: ExplainInputs, r: MethodRequest, progress?: Progress, signal?: AbortSignal): Promise<{ maps: Float32Array; classes?: number[]; warnings: string[]; completeness?: (number | null)[] }> {
   const e = explainer(r.name);
   const [, c, h, w] = model.graph.input.shape as [number, number, number, number];
   const n = inputs.batch, hw = h * w, per = c * hw;
   const runs: { ex: Explanation; n: number }[] = [];
+  // a one-image method given one class per image (the class each image was explained for): image i gets its own
+  const given = r.options?.class;
+  const list = typeof given === 'string' ? given.split(',') : Array.isArray(given) ? given : undefined;
+  const own = (i: number) => (e.inputs === 'one' && n > 1 && list?.length === n ? { ...r.options, class: String(list[i]).trim() } : r.options);
   if (e.inputs === 'one')
-    for (let i = 0; i < n; i++) runs.push({ ex: await e.run(model, { ...inputs, data: inputs.data.subarray(i * per, (i + 1) * per), batch: 1, names: inputs.names?.slice(i, i + 1) }, r.options, progress, signal), n: 1 });
+    for (let i = 0; i < n; i++) runs.push({ ex: await e.run(model, { ...inputs, data: inputs.data.subarray(i * per, (i + 1) * per), batch: 1, names: inputs.names?.slice(i, i + 1) }, own(i), progress, signal), n: 1 });
   else runs.push({ ex: await e.run(model, inputs, r.options, progress, signal), n });
   const maps = new Float32Array(n * hw);
   const classes: number[] = [];
   const warnings: string[] = [];
+  const completeness: (number | null)[] = [];
   let off = 0;
   for (const { ex, n: m } of runs) {
     if (!ex.maps || ex.maps.data.length !== m * hw) throw new ArgumentError(`${r.name} gives no ${h}×${w} map per image (its maps have shape [${ex.maps?.shape.join(', ') ?? ''}]): it cannot be evaluated`);
@@ -275,9 +311,10 @@ async function methodMaps(model: Model, inputs: ExplainInputs, r: MethodRequest,
     const k = ex.meta.classes as number[] | undefined;
     if (Array.isArray(k) && k.length === m) classes.push(...k);
     warnings.push(...((ex.meta.warnings as string[] | undefined) ?? []));
+    completeness.push(...(completenessOf(r.name, ex, inputs.data.subarray(off * per, (off + m) * per), m) ?? []));
     off += m;
   }
-  return { maps, classes: classes.length === n ? classes : undefined, warnings };
+  return { maps, classes: classes.length === n ? classes : undefined, warnings, ...(completeness.length === n ? { completeness } : {}) };
 }
 
 /** The top-1 class of each image. */
@@ -294,6 +331,11 @@ async function topClasses(model: Model, x: Float32Array, n: number, names?: read
 
 const num = (v: number) => (Number.isFinite(v) ? v : '');
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The mean of the finite values; null when there is none. */
+const meanFinite = (xs: (number | null)[]) => {
+  const f = xs.filter((v): v is number => v !== null && Number.isFinite(v));
+  return f.length ? meanOf(f) : null;
+};
 const meanCurve = (cs: Float32Array[]) => Array.from(cs[0]!, (_, k) => meanOf(cs.map((c) => c[k]!)));
 
 /**
@@ -317,12 +359,17 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
       if (m && m.length !== h * w) throw new ShapeError(`the mask of ${inputs.names?.[i] ?? `image ${i}`} holds ${m.length} values, not ${h}×${w}`);
     });
   }
+  checkFaithfulnessOptions(o);
   for (const r of methods) checkMethod(model.graph, inputs, r);
   const cascade = metrics.includes('randomisation') ? cascadeSteps(model.graph, o.randomise) : [];
   const seed = o.seed ?? 0;
   const x = inputs.data.subarray(0, n * c * h * w);
   const names = inputs.names ?? Array.from({ length: n }, (_, i) => `image ${i}`);
   let top: number[] | undefined;
+  const pp = inputs.preprocess ?? model.graph.preprocess;
+  const infidelitySamples = o.infidelitySamples ?? INFIDELITY_SAMPLES, infidelitySigma = o.infidelitySigma ?? INFIDELITY_SIGMA;
+  const sensitivitySamples = o.sensitivitySamples ?? SENSITIVITY_SAMPLES, radius = o.radius ?? SENSITIVITY_RADIUS;
+  let probe: InfidelityProbe | undefined; // the perturbed images' logits, shared by every method
   const curveMetrics = metrics.filter((m): m is 'deletion' | 'insertion' => m === 'deletion' || m === 'insertion');
   const out: MethodResult[] = [];
   for (const r of methods) {
@@ -356,6 +403,24 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
       mean.pointing = counted ? hits / counted : null;
       mean.pointingCounted = counted;
     }
+    if (metrics.includes('infidelity')) {
+      probe ??= await infidelityProbe(model, x, n, { samples: infidelitySamples, sigma: infidelitySigma, seed, preprocess: pp, batch: o.batch, signal: o.signal, onProgress: o.progress && ((d, t) => o.progress!(d, t, 'infidelity')) });
+      const scores = infidelityScores(probe, got.maps, classes);
+      scores.forEach((v, i) => (images[i]!.infidelity = v));
+      mean.infidelity = meanFinite(scores.map((v) => v.infidelity));
+    }
+    if (metrics.includes('sensitivity')) {
+      const sens = await sensitivity(model, inputs, r, got.maps, classes, sensitivitySamples, radius, seed, o);
+      sens.forEach((v, i) => {
+        images[i]!.sensitivity = v;
+        if (Number.isNaN(v.max)) got.warnings.push(`${r.name}: sensitivity of ${names[i]} is undefined: its map is all zero and a perturbed copy's is not`);
+      });
+      mean.sensitivity = meanFinite(sens.map((v) => v.max));
+    }
+    if (got.completeness) {
+      got.completeness.forEach((g, i) => (images[i]!.completeness = g));
+      mean.completeness = meanFinite(got.completeness);
+    }
     const res: MethodResult = { method: r.name, options: r.options ?? {}, maps: got.maps, images, mean, warnings: got.warnings };
     if (cascade.length) {
       res.randomisation = await randomisationCascade(model, inputs, r, got.maps, classes, cascade, seed, o);
@@ -370,7 +435,33 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
     e.seed = seed;
     e.notDecorrelating = out.filter((m) => m.decorrelates === false).map((m) => m.method);
   }
+  if (cascade.length || metrics.includes('infidelity') || metrics.includes('sensitivity')) e.seed = seed;
+  if (metrics.includes('infidelity')) e.infidelity = { samples: infidelitySamples, sigma: infidelitySigma, sigmaUnits: infidelitySigma * pixelSpan(pp), f: INFIDELITY_F, normalised: INFIDELITY_NORMALISED };
+  if (metrics.includes('sensitivity')) e.sensitivity = { samples: sensitivitySamples, radius, radiusUnits: radius * pixelSpan(pp), norm: SENSITIVITY_NORM };
   return e;
+}
+
+/** The request of method `r` for the classes it explained on the original: its own class option when it has one. */
+function sameClass(r: MethodRequest, classes: readonly number[]): MethodRequest {
+  const hasClass = explainer(r.name).options.some((s) => s.name === 'class');
+  return hasClass ? { name: r.name, options: { ...r.options, class: classes.join(',') } } : r;
+}
+
+/** Max-sensitivity of method `r`: its maps of the perturbed copies (one batch for a batch method), with the same classes. */
+async function sensitivity(model: Model, inputs: ExplainInputs, r: MethodRequest, orig: Float32Array, classes: readonly number[], samples: number, radius: number, seed: number, o: EvaluateOptions): Promise<SensitivityResult[]> {
+  const [, c, h, w] = model.graph.input.shape as [number, number, number, number];
+  const n = inputs.batch;
+  const names = inputs.names ?? Array.from({ length: n }, (_, i) => `image ${i}`);
+  const label = `${r.name} sensitivity`;
+  o.progress?.(0, 1, label);
+  const res = await maxSensitivity(inputs.data.subarray(0, n * c * h * w), n, [c, h, w], orig, async (copies, count) => {
+    const copyClasses = Array.from({ length: count }, (_, q) => classes[Math.floor(q / samples)]!);
+    const copyNames = Array.from({ length: count }, (_, q) => `${names[Math.floor(q / samples)]} (sensitivity copy ${(q % samples) + 1})`);
+    const progress: Progress | undefined = o.progress && ((d, t) => o.progress!(d, t, label));
+    return (await methodMaps(model, { ...inputs, data: copies, batch: count, names: copyNames }, sameClass(r, copyClasses), progress, o.signal)).maps;
+  }, { samples, radius, seed, preprocess: inputs.preprocess ?? model.graph.preprocess });
+  o.progress?.(1, 1, label);
+  return res;
 }
 
 /**
@@ -381,8 +472,7 @@ async function randomisationCascade(model: Model, inputs: ExplainInputs, r: Meth
   const [, , h, w] = model.graph.input.shape as [number, number, number, number];
   const n = inputs.batch, hw = h * w;
   // the same class as on the original model: the method's own class option when it has one
-  const hasClass = explainer(r.name).options.some((s) => s.name === 'class');
-  const req: MethodRequest = hasClass ? { name: r.name, options: { ...r.options, class: classes.join(',') } } : r;
+  const req = sameClass(r, classes);
   const steps: RandomisationStep[] = [];
   for (const [k, step] of cascade.entries()) {
     throwIfCancelled(o.signal, 'evaluate');
@@ -417,10 +507,17 @@ export function evaluationTable(e: Evaluation): { columns: string[]; rows: (stri
     for (const im of m.images)
       for (const metric of e.metrics) {
         if (metric === 'randomisation') continue;
-        const v = metric === 'pointing' ? (im.pointing?.hit === null || im.pointing === undefined ? '' : im.pointing.hit ? 1 : 0) : im[metric]!.auc;
+        const v =
+          metric === 'pointing' ? (im.pointing?.hit === null || im.pointing === undefined ? '' : im.pointing.hit ? 1 : 0)
+          : metric === 'infidelity' ? num(im.infidelity!.infidelity)
+          : metric === 'sensitivity' ? num(im.sensitivity!.max)
+          : im[metric]!.auc;
         rows.push([m.method, im.image, im.class, metric, v, '', metric === 'pointing' && im.pointing?.concepts ? im.pointing.concepts.join('; ') || 'none' : '']);
       }
+    // completeness: only for a method that states one
+    if (m.mean.completeness !== undefined) for (const im of m.images) rows.push([m.method, im.image, im.class, 'completeness', im.completeness ?? '', '']);
     for (const metric of e.metrics) if (metric !== 'randomisation') rows.push([m.method, 'mean', '', metric, m.mean[metric] ?? '', '']);
+    if (m.mean.completeness !== undefined) rows.push([m.method, 'mean', '', 'completeness', m.mean.completeness ?? '', '']);
     for (const step of m.randomisation ?? []) {
       m.images.forEach((im, i) => {
         for (const s of RANDOMISATION_STATS) rows.push([m.method, im.image, im.class, `randomisation-${s}`, num(step.images[i]![s]), step.layer]);

@@ -1,5 +1,6 @@
 // Figures of `loupe evaluate` (explainers/evaluate.ts): PREFIX.png, per image the map of each
-// method over the image with its deletion / insertion AUC and pointing hit; PREFIX-curves.png,
+// method over the image with its deletion / insertion AUC, pointing hit, infidelity, max-sensitivity
+// and completeness gap; PREFIX-curves.png,
 // the mean deletion and insertion curves of each method (probability of the target class against
 // the fraction of pixels removed or restored). No Node modules.
 import type { RGBAImage } from '../loaders/image.ts';
@@ -58,6 +59,13 @@ export function curvesFigure(e: Evaluation, model: string): RGBAImage | undefine
   return montage(cells, { columns: cells.length, cellSize: 360, title: `deletion and insertion, ${e.steps} steps - ${model}` });
 }
 
+/** A number in few characters: 3 significant digits, exponent form when small or large; '-' when undefined. */
+function short(v: number): string {
+  if (!Number.isFinite(v)) return '-';
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-2 || a >= 1e4) ? v.toExponential(1) : v.toPrecision(3);
+}
+
 /** PREFIX.png: per image (rows) the image, then each method's map over it, captioned with its scores. */
 export function evaluationFigure(e: Evaluation, ctx: FigureContext): RGBAImage {
   const [, h, w] = ctx.shape;
@@ -74,13 +82,17 @@ export function evaluationFigure(e: Evaluation, ctx: FigureContext): RGBAImage {
         r.deletion && `del ${r.deletion.auc.toFixed(3)}`,
         r.insertion && `ins ${r.insertion.auc.toFixed(3)}`,
         r.pointing && (r.pointing.hit === null ? 'no region' : r.pointing.hit ? 'hit' : 'miss'),
+        r.infidelity && `infd ${short(r.infidelity.infidelity)}`,
+        r.sensitivity && `sens ${short(r.sensitivity.max)}`,
+        r.completeness !== undefined && `gap ${r.completeness === null ? '-' : `${(100 * r.completeness).toFixed(1)}%`}`,
       ].filter(Boolean);
       cells.push({ image: overlay(img, heat, 0.8, { greyBase: signed }), caption: `${m.method}: ${scores.join(' ')}` });
     }
   });
   // many images × methods: smaller tiles, so that a 12-photo × 7-method figure stays a few megabytes
   const cellSize = cells.length > 40 ? 160 : Math.max(160, Math.min(256, h));
-  return montage(cells, { columns: 1 + e.methods.length, cellSize, textScale: 1, title: `evaluate - ${ctx.model}` });
+  const more = e.metrics.includes('infidelity') || e.metrics.includes('sensitivity') || e.methods.some((m) => m.mean.completeness !== undefined);
+  return montage(cells, { columns: 1 + e.methods.length, cellSize, textScale: 1, title: `evaluate - ${ctx.model}`, ...(more ? { captionLines: 3 } : {}) });
 }
 
 /**

@@ -37,7 +37,7 @@ describe('package entries', function () {
     const browser = await import('../index.browser.ts');
     const node = await import('../index.ts');
     const api = ['Engine', 'Model', 'classify', 'classifierValues', 'inferShapes', 'loadOnnx', 'loadCaffe', 'readNpy', 'writeNpy', 'preprocessImage',
-      'saliency', 'gradCam', 'etalons', 'maxOut', 'predictionDifference', 'lrp', 'evaluate', 'evaluationFigure', 'montage', 'overlay', 'LoupeError', 'ModelFormatError'];
+      'saliency', 'gradCam', 'etalons', 'maxOut', 'predictionDifference', 'lrp', 'evaluate', 'infidelity', 'maxSensitivity', 'completenessOf', 'evaluationFigure', 'montage', 'overlay', 'LoupeError', 'ModelFormatError'];
     for (const name of api) {
       expect(browser, name).to.have.property(name).that.is.a('function');
       expect(node, name).to.have.property(name).that.equals((browser as Record<string, unknown>)[name]);

@@ -141,7 +141,7 @@ describe('evaluate on LeNet (MNIST digits)', function () {
     expect(own.methods[0]!.mean.pointing).to.equal(1);
   });
 
-  it('refuses unknown methods and metrics, metrics not built yet, and --steps 0', async () => {
+  it('refuses unknown methods and metrics, a metric twice, and --steps 0', async () => {
     const inputs = { data: x.subarray(0, HW), batch: 1 };
     const fails = async (p: Promise<unknown>, re: RegExp) => {
       let err: Error | undefined;
@@ -150,7 +150,7 @@ describe('evaluate on LeNet (MNIST digits)', function () {
     };
     await fails(evaluate(model, inputs, [{ name: 'nope' }]), /unknown method "nope"/);
     await fails(evaluate(model, inputs, [{ name: 'saliency' }], { metrics: ['faithfulness' as 'deletion'] }), /unknown metric "faithfulness"/);
-    await fails(evaluate(model, inputs, [{ name: 'saliency' }], { metrics: ['infidelity' as 'deletion'] }), /"infidelity" is not built yet/);
+    await fails(evaluate(model, inputs, [{ name: 'saliency' }], { metrics: ['infidelity', 'infidelity'] }), /--metrics names a metric twice: infidelity,infidelity/);
     await fails(evaluate(model, inputs, [{ name: 'saliency' }], { steps: 0 }), /--steps must be an integer ≥ 1/);
     await fails(evaluate(model, inputs, [{ name: 'saliency' }], { metrics: ['pointing'] }), /needs a region mask/);
     await fails(evaluate(model, inputs, [{ name: 'maxout' }]), /cannot be evaluated/);
@@ -198,10 +198,10 @@ describe('loupe evaluate', function () {
     expect(existsSync(join(tmp, 'bad')) ? readdirSync(join(tmp, 'bad')).filter((f) => f.startsWith(prefix.split('/').pop()!)) : []).to.deep.equal([]);
   };
   it('an unknown method: one line, exit 1, nothing written', () => refused(['--methods', 'saliency,nope'], /^loupe: unknown method "nope"; methods are /));
-  it('an unknown metric, and one not built yet', () => {
-    refused(['--methods', 'saliency', '--metrics', 'deletion,auc'], /^loupe: unknown metric "auc"; metrics are deletion, insertion, pointing, randomisation$/);
-    refused(['--methods', 'saliency', '--metrics', 'infidelity'], /^loupe: metric "infidelity" is not built yet/);
-    refused(['--methods', 'saliency', '--metrics', 'sensitivity'], /^loupe: metric "sensitivity" is not built yet/);
+  it('an unknown metric, and one named twice', () => {
+    refused(['--methods', 'saliency', '--metrics', 'deletion,auc'], /^loupe: unknown metric "auc"; metrics are deletion, insertion, pointing, randomisation, infidelity, sensitivity$/);
+    refused(['--methods', 'saliency', '--metrics', 'infidelity,deletion,infidelity'], /^loupe: --metrics names a metric twice: infidelity,deletion,infidelity$/);
+    refused(['--methods', 'saliency', '--metrics', 'sensitivity,sensitivity'], /^loupe: --metrics names a metric twice: sensitivity,sensitivity$/);
   });
   it('a mask of the wrong size', () => {
     const dir = join(tmp, 'small-masks');
