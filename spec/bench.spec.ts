@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { closeEngine, expectOneLine, getEngine, GraphBuilder, rng, runLoupe } from './helpers.ts';
-import { copyThrough, fmaChains, FMA_ADD, FMA_MUL, rooflineBound } from '../engine/roofline.ts';
+import { copyThrough, fmaChains, FMA_ADD, FMA_MUL, measureRoofline, rooflineBound } from '../engine/roofline.ts';
+import { createNodeEngine } from '../cli/gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { decodeImage } from '../loaders/image.ts';
@@ -55,6 +56,19 @@ describe('loupe bench: the roofline', () => {
     const src = rng(3).array(4 * 1001, -1e6, 1e6); // 1001 vec4s: not a multiple of the workgroup size
     src[5] = -0;
     expect(Array.from(await copyThrough(e, src))).to.deep.equal(Array.from(src));
+  });
+
+  it('without timestamp queries both ceilings are timed by wall clock, and say so', async () => {
+    const e = await createNodeEngine(); // its own device: the suite's keeps its timestamps
+    try {
+      Object.defineProperty(e, 'hasTimestamps', { value: false });
+      const roof = await measureRoofline(e, { targetMs: 5, reps: 1 });
+      expect([roof.timer, roof.fma.timer, roof.copy.timer]).to.deep.equal(['wall clock', 'wall', 'wall']);
+      for (const v of [roof.peakGflops, roof.bandwidthGBs]) expect(Number.isFinite(v) && v > 0, String(v)).to.equal(true);
+    } finally {
+      e.trimPool();
+      e.device.destroy();
+    }
   });
 
   it("the roofline's bound is the lower ceiling", () => {
