@@ -3,7 +3,7 @@
 // peak beside the bound the roofline sets for its arithmetic intensity, and whole-model throughput of
 // SqueezeNet against onnxruntime-node (CPU) and TensorFlow.js's WebGPU backend (same adapter) in the
 // same run, as ratios.
-import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
@@ -23,6 +23,7 @@ import { ablationCam, scoreCam } from '../explainers/ablation.ts';
 import { perturbationCurves } from '../explainers/evaluate.ts';
 import { BENCH_MAX_BATCH, BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
 import { packagePath } from './paths.ts';
+import { checkOutputs, writeFileAtomic } from './output.ts';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
@@ -115,6 +116,7 @@ export async function bench(argv: string[]): Promise<number> {
   const on = (s: string) => only.includes(s);
   const report: Record<string, unknown> = {};
   const data = dataDir(o.data);
+  if (o.report !== undefined) checkOutputs('--report', o.report, [o.report], 'file'); // before the run, not after it
   const { quick, batches, full } = o;
   const engine = await createNodeEngine({ timing: false });
   const log = (s: string) => !o.json && console.log(s);
@@ -352,7 +354,7 @@ export async function bench(argv: string[]): Promise<number> {
   }
   const json = JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1);
   if (o.json) console.log(json);
-  if (o.report) writeFileSync(o.report, `${json}\n`);
+  if (o.report !== undefined) writeFileAtomic(o.report, new TextEncoder().encode(`${json}\n`));
   sqz.destroy();
   return 0;
 }

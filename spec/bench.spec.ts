@@ -1,7 +1,8 @@
 // loupe bench's instruments, checked for correctness only (speed is the bench's business, never a
 // threshold here): the roofline kernels do the work they are credited with, the roofline section
 // reports finite positive ceilings, and the TensorFlow.js peer computes what Loupe computes.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { closeEngine, expectOneLine, getEngine, GraphBuilder, rng, runLoupe } from './helpers.ts';
@@ -89,6 +90,21 @@ describe('loupe bench: the roofline', () => {
       expect(j.adapter).to.be.a('string');
       for (const v of [j.roofline.peakGflops, j.roofline.bandwidthGBs, j.roofline.ridge, j.roofline.fma.ms, j.roofline.copy.ms]) expect(Number.isFinite(v) && v > 0, String(v)).to.equal(true);
       expect(j.roofline.timer).to.be.oneOf(['gpu timestamps', 'wall clock']);
+    });
+
+    it('--report FILE writes the JSON report while the text prints; an unwritable FILE is one line before anything runs', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'loupe-bench-'));
+      try {
+        const file = join(dir, 'sub', 'report.json');
+        const r = runLoupe(['bench', '--only', 'roofline', '--quick', '--report', file, '--data', DATA]);
+        expect(r.code, r.err).to.equal(0);
+        expect(r.out).to.match(/^roofline: FMA peak [\d.]+ GFLOP\/s, copy [\d.]+ GB\/s \(/m);
+        expect((JSON.parse(readFileSync(file, 'utf8')) as { roofline: { peakGflops: number } }).roofline.peakGflops).to.be.greaterThan(0);
+        writeFileSync(join(dir, 'plain'), '');
+        expectOneLine(runLoupe(['bench', '--only', 'roofline', '--report', join(dir, 'plain', 'r.json'), '--data', DATA]), /--report/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('an unknown section is one line that lists the sections', () => {
