@@ -12,8 +12,8 @@ export const FMA_MUL = 1 - 2 ** -10;
 export const FMA_ADD = 2 ** -10;
 /** FMAs per invocation and iteration: 8 chains of vec4. */
 export const FMAS_PER_STEP = 32;
-/** Bytes of each copy buffer: more than any last-level cache (capped by one storage binding). */
-export const COPY_BYTES = 64 * 2 ** 20;
+/** Bytes of each copy buffer (capped by one storage binding): the two exceed any last-level cache. */
+export const COPY_BYTES = 256 * 2 ** 20;
 
 export interface Ceiling {
   /** GFLOP/s (FMA peak) or GB/s (copy bandwidth): work of one repetition / its median time */
