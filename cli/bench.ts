@@ -10,7 +10,7 @@ import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import type { Engine, TimingRecord } from '../engine/gpu.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
-import { inferShapes, nodeFlops, numel } from '../engine/shapes.ts';
+import { inferShapes, numel } from '../engine/shapes.ts';
 import { measureRoofline, rooflineBound, type Roofline } from '../engine/roofline.ts';
 import { summarise } from '../engine/summary.ts';
 import { ArgumentError } from '../engine/errors.ts';
