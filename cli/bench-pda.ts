@@ -1,4 +1,5 @@
-// `loupe bench --only pda`: prediction difference analysis on SqueezeNet v1.0 at 227×227 (K=10,
+// `loupe bench --only pda`: prediction difference analysis on SqueezeNet v1.0 at 227×227 (and with
+// --full on AlexNet's light graph at 224×224 too) (K=10,
 // L=2, S=10, conditional sampling) three ways, in the same run: Loupe with incremental (region)
 // inference, Loupe recomputing whole images, and the plain route with onnxruntime-node (perturbed
 // images built on the CPU with the same draws, batched forward passes on the CPU). Each route runs
@@ -13,13 +14,31 @@ import { Model } from '../engine/runner.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { decodeImage } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
-import { softmaxRows } from '../engine/classify.ts';
+import { classifierValues, softmaxRows } from '../engine/classify.ts';
 import { buildPatchModel } from '../explainers/patch-model.ts';
 import { predictionDifference, perturbedBatchCpu, windowGrid, weightOfEvidence, defaultLaplaceN } from '../explainers/pda.ts';
 import { ortPeer } from './bench.ts';
 
+/** A model the PDA bench runs: its ONNX file under the shared data and its (square) input size. */
+export interface PdaModel {
+  tag: string;
+  title: string;
+  file: string;
+  size: number;
+  /** images per onnxruntime call when the graph fixes its batch (a Reshape to [1, F]): 1 */
+  ortImages?: number;
+}
+
+export const PDA_MODELS = {
+  squeezenet: { tag: 'squeezenet_v1.0', title: 'SqueezeNet v1.0', file: 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx', size: 227 },
+  // A light graph: constant weights, so its weights of evidence mean nothing; its times are real.
+  alexnet: { tag: 'bvlc_alexnet', title: "AlexNet's light graph (constant weights: times only)", file: 'onnx/onnx-light-models/light_bvlc_alexnet.onnx', size: 224, ortImages: 1 },
+} satisfies Record<string, PdaModel>;
+
 export interface PdaBenchOptions {
   data: string;
+  /** default: SqueezeNet v1.0 */
+  model?: PdaModel;
   quick: boolean;
   /** windows timed on the incremental and onnxruntime routes */
   windows: number;
@@ -34,19 +53,21 @@ const fmtTime = (s: number) => (s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s
 export async function benchPda(engine: Engine, o: PdaBenchOptions): Promise<Record<string, unknown>> {
   const { log } = o;
   const K = 10, L = 2, S = 10, seed = 1;
-  const bytes = new Uint8Array(readFileSync(join(o.data, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx')));
-  const model = new Model(engine, loadOnnx(bytes, 'squeezenet_v1.0_decoded.onnx'));
-  const prep = (f: string) => preprocessImage(decodeImage(new Uint8Array(readFileSync(join(o.data, 'images', f))), f), { size: [227, 227], mean: [104, 117, 123], bgr: true, channels: 3 });
+  const m: PdaModel = o.model ?? PDA_MODELS.squeezenet;
+  const Z = m.size;
+  const bytes = new Uint8Array(readFileSync(join(o.data, m.file)));
+  const model = new Model(engine, loadOnnx(bytes, m.file.split('/').pop()!));
+  const prep = (f: string) => preprocessImage(decodeImage(new Uint8Array(readFileSync(join(o.data, 'images', f))), f), { size: [Z, Z], mean: [104, 117, 123], bgr: true, channels: 3 });
   const photos = PHOTOS.map(prep);
   const x = photos[0]!; // the goose
   let t = performance.now();
   const patches = o.quick ? 5000 : 25000;
-  const patchModel = buildPatchModel(photos, { window: K, padding: L, channels: 3, height: 227, width: 227, patches, store: 0, seed });
+  const patchModel = buildPatchModel(photos, { window: K, padding: L, channels: 3, height: Z, width: Z, patches, store: 0, seed });
   const pmSeconds = (performance.now() - t) / 1000;
-  const grid = windowGrid(227, 227, K, o.stride);
-  const grid1 = windowGrid(227, 227, K, 1);
-  log(`\nPrediction difference analysis, SqueezeNet v1.0 227×227, K=${K}, L=${L}, S=${S}, conditional sampling (patch model of ${patches} patches from ${photos.length} photos: ${pmSeconds.toFixed(1)} s)`);
-  log(`whole analysis: stride 1 = ${grid1.count} windows = ${grid1.count * S} perturbed images; stride ${o.stride} = ${grid.count} windows = ${grid.count * S} images`);
+  const grid = windowGrid(Z, Z, K, o.stride);
+  const grid1 = windowGrid(Z, Z, K, 1);
+  log(`\nPrediction difference analysis, ${m.title} ${Z}×${Z}, K=${K}, L=${L}, S=${S}, conditional sampling (patch model of ${patches} patches from ${photos.length} photos: ${pmSeconds.toFixed(1)} s)`);
+  log(`whole analysis: stride 1 = ${grid1.count} windows = ${grid1.count * S} perturbed images${o.stride === 1 ? '' : `; stride ${o.stride} = ${grid.count} windows = ${grid.count * S} images`}`);
 
   const nInc = Math.min(grid.count, o.windows);
   const nFull = Math.max(1, Math.min(grid.count, Math.ceil(o.windows / 10)));
@@ -65,6 +86,9 @@ export async function benchPda(engine: Engine, o: PdaBenchOptions): Promise<Reco
   // The plain route: perturbed images on the CPU (same draws), onnxruntime-node forward passes in batches.
   const { ortSession, ortRun } = await ortPeer();
   const session = await ortSession(bytes);
+  // onnxruntime gives graph outputs only: the logits where the graph declares them, else the softmax's output.
+  const cv = classifierValues(model.graph);
+  const fetch = model.graph.outputs.includes(cv.logits) || !cv.probs ? cv.logits : cv.probs;
   const cls = inc.classes[0]!;
   const p0 = inc.probs[0]!;
   const N = defaultLaplaceN(1000);
@@ -77,8 +101,14 @@ export async function benchPda(engine: Engine, o: PdaBenchOptions): Promise<Reco
     const b0 = performance.now();
     const batch = perturbedBatchCpu({ sampling: 'conditional', patchModel, x, channels: 3, grid, samples: S, seed }, first, nw);
     buildMs += performance.now() - b0;
-    const logits = (await ortRun(session, batch, [nw * S, 3, 227, 227], ['logits'])).logits!;
-    const p = softmaxRows(logits, 1000);
+    // In calls of m.ortImages images where the graph fixes its batch (onnxruntime keeps the Reshape's 1).
+    const per = m.ortImages ?? nw * S;
+    const out = new Float32Array(nw * S * 1000);
+    for (let i = 0; i < nw * S; i += per) {
+      const k = Math.min(per, nw * S - i);
+      out.set((await ortRun(session, batch.subarray(i * 3 * Z * Z, (i + k) * 3 * Z * Z), [k, 3, Z, Z], [fetch]))[fetch]!, i * 1000);
+    }
+    const p = fetch === cv.logits ? softmaxRows(out, 1000) : out;
     for (let w = 0; w < nw; w++) {
       let s = 0;
       for (let k = 0; k < S; k++) s += p[(w * S + k) * 1000 + cls]!;
@@ -111,7 +141,7 @@ export async function benchPda(engine: Engine, o: PdaBenchOptions): Promise<Reco
   log(`agreement on the shared windows: |WE| max ${weMax.toFixed(3)}; incremental vs onnxruntime ${weDiff.toExponential(2)}, incremental vs whole images ${incFull.toExponential(2)}`);
   model.destroy();
   return {
-    model: 'squeezenet_v1.0', window: K, padding: L, samples: S, stride: o.stride, windowsStride: grid.count, windowsStride1: grid1.count,
+    model: m.tag, window: K, padding: L, samples: S, stride: o.stride, windowsStride: grid.count, windowsStride1: grid1.count,
     patchModelSeconds: pmSeconds, routes: rows, incrementalVsWhole: speedup, incrementalVsOrt: vsOrt, macFraction: inc.macFraction,
     ortBuildSeconds: buildMs / 1000, weMaxAbs: weMax, weDiffOrt: weDiff, weDiffWhole: incFull,
   };

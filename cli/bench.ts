@@ -1,5 +1,8 @@
-// `loupe bench`: per-kernel GPU time and GFLOP/s from timestamp queries on real models' conv
-// shapes, and whole-model throughput of SqueezeNet against onnxruntime-node (CPU) in the same run.
+// `loupe bench`: the adapter's measured roofline (FMA peak and copy bandwidth) first, then per-kernel
+// GPU time and GFLOP/s from timestamp queries on real models' conv shapes, each as a share of that
+// peak beside the bound the roofline sets for its arithmetic intensity, and whole-model throughput of
+// SqueezeNet against onnxruntime-node (CPU) and TensorFlow.js's WebGPU backend (same adapter) in the
+// same run, as ratios.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommand } from './args.ts';
@@ -7,7 +10,9 @@ import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import type { Engine, TimingRecord } from '../engine/gpu.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
-import { inferShapes } from '../engine/shapes.ts';
+import { inferShapes, numel } from '../engine/shapes.ts';
+import { measureRoofline, rooflineBound, type Roofline } from '../engine/roofline.ts';
+import { summarise } from '../engine/summary.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import * as X from '../explainers/gradients.ts';
 import { etalons } from '../explainers/etalon.ts';
@@ -18,6 +23,7 @@ import { ablationCam, scoreCam } from '../explainers/ablation.ts';
 import { perturbationCurves } from '../explainers/evaluate.ts';
 import { BENCH_MAX_BATCH, BENCH_OPTIONS, BENCH_SECTIONS as SECTIONS } from './commands.ts';
 import { packagePath } from './paths.ts';
+import { checkOutputs, writeFileAtomic } from './output.ts';
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
@@ -33,9 +39,20 @@ interface KernelRow {
   batch: number;
   ms: number;
   gflops: number;
+  flops: number;
+  /** FLOP per byte of the layer's least traffic: input, weights and output once each, 4 bytes a value */
+  intensity: number;
+  /** with the roofline: GFLOP/s ÷ FMA peak */
+  peakShare?: number;
+  /** with the roofline: min(peak, intensity × bandwidth), GFLOP/s */
+  boundGflops?: number;
+  /** with the roofline: whether that bound is the memory ceiling */
+  memoryBound?: boolean;
 }
 
-async function kernelTimes(engine: Engine, model: Model, tag: string, batch: number, reps: number): Promise<KernelRow[]> {
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(0)}%`);
+
+async function kernelTimes(engine: Engine, model: Model, tag: string, batch: number, reps: number, roof?: Roofline): Promise<KernelRow[]> {
   const per = model.graph.input.shape.slice(1).reduce((a, b) => a * b, 1);
   const x = new Float32Array(per * batch).map((_, i) => Math.sin(i * 0.01));
   const shapes = inferShapes(model.graph, batch);
@@ -56,21 +73,32 @@ async function kernelTimes(engine: Engine, model: Model, tag: string, batch: num
     if (!node || node.op !== 'conv') return;
     const w = model.graph.params.get(node.attrs.weight)!.dims;
     const xs = shapes.get(node.inputs[0]!)!;
+    const ys = shapes.get(node.outputs[0]!)!;
     const ns = median(runs.map((r) => r[i]!.ns));
+    const flops = t.flops ?? 0;
+    const intensity = flops / (4 * (numel(xs) + numel(w) + numel(ys)));
+    const gflops = flops / ns;
+    const bound = roof && rooflineBound(roof, intensity);
     rows.push({
       model: tag, layer: name, batch,
       shape: `${w[1]! * node.attrs.group}→${w[0]} ${w[2]}×${w[3]}${node.attrs.stride[0] > 1 ? ` s${node.attrs.stride[0]}` : ''}${node.attrs.group > 1 ? ` g${node.attrs.group}` : ''} @${xs[2]}×${xs[3]}`,
-      ms: ns / 1e6, gflops: (t.flops ?? 0) / ns,
+      ms: ns / 1e6, gflops, flops, intensity,
+      ...(roof && { peakShare: gflops / roof.peakGflops, boundGflops: bound, memoryBound: bound! < roof.peakGflops }),
     });
   });
   return rows;
 }
 
-async function throughput(fn: () => Promise<unknown>, images: number, minMs: number): Promise<number> {
-  await fn(); // warm-up
+/**
+ * Images per second of `fn` (which handles `images` images): a warm-up run unless the caller just ran
+ * it, then the median of at least `minRuns` runs and `minMs`.
+ */
+export async function throughput(fn: () => Promise<unknown>, images: number, minMs: number, opts: { warm?: boolean; minRuns?: number } = {}): Promise<number> {
+  if (!opts.warm) await fn(); // warm-up
+  const minRuns = opts.minRuns ?? 3;
   const times: number[] = [];
   const t0 = performance.now();
-  while (times.length < 3 || performance.now() - t0 < minMs) {
+  while (times.length < minRuns || performance.now() - t0 < minMs) {
     const s = performance.now();
     await fn();
     times.push(performance.now() - s);
@@ -88,57 +116,103 @@ export async function bench(argv: string[]): Promise<number> {
   const on = (s: string) => only.includes(s);
   const report: Record<string, unknown> = {};
   const data = dataDir(o.data);
-  const { quick, batches } = o;
+  if (o.report !== undefined) checkOutputs('--report', o.report, [o.report], 'file'); // before the run, not after it
+  const { quick, batches, full } = o;
   const engine = await createNodeEngine({ timing: false });
   const log = (s: string) => !o.json && console.log(s);
   log(`adapter: ${engine.adapterInfo}${engine.hasTimestamps ? '' : ' (no timestamp queries: per-kernel times unavailable)'}`);
 
+  // The roofline first: every GFLOP/s below is also a share of its FMA peak.
+  let roof: Roofline | undefined;
+  if (on('roofline')) {
+    roof = await measureRoofline(engine, quick ? { targetMs: 50, reps: 3 } : { targetMs: 100, reps: 7 });
+    log(`roofline: FMA peak ${roof.peakGflops.toFixed(1)} GFLOP/s, copy ${roof.bandwidthGBs.toFixed(1)} GB/s (${engine.adapterInfo}; ${roof.timer}, median of ${roof.fma.reps})`);
+    log(`  FMA: ${roof.fma.invocations} invocations × ${roof.fma.iterations} steps × 32 FMAs in ${roof.fma.ms.toFixed(1)} ms; copy: ${roof.copy.copies} × (${(roof.copy.bufferBytes / 2 ** 20).toFixed(0)} MiB read + as much written) in ${roof.copy.ms.toFixed(1)} ms; ridge ${roof.ridge.toFixed(1)} FLOP/byte (below it a kernel is memory-bound)`);
+    report.roofline = roof;
+  }
+
   const sqzBytes = new Uint8Array(readFileSync(join(data, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx')));
   const sqz = new Model(engine, loadOnnx(sqzBytes, 'squeezenet_v1.0_decoded.onnx'));
+  const sqzFlops = summarise(sqz.graph).flops; // per image
+  const gflopsText = (imagesPerSecond: number) => `${((imagesPerSecond * sqzFlops) / 1e9).toFixed(1)}`;
 
   // Per-kernel conv times.
   const kernels: KernelRow[] = [];
   if (on('kernels')) {
-  kernels.push(...(await kernelTimes(engine, sqz, 'squeezenet', 16, quick ? 2 : 5)));
-  const light = quick ? ['bvlc_alexnet'] : ['bvlc_alexnet', 'vgg19'];
+  kernels.push(...(await kernelTimes(engine, sqz, 'squeezenet', 16, quick ? 2 : 5, roof)));
+  const light = quick ? ['bvlc_alexnet'] : full ? ['bvlc_alexnet', 'vgg19', 'resnet50'] : ['bvlc_alexnet', 'vgg19'];
   for (const name of light) {
     const m = new Model(engine, loadOnnx(new Uint8Array(readFileSync(join(data, `onnx/onnx-light-models/light_${name}.onnx`))), name));
-    kernels.push(...(await kernelTimes(engine, m, name, 1, quick ? 2 : 3)));
+    kernels.push(...(await kernelTimes(engine, m, name, 1, quick ? 2 : 3, roof)));
     m.destroy();
   }
   if (kernels.length > 0) {
-    log('\nconv kernels (median GPU time from timestamp queries)');
-    log(`${'model'.padEnd(13)}${'layer'.padEnd(26)}${'shape'.padEnd(28)}${'batch'.padStart(6)}${'ms'.padStart(10)}${'GFLOP/s'.padStart(10)}`);
-    for (const r of kernels) log(`${r.model.padEnd(13)}${r.layer.slice(0, 25).padEnd(26)}${r.shape.padEnd(28)}${String(r.batch).padStart(6)}${r.ms.toFixed(3).padStart(10)}${r.gflops.toFixed(1).padStart(10)}`);
+    log(`\nconv kernels (median GPU time from timestamp queries${roof ? '; % peak = GFLOP/s ÷ FMA peak; FLOP/B = FLOPs ÷ bytes of input + weights + output; bound = min(peak, FLOP/B × bandwidth), mem where memory-bound' : ''})`);
+    log(`${'model'.padEnd(13)}${'layer'.padEnd(26)}${'shape'.padEnd(28)}${'batch'.padStart(6)}${'ms'.padStart(10)}${'GFLOP/s'.padStart(10)}${roof ? `${'% peak'.padStart(8)}${'FLOP/B'.padStart(8)}${'bound'.padStart(12)}` : ''}`);
+    for (const r of kernels)
+      log(`${r.model.padEnd(13)}${r.layer.slice(0, 25).padEnd(26)}${r.shape.padEnd(28)}${String(r.batch).padStart(6)}${r.ms.toFixed(3).padStart(10)}${r.gflops.toFixed(1).padStart(10)}${roof ? `${pct(r.peakShare).padStart(8)}${r.intensity.toFixed(1).padStart(8)}${`${r.boundGflops!.toFixed(1)}${r.memoryBound ? ' mem' : '    '}`.padStart(12)}` : ''}`);
+    const summary: Record<string, unknown>[] = [];
     for (const m of new Set(kernels.map((k) => k.model))) {
       const ks = kernels.filter((k) => k.model === m);
       const ms = ks.reduce((s, k) => s + k.ms, 0);
-      const gf = ks.reduce((s, k) => s + k.gflops * k.ms, 0) / ms;
-      log(`${m}: all convs ${ms.toFixed(1)} ms, ${gf.toFixed(1)} GFLOP/s`);
+      const flops = ks.reduce((s, k) => s + k.flops, 0);
+      const gf = flops / ms / 1e6;
+      // The roofline's bound for these layers together: their FLOPs over the least time it allows each.
+      const bound = roof && flops / ks.reduce((s, k) => s + k.flops / k.boundGflops!, 0);
+      summary.push({ model: m, ms, gflops: gf, ...(roof && { peakShare: gf / roof.peakGflops, boundGflops: bound }) });
+      log(`${m}: all convs ${ms.toFixed(1)} ms, ${gf.toFixed(1)} GFLOP/s${roof ? ` = ${pct(gf / roof.peakGflops)} of the FMA peak; the roofline allows ${bound!.toFixed(1)} GFLOP/s for these layers (${pct(gf / bound!)} of it reached)` : ''}`);
     }
+    report.convs = summary;
   }
 
   }
   report.kernels = kernels;
 
+  // Images per second of Loupe and its peers, by batch: measured once per run, shared by the sections.
+  const rates = new Map<string, number>();
+  const imagesFor = (n: number) => new Float32Array(n * 3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60);
+  const loupeRate = async (n: number) => {
+    const key = `loupe:${n}`;
+    if (!rates.has(key)) {
+      const x = imagesFor(n);
+      rates.set(key, await throughput(() => sqz.run(x, n, { outputs: ['logits'] }), n, quick ? 500 : 3000));
+      sqz.dropPlans();
+    }
+    return rates.get(key)!;
+  };
+  let ort: { run: (x: Float32Array, n: number) => Promise<unknown> } | undefined;
+  const ortRate = async (n: number) => {
+    const key = `ort:${n}`;
+    if (!rates.has(key)) {
+      if (!ort) {
+        const { ortSession, ortRun } = await ortPeer();
+        const session = await ortSession(sqzBytes);
+        ort = { run: (x, k) => ortRun(session, x, [k, 3, 227, 227], ['logits']) };
+      }
+      const x = imagesFor(n);
+      rates.set(key, await throughput(() => ort!.run(x, n), n, quick ? 500 : 3000));
+    }
+    return rates.get(key)!;
+  };
+  const share = (ips: number) => (roof ? `${pct((ips * sqzFlops) / 1e9 / roof.peakGflops).padStart(8)}` : '');
+
   // Whole-model throughput against onnxruntime-node.
   if (on('models')) {
-  const { ortSession, ortRun } = await ortPeer();
-  const session = await ortSession(sqzBytes);
-  const whole: { batch: number; loupe: number; ort: number; ratio: number }[] = [];
-  log('\nSqueezeNet v1.0 227×227, images/s (wall time: upload, all layers, readback of logits)');
-  log(`${'batch'.padStart(6)}${'loupe'.padStart(10)}${'onnxruntime-node cpu'.padStart(22)}${'ratio'.padStart(8)}`);
+  const whole: { batch: number; loupe: number; ort: number; ratio: number; loupeGflops: number; peakShare?: number }[] = [];
+  log(`\nSqueezeNet v1.0 227×227 (${(sqzFlops / 1e9).toFixed(2)} GFLOP per image), images/s (wall time: upload, all layers, readback of logits)`);
+  log(`${'batch'.padStart(6)}${'loupe'.padStart(10)}${'GFLOP/s'.padStart(9)}${roof ? '% peak'.padStart(8) : ''}${'onnxruntime-node cpu'.padStart(22)}${'ratio'.padStart(8)}`);
   for (const n of batches) {
-    const x = new Float32Array(n * 3 * 227 * 227).map((_, i) => Math.sin(i * 0.001) * 60);
-    const minMs = quick ? 500 : 3000;
-    const ours = await throughput(() => sqz.run(x, n, { outputs: ['logits'] }), n, minMs);
-    const theirs = await throughput(() => ortRun(session, x, [n, 3, 227, 227], ['logits']), n, minMs);
-    whole.push({ batch: n, loupe: ours, ort: theirs, ratio: ours / theirs });
-    log(`${String(n).padStart(6)}${ours.toFixed(1).padStart(10)}${theirs.toFixed(1).padStart(22)}${(ours / theirs).toFixed(2).padStart(8)}`);
-    sqz.dropPlans();
+    const ours = await loupeRate(n);
+    const theirs = await ortRate(n);
+    const gf = (ours * sqzFlops) / 1e9;
+    whole.push({ batch: n, loupe: ours, ort: theirs, ratio: ours / theirs, loupeGflops: gf, ...(roof && { peakShare: gf / roof.peakGflops }) });
+    log(`${String(n).padStart(6)}${ours.toFixed(1).padStart(10)}${gflopsText(ours).padStart(9)}${share(ours)}${theirs.toFixed(1).padStart(22)}${(ours / theirs).toFixed(2).padStart(8)}`);
   }
   report.squeezenet = whole;
   }
+
+  // Same-adapter peer: TensorFlow.js's WebGPU backend on the same Dawn adapter, beside onnxruntime-node.
+  if (on('peers')) report.peers = await (await import('./bench-peers.ts')).benchPeers({ engine, sqz, sqzFlops, roof, quick, log, loupeRate, ortRate, imagesFor, gflopsText, share });
 
   // Reverse passes as a multiple of the forward pass (issue: one reverse pass <= 2.5x a forward).
   if (on('explainers')) {
@@ -274,10 +348,13 @@ export async function bench(argv: string[]): Promise<number> {
     };
   }
   if (on('pda')) {
-    const { benchPda } = await import('./bench-pda.ts');
+    const { benchPda, PDA_MODELS } = await import('./bench-pda.ts');
     report.pda = await benchPda(engine, { data, quick, windows: o.pdaWindows, stride: o.pdaStride, log });
+    if (full) report.pdaAlexnet = await benchPda(engine, { data, quick, windows: o.pdaWindows, stride: o.pdaStride, log, model: PDA_MODELS.alexnet });
   }
-  if (o.json) console.log(JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1));
+  const json = JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1);
+  if (o.json) console.log(json);
+  if (o.report !== undefined) writeFileAtomic(o.report, new TextEncoder().encode(`${json}\n`));
   sqz.destroy();
   return 0;
 }

@@ -85,17 +85,19 @@ export const TRAIN_OPTIONS = [
   { name: 'quiet', type: 'flag', help: 'no progress output' },
 ] as const satisfies readonly OptionSpec[];
 
-export const BENCH_SECTIONS = ['kernels', 'models', 'explainers', 'etalons', 'maxout', 'methods', 'pda'];
+export const BENCH_SECTIONS = ['roofline', 'kernels', 'models', 'peers', 'explainers', 'etalons', 'maxout', 'methods', 'pda'];
 /** The largest --batches entry: a bound against typos (the timings that matter use 1 to 64). */
 export const BENCH_MAX_BATCH = 1024;
 export const BENCH_OPTIONS = [
   { name: 'quick', type: 'flag', help: 'fewer repeats and models' },
+  { name: 'full', type: 'flag', help: 'everything a real GPU can afford: ResNet-50 and VGG-19 conv kernels, PDA at stride 1 on SqueezeNet and AlexNet' },
   { name: 'json', type: 'flag', help: 'print the report as JSON' },
+  { name: 'report', type: 'path', arg: 'FILE', help: 'also write the JSON report to FILE (the text still prints)' },
   { name: 'only', type: 'string', default: BENCH_SECTIONS.join(','), help: 'sections to run' },
   { name: 'batches', type: 'numbers', default: [1, 16, 64], help: `batch sizes of the model timings (integers 1 to ${BENCH_MAX_BATCH})` },
   { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'the shared data (onnx/, caffe/, images/)' },
   { name: 'pdaWindows', type: 'int', min: 1, max: 100000, default: { text: '250, 50 with --quick', value: (_c, o) => (o.quick ? 50 : 250) }, help: 'PDA windows timed' },
-  { name: 'pdaStride', type: 'int', default: 4, min: 1, max: 227, help: 'PDA window stride (pixels of the 227×227 image)' },
+  { name: 'pdaStride', type: 'int', default: { text: '4, 1 with --full', value: (_c, o) => (o.full ? 1 : 4) }, min: 1, max: 227, help: 'PDA window stride (pixels of the 227×227 image)' },
 ] as const satisfies readonly OptionSpec[];
 
 export const EVALUATE_OPTIONS = [
@@ -151,7 +153,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'train', summary: 'train LeNet-ReLU on MNIST with Loupe\'s own kernels and write it as ONNX', options: TRAIN_OPTIONS, run: async (a) => (await import('./train.ts')).train(a) },
   { name: 'evaluate', summary: 'score explanation methods: deletion and insertion AUC (Petsiuk et al.), the pointing game, the randomisation test, infidelity and max-sensitivity (Yeh et al.), completeness, per image and per method: PREFIX.csv, PREFIX.json (with the curves), PREFIX.png, PREFIX-curves.png', options: EVALUATE_OPTIONS, run: async (a) => (await import('./evaluate.ts')).evaluateCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
-  { name: 'bench', summary: 'kernel, model and explainer timings, against onnxruntime-node in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },
+  { name: 'bench', summary: 'the adapter\'s measured roofline, then kernel, model and explainer timings as shares of it, against onnxruntime-node and TensorFlow.js WebGPU in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },
 ];
 
 export function command(name: string): Command | undefined {
