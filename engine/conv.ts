@@ -12,7 +12,7 @@ import { numel } from './geometry.ts';
 import * as RK from '../kernels/reverse.ts';
 import * as TK from '../kernels/train.ts';
 import { convWeightGrad as convWeightGradGeneral } from './reverse-kernels.ts';
-import { useWinograd, winogradInput, winogradOutput, winogradScratch, winogradTiles, winogradWeights, type Scratch } from './winograd.ts';
+import { useWinograd, winogradGemmWg, winogradInput, winogradOutput, winogradScratch, winogradTiles, winogradWeights, type Scratch } from './winograd.ts';
 
 /**
  * Register block of conv2d_gemm: TM output channels × TN pixels per invocation, WG invocations per
@@ -64,10 +64,14 @@ export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg
 /** Region mode (engine/region.ts): `region` says where the input and output rectangles sit; `rhOut`×`rwOut` replace the output map in the pixel count. */
 export type ConvRegion = RegionIO;
 
-/** `panel`: the weight panel [g][k][coPad] when the caller derived it (Winograd's U), else the conv's weights re-laid out. */
-export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion, panel?: GPUBuffer): Dispatch {
+/**
+ * `panel`: the weight panel [g][k][coPad] when the caller derived it (Winograd's U), else the conv's
+ * weights re-laid out; `wg`: invocations per workgroup instead of the block's WG (a multiple of 8).
+ */
+export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion, panel?: GPUBuffer, wg?: number): Dispatch {
   const sg = ctx.engine.subgroups;
-  const { TM, TN, WG } = sg ? GEMM_SG : GEMM;
+  const { TM, TN } = sg ? GEMM_SG : GEMM;
+  const WG = wg ?? (sg ? GEMM_SG : GEMM).WG;
   const cin = x[1]!, cout = y[1]!, group = a.group;
   const cinPg = cin / group, coutPg = cout / group;
   const [kh, kw] = a.kernel;
@@ -107,7 +111,7 @@ export function conv2dWinograd(ctx: LowerContext, a: ConvAttrs, x: number[], y: 
   const grouped: ConvAttrs = { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: 16, weight: `wino${tm}:${a.weight}` };
   return [
     winogradInput(ctx.engine, a, x, y, xb, v, `${label}:winograd-in`),
-    conv2dGemm(ctx, grouped, [1, 16 * cin, 1, npix], [1, 16 * cout, 1, npix], v, m, false, `${label}:winograd-gemm`, 2 * 16 * cout * cin * npix, undefined, u),
+    conv2dGemm(ctx, grouped, [1, 16 * cin, 1, npix], [1, 16 * cout, 1, npix], v, m, false, `${label}:winograd-gemm`, 2 * 16 * cout * cin * npix, undefined, u, winogradGemmWg(npix, GEMM.TN)),
     winogradOutput(ctx, a, y, m, yb, relu, `${label}:winograd-out`),
   ];
 }

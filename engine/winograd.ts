@@ -26,7 +26,10 @@
 //
 // Selection (Engine.convAlgorithm, env LOUPE_CONV in the CLI): 'gemm' never, 'winograd' every conv
 // it applies to (group 1, 3×3, stride 1, dilation 1, at least GEMM.minCoutPerGroup output
-// channels), 'auto' only where `autoPrefersWinograd` says so: see there for the measured rule.
+// channels), 'auto' only where `autoPrefersWinograd` says so: on lavapipe, Cin ≥ 32 and Cout ≥ 64
+// (see there for the measurements). The GEMM runs with fewer invocations per workgroup when the
+// batch's tiles are few (`winogradGemmWg`): 49 tiles of a 14×14 map at batch 1 would otherwise leave
+// 80 % of a 256-column block empty, and Winograd lost to the direct GEMM there.
 
 import type { Dispatch, Engine } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
@@ -56,22 +59,51 @@ export function winogradScratch(x: number[], y: number[]): { v: number; m: numbe
   return { v: 16 * x[1]! * p * 4, m: 16 * y[1]! * p * 4 };
 }
 
+/** The adapter the 'auto' rule was measured on: Mesa's llvmpipe (lavapipe), the CPU Vulkan this project runs on. */
+export function measuredAdapter(e: Engine): boolean {
+  return /llvmpipe|lavapipe/i.test(e.adapterInfo);
+}
+
 /**
- * 'auto': Winograd where it was measured faster than conv2d_gemm on lavapipe (the CPU Vulkan this
- * project runs on). Measured with `loupe bench --only kernels` (timestamp queries, the sum of the
- * three Winograd dispatches against the one GEMM dispatch of the same layer).
+ * 'auto': Winograd where it was measured faster than conv2d_gemm, i.e. on lavapipe for Cin ≥ 32 and
+ * Cout ≥ 64; everywhere else (other adapters: not measured; Cin < 32: the 16 products have too
+ * short a K to pay for 4× the GEMM's outputs and the transforms; Cout < 64: not measured) GEMM.
+ * Measured with timestamp queries on a shared 2-core machine (`loupe bench --only kernels`, and the
+ * same layers one by one), time of the three Winograd dispatches against the GEMM conv's one:
+ * SqueezeNet v1.0 fire expand 3×3 at batch 1 and 16: 16→64 0.85–0.94× (slower), 32→128 1.1–2.3×,
+ * 48→192 1.4×, 64→256 1.5–2.7×; VGG-19 at batch 1: 3→64 0.49×, 64→64 @224 1.4×, 64→128 and
+ * 128→128 @112 1.7–2.0×, 128→256 and 256→256 @56 1.9–2.4×, 256→512 and 512→512 @28 2.5–3.3×,
+ * 512→512 @14 3.3×; AlexNet 256→384 @13 1.9×. The GEMM is most of Winograd's time everywhere; the
+ * transforms are 5–30 %.
  */
-export function autoPrefersWinograd(_cin: number, _cout: number, _oh: number, _ow: number): boolean {
-  return false;
+export function autoPrefersWinograd(e: Engine, cin: number, cout: number): boolean {
+  return measuredAdapter(e) && cin >= 32 && cout >= 64;
+}
+
+/** The setting and the shape rule alone (batch-independent: what memory plans count scratch for). */
+export function winogradChosen(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
+  const alg = e.convAlgorithm;
+  if (alg === 'gemm' || !winogradApplies(a, y)) return false;
+  return alg === 'winograd' || autoPrefersWinograd(e, x[1]!, y[1]!);
 }
 
 /** Whether `lowerConv` takes Winograd for this conv on `e` (setting, shape, binding limits); `scratch` must be offered. */
 export function useWinograd(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
-  const alg = e.convAlgorithm;
-  if (alg === 'gemm' || !winogradApplies(a, y)) return false;
-  if (alg === 'auto' && !autoPrefersWinograd(x[1]!, y[1]!, y[2]!, y[3]!)) return false;
+  if (!winogradChosen(e, a, x, y)) return false;
   const s = winogradScratch(x, y);
   return Math.max(s.v, s.m) <= e.maxBindingBytes;
+}
+
+/**
+ * Invocations per workgroup of the Winograd GEMM over `npix` = batch·tiles columns, `tn` per
+ * invocation: the tiles of a small map at batch 1 (49 at 14×14) would leave most of the block's 256
+ * columns empty, so the largest of 64, 32, 16, 8 that fills at least 85 % of its columns, else the
+ * one that fills most.
+ */
+export function winogradGemmWg(npix: number, tn: number): number {
+  const fill = (wg: number) => npix / (Math.ceil(npix / (wg * tn)) * wg * tn);
+  const sizes = [64, 32, 16, 8];
+  return sizes.find((wg) => fill(wg) >= 0.85) ?? sizes.reduce((best, wg) => (fill(wg) > fill(best) ? wg : best));
 }
 
 /** U = G g Gᵀ as conv2d_gemm's grouped weight panel [16][cin][coPad], coPad = cout rounded up to `tm`. */

@@ -21,7 +21,8 @@ import { Reverser } from '../engine/reverse.ts';
 import { Trainer } from '../engine/train.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import { lowerConv } from '../engine/conv.ts';
-import { autoPrefersWinograd, useWinograd, winogradApplies } from '../engine/winograd.ts';
+import { autoPrefersWinograd, useWinograd, winogradApplies, winogradGemmWg } from '../engine/winograd.ts';
+import { peakBytesPerImage } from '../engine/plan.ts';
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import * as R from './reference.ts';
@@ -116,10 +117,59 @@ describe('Winograd F(2×2, 3×3) (engine/winograd.ts)', function () {
         e.convAlgorithm = 'gemm';
         expect(kinds(base, [1, 64, 8, 8], [1, 64, 8, 8])).to.deep.equal(['conv2d_gemm']);
         e.convAlgorithm = 'auto';
-        for (const [cin, cout, hw] of [[16, 64, 55], [64, 256, 13], [256, 256, 56], [3, 64, 224], [512, 512, 14]] as const)
-          expect(useWinograd(e, base, [1, cin, hw, hw], [1, cout, hw, hw]), `${cin}→${cout} @${hw}`).to.equal(autoPrefersWinograd(cin, cout, hw, hw));
+        // the measured rule (engine/winograd.ts): on lavapipe, Cin ≥ 32 and Cout ≥ 64
+        const lavapipe = /llvmpipe|lavapipe/i.test(e.adapterInfo);
+        for (const [cin, cout, hw, faster] of [[16, 64, 55, false], [32, 128, 27, true], [64, 256, 13, true], [256, 256, 56, true], [3, 64, 224, false], [512, 512, 14, true], [64, 32, 28, false]] as const) {
+          expect(autoPrefersWinograd(e, cin, cout), `${cin}→${cout}`).to.equal(faster && lavapipe);
+          expect(useWinograd(e, base, [1, cin, hw, hw], [1, cout, hw, hw]), `${cin}→${cout} @${hw}`).to.equal(faster && lavapipe);
+          expect(useWinograd(e, { ...base, stride: [2, 2] }, [1, cin, hw, hw], [1, cout, Math.ceil(hw / 2), Math.ceil(hw / 2)]), `${cin}→${cout} @${hw} s2`).to.equal(false);
+        }
       } finally {
         e.convAlgorithm = was;
+      }
+    });
+
+    it('the GEMM of few tiles runs narrower workgroups (batch 1 on 14×14 maps: 49 columns)', () => {
+      expect(winogradGemmWg(49, 4)).to.equal(16);
+      expect(winogradGemmWg(784, 4)).to.equal(32);
+      expect(winogradGemmWg(16 * 784, 4)).to.equal(64);
+      expect(winogradGemmWg(12, 4)).to.equal(8);
+    });
+
+    it('a plan shares one V and one M buffer among its Winograd convs, and Model.maxBatch counts them', () => {
+      // x [8, 10×10] → a (8→16) → b (16→8), pads 1: 25 tiles; V and M of a: 16·8·25 and 16·16·25
+      // floats, of b the other way round, so the plan's two shared buffers hold 16·16·25 floats each.
+      const w = (co: number, ci: number) => ({ dims: [co, ci, 3, 3], data: new Float32Array(co * ci * 9) });
+      const g: Graph = {
+        name: 'two', format: 'onnx', input: { name: 'x', shape: [-1, 8, 10, 10] }, outputs: ['y'], params: new Map([['wa', w(16, 8)], ['wb', w(8, 16)]]),
+        nodes: [
+          { name: 'a', op: 'conv', inputs: ['x'], outputs: ['a'], attrs: { ...attrsOf({ pads: [1, 1, 1, 1], bias: false }), weight: 'wa' } },
+          { name: 'b', op: 'conv', inputs: ['a'], outputs: ['y'], attrs: { ...attrsOf({ pads: [1, 1, 1, 1], bias: false }), weight: 'wb' } },
+        ],
+      };
+      const m = new Model(e, g);
+      const slots = 2 * 16 * 16 * 25 * 4;
+      const was = e.convAlgorithm;
+      try {
+        const measure = (alg: ConvAlgorithm) => {
+          e.convAlgorithm = alg;
+          const rec = m.recordPlan(2);
+          const bytes = rec.plan.arena.bytes;
+          rec.dispose();
+          return { bytes, peak: peakBytesPerImage(m.facts, new Set(['y']), e) };
+        };
+        const gemm = measure('gemm');
+        const wino = measure('winograd');
+        expect(wino.bytes - gemm.bytes, 'the recording plan at batch 2').to.equal(2 * slots);
+        expect(wino.peak - gemm.peak, 'per image').to.equal(slots);
+        m.memoryBudget = 100 * gemm.peak;
+        e.convAlgorithm = 'gemm';
+        expect(m.maxBatch()).to.equal(100);
+        e.convAlgorithm = 'winograd';
+        expect(m.maxBatch()).to.equal(Math.floor((100 * gemm.peak) / (gemm.peak + slots)));
+      } finally {
+        e.convAlgorithm = was;
+        m.destroy();
       }
     });
 
@@ -171,6 +221,28 @@ describe('Winograd F(2×2, 3×3) (engine/winograd.ts)', function () {
           m.destroy();
         }
       });
+
+    // the GEMM without subgroups (conv2d_gemm's plain variant, TM = 8), where the device lacks them
+    describe('without subgroups', () => {
+      before(() => { e.subgroups = false; });
+      after(() => { e.subgroups = true; });
+      for (const [i, c] of [cases[0]!, cases[2]!, cases[3]!].entries())
+        it(tag(c), async () => {
+          const r = rng(300 + i);
+          const x = r.array(c.n * c.cin * c.h * c.w);
+          const w = r.array(c.cout * c.cin * 9);
+          const b = c.bias ? r.array(c.cout) : undefined;
+          const m = new Model(e, convGraph(c, w, b));
+          try {
+            const got = await withAlg(e, 'winograd', async () => [...(await m.run(x, c.n)).values()][0]!);
+            let want = R.conv2d(R.tensor([c.n, c.cin, c.h, c.w], x), w, c.cout, attrsOf(c), b);
+            if (c.relu) want = { shape: want.shape, data: want.data.map((v) => Math.max(0, v)) };
+            expect(relErr(got.data, want.data), tag(c)).to.be.below(1e-4);
+          } finally {
+            m.destroy();
+          }
+        });
+    });
 
     it("equals conv2d_gemm on SqueezeNet's fire expand 3×3 shape (16→64, 55×55, pad 1, bias, ReLU), batch 2", async () => {
       const c: Case = { n: 2, cin: 16, cout: 64, h: 55, w: 55, pads: [1, 1, 1, 1], bias: true, relu: true };
