@@ -27,13 +27,14 @@ import { createNodeEngine } from '../cli/gpu-node.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import * as R from './reference.ts';
 import * as B from './reverse-reference.ts';
-import { closeEngine, getEngine, rng } from './helpers.ts';
+import { closeEngine, expectOneLine, getEngine, rng, runLoupe } from './helpers.ts';
 
 after(async () => {
   await closeEngine();
 });
 
-const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
+const ROOT = join(import.meta.dirname, '..');
+const DATA = join(ROOT, '..', 'shared', 'data');
 const SQZ = 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx';
 
 interface Case {
@@ -186,6 +187,8 @@ describe('Winograd F(2×2, 3×3) (engine/winograd.ts)', function () {
         if (was === undefined) delete process.env.LOUPE_CONV;
         else process.env.LOUPE_CONV = was;
       }
+      // the command: one line, exit 1
+      expectOneLine(runLoupe(['predict', '--model', join(ROOT, 'weights', 'lenet-relu-mnist.onnx'), '--image', join(ROOT, 'weights', 'mnist-test-0.png')], { LOUPE_CONV: 'fast' }), /LOUPE_CONV: "fast" is not a conv algorithm; use auto, gemm, winograd/);
     });
   });
 
