@@ -229,8 +229,9 @@ export class Model {
   /**
    * Largest batch a recording (every activation kept, plus the reverse pass's gradients) fits:
    * every tensor, and the column buffer of a strided conv's input gradient (Cin·KH·KW × OH×OW),
-   * within one storage binding, and all of it within the memory budget, with the largest scratch a
-   * node takes (Winograd's tiles, forward or reverse) on top.
+   * within one storage binding, and all of it within the memory budget, with the scratch of
+   * Winograd's tiles (OpDef.scratchBytes) on top: the recording's shared buffers and every buffer
+   * the reverse walk asks for.
    */
   maxRecordBatch(): number {
     const shapes = inferShapes(this.graph, 1);
