@@ -3,7 +3,7 @@
 // Engine, loaders, explainers and rendering; nothing here may import a Node built-in or the
 // `webgpu` package (spec/entries.spec.ts walks the import graph). Give it the browser's GPU:
 // `await Engine.create(navigator.gpu)`. index.ts adds the Node-only parts.
-export { Engine, type EngineOptions } from './engine/gpu.ts';
+export { Engine, type EngineOptions, type ConvAlgorithm } from './engine/gpu.ts';
 export { Model, type Tensor, type RunOptions } from './engine/runner.ts';
 export { classify, classifierValues, type Classification } from './engine/classify.ts';
 export { inferShapes } from './engine/shapes.ts';

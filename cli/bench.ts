@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
-import type { Engine, TimingRecord } from '../engine/gpu.ts';
+import type { ConvAlgorithm, Engine, TimingRecord } from '../engine/gpu.ts';
+import type { Node } from '../engine/ir.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
 import { measureRoofline, rooflineBound, type Roofline } from '../engine/roofline.ts';
@@ -48,11 +49,27 @@ interface KernelRow {
   boundGflops?: number;
   /** with the roofline: whether that bound is the memory ceiling */
   memoryBound?: boolean;
+  /** 'winograd': the sum of the layer's three Winograd dispatches, GFLOP/s counted as the direct conv's FLOPs; ratio = GEMM ms / Winograd ms */
+  algorithm?: 'gemm' | 'winograd';
+  ratio?: number;
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(0)}%`);
 
-async function kernelTimes(engine: Engine, model: Model, tag: string, batch: number, reps: number, roof?: Roofline): Promise<KernelRow[]> {
+/** The conv rows of `alg`: 'gemm' as before (every conv), 'winograd' only the layers that took it (engine/winograd.ts). */
+async function kernelTimes(engine: Engine, model: Model, tag: string, batch: number, reps: number, alg: ConvAlgorithm = 'gemm', roof?: Roofline): Promise<KernelRow[]> {
+  const was = engine.convAlgorithm;
+  engine.convAlgorithm = alg;
+  try {
+    const rows = await convTimes(engine, model, tag, batch, reps, alg === 'winograd', roof);
+    return rows.map((r) => ({ ...r, algorithm: alg === 'winograd' ? 'winograd' : 'gemm' }));
+  } finally {
+    engine.convAlgorithm = was;
+    model.dropPlans();
+  }
+}
+
+async function convTimes(engine: Engine, model: Model, tag: string, batch: number, reps: number, wino: boolean, roof?: Roofline): Promise<KernelRow[]> {
   const per = model.graph.input.shape.slice(1).reduce((a, b) => a * b, 1);
   const x = new Float32Array(per * batch).map((_, i) => Math.sin(i * 0.01));
   const shapes = inferShapes(model.graph, batch);
@@ -66,16 +83,23 @@ async function kernelTimes(engine: Engine, model: Model, tag: string, batch: num
   engine.timing = false;
   if (runs[0]!.length === 0) return [];
   const rows: KernelRow[] = [];
+  const byLayer = new Map<string, { node: Extract<Node, { op: 'conv' }>; idx: number[] }>(); // Winograd: a layer's three dispatches
   runs[0]!.forEach((t, i) => {
     if (!t.label.startsWith('conv:')) return;
-    const name = t.label.slice(5);
+    const part = /:winograd-(in|gemm|out)$/.exec(t.label);
+    if (wino !== !!part) return;
+    const name = t.label.slice(5, part ? -part[0].length : undefined);
     const node = model.graph.nodes.find((n) => n.name === name);
     if (!node || node.op !== 'conv') return;
+    if (!byLayer.has(name)) byLayer.set(name, { node, idx: [] });
+    byLayer.get(name)!.idx.push(i);
+  });
+  for (const [name, { node, idx }] of byLayer) {
     const w = model.graph.params.get(node.attrs.weight)!.dims;
     const xs = shapes.get(node.inputs[0]!)!;
     const ys = shapes.get(node.outputs[0]!)!;
-    const ns = median(runs.map((r) => r[i]!.ns));
-    const flops = t.flops ?? 0;
+    const ns = median(runs.map((r) => idx.reduce((s, i) => s + r[i]!.ns, 0)));
+    const flops = 2 * numel(ys) * w[1]! * w[2]! * w[3]!; // the direct conv's, for Winograd too
     const intensity = flops / (4 * (numel(xs) + numel(w) + numel(ys)));
     const gflops = flops / ns;
     const bound = roof && rooflineBound(roof, intensity);
@@ -85,7 +109,7 @@ async function kernelTimes(engine: Engine, model: Model, tag: string, batch: num
       ms: ns / 1e6, gflops, flops, intensity,
       ...(roof && { peakShare: gflops / roof.peakGflops, boundGflops: bound, memoryBound: bound! < roof.peakGflops }),
     });
-  });
+  }
   return rows;
 }
 
@@ -139,21 +163,31 @@ export async function bench(argv: string[]): Promise<number> {
   // Per-kernel conv times.
   const kernels: KernelRow[] = [];
   if (on('kernels')) {
-  kernels.push(...(await kernelTimes(engine, sqz, 'squeezenet', 16, quick ? 2 : 5, roof)));
+  // Winograd rows (engine/winograd.ts) beside the GEMM rows of the stride-1 3×3 layers, with the ratio.
+  const withWinograd = async (m: Model, tag: string, batch: number, reps: number) => {
+    const gemm = await kernelTimes(engine, m, tag, batch, reps, 'gemm', roof);
+    const wino = await kernelTimes(engine, m, tag, batch, reps, 'winograd', roof);
+    for (const r of gemm) {
+      kernels.push(r);
+      const w = wino.find((x) => x.layer === r.layer);
+      if (w) kernels.push({ ...w, ratio: r.ms / w.ms });
+    }
+  };
+  await withWinograd(sqz, 'squeezenet', 16, quick ? 2 : 5);
   const light = quick ? ['bvlc_alexnet'] : full ? ['bvlc_alexnet', 'vgg19', 'resnet50'] : ['bvlc_alexnet', 'vgg19'];
   for (const name of light) {
     const m = new Model(engine, loadOnnx(new Uint8Array(readFileSync(join(data, `onnx/onnx-light-models/light_${name}.onnx`))), name));
-    kernels.push(...(await kernelTimes(engine, m, name, 1, quick ? 2 : 3, roof)));
+    await withWinograd(m, name, 1, quick ? 2 : 3);
     m.destroy();
   }
   if (kernels.length > 0) {
-    log(`\nconv kernels (median GPU time from timestamp queries${roof ? '; % peak = GFLOP/s ÷ FMA peak; FLOP/B = FLOPs ÷ bytes of input + weights + output; bound = min(peak, FLOP/B × bandwidth), mem where memory-bound' : ''})`);
+    log(`\nconv kernels (median GPU time from timestamp queries${roof ? '; % peak = GFLOP/s ÷ FMA peak; FLOP/B = FLOPs ÷ bytes of input + weights + output; bound = min(peak, FLOP/B × bandwidth), mem where memory-bound' : ''}; winograd rows: its 3 dispatches, the direct conv's FLOPs, GEMM ÷ Winograd time)`);
     log(`${'model'.padEnd(13)}${'layer'.padEnd(26)}${'shape'.padEnd(28)}${'batch'.padStart(6)}${'ms'.padStart(10)}${'GFLOP/s'.padStart(10)}${roof ? `${'% peak'.padStart(8)}${'FLOP/B'.padStart(8)}${'bound'.padStart(12)}` : ''}`);
     for (const r of kernels)
-      log(`${r.model.padEnd(13)}${r.layer.slice(0, 25).padEnd(26)}${r.shape.padEnd(28)}${String(r.batch).padStart(6)}${r.ms.toFixed(3).padStart(10)}${r.gflops.toFixed(1).padStart(10)}${roof ? `${pct(r.peakShare).padStart(8)}${r.intensity.toFixed(1).padStart(8)}${`${r.boundGflops!.toFixed(1)}${r.memoryBound ? ' mem' : '    '}`.padStart(12)}` : ''}`);
+      log(`${r.model.padEnd(13)}${(r.algorithm === 'winograd' ? '  winograd' : r.layer.slice(0, 25)).padEnd(26)}${r.shape.padEnd(28)}${String(r.batch).padStart(6)}${r.ms.toFixed(3).padStart(10)}${r.gflops.toFixed(1).padStart(10)}${roof ? `${pct(r.peakShare).padStart(8)}${r.intensity.toFixed(1).padStart(8)}${`${r.boundGflops!.toFixed(1)}${r.memoryBound ? ' mem' : '    '}`.padStart(12)}` : ''}${r.ratio ? `  ${r.ratio.toFixed(2)}×` : ''}`);
     const summary: Record<string, unknown>[] = [];
     for (const m of new Set(kernels.map((k) => k.model))) {
-      const ks = kernels.filter((k) => k.model === m);
+      const ks = kernels.filter((k) => k.model === m && k.algorithm !== 'winograd');
       const ms = ks.reduce((s, k) => s + k.ms, 0);
       const flops = ks.reduce((s, k) => s + k.flops, 0);
       const gf = flops / ms / 1e6;

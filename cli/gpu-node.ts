@@ -1,5 +1,5 @@
 // Node's WebGPU: Dawn through the `webgpu` package. Only the CLI and the tests import this.
-import { Engine, type EngineOptions } from '../engine/gpu.ts';
+import { Engine, convAlgorithmOf, type EngineOptions } from '../engine/gpu.ts';
 
 let dawn: GPU | undefined;
 
@@ -13,6 +13,12 @@ export async function nodeGpu(): Promise<GPU> {
   return dawn;
 }
 
+/**
+ * An engine on Dawn. LOUPE_CONV=auto|gemm|winograd sets Engine.convAlgorithm (how stride-1 3×3
+ * convs run, engine/winograd.ts) for reproducible runs, unless `opts` says.
+ */
 export async function createNodeEngine(opts: EngineOptions = {}): Promise<Engine> {
-  return Engine.create(await nodeGpu(), opts);
+  const env = process.env.LOUPE_CONV;
+  const convAlgorithm = opts.convAlgorithm ?? (env ? convAlgorithmOf(env, 'LOUPE_CONV') : undefined);
+  return Engine.create(await nodeGpu(), { ...opts, convAlgorithm });
 }

@@ -1,7 +1,8 @@
 // Convolution lowering: picks the kernel for a conv node. The implicit-GEMM kernel
 // (kernels/conv2d_gemm.wgsl) handles every conv with at least GEMM.minCoutPerGroup output channels
 // per group; the direct kernel stays for depthwise and other narrow-group convs, where a register
-// block of output channels would be mostly empty.
+// block of output channels would be mostly empty. Stride-1 3×3 convs may instead run as Winograd
+// F(2×2, 3×3) (engine/winograd.ts), by Engine.convAlgorithm, when the caller offers scratch space.
 
 import type { Dispatch, Engine } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
@@ -11,6 +12,7 @@ import { numel } from './geometry.ts';
 import * as RK from '../kernels/reverse.ts';
 import * as TK from '../kernels/train.ts';
 import { convWeightGrad as convWeightGradGeneral } from './reverse-kernels.ts';
+import { useWinograd, winogradGemmWg, winogradInput, winogradOutput, winogradScratch, winogradTiles, winogradWeights, type Scratch } from './winograd.ts';
 
 /**
  * Register block of conv2d_gemm: TM output channels × TN pixels per invocation, WG invocations per
@@ -28,7 +30,12 @@ export const GEMM = {
 /** Register block of conv2d_gemm's SUBGROUPS variant (fixed in the shader: two weight loads of 8 lanes per k); used when Engine.subgroups. */
 export const GEMM_SG = { TM: 16, TN: 4, WG: 64 };
 
-export function lowerConv(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch[] {
+/**
+ * The dispatches of one conv: Winograd where `useWinograd` says so and `scratch` is offered, else
+ * conv2d_gemm for GEMM-wide groups, else the direct kernel.
+ */
+export function lowerConv(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, scratch?: Scratch): Dispatch[] {
+  if (scratch && useWinograd(ctx.engine, a, x, y)) return conv2dWinograd(ctx, a, x, y, xb, yb, relu, label, scratch);
   if (y[1]! / a.group >= GEMM.minCoutPerGroup) return [conv2dGemm(ctx, a, x, y, xb, yb, relu, label, flops)];
   return [conv2dDirect(ctx, a, x, y, xb, yb, relu, label, flops)];
 }
@@ -57,14 +64,19 @@ export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg
 /** Region mode (engine/region.ts): `region` says where the input and output rectangles sit; `rhOut`×`rwOut` replace the output map in the pixel count. */
 export type ConvRegion = RegionIO;
 
-export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion): Dispatch {
+/**
+ * `panel`: the weight panel [g][k][coPad] when the caller derived it (Winograd's U), else the conv's
+ * weights re-laid out; `wg`: invocations per workgroup instead of the block's WG (a multiple of 8).
+ */
+export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion, panel?: GPUBuffer, wg?: number): Dispatch {
   const sg = ctx.engine.subgroups;
-  const { TM, TN, WG } = sg ? GEMM_SG : GEMM;
+  const { TM, TN } = sg ? GEMM_SG : GEMM;
+  const WG = wg ?? (sg ? GEMM_SG : GEMM).WG;
   const cin = x[1]!, cout = y[1]!, group = a.group;
   const cinPg = cin / group, coutPg = cout / group;
   const [kh, kw] = a.kernel;
   const coPad = Math.ceil(coutPg / TM) * TM;
-  const wt = gemmWeights(ctx, a, cout, cinPg, TM);
+  const wt = panel ?? gemmWeights(ctx, a, cout, cinPg, TM);
   const pointwise = isPointwise(a);
   const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : []), ...(region ? ['REGION'] : []), ...(sg ? ['SUBGROUPS'] : [])];
   const [oh, ow] = region ? [region.rhOut, region.rwOut] : [y[2]!, y[3]!];
@@ -81,6 +93,27 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
     workgroups: [Math.ceil(npix / (WG * TN)), coPad / TM, group],
     label, flops,
   });
+}
+
+/**
+ * Winograd F(2×2, 3×3) (engine/winograd.ts): input transform into scratch V, the 16 products as one
+ * grouped pointwise conv2d_gemm into scratch M (weights: the derived U), output transform into y.
+ * The GEMM dispatch carries its own FLOPs (2·16·Cout·Cin·P); the direct conv's count is the node's.
+ */
+export function conv2dWinograd(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, scratch: Scratch): Dispatch[] {
+  const cin = x[1]!, cout = y[1]!;
+  const npix = y[0]! * winogradTiles(y).tiles;
+  const bytes = winogradScratch(x, y);
+  const v = scratch(bytes.v, `${label}:winograd-v`);
+  const m = scratch(bytes.m, `${label}:winograd-m`);
+  const tm = ctx.engine.subgroups ? GEMM_SG.TM : GEMM.TM;
+  const u = winogradWeights(ctx, a, cin, cout, tm);
+  const grouped: ConvAttrs = { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: 16, weight: `wino${tm}:${a.weight}` };
+  return [
+    winogradInput(ctx.engine, a, x, y, xb, v, `${label}:winograd-in`),
+    conv2dGemm(ctx, grouped, [1, 16 * cin, 1, npix], [1, 16 * cout, 1, npix], v, m, false, `${label}:winograd-gemm`, 2 * 16 * cout * cin * npix, undefined, u, winogradGemmWg(npix, GEMM.TN)),
+    winogradOutput(ctx, a, y, m, yb, relu, `${label}:winograd-out`),
+  ];
 }
 
 export function conv2dDirect(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch {
@@ -128,7 +161,7 @@ export function convInputGrad(base: LowerContext, a: ConvAttrs, xs: number[], ys
   if (a.stride[0] === 1 && a.stride[1] === 1 && pads.every((p) => p >= 0)) {
     const name = `flipT:${a.weight}`; // [cin][coPg][kh][kw]
     const t: ConvAttrs = { kernel: a.kernel, stride: [1, 1], pads, dilation: a.dilation, group: g, weight: name };
-    return lowerConv(withDerived(name, false), t, ys, xs, dy, dx, false, label);
+    return lowerConv(withDerived(name, false), t, ys, xs, dy, dx, false, label, undefined, scratch);
   }
   // Columns: a 1×1 conv from Cout channels to g·ciPg·kh·kw, weight [g·ciPg·k²][coPg].
   const taps = kh * kw;

@@ -3,7 +3,7 @@
 // GPU timing from timestamp queries. Works on any `GPU` object: `navigator.gpu` in a
 // browser, or the one the `webgpu` package (Dawn) creates in Node (see cli/gpu-node.ts).
 
-import { DeviceLimitError, GpuError } from './errors.ts';
+import { ArgumentError, DeviceLimitError, GpuError } from './errors.ts';
 import { wgsl } from '../kernels/wgsl.generated.ts';
 import { activeBindings, activeUniforms, declarations, type KernelSpec, type UniformValue } from '../kernels/spec.ts';
 
@@ -16,6 +16,22 @@ export interface EngineOptions {
    * has the `subgroups` feature with subgroups of at least 8 invocations. Default true.
    */
   subgroups?: boolean;
+  /** How stride-1 3×3 convs are computed (Engine.convAlgorithm); default 'auto'. */
+  convAlgorithm?: ConvAlgorithm;
+}
+
+/**
+ * How stride-1 3×3 group-1 convs run (engine/winograd.ts): 'gemm' always on conv2d_gemm, 'winograd'
+ * on Winograd F(2×2, 3×3) wherever it applies, 'auto' on Winograd only for the shapes where it was
+ * measured faster (the rule in engine/winograd.ts).
+ */
+export type ConvAlgorithm = 'auto' | 'gemm' | 'winograd';
+export const CONV_ALGORITHMS: readonly ConvAlgorithm[] = ['auto', 'gemm', 'winograd'];
+
+/** `value` as a ConvAlgorithm, or an ArgumentError naming `what` (a flag, an environment variable). */
+export function convAlgorithmOf(value: string, what: string): ConvAlgorithm {
+  if ((CONV_ALGORITHMS as readonly string[]).includes(value)) return value as ConvAlgorithm;
+  throw new ArgumentError(`${what}: "${value}" is not a conv algorithm; use ${CONV_ALGORITHMS.join(', ')}`);
 }
 
 export interface Dispatch {
@@ -55,6 +71,7 @@ export class Engine {
   /** The device has the `subgroups` feature with subgroups of at least 8 invocations. */
   hasSubgroups = false;
   private subgroupsOn = true;
+  private convAlg: ConvAlgorithm = 'auto';
   timing: boolean;
   private pipelines = new Map<string, GPUComputePipeline>();
   private bindGroups = new Map<string, GPUBindGroup>();
@@ -106,6 +123,7 @@ export class Engine {
     const engine = new Engine(device, info, opts.timing ?? false);
     engine.hasSubgroups = wantSg && device.features.has('subgroups' as GPUFeatureName);
     engine.subgroups = opts.subgroups ?? true;
+    engine.convAlgorithm = opts.convAlgorithm ?? 'auto';
     return engine;
   }
 
@@ -115,6 +133,17 @@ export class Engine {
   }
   set subgroups(on: boolean) {
     this.subgroupsOn = on;
+  }
+
+  /**
+   * How stride-1 3×3 convs are computed (ConvAlgorithm). Models key their plans by it, so a change
+   * applies to the next run; buffers derived for the other algorithm stay until the model is destroyed.
+   */
+  get convAlgorithm(): ConvAlgorithm {
+    return this.convAlg;
+  }
+  set convAlgorithm(a: ConvAlgorithm) {
+    this.convAlg = convAlgorithmOf(a, 'convAlgorithm');
   }
 
   get maxBindingBytes(): number {

@@ -287,7 +287,7 @@ export async function lrpRun(m: Model, rec: Recording, from: string, seed: Float
         p.terms.forEach((t, ti) => {
           const nd = nodeWith(t.w, ti === 0 ? p.bias : undefined);
           const target = ti === 0 ? z : zt;
-          dispatches.push(...def.forward(ctx, { node: nd as never, inShapes: node.inputs.map(shapeOf), outShape: shapeOf(out), ins: xsOf(t.x), out: target, noBias: !(ti === 0 && p.bias), label: `${label}:z${pi}.${ti}` }));
+          dispatches.push(...def.forward(ctx, { node: nd as never, inShapes: node.inputs.map(shapeOf), outShape: shapeOf(out), ins: xsOf(t.x), out: target, noBias: !(ti === 0 && p.bias), label: `${label}:z${pi}.${ti}`, scratch: tmp }));
           if (ti > 0) dispatches.push(ew(['AXPY'], yCount, { a: zt, y: z }, t.sign, 0, `${label}:z${pi}+`));
         });
         const s = tmp(yCount * 4, `${label}:s${pi}`);

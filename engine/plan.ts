@@ -212,6 +212,11 @@ export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number
   const dispatches: Dispatch[] = [];
   if (inject?.value === g.input.name) dispatches.push(...inject.dispatches(input, batch, shapes.get(g.input.name)!));
   const skip = new Set<number>();
+  // Scratch (OpDef.scratchBytes: Winograd's transformed tiles): the k-th buffer any node asks for is
+  // one buffer of the plan, sized for the largest k-th request of its nodes and shared by them all;
+  // a request larger than announced gets its own buffer from the arena, released after the node.
+  const slotBytes = scratchSlots(ctx.engine, g, shapes, nodes, 'forward');
+  const slots: GPUBuffer[] = [];
   for (const i of nodes) {
     if (skip.has(i)) continue;
     const node = g.nodes[i]!;
@@ -234,9 +239,18 @@ export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number
       aux = arena.alloc(numel(outShape) * 4, `pattern:${node.name}`);
       patterns.set(node.name, aux);
     }
+    const scratch: GPUBuffer[] = [];
+    let slot = 0;
     dispatches.push(
       ...lowerNode(ctx, {
         node, inShapes, outShape, out, aux, fuseRelu: fused !== undefined,
+        scratch: (bytes, label) => {
+          const k = slot++;
+          if (bytes <= (slotBytes[k] ?? 0)) return (slots[k] ??= arena.alloc(slotBytes[k]!, `scratch:${k}`));
+          const b = arena.alloc(bytes, label);
+          scratch.push(b);
+          return b;
+        },
         ins: node.inputs.map((v) => values.get(v)!),
         noBias: mode.kind === 'frozen' ? !mode.biases : undefined,
         flops: nodeFlops(node, inShapes[0]!, outShape, g),
@@ -244,6 +258,8 @@ export function buildForward(facts: GraphFacts, ctx: LowerContext, batch: number
       }, mode.kind === 'frozen' ? { pattern: mode.patterns.get(node.name) } : undefined),
     );
     if (inject?.value === outValue) dispatches.push(...inject.dispatches(out, batch, outShape));
+    // Scratch is dead once the node's dispatches have run; later nodes may reuse it.
+    for (const b of scratch) arena.release(b);
     // Free every buffer whose last reader this was (views share their root's life).
     const lastIdx = fused ?? i;
     for (const v of node.inputs) if ((last.get(v) ?? -1) <= lastIdx) arena.release(values.get(v)!);
@@ -307,9 +323,10 @@ export function destroyPlan(p: ForwardPlan): void {
 
 /**
  * Bytes of activations one image needs at the peak of a plain pass that keeps `keep`: simulates
- * the allocation of `buildForward` at batch 1.
+ * the allocation of `buildForward` at batch 1, plus the plan's shared scratch buffers
+ * (OpDef.scratchBytes on `engine`), which live as long as the plan.
  */
-export function peakBytesPerImage(facts: GraphFacts, keep: Set<string>): number {
+export function peakBytesPerImage(facts: GraphFacts, keep: Set<string>, engine?: Engine): number {
   const g = facts.graph;
   const shapes = inferShapes(g, 1);
   const nodes = facts.needed();
@@ -324,5 +341,20 @@ export function peakBytesPerImage(facts: GraphFacts, keep: Set<string>): number 
     peak = Math.max(peak, live);
     for (const v of new Set(n.inputs)) if (last.get(v) === i && !keep.has(v) && facts.rootOf(v) === v) live -= bytes(v);
   }
-  return peak;
+  const scratch = engine ? scratchSlots(engine, g, shapes, nodes, 'forward').reduce((s, b) => s + b, 0) : 0;
+  return peak + scratch;
+}
+
+/** The scratch buffers node `n` asks for at `shapes` (OpDef.scratchBytes; none for ops without). */
+export function scratchBytesOf(e: Engine, n: Node, shapes: Map<string, number[]>, pass: 'forward' | 'reverse'): number[] {
+  const def = opOf(n);
+  if (!def.scratchBytes || def.alias) return [];
+  return def.scratchBytes(e, n as never, n.inputs.map((v) => shapes.get(v)!), shapes.get(n.outputs[0]!)!, pass);
+}
+
+/** Per position k, the largest k-th scratch buffer any of `nodes` asks for (a plan's shared scratch buffers). */
+export function scratchSlots(e: Engine, g: Graph, shapes: Map<string, number[]>, nodes: number[], pass: 'forward' | 'reverse'): number[] {
+  const slots: number[] = [];
+  for (const i of nodes) scratchBytesOf(e, g.nodes[i]!, shapes, pass).forEach((b, k) => (slots[k] = Math.max(slots[k] ?? 0, b)));
+  return slots;
 }

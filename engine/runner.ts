@@ -11,7 +11,7 @@ import type { Engine, Dispatch } from './gpu.ts';
 import type { Graph, Node } from './ir.ts';
 import { inferShapes, numel } from './shapes.ts';
 import { opOf, type LowerContext } from './ops/index.ts';
-import { buildForward, destroyPlan, GraphFacts, peakBytesPerImage, tailGraph, type ForwardMode, type ForwardPlan, type Injection } from './plan.ts';
+import { buildForward, destroyPlan, GraphFacts, peakBytesPerImage, scratchBytesOf, scratchSlots, tailGraph, type ForwardMode, type ForwardPlan, type Injection } from './plan.ts';
 import { ArgumentError, NonFiniteError, ShapeError } from './errors.ts';
 import type { BatchSource } from './sources.ts';
 import { checkInputs, checkParams, firstBadImage, firstNonFinite, countNonFinite, HUGE, imageText, layerError, maxMagnitude, outputError, positionText, valueText, type NonFiniteSite } from './finite.ts';
@@ -222,19 +222,26 @@ export class Model {
     const shapes = inferShapes(this.graph, 1);
     let biggest = 0;
     for (const s of shapes.values()) biggest = Math.max(biggest, numel(s) * 4);
-    const peak = peakBytesPerImage(this.facts, new Set(outputs));
+    const peak = peakBytesPerImage(this.facts, new Set(outputs), this.engine);
     return Math.max(1, Math.min(Math.floor(this.engine.maxBindingBytes / biggest), Math.floor(this.memoryBudget / peak)));
   }
 
   /**
    * Largest batch a recording (every activation kept, plus the reverse pass's gradients) fits:
    * every tensor, and the column buffer of a strided conv's input gradient (Cin·KH·KW × OH×OW),
-   * within one storage binding, and all of it within the memory budget.
+   * within one storage binding, and all of it within the memory budget, with the scratch of
+   * Winograd's tiles (OpDef.scratchBytes) on top: the recording's shared buffers and every buffer
+   * the reverse walk asks for.
    */
   maxRecordBatch(): number {
     const shapes = inferShapes(this.graph, 1);
     let total = 0;
     let biggest = 0;
+    // the recording's shared forward scratch, and every reverse scratch buffer (the walk's arena
+    // reuses a buffer only for a request of the same size)
+    const all = this.graph.nodes.map((_, i) => i);
+    const sum = (b: number[]) => b.reduce((s, v) => s + v, 0);
+    const scratch = sum(scratchSlots(this.engine, this.graph, shapes, all, 'forward')) + sum(this.graph.nodes.flatMap((n) => scratchBytesOf(this.engine, n, shapes, 'reverse')));
     for (const s of shapes.values()) {
       total += numel(s) * 4;
       biggest = Math.max(biggest, numel(s) * 4);
@@ -244,7 +251,7 @@ export class Model {
         const x = shapes.get(n.inputs[0]!)!, y = shapes.get(n.outputs[0]!)!;
         biggest = Math.max(biggest, x[1]! * n.attrs.kernel[0] * n.attrs.kernel[1] * y[2]! * y[3]! * 4);
       }
-    return Math.max(1, Math.min(Math.floor(this.engine.maxBindingBytes / biggest), Math.floor(this.memoryBudget / (3 * total))));
+    return Math.max(1, Math.min(Math.floor(this.engine.maxBindingBytes / biggest), Math.floor(this.memoryBudget / (3 * total + scratch))));
   }
 
   // ---- plans -------------------------------------------------------------------------
@@ -265,7 +272,7 @@ export class Model {
   }
 
   private forward(batch: number, outputs: string[], mode: ForwardMode, upTo?: string[], inject?: Injection): ForwardPlan {
-    const key = `${mode.kind}|${batch}|${outputs.join(',')}|${upTo?.join(',') ?? ''}|${inject ? `${inject.value}:${inject.key}` : ''}`;
+    const key = `${mode.kind}|${batch}|${outputs.join(',')}|${upTo?.join(',') ?? ''}|${inject ? `${inject.value}:${inject.key}` : ''}|${this.engine.convAlgorithm}`;
     return this.take(key, () => buildForward(this.facts, this.ctx(), batch, outputs, mode, key, upTo, inject));
   }
 

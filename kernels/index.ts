@@ -122,6 +122,27 @@ export const convWeightsGemm = spec({
   overrides: { WG: 64 },
 });
 
+/** Winograd F(2×2, 3×3) (engine/winograd.ts): weight, input and output transforms around a grouped pointwise conv2d_gemm. */
+export const winogradWeights = spec({
+  name: 'winograd_weights',
+  uniforms: [['total', 'u32'], ['cin', 'u32'], ['cout', 'u32'], ['coPad', 'u32']],
+  bindings: [r('w'), rw('wt')],
+  overrides: { WG: 64 },
+});
+export const winogradInput = spec({
+  name: 'winograd_input',
+  uniforms: [['total', 'u32'], ['npix', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['tw', 'u32'], ['tiles', 'u32'], ['pt', 'i32'], ['pl', 'i32']],
+  bindings: [r('x'), rw('v')],
+  ...elementwise,
+});
+export const winogradOutput = spec({
+  name: 'winograd_output',
+  uniforms: [['total', 'u32'], ['npix', 'u32'], ['cout', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['tw', 'u32'], ['tiles', 'u32']],
+  bindings: [r('m'), r('bias', { when: 'HAS_BIAS' }), rw('y')],
+  variants: ['HAS_BIAS', 'RELU'],
+  ...elementwise,
+});
+
 /** x, w [Cin, Cout/group, KH, KW], (bias), y */
 export const convTranspose2d = spec({
   name: 'conv_transpose2d',

@@ -11,6 +11,7 @@ import type { OpDef, NodeOf } from './types.ts';
 import { convOut, numel } from '../geometry.ts';
 import { ShapeError } from '../errors.ts';
 import { GEMM, conv2dGemm, lowerConv, convInputGrad, convWeightGrad } from '../conv.ts';
+import { winogradChosen, winogradScratch } from '../winograd.ts';
 import { biasGrad } from '../reverse-kernels.ts';
 import * as K from '../../kernels/index.ts';
 import { need4 } from './util.ts';
@@ -34,7 +35,17 @@ export const conv: OpDef<NodeOf<'conv'>> = {
   fusesRelu: true,
   forward(ctx, io) {
     const a: ConvAttrs = io.noBias ? { ...io.node.attrs, bias: undefined } : io.node.attrs;
-    return lowerConv(ctx, a, io.inShapes[0]!, io.outShape, io.ins[0]!, io.out, !!io.fuseRelu, io.label, io.flops);
+    return lowerConv(ctx, a, io.inShapes[0]!, io.outShape, io.ins[0]!, io.out, !!io.fuseRelu, io.label, io.flops, io.scratch);
+  },
+  scratchBytes(engine, node, [x], y, pass) {
+    // Winograd's V and M (engine/winograd.ts); the input gradient of a stride-1 conv is a conv of
+    // dy (Cout channels) to dx (Cin channels), with pads 2 − p (the columns route takes no Winograd)
+    const a = node.attrs;
+    const [i, o] = pass === 'forward' ? [x!, y] : [y, x!];
+    const t = pass === 'forward' ? a : { ...a, pads: a.pads.map((p) => 2 - p) as typeof a.pads };
+    if (t.pads.some((p) => p < 0) || !winogradChosen(engine, t, i, o)) return [];
+    const s = winogradScratch(i, o);
+    return [s.v, s.m];
   },
   lrp: { kind: 'linear', weight: 'weight', bias: 'bias' },
   frozen: { linearity: 'linear' },

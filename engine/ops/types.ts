@@ -47,6 +47,12 @@ export interface NodeIO<N extends Node = Node> {
   flops?: number;
   /** Kernel label, `op:name` unless the mode says otherwise. */
   label: string;
+  /**
+   * Scratch space for multi-dispatch lowerings (Winograd's transformed tiles), released after the
+   * node; modes that offer none get the op's single-kernel lowering. Ops that take it say how much
+   * in `scratchBytes`.
+   */
+  scratch?: (bytes: number, label: string) => GPUBuffer;
 }
 
 /**
@@ -146,6 +152,13 @@ export interface OpDef<N extends Node = Node> {
   splitsParams?: boolean;
   /** The kernels of one node. */
   forward(ctx: LowerContext, io: NodeIO<N>): Dispatch[];
+  /**
+   * The scratch buffers (bytes each, in the order they are asked for) that the node's forward
+   * lowering (NodeIO.scratch), or the input gradient of its reverse rule (ReverseContext.scratch),
+   * takes at these shapes on this engine; default none. Forward plans size one shared buffer per
+   * position from it, and Model.maxBatch / maxRecordBatch count it.
+   */
+  scratchBytes?(engine: Engine, node: N, ins: number[][], out: number[], pass: 'forward' | 'reverse'): number[];
   frozen: Linearity;
   region: RegionRule<N>;
   reverse: ReverseRule<N>;

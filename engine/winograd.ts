@@ -1,0 +1,140 @@
+// Winograd F(2×2, 3×3) for stride-1 3×3 convolutions (Lavin & Gray 2016): each 2×2 block of
+// outputs of each (image, output channel) comes from a 4×4 input patch through
+//   Y = Aᵀ [ Σ_ci (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
+// 16 multiplies per (co, ci, tile) instead of the direct conv's 36: 2.25× fewer. Four dispatches:
+//  1. weights (kernels/winograd_weights.wgsl): U = G g Gᵀ, 4×4 per (co, ci), derived on the GPU
+//     once per model under `ctx.derivedGpu` (so Model.refreshDerived rebuilds it after training),
+//     laid out U[ξ][ci][coPad] (ξ = the 16 positions of the 4×4 matrix);
+//  2. input (winograd_input.wgsl): V = Bᵀ d B per (image, ci, 2×2 output tile), the 4×4 patch at
+//     (2ty − pt, 2tx − pl), zero outside the map; written V[ξ][ci][p], p = image·tiles + tile;
+//  3. the 16 independent GEMMs M[ξ] = U[ξ]·V[ξ] (Cout × Cin times Cin × P) as ONE grouped pointwise
+//     conv2d_gemm: group = ξ, 16·Cin input channels, 16·Cout output channels, an "image" of
+//     1 × P pixels. The layouts above are exactly what that kernel reads (x [1][16·Cin][P], its
+//     weight panel wt[g][ci][coPad], y [1][16·Cout][P]), so the tuned GEMM and its SUBGROUPS
+//     variant do the multiplies unchanged;
+//  4. output (winograd_output.wgsl): Y = Aᵀ M A per tile, + bias, fused ReLU, written NCHW with the
+//     odd last row/column cropped.
+// V and M are scratch buffers of 16·Cin·P and 16·Cout·P floats (about 4× the conv's input and output
+// maps): the forward plan, the reverse walk and LRP hand out scratch from their arenas and release it
+// after the node; `scratchBytes` is what Model.maxBatch / maxRecordBatch count for it. Where either
+// would exceed one storage binding, or no scratch is offered (region mode runs conv2d_gemm's REGION
+// variant, never this), the conv stays on conv2d_gemm.
+//
+// The reverse input gradient of a stride-1 conv is itself a stride-1 conv with flipped, transposed
+// filters (engine/conv.ts, convInputGrad), so it takes the same route when its shape qualifies; its
+// U derives from the flipped filters, which derive from the weights, so both follow training.
+//
+// Selection (Engine.convAlgorithm, env LOUPE_CONV in the CLI): 'gemm' never, 'winograd' every conv
+// it applies to (group 1, 3×3, stride 1, dilation 1, at least GEMM.minCoutPerGroup output
+// channels), 'auto' only where `autoPrefersWinograd` says so: on lavapipe, Cin ≥ 32 and Cout ≥ 64
+// (see there for the measurements). The GEMM runs with fewer invocations per workgroup when the
+// batch's tiles are few (`winogradGemmWg`): 49 tiles of a 14×14 map at batch 1 would otherwise leave
+// 80 % of a 256-column block empty, and Winograd lost to the direct GEMM there.
+
+import type { Dispatch, Engine } from './gpu.ts';
+import type { ConvAttrs } from './ir.ts';
+import type { LowerContext } from './ops/types.ts';
+import * as K from '../kernels/index.ts';
+
+/** Where a lowering gets a scratch buffer that lives until its dispatches have run (released after the node). */
+export type Scratch = (bytes: number, label: string) => GPUBuffer;
+
+/** Output channels below which the conv is not a GEMM candidate at all (engine/conv.ts GEMM.minCoutPerGroup). */
+const MIN_COUT = 4;
+
+/** Whether Winograd F(2×2, 3×3) computes this conv: group 1, 3×3, stride 1, dilation 1, a GEMM-wide output. */
+export function winogradApplies(a: ConvAttrs, y: number[]): boolean {
+  return a.group === 1 && a.kernel[0] === 3 && a.kernel[1] === 3 && a.stride[0] === 1 && a.stride[1] === 1 && a.dilation[0] === 1 && a.dilation[1] === 1 && y[1]! >= MIN_COUT;
+}
+
+/** The 2×2 output tiles of one image: across, and in all. */
+export function winogradTiles(y: number[]): { tw: number; tiles: number } {
+  const tw = Math.ceil(y[3]! / 2);
+  return { tw, tiles: Math.ceil(y[2]! / 2) * tw };
+}
+
+/** Bytes of the V and M scratch buffers for shapes x, y (batch included). */
+export function winogradScratch(x: number[], y: number[]): { v: number; m: number } {
+  const p = y[0]! * winogradTiles(y).tiles;
+  return { v: 16 * x[1]! * p * 4, m: 16 * y[1]! * p * 4 };
+}
+
+/** The adapter the 'auto' rule was measured on: Mesa's llvmpipe (lavapipe), the CPU Vulkan this project runs on. */
+export function measuredAdapter(e: Engine): boolean {
+  return /llvmpipe|lavapipe/i.test(e.adapterInfo);
+}
+
+/**
+ * 'auto': Winograd where it was measured faster than conv2d_gemm, i.e. on lavapipe for Cin ≥ 32 and
+ * Cout ≥ 64; everywhere else (other adapters: not measured; Cin < 32: the 16 products have too
+ * short a K to pay for 4× the GEMM's outputs and the transforms; Cout < 64: not measured) GEMM.
+ * Measured with timestamp queries on a shared 2-core machine (`loupe bench --only kernels`, and the
+ * same layers one by one), time of the three Winograd dispatches against the GEMM conv's one:
+ * SqueezeNet v1.0 fire expand 3×3 at batch 1 and 16: 16→64 0.85–0.94× (slower), 32→128 1.1–2.3×,
+ * 48→192 1.4×, 64→256 1.5–2.7×; VGG-19 at batch 1: 3→64 0.49×, 64→64 @224 1.4×, 64→128 and
+ * 128→128 @112 1.7–2.0×, 128→256 and 256→256 @56 1.9–2.4×, 256→512 and 512→512 @28 2.5–3.3×,
+ * 512→512 @14 3.3×; AlexNet 256→384 @13 1.9×. The GEMM is most of Winograd's time everywhere; the
+ * transforms are 5–30 %. Whole forward passes, 'auto' against 'gemm' (wall time): SqueezeNet batch
+ * 16 1.10×, VGG-19 batch 1 1.83×.
+ */
+export function autoPrefersWinograd(e: Engine, cin: number, cout: number): boolean {
+  return measuredAdapter(e) && cin >= 32 && cout >= 64;
+}
+
+/** The setting and the shape rule alone (batch-independent: what memory plans count scratch for). */
+export function winogradChosen(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
+  const alg = e.convAlgorithm;
+  if (alg === 'gemm' || !winogradApplies(a, y)) return false;
+  return alg === 'winograd' || autoPrefersWinograd(e, x[1]!, y[1]!);
+}
+
+/** Whether `lowerConv` takes Winograd for this conv on `e` (setting, shape, binding limits); `scratch` must be offered. */
+export function useWinograd(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
+  if (!winogradChosen(e, a, x, y)) return false;
+  const s = winogradScratch(x, y);
+  return Math.max(s.v, s.m) <= e.maxBindingBytes;
+}
+
+/**
+ * Invocations per workgroup of the Winograd GEMM over `npix` = batch·tiles columns, `tn` per
+ * invocation: the tiles of a small map at batch 1 (49 at 14×14) would leave most of the block's 256
+ * columns empty, so the largest of 64, 32, 16, 8 that fills at least 85 % of its columns, else the
+ * one that fills most.
+ */
+export function winogradGemmWg(npix: number, tn: number): number {
+  const fill = (wg: number) => npix / (Math.ceil(npix / (wg * tn)) * wg * tn);
+  const sizes = [64, 32, 16, 8];
+  return sizes.find((wg) => fill(wg) >= 0.85) ?? sizes.reduce((best, wg) => (fill(wg) > fill(best) ? wg : best));
+}
+
+/** U = G g Gᵀ as conv2d_gemm's grouped weight panel [16][cin][coPad], coPad = cout rounded up to `tm`. */
+export function winogradWeights(ctx: LowerContext, a: ConvAttrs, cin: number, cout: number, tm: number): GPUBuffer {
+  const coPad = Math.ceil(cout / tm) * tm;
+  const total = cin * coPad;
+  return ctx.derivedGpu(`wino${tm}:${a.weight}`, 16 * total, (wt) => [
+    ctx.engine.makeDispatch(K.winogradWeights, { uniforms: { total, cin, cout, coPad }, bindings: { w: ctx.param(a.weight), wt }, threads: total, label: `winograd-weights:${a.weight}` }),
+  ]);
+}
+
+/** The input transform: x [N, Cin, H, W] → v [16][Cin][N·tiles]. */
+export function winogradInput(e: Engine, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, v: GPUBuffer, label: string): Dispatch {
+  const { tw, tiles } = winogradTiles(y);
+  const npix = y[0]! * tiles;
+  const total = x[1]! * npix;
+  return e.makeDispatch(K.winogradInput, {
+    uniforms: { total, npix, cin: x[1]!, h: x[2]!, w: x[3]!, tw, tiles, pt: a.pads[0], pl: a.pads[1] },
+    bindings: { x: xb, v }, threads: total, label,
+  });
+}
+
+/** The output transform: m [16][Cout][N·tiles] → y [N, Cout, OH, OW], + bias, optional ReLU. */
+export function winogradOutput(ctx: LowerContext, a: ConvAttrs, y: number[], m: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string): Dispatch {
+  const { tw, tiles } = winogradTiles(y);
+  const npix = y[0]! * tiles;
+  const total = y[1]! * npix;
+  return ctx.engine.makeDispatch(K.winogradOutput, {
+    defines: [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : [])],
+    uniforms: { total, npix, cout: y[1]!, oh: y[2]!, ow: y[3]!, tw, tiles },
+    bindings: { m, bias: a.bias ? ctx.param(a.bias) : undefined, y: yb }, threads: total, label,
+  });
+}
