@@ -12,32 +12,19 @@
 // about 5–10 (a GPU takes seconds).
 //
 //   node scripts/maxout-examples.mjs [--only conv1,conv1-mean,fire5,classes,filters] [--out examples/maxout]
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT, DATA, arg, only as onlyArg, loupe as run, CAFFE_PRE as PRE, LABELS } from './examples-common.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DATA = join(ROOT, '..', 'shared', 'data');
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const outDir = join(ROOT, arg('out', 'examples/maxout'));
-const only = arg('only', '')?.split(',').filter((s) => s);
+const only = onlyArg();
 const want = (name) => only.length === 0 || only.includes(name);
 
 const CAFFE = join(DATA, 'caffe/squeezenet_v1.0_deepcompression');
 const MODEL = ['--model', join(CAFFE, 'SqueezeNet_deploy.prototxt'), '--weights', join(CAFFE, 'squeezenet_v1.0_decoded.caffemodel')];
-const PRE = ['--bgr', '--mean', '104,117,123'];
-const LABELS = ['--labels', join(DATA, 'labels/synset_words.txt')];
 
 function loupe(args) {
-  console.log(`$ loupe ${args.join(' ')}`);
-  const t0 = Date.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/loupe.js'), ...args], { stdio: 'inherit', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-  console.log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  run(args);
   // the .npy (the images in network units, 5-10 MB a run) is not kept in the tree: the PNG and
   // the JSON are what people look at, and the command above writes the .npy again
   rmSync(`${args[args.indexOf('--out') + 1]}.npy`, { force: true });

@@ -15,45 +15,23 @@
 // ten minutes per photo on lavapipe). Change it with --stride N.
 //
 //   node scripts/pda-examples.mjs [--stride 4] [--samples 10] [--only el1,goose,cat] [--out examples/pda]
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, DATA, arg, only as onlyArg, loupe, SQUEEZENET_ONNX as MODEL, CAFFE_PRE as PRE, LABELS, ensurePatchModel } from './examples-common.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DATA = join(ROOT, '..', 'shared', 'data');
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-};
 const stride = arg('stride', '4');
 const samples = arg('samples', '10');
 const outDir = join(ROOT, arg('out', 'examples/pda'));
-const only = arg('only', '')?.split(',').filter((s) => s);
+const only = onlyArg();
 
-const MODEL = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
-const PRE = ['--bgr', '--mean', '104,117,123'];
-const LABELS = ['--labels', join(DATA, 'labels/synset_words.txt')];
 const LAYER = '/Concat'; // fire2's expand1x1 ‖ expand3x3 concat (128 maps, 55×55)
 const IMAGES = {
   el1: join(DATA, 'images/transformer-explainability/el1.png'),
   goose: join(DATA, 'images/preddiff/n01855672_8202.jpg'),
   cat: join(DATA, 'images/caffe/cat.jpg'),
 };
-const PM = join(ROOT, 'out/pda/squeezenet-k10-l2.pm');
-
-function loupe(args) {
-  console.log(`$ loupe ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/loupe.js'), ...args], { stdio: 'inherit', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}
-
 mkdirSync(outDir, { recursive: true });
-if (!existsSync(PM)) {
-  const photos = ['images/caffe', 'images/preddiff', 'images/pytorch-cnn-visualizations', 'images/pytorch-grad-cam', 'images/transformer-explainability'].map((d) => join(DATA, d));
-  const ade = ['ADE_train_00016869.jpg', 'ADE_train_00016900.jpg', 'ADE_train_00016964.jpg'].map((f) => join(DATA, 'segmentation/ade20k_sample', f));
-  loupe(['patch-model', '--model', MODEL, ...PRE, '--images', ...photos, ...ade, '--window', '10', '--padding', '2', '--patches', '25000', '--store', '32', '--seed', '1', '--out', PM]);
-}
+const PM = ensurePatchModel();
 for (const [name, image] of Object.entries(IMAGES)) {
   if (only.length && !only.includes(name)) continue;
   loupe([
