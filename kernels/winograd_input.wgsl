@@ -9,16 +9,18 @@
 // invocations write neighbouring addresses of each of the 16 planes.
 override WG: u32 = 64;
 
+// #include "winograd_tile.wgsl"
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= u.total) { return; }
   let p = i % u.npix;
   let ci = i / u.npix;
-  let b = p / u.tiles;
-  let t = p - b * u.tiles;
-  let ty = t / u.tw;
-  let tx = t - ty * u.tw;
+  let tile = winogradTile(p);
+  let b = tile.x;
+  let ty = tile.y;
+  let tx = tile.z;
   let y0 = i32(2u * ty) - u.pt;
   let x0 = i32(2u * tx) - u.pl;
   let xb = (b * u.cin + ci) * u.h * u.w;

@@ -6,16 +6,18 @@
 // the last row/column of tiles is cropped where OH or OW is odd. One invocation per (co, p).
 override WG: u32 = 64;
 
+// #include "winograd_tile.wgsl"
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= u.total) { return; }
   let p = i % u.npix;
   let co = i / u.npix;
-  let b = p / u.tiles;
-  let t = p - b * u.tiles;
-  let ty = t / u.tw;
-  let tx = t - ty * u.tw;
+  let tile = winogradTile(p);
+  let b = tile.x;
+  let ty = tile.y;
+  let tx = tile.z;
   let stride = u.cout * u.npix;
   let o = co * u.npix + p;
   var mm: array<f32, 16>;
