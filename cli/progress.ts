@@ -16,7 +16,7 @@ export function progressBar(label: string, total: number): Progress {
     const f = total > 0 ? done / total : 1;
     const el = (Date.now() - t0) / 1000;
     const eta = f > 0 ? (el / f) * (1 - f) : 0;
-    const line = `${label} [${'#'.repeat(Math.round(f * 30)).padEnd(30, '.')}] ${done}/${total} ${(f * 100).toFixed(0)}% elapsed ${fmt(el)} eta ${fmt(eta)}`;
+    const line = `${label} [${'#'.repeat(Math.round(f * 30)).padEnd(30, '.')}] ${Number.isInteger(done) ? done : done.toFixed(1)}/${total} ${(f * 100).toFixed(0)}% elapsed ${fmt(el)} eta ${fmt(eta)}`;
     drawn = true;
     if (tty) process.stderr.write(`\r${line}`);
     else if (Math.floor(f * 10) > lastDecile) {

@@ -297,8 +297,10 @@ async function methodMaps(model: Model, inputs: ExplainInputs, r: MethodRequest,
   const given = r.options?.class;
   const list = typeof given === 'string' ? given.split(',') : Array.isArray(given) ? given : undefined;
   const own = (i: number) => (e.inputs === 'one' && n > 1 && list?.length === n ? { ...r.options, class: String(list[i]).trim() } : r.options);
+  // a one-image method runs once per image: its progress is image i's share of one bar over all of them
+  const share = (i: number): Progress | undefined => progress && ((d, t, what, preview) => progress(i + (t > 0 ? d / t : 1), n, what === undefined ? what : `${what} (${n} images)`, preview));
   if (e.inputs === 'one')
-    for (let i = 0; i < n; i++) runs.push({ ex: await e.run(model, { ...inputs, data: inputs.data.subarray(i * per, (i + 1) * per), batch: 1, names: inputs.names?.slice(i, i + 1) }, own(i), progress, signal), n: 1 });
+    for (let i = 0; i < n; i++) runs.push({ ex: await e.run(model, { ...inputs, data: inputs.data.subarray(i * per, (i + 1) * per), batch: 1, names: inputs.names?.slice(i, i + 1) }, own(i), share(i), signal), n: 1 });
   else runs.push({ ex: await e.run(model, inputs, r.options, progress, signal), n });
   const maps = new Float32Array(n * hw);
   const classes: number[] = [];

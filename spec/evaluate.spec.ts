@@ -124,6 +124,19 @@ describe('evaluate on LeNet (MNIST digits)', function () {
       a.get(m)!.forEach((c, i) => c.forEach((v, k) => expect(v, `${m} ${i} step ${k}`).to.be.closeTo(b.get(m)![i]![k]!, 1e-6)));
   });
 
+  it("a one-image method's progress is one bar over all images (its runs' shares), never restarting at 0", async () => {
+    const seen: [number, number, string | undefined][] = [];
+    await evaluate(model, { data: x.subarray(0, 3 * HW), batch: 3 }, [{ name: 'etalon', options: { neurons: '7' } }], { steps: 2, progress: (d, t, what) => seen.push([d, t, what]) });
+    const maps = seen.filter(([, , what]) => what?.startsWith('etalon') && !what.includes('deletion'));
+    expect(maps.length).to.be.at.least(3); // etalons report each image when it is done
+    maps.forEach(([d, t, what], k) => {
+      expect(t, what).to.equal(3);
+      expect(what).to.match(/\(3 images\)$/);
+      if (k > 0) expect(d, `update ${k}`).to.be.at.least(maps[k - 1]![0]);
+    });
+    expect(maps.at(-1)![0]).to.equal(3);
+  });
+
   it('evaluate runs registered methods, follows the class each explained, and scores pointing on given masks', async () => {
     const masks = Array.from({ length: 2 }, (_, i) => Uint8Array.from(x.subarray(i * HW, (i + 1) * HW), (v) => (v > 0.5 ? 1 : 0))); // the ink
     const r = await evaluate(model, { data: x.subarray(0, 2 * HW), batch: 2, names: ['a', 'b'] }, [{ name: 'saliency' }, { name: 'input-x-gradient', options: { class: '3' } }], { steps: 10, masks });
