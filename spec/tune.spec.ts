@@ -25,12 +25,27 @@ import { readTuneCache, tuneCachePath, writeTuneCache } from '../cli/tune-cache.
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import * as R from './reference.ts';
 import { closeEngine, expectOneLine, getEngine, runLoupe } from './helpers.ts';
+import { existsSync } from 'node:fs';
+import { Model } from '../engine/runner.ts';
+import { loadOnnx } from '../loaders/onnx.ts';
+import { saliency } from '../explainers/gradients.ts';
 
 after(async () => {
   await closeEngine();
 });
 
 const ROOT = join(import.meta.dirname, '..');
+const SQZ = join(ROOT, '..', 'shared', 'data', 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
+
+/** A tuning of this engine with `choice` for every shape class there is (so every conv lowered, forward or reverse, takes it). */
+function everywhere(e: Engine, choice: TuneChoice): Tuning {
+  const classes: Tuning['classes'] = {};
+  for (const kind of ['pw', '3x3s1', 'other'])
+    for (const ci of ['<32', '32-127', '≥128'])
+      for (const co of ['<64', '64-255', '≥256'])
+        for (const px of ['<256', '256-4095', '≥4096']) classes[`${kind} cin${ci} cout${co} px${px}`] = { shape: SHAPES[0]!, choice, candidates: [] };
+  return { adapter: e.adapterInfo, kernelHash: kernelHash(), measured: JSON.stringify(choice), clock: 'wall', classes };
+}
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).to.equal(b.length);
@@ -104,6 +119,48 @@ describe('per-adapter tuning (engine/tune.ts)', function () {
     // every candidate wrong but the default: the default is chosen
     const only = await tune(e, shapes.slice(0, 1), { reps: 1, perturb: (c, out) => { if (JSON.stringify(c) !== JSON.stringify(defaultChoice(e, shapes[0]!))) out[0] = (out[0] ?? 0) + 10; } });
     expect(Object.values(only.classes)[0]!.choice).to.deep.equal(defaultChoice(e, shapes[0]!));
+  });
+
+  it('whole models under forced tunings (every class one candidate) equal the untuned run: SqueezeNet logits, LeNet saliency', async () => {
+    const forced: TuneChoice[] = [
+      { wg: 32, subgroups: false, algorithm: 'gemm' },
+      { wg: 256, subgroups: true, algorithm: 'gemm' },
+      { wg: 128, subgroups: true, algorithm: 'winograd' },
+      { wg: 64, subgroups: false, algorithm: 'winograd' },
+    ];
+    const lenet = new Model(e, loadOnnx(new Uint8Array(readFileSync(join(ROOT, 'weights', 'lenet-relu-mnist.onnx'))), 'lenet-relu-mnist.onnx'));
+    const sqz = existsSync(SQZ) ? new Model(e, loadOnnx(new Uint8Array(readFileSync(SQZ)), 'squeezenet_v1.0_decoded.onnx')) : undefined;
+    try {
+      const xl = new Float32Array(2 * 28 * 28).map((_, i) => Math.abs(Math.sin(i * 0.37)));
+      const xs = new Float32Array(3 * 227 * 227).map((_, i) => Math.sin(i * 0.001 + (i % 7)) * 60);
+      const run = async () => ({
+        lenet: (await lenet.run(xl, 2)).get(lenet.graph.outputs[0]!)!.data,
+        sal: (await saliency(lenet, xl, 2, { classes: [3, 7] })).maps,
+        sqz: sqz ? (await sqz.run(xs, 1, { outputs: ['logits'] })).get('logits')!.data : new Float32Array(0),
+      });
+      const base = await run();
+      for (const c of forced) {
+        e.tuning = everywhere(e, c);
+        e.tune = true;
+        try {
+          const got = await run();
+          // not vacuous: the plan took the forced choice
+          const rec = lenet.recordPlan(1);
+          const labels = rec.dispatches.map((d) => d.pipeline.label);
+          rec.dispose();
+          expect(labels.some((l) => l.startsWith('conv2d_gemm') && l.includes(`WG=${c.wg}`) && l.includes('SUBGROUPS') === (c.subgroups && e.subgroups)), `LeNet plan ${choiceText(c)}: ${labels.join('; ')}`).to.equal(true);
+          expect(relErr(got.lenet, base.lenet), `LeNet ${choiceText(c)}`).to.be.at.most(1e-4);
+          expect(relErr(got.sal, base.sal), `LeNet saliency ${choiceText(c)}`).to.be.at.most(1e-4);
+          expect(relErr(got.sqz, base.sqz), `SqueezeNet ${choiceText(c)}`).to.be.at.most(1e-4);
+        } finally {
+          e.tune = false;
+          e.tuning = undefined;
+        }
+      }
+    } finally {
+      lenet.destroy();
+      sqz?.destroy();
+    }
   });
 
   describe('the cache', () => {
