@@ -7,6 +7,11 @@ export { Engine, type EngineOptions, type ConvAlgorithm } from './engine/gpu.ts'
 export { Model, type Tensor, type RunOptions } from './engine/runner.ts';
 export { classify, classifierValues, type Classification } from './engine/classify.ts';
 export { inferShapes } from './engine/shapes.ts';
+export {
+  tune, tuneShape, candidatesFor, defaultChoice, shapeClass, kernelHash, cachedTuning, withTuning, parseTuneCache, choiceText, graphShapes, SYNTHETIC_SHAPES,
+  type Tuning, type TuneCache, type TuneChoice, type TuneShape, type TuneClass, type TuneCandidate, type TuneOptions,
+} from './engine/tune.ts';
+export { readTuneCacheIdb, writeTuneCacheIdb, TUNE_CACHE_LOCATION } from './web/tune-cache.ts';
 export { summarise, shapeText, totalText, type LayerRow, type ModelSummary } from './engine/summary.ts';
 export type { Graph, Node, Param, Preprocess } from './engine/ir.ts';
 export * from './engine/errors.ts';

@@ -39,7 +39,19 @@ export const DEMO_OPTIONS = [
   { name: 'image', type: 'path', default: { text: 'weights/mnist-test-0.png', value: () => packagePath('weights', 'mnist-test-0.png') }, help: 'the digit to explain' },
 ] as const satisfies readonly OptionSpec[];
 
-export const INFO_OPTIONS = [...MODEL_OPTIONS, { name: 'json', type: 'flag', help: 'print JSON' }] as const satisfies readonly OptionSpec[];
+export const INFO_OPTIONS = [
+  { ...MODEL_OPTIONS[0], required: false, help: 'the model: an .onnx file, or a Caffe .prototxt (with --weights); required unless --adapter' }, MODEL_OPTIONS[1],
+  { name: 'json', type: 'flag', help: 'print JSON' },
+  { name: 'adapter', type: 'flag', help: "the WebGPU adapter instead of a model's layers: its identity, the conv tuning cached for it (loupe tune), where the cache is, and the tuned choices" },
+] as const satisfies readonly OptionSpec[];
+
+export const TUNE_OPTIONS = [
+  { name: 'model', type: 'path', repeatable: true, arg: 'M', help: "a model whose conv shapes are tuned (.onnx or Caffe .prototxt); repeat for more (default: the shipped LeNet and SqueezeNet v1.0 from --data, else synthetic shapes)" },
+  { name: 'quick', type: 'flag', help: 'one timed run per candidate instead of three' },
+  { name: 'batch', type: 'int', default: 1, min: 1, max: 256, help: 'the batch the shapes are timed at' },
+  { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'the shared data (onnx/) the default SqueezeNet is read from' },
+  { name: 'json', type: 'flag', help: 'print the tuning as JSON' },
+] as const satisfies readonly OptionSpec[];
 
 export const PREDICT_OPTIONS = [
   ...MODEL_OPTIONS, ...INPUT_OPTIONS, ...PREPROCESS_OPTIONS, LABELS_OPTION,
@@ -143,7 +155,7 @@ const alias = (name: string, summary: string): Command => ({
 
 export const COMMANDS: readonly Command[] = [
   { name: 'demo', summary: 'the shipped LeNet-ReLU explains the digit it embeds: prediction, etalons, saliency', options: DEMO_OPTIONS, run: async (a) => (await import('./demo.ts')).demo(a) },
-  { name: 'info', summary: 'the layer table: op, output shape, parameters, FLOPs', options: INFO_OPTIONS, run: async (a) => (await import('./info.ts')).info(a) },
+  { name: 'info', summary: 'the layer table: op, output shape, parameters, FLOPs (with --adapter: the adapter and its conv tuning)', options: INFO_OPTIONS, run: async (a) => (await import('./info.ts')).info(a) },
   { name: 'predict', summary: 'the top classes of each image', options: PREDICT_OPTIONS, run: async (a) => (await import('./info.ts')).predict(a) },
   { name: 'explain', summary: 'explain what the model sees: PREFIX.png (a captioned grid), PREFIX.npy (the maps), PREFIX.json (what was computed, with which parameters)', options: EXPLAIN_OPTIONS, run: async (a) => (await import('./explain.ts')).explain(a) },
   { ...alias('etalon', 'etalons of neurons of a layer around one input (W_X,p, P×C×H×W .npy; biases in the JSON)'), options: FIGURE11_OPTIONS, run: async (a) => (await import('./etalon.ts')).etalonCommand(a) },
@@ -153,6 +165,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'train', summary: 'train LeNet-ReLU on MNIST with Loupe\'s own kernels and write it as ONNX', options: TRAIN_OPTIONS, run: async (a) => (await import('./train.ts')).train(a) },
   { name: 'evaluate', summary: 'score explanation methods: deletion and insertion AUC (Petsiuk et al.), the pointing game, the randomisation test, infidelity and max-sensitivity (Yeh et al.), completeness, per image and per method: PREFIX.csv, PREFIX.json (with the curves), PREFIX.png, PREFIX-curves.png', options: EVALUATE_OPTIONS, run: async (a) => (await import('./evaluate.ts')).evaluateCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
+  { name: 'tune', summary: "measure the conv kernels' tilings (GEMM workgroup size, subgroups, GEMM or Winograd) per shape class on this adapter and cache the fastest (used with LOUPE_TUNE=on)", options: TUNE_OPTIONS, run: async (a) => (await import('./tune.ts')).tuneCommand(a) },
   { name: 'bench', summary: 'the adapter\'s measured roofline, then kernel, model and explainer timings as shares of it, against onnxruntime-node and TensorFlow.js WebGPU in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },
 ];
 

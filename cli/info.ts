@@ -7,9 +7,17 @@ import { checkClassifier, classify } from '../engine/classify.ts';
 import { loadModelFile, readInputs, readLabels } from './inputs.ts';
 import { progressBar } from './progress.ts';
 import { INFO_OPTIONS, PREDICT_OPTIONS } from './commands.ts';
+import { ArgumentError } from '../engine/errors.ts';
 
 export async function info(argv: string[]): Promise<number> {
   const { o } = parseCommand(argv, INFO_OPTIONS, 'info');
+  if (o.adapter) {
+    const engine = await createNodeEngine();
+    (await import('./tune.ts')).adapterReport(engine, o.json);
+    engine.device.destroy();
+    return 0;
+  }
+  if (!o.model) throw new ArgumentError('info: --model is required (or --adapter)');
   const g = loadModelFile(o.model, o.weights, { architectureOnly: true });
   const s = summarise(g);
   if (o.json) {

@@ -12,6 +12,7 @@ import { numel } from './geometry.ts';
 import * as RK from '../kernels/reverse.ts';
 import * as TK from '../kernels/train.ts';
 import { convWeightGrad as convWeightGradGeneral } from './reverse-kernels.ts';
+import { tunedChoice } from './tune.ts';
 import { useWinograd, winogradGemmWg, winogradInput, winogradOutput, winogradScratch, winogradTiles, winogradWeights, type Scratch } from './winograd.ts';
 
 /**
@@ -32,11 +33,14 @@ export const GEMM_SG = { TM: 16, TN: 4, WG: 64 };
 
 /**
  * The dispatches of one conv: Winograd where `useWinograd` says so and `scratch` is offered, else
- * conv2d_gemm for GEMM-wide groups, else the direct kernel.
+ * conv2d_gemm for GEMM-wide groups, else the direct kernel. Where the engine has a tuning for the
+ * conv's shape class (engine/tune.ts, Engine.tune on), it sets the GEMM's workgroup size and
+ * subgroup use and, under convAlgorithm 'auto', GEMM or Winograd; otherwise today's defaults.
  */
 export function lowerConv(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, scratch?: Scratch): Dispatch[] {
-  if (scratch && useWinograd(ctx.engine, a, x, y)) return conv2dWinograd(ctx, a, x, y, xb, yb, relu, label, scratch);
-  if (y[1]! / a.group >= GEMM.minCoutPerGroup) return [conv2dGemm(ctx, a, x, y, xb, yb, relu, label, flops)];
+  const t = tunedChoice(ctx.engine, a, x, y);
+  if (scratch && useWinograd(ctx.engine, a, x, y)) return conv2dWinograd(ctx, a, x, y, xb, yb, relu, label, scratch, t?.subgroups);
+  if (y[1]! / a.group >= GEMM.minCoutPerGroup) return [conv2dGemm(ctx, a, x, y, xb, yb, relu, label, flops, undefined, undefined, t?.wg || undefined, t?.subgroups)];
   return [conv2dDirect(ctx, a, x, y, xb, yb, relu, label, flops)];
 }
 
@@ -66,10 +70,11 @@ export type ConvRegion = RegionIO;
 
 /**
  * `panel`: the weight panel [g][k][coPad] when the caller derived it (Winograd's U), else the conv's
- * weights re-laid out; `wg`: invocations per workgroup instead of the block's WG (a multiple of 8).
+ * weights re-laid out; `wg`: invocations per workgroup instead of the block's WG (a multiple of 8);
+ * `subgroups`: the SUBGROUPS variant on or off instead of Engine.subgroups (on only where that allows it).
  */
-export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion, panel?: GPUBuffer, wg?: number): Dispatch {
-  const sg = ctx.engine.subgroups;
+export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion, panel?: GPUBuffer, wg?: number, subgroups?: boolean): Dispatch {
+  const sg = ctx.engine.subgroups && (subgroups ?? true);
   const { TM, TN } = sg ? GEMM_SG : GEMM;
   const WG = wg ?? (sg ? GEMM_SG : GEMM).WG;
   const cin = x[1]!, cout = y[1]!, group = a.group;
@@ -100,18 +105,19 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
  * grouped pointwise conv2d_gemm into scratch M (weights: the derived U), output transform into y.
  * The GEMM dispatch carries its own FLOPs (2·16·Cout·Cin·P); the direct conv's count is the node's.
  */
-export function conv2dWinograd(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, scratch: Scratch): Dispatch[] {
+export function conv2dWinograd(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, scratch: Scratch, subgroups?: boolean): Dispatch[] {
+  const sg = ctx.engine.subgroups && (subgroups ?? true);
   const cin = x[1]!, cout = y[1]!;
   const npix = y[0]! * winogradTiles(y).tiles;
   const bytes = winogradScratch(x, y);
   const v = scratch(bytes.v, `${label}:winograd-v`);
   const m = scratch(bytes.m, `${label}:winograd-m`);
-  const tm = ctx.engine.subgroups ? GEMM_SG.TM : GEMM.TM;
+  const tm = sg ? GEMM_SG.TM : GEMM.TM;
   const u = winogradWeights(ctx, a, cin, cout, tm);
   const grouped: ConvAttrs = { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: 16, weight: `wino${tm}:${a.weight}` };
   return [
     winogradInput(ctx.engine, a, x, y, xb, v, `${label}:winograd-in`),
-    conv2dGemm(ctx, grouped, [1, 16 * cin, 1, npix], [1, 16 * cout, 1, npix], v, m, false, `${label}:winograd-gemm`, 2 * 16 * cout * cin * npix, undefined, u, winogradGemmWg(npix, GEMM.TN)),
+    conv2dGemm(ctx, grouped, [1, 16 * cin, 1, npix], [1, 16 * cout, 1, npix], v, m, false, `${label}:winograd-gemm`, 2 * 16 * cout * cin * npix, undefined, u, winogradGemmWg(npix, GEMM.TN), sg),
     winogradOutput(ctx, a, y, m, yb, relu, `${label}:winograd-out`),
   ];
 }

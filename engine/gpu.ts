@@ -5,6 +5,7 @@
 
 import { ArgumentError, DeviceLimitError, GpuError } from './errors.ts';
 import { wgsl } from '../kernels/wgsl.generated.ts';
+import type { Tuning } from './tune.ts';
 import { activeBindings, activeUniforms, declarations, type KernelSpec, type UniformValue } from '../kernels/spec.ts';
 
 export interface EngineOptions {
@@ -18,6 +19,14 @@ export interface EngineOptions {
   subgroups?: boolean;
   /** How stride-1 3×3 convs are computed (Engine.convAlgorithm); default 'auto'. */
   convAlgorithm?: ConvAlgorithm;
+  /**
+   * Apply `tuning` (engine/tune.ts: per shape class, conv2d_gemm's workgroup size, subgroups, GEMM or
+   * Winograd) where it was measured on this adapter and these kernels. Default false: off, the
+   * lowering is exactly the untuned one (reproducible runs). The CLI sets it from LOUPE_TUNE.
+   */
+  tune?: boolean;
+  /** A tuning (from `tune()` or a cache) for Engine.tuning. */
+  tuning?: Tuning;
 }
 
 /**
@@ -72,6 +81,10 @@ export class Engine {
   hasSubgroups = false;
   private subgroupsOn = true;
   private convAlg: ConvAlgorithm = 'auto';
+  /** Whether `tuning` applies (EngineOptions.tune). Models key their plans by it and by `tuning`. */
+  tune = false;
+  /** The per-adapter conv tuning (engine/tune.ts), used when `tune` is on and it is of this adapter and these kernels. */
+  tuning: Tuning | undefined;
   timing: boolean;
   private pipelines = new Map<string, GPUComputePipeline>();
   private bindGroups = new Map<string, GPUBindGroup>();
@@ -124,6 +137,8 @@ export class Engine {
     engine.hasSubgroups = wantSg && device.features.has('subgroups' as GPUFeatureName);
     engine.subgroups = opts.subgroups ?? true;
     engine.convAlgorithm = opts.convAlgorithm ?? 'auto';
+    engine.tune = opts.tune ?? false;
+    engine.tuning = opts.tuning;
     return engine;
   }
 
@@ -144,6 +159,11 @@ export class Engine {
   }
   set convAlgorithm(a: ConvAlgorithm) {
     this.convAlg = convAlgorithmOf(a, 'convAlgorithm');
+  }
+
+  /** What plans are keyed by for the tuning: 'off', or the tuning's adapter, kernels and time. */
+  get tuningKey(): string {
+    return this.tune && this.tuning ? `${this.tuning.kernelHash}@${this.tuning.measured}` : 'off';
   }
 
   get maxBindingBytes(): number {

@@ -272,7 +272,7 @@ export class Model {
   }
 
   private forward(batch: number, outputs: string[], mode: ForwardMode, upTo?: string[], inject?: Injection): ForwardPlan {
-    const key = `${mode.kind}|${batch}|${outputs.join(',')}|${upTo?.join(',') ?? ''}|${inject ? `${inject.value}:${inject.key}` : ''}|${this.engine.convAlgorithm}`;
+    const key = `${mode.kind}|${batch}|${outputs.join(',')}|${upTo?.join(',') ?? ''}|${inject ? `${inject.value}:${inject.key}` : ''}|${this.engine.convAlgorithm}|${this.engine.tuningKey}`;
     return this.take(key, () => buildForward(this.facts, this.ctx(), batch, outputs, mode, key, upTo, inject));
   }
 

@@ -35,6 +35,7 @@ import type { Dispatch, Engine } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
 import type { LowerContext } from './ops/types.ts';
 import * as K from '../kernels/index.ts';
+import { tunedChoice } from './tune.ts';
 
 /** Where a lowering gets a scratch buffer that lives until its dispatches have run (released after the node). */
 export type Scratch = (bytes: number, label: string) => GPUBuffer;
@@ -81,11 +82,17 @@ export function autoPrefersWinograd(e: Engine, cin: number, cout: number): boole
   return measuredAdapter(e) && cin >= 32 && cout >= 64;
 }
 
-/** The setting and the shape rule alone (batch-independent: what memory plans count scratch for). */
+/**
+ * The setting and the shape rule alone (batch-independent: what memory plans count scratch for).
+ * Under 'auto', a tuning of the conv's shape class (engine/tune.ts; its classes count pixels per
+ * image, so this stays batch-independent) replaces the measured rule.
+ */
 export function winogradChosen(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
   const alg = e.convAlgorithm;
   if (alg === 'gemm' || !winogradApplies(a, y)) return false;
-  return alg === 'winograd' || autoPrefersWinograd(e, x[1]!, y[1]!);
+  if (alg === 'winograd') return true;
+  const t = tunedChoice(e, a, x, y);
+  return t ? t.algorithm === 'winograd' : autoPrefersWinograd(e, x[1]!, y[1]!);
 }
 
 /** Whether `lowerConv` takes Winograd for this conv on `e` (setting, shape, binding limits); `scratch` must be offered. */

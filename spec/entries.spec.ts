@@ -37,12 +37,13 @@ describe('package entries', function () {
     const browser = await import('../index.browser.ts');
     const node = await import('../index.ts');
     const api = ['Engine', 'Model', 'classify', 'classifierValues', 'inferShapes', 'loadOnnx', 'loadCaffe', 'readNpy', 'writeNpy', 'preprocessImage',
-      'saliency', 'gradCam', 'etalons', 'maxOut', 'predictionDifference', 'lrp', 'evaluate', 'infidelity', 'maxSensitivity', 'completenessOf', 'evaluationFigure', 'montage', 'overlay', 'LoupeError', 'ModelFormatError'];
+      'saliency', 'gradCam', 'etalons', 'maxOut', 'predictionDifference', 'lrp', 'evaluate', 'infidelity', 'maxSensitivity', 'completenessOf', 'evaluationFigure', 'montage', 'overlay', 'LoupeError', 'ModelFormatError',
+      'tune', 'kernelHash', 'cachedTuning', 'readTuneCacheIdb', 'writeTuneCacheIdb'];
     for (const name of api) {
       expect(browser, name).to.have.property(name).that.is.a('function');
       expect(node, name).to.have.property(name).that.equals((browser as Record<string, unknown>)[name]);
     }
-    for (const name of ['createNodeEngine', 'decodeImage', 'encodePng']) {
+    for (const name of ['createNodeEngine', 'decodeImage', 'encodePng', 'readTuneCache', 'writeTuneCache', 'tuneCachePath']) {
       expect(node, name).to.have.property(name).that.is.a('function');
       expect(browser, name).not.to.have.property(name);
     }

@@ -4,6 +4,8 @@
 // web/app/protocol.ts with the same loaders, registry and renderers the CLI uses, so a map
 // exported here is the one `loupe explain` writes for the same arguments.
 import { Engine } from '../../engine/gpu.ts';
+import { cachedTuning } from '../../engine/tune.ts';
+import { readTuneCacheIdb } from '../tune-cache.ts';
 import { Model } from '../../engine/runner.ts';
 import type { Graph } from '../../engine/ir.ts';
 import { classify } from '../../engine/classify.ts';
@@ -42,6 +44,9 @@ async function gpu(): Promise<Engine> {
   if (engine) return engine;
   if (!('gpu' in navigator) || !navigator.gpu) throw new LoupeError('this browser has no WebGPU (navigator.gpu is missing)');
   engine = await Engine.create(navigator.gpu);
+  // A tuning cached for this adapter (web/tune-cache.ts) is loaded but, as in Node, applies only
+  // with Engine.tune on (off by default; the app runs no tuner itself: too slow under SwiftShader).
+  engine.tuning = cachedTuning(await readTuneCacheIdb(), engine.adapterInfo);
   engine.device.lost.then((info) => {
     if (info.reason !== 'destroyed') post({ id: -1, type: 'failed', error: `the GPU device was lost (${info.message || info.reason}); reload the page` });
   });
