@@ -6,7 +6,7 @@
 import type { RGBAImage } from '../loaders/image.ts';
 import type { Evaluation } from '../explainers/evaluate.ts';
 import { attributionScale, classLabel, shownImages, type FigureContext } from './figures.ts';
-import { createImage, drawText, montage, overlay, renderSequential, renderSigned, type MontageCell, type RGB } from './render.ts';
+import { createImage, drawText, measureText, montage, overlay, renderSequential, renderSigned, type MontageCell, type RGB } from './render.ts';
 
 /** Distinct line colours, one per method (cycled). */
 const COLOURS: RGB[] = [[214, 39, 40], [31, 119, 180], [44, 160, 44], [255, 127, 14], [148, 103, 189], [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]];
@@ -24,6 +24,7 @@ export function plotCurves(series: { label: string; curve: readonly number[] }[]
   };
   for (let x = mg.l; x < W - mg.r; x++) set(x, H - mg.b, [0, 0, 0]);
   for (let y = mg.t; y <= H - mg.b; y++) set(mg.l, y, [0, 0, 0]);
+  const legendWidth = 18 + Math.max(0, ...series.map((s) => measureText(s.label).width));
   series.forEach((s, q) => {
     const col = COLOURS[q % COLOURS.length]!;
     const n = s.curve.length - 1;
@@ -34,9 +35,11 @@ export function plotCurves(series: { label: string; curve: readonly number[] }[]
         set(px((k + f) / n), py(s.curve[k]! + f * (s.curve[k + 1]! - s.curve[k]!)), col);
       }
     }
+    // the legend at the right, as wide as its longest label (a fixed width cut "guided-backprop 0.452")
+    const lx = W - mg.r - legendWidth;
     const ly = mg.t + 4 + q * 12;
-    for (let x = W - mg.r - 110; x < W - mg.r - 96; x++) set(x, ly + 4, col);
-    drawText(img, W - mg.r - 92, ly, s.label, { color: col });
+    for (let x = lx; x < lx + 14; x++) set(x, ly + 4, col);
+    drawText(img, lx + 18, ly, s.label, { color: col });
   });
   drawText(img, 2, 4, title, { color: [0, 0, 0] });
   drawText(img, 2, mg.t, '1', { color: [0, 0, 0] });
