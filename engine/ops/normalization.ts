@@ -14,6 +14,7 @@ import { numel } from '../geometry.ts';
 import * as K from '../../kernels/index.ts';
 import * as R from '../reverse-kernels.ts';
 import { sameShape, copy } from './util.ts';
+import { ShapeError } from '../errors.ts';
 
 export const lrn: OpDef<NodeOf<'lrn'>> = {
   shape: sameShape,
@@ -26,7 +27,23 @@ export const lrn: OpDef<NodeOf<'lrn'>> = {
   },
   lrp: { none: 'local response normalisation is not linear: LRP has no rule for it' },
   frozen: { linearity: 'nonlinear' },
-  region: { kind: 'whole' },
+  // a window over channels at one pixel: the rectangle stays the same rectangle (lrn.wgsl REGION)
+  region: {
+    kind: 'window',
+    geometry: () => ({ kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0] }),
+    lower: (ctx, io, r) => {
+      if (r.rhIn !== r.rhOut || r.rwIn !== r.rwOut) throw new ShapeError(`layer "${io.node.name}": region LRN from a ${r.rhIn}×${r.rwIn} to a ${r.rhOut}×${r.rwOut} rectangle`);
+      const a = io.node.attrs;
+      const [n, c] = io.inShapes[0]!;
+      const hw = r.rhOut * r.rwOut;
+      const total = n! * c! * hw;
+      return ctx.engine.makeDispatch(K.lrn, {
+        defines: ['REGION'],
+        uniforms: { total, c: c!, hw, size: a.size, alphaOverSize: a.alpha / a.size, beta: a.beta, bias: a.bias, rbIn: r.rbIn, rbOut: r.rbOut },
+        bindings: { x: io.ins[0]!, y: io.out }, threads: total, label: io.label,
+      });
+    },
+  },
   reverse: {
     // DeconvNet skips LRN (passes the signal through); the other rules take its gradient
     rules: (rc) => {
