@@ -53,9 +53,9 @@ export const clamp = spec({
 });
 export const channelAffine = spec({
   name: 'channel_affine',
-  uniforms: [['total', 'u32'], ['hw', 'u32'], ['c', 'u32'], ['scaleMod', 'u32'], ['shiftMod', 'u32'], ['hasScale', 'u32'], ['hasShift', 'u32']],
+  uniforms: [['total', 'u32'], ['hw', 'u32'], ['c', 'u32'], ['scaleMod', 'u32'], ['shiftMod', 'u32'], ['hasScale', 'u32'], ['hasShift', 'u32'], ['rbIn', 'u32', 'REGION'], ['rbOut', 'u32', 'REGION']],
   bindings: [r('x'), r('scale'), r('shift'), rw('y')],
-  variants: ['PRELU'],
+  variants: ['PRELU', 'REGION'],
   ...elementwise,
 });
 export const lrn = spec({

@@ -87,9 +87,10 @@ function mixedGraph(r: Rng): Graph {
 /**
  * Small graphs for the region kernels of issue 15, by name: LRN between convs; a residual add whose
  * branches have different rectangles (and a same-shape product); a depthwise conv (the direct
- * kernel) writing into a concat; a pad-1 1×1 conv (SqueezeNet's conv_final).
+ * kernel) writing into a concat; a pad-1 1×1 conv (SqueezeNet's conv_final); per-channel affine maps
+ * (unfolded BatchNorm, Scale) and PReLU.
  */
-function issue15Graph(kind: 'lrn' | 'residual' | 'depthwise' | 'pad1x1', r: Rng): Graph {
+function issue15Graph(kind: 'lrn' | 'residual' | 'depthwise' | 'pad1x1' | 'affine', r: Rng): Graph {
   const b = new GraphBuilder([1, 3, 21, 17], 'img');
   const u = (n: number, s: number) => r.array(n, -s, s);
   const conv = (x: string, cin: number, cout: number, k: number, stride: number, pad: number, name: string, group = 1) =>
@@ -120,6 +121,11 @@ function issue15Graph(kind: 'lrn' | 'residual' | 'depthwise' | 'pad1x1', r: Rng)
     const pw = conv(dw2, 16, 6, 1, 1, 0, 'pw');
     const side = conv(dw2, 16, 16, 5, 1, 2, 'side_dw', 16); // read only by the concat: written into it
     out = b.node('concat', [pw, side], { axis: 1 }, 'cat');
+  } else if (kind === 'affine') {
+    const bn = b.node('channelaffine', [c1], { scale: b.param([8], u(8, 2), 'bn.scale'), shift: b.param([8], u(8, 1), 'bn.shift') }, 'bn');
+    const pr = b.node('prelu', [bn], { slope: b.param([8], u(8, 0.5), 'pr.slope') }, 'prelu');
+    const p1 = b.node('maxpool', [pr], { kernel: [3, 3], stride: [2, 2], pads: [0, 0, 0, 0], ceil: true }, 'pool1');
+    out = b.node('channelaffine', [p1], { scale: b.param([1], u(1, 2), 'sc.scale') }, 'scale');
   } else {
     const c2 = relu(conv(c1, 8, 10, 1, 1, 1, 'pad1x1'), 'pad1x1_relu'); // 21×17 → 23×19
     out = conv(c2, 10, 7, 1, 1, 1, 'pad1x1_b');
@@ -156,12 +162,12 @@ describe('region forward mode', function () {
     }
   });
 
-  it('equals whole-image recomputation with LRN, residual adds, depthwise convs and pad-1 1×1 convs on rectangles', async () => {
+  it('equals whole-image recomputation with LRN, residual adds, depthwise convs, pad-1 1×1 convs, channel affine maps and PReLU on rectangles', async () => {
     const r = rng(15);
     const expectRect: Record<string, string[]> = {
-      lrn: ['norm1', 'norm2'], residual: ['sum', 'sum2', 'prod'], depthwise: ['dw', 'dw2', 'side_dw'], pad1x1: ['pad1x1', 'pad1x1_b'],
+      lrn: ['norm1', 'norm2'], residual: ['sum', 'sum2', 'prod'], depthwise: ['dw', 'dw2', 'side_dw'], pad1x1: ['pad1x1', 'pad1x1_b'], affine: ['bn', 'prelu', 'scale'],
     };
-    for (const kind of ['lrn', 'residual', 'depthwise', 'pad1x1'] as const) {
+    for (const kind of ['lrn', 'residual', 'depthwise', 'pad1x1', 'affine'] as const) {
       const g = issue15Graph(kind, r);
       const model = new Model(await getEngine(), g);
       try {
