@@ -1,5 +1,5 @@
 // `loupe bench --only pda`: prediction difference analysis on SqueezeNet v1.0 at 227×227 (and with
-// --full on AlexNet's light graph at 224×224 too) (K=10,
+// --full on AlexNet's and ResNet-50's light graphs at 224×224 too) (K=10,
 // L=2, S=10, conditional sampling) three ways, in the same run: Loupe with incremental (region)
 // inference, Loupe recomputing whole images, and the plain route with onnxruntime-node (perturbed
 // images built on the CPU with the same draws, batched forward passes on the CPU). Each route runs
@@ -33,6 +33,7 @@ export const PDA_MODELS = {
   squeezenet: { tag: 'squeezenet_v1.0', title: 'SqueezeNet v1.0', file: 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx', size: 227 },
   // A light graph: constant weights, so its weights of evidence mean nothing; its times are real.
   alexnet: { tag: 'bvlc_alexnet', title: "AlexNet's light graph (constant weights: times only)", file: 'onnx/onnx-light-models/light_bvlc_alexnet.onnx', size: 224, ortImages: 1 },
+  resnet50: { tag: 'resnet50', title: "ResNet-50's light graph (constant weights: times only)", file: 'onnx/onnx-light-models/light_resnet50.onnx', size: 224, ortImages: 1 },
 } satisfies Record<string, PdaModel>;
 
 export interface PdaBenchOptions {

@@ -385,6 +385,7 @@ export async function bench(argv: string[]): Promise<number> {
     const { benchPda, PDA_MODELS } = await import('./bench-pda.ts');
     report.pda = await benchPda(engine, { data, quick, windows: o.pdaWindows, stride: o.pdaStride, log });
     if (full) report.pdaAlexnet = await benchPda(engine, { data, quick, windows: o.pdaWindows, stride: o.pdaStride, log, model: PDA_MODELS.alexnet });
+    if (full) report.pdaResnet50 = await benchPda(engine, { data, quick, windows: o.pdaWindows, stride: o.pdaStride, log, model: PDA_MODELS.resnet50 });
   }
   const json = JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1);
   if (o.json) console.log(json);

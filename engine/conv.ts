@@ -122,17 +122,20 @@ export function conv2dWinograd(ctx: LowerContext, a: ConvAttrs, x: number[], y: 
   ];
 }
 
-export function conv2dDirect(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch {
+/** `region`: region mode (engine/region.ts), as conv2dGemm's: the output rectangle replaces the output map. */
+export function conv2dDirect(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion): Dispatch {
   const cin = x[1]!, cout = y[1]!;
-  const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : [])];
-  const total = numel(y);
+  const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(region ? ['REGION'] : [])];
+  const [oh, ow] = region ? [region.rhOut, region.rwOut] : [y[2]!, y[3]!];
+  const total = y[0]! * cout * oh * ow;
   return ctx.engine.makeDispatch(K.conv2dDirect, {
     defines,
     uniforms: {
-      total, cin, h: x[2]!, w: x[3]!, cout, oh: y[2]!, ow: y[3]!, kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
+      total, cin, h: x[2]!, w: x[3]!, cout, oh, ow, kh: a.kernel[0], kw: a.kernel[1], sh: a.stride[0], sw: a.stride[1],
       pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0], dw: a.dilation[1], cinPerGroup: cin / a.group, coutPerGroup: cout / a.group,
+      ...(region ? { rhIn: region.rhIn, rwIn: region.rwIn, rbIn: region.rbIn, orgIn: region.orgIn, cy: region.yChannels ?? cout, rbOut: region.rbOut, orgOut: region.orgOut } : {}),
     },
-    bindings: { x: xb, wt: ctx.param(a.weight), bias: a.bias ? ctx.param(a.bias) : undefined, y: yb }, threads: total, label, flops,
+    bindings: { x: xb, wt: ctx.param(a.weight), bias: a.bias ? ctx.param(a.bias) : undefined, y: yb, org: region?.org }, threads: total, label, flops,
   });
 }
 

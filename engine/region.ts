@@ -10,13 +10,15 @@
 //   rectangle can take: a conv or pool maps the interval [a, b] to the outputs whose receptive field
 //   meets it, elementwise ops keep it, concat takes the hull. A value's size is the largest interval
 //   over all positions; an origin is moved inward where the rectangle would leave the map.
-// - conv (the implicit-GEMM kernels), max/avg pool, elementwise ops and concat have region kernels
-//   (the REGION variants, region_copy), for the whole batch in one dispatch each; they read a pixel
-//   from the image's rectangle where it covers it, else from the clean prefix.
+// - conv (the implicit-GEMM and direct kernels), max/avg pool, LRN (a 1×1 window: channels at one
+//   pixel), elementwise ops, same-shape adds and products of two inputs (the hull of their
+//   rectangles) and concat have region kernels (the REGION variants, region_copy), for the whole
+//   batch in one dispatch each; they read a pixel from the image's rectangle where it covers it,
+//   else from the clean prefix.
 // - Global pools read the rectangles and the clean prefix directly (a vector per image out).
 // - A value whose rectangle covers its whole map is a plain batch tensor, and so is the output of
-//   every other op (fully-connected, softmax, LRN, add, ...): their rectangle inputs are first
-//   expanded to whole maps (region_copy), then the ordinary kernels run.
+//   every other op (fully-connected, softmax, broadcast products, ...): their rectangle inputs are
+//   first expanded to whole maps (region_copy), then the ordinary kernels run.
 import type { Dispatch } from './gpu.ts';
 import type { Model, Tensor } from './runner.ts';
 import type { Node } from './ir.ts';
@@ -319,6 +321,20 @@ export class RegionForward {
         this.values.set(outName, y);
         stats.macs += fl / 2;
         stats.layers.push({ name: node.name, op: node.op, rect: 'full' });
+        return;
+      }
+      if (rule.kind === 'combine' && ins.some((v) => !v.full) && (rule.applies?.(node, node.inputs.map((v) => shapes1.get(v)!), out1) ?? true)) {
+        // The hull of the inputs' changed intervals; an input without intervals (whole maps of an
+        // op that ran on them) may have changed anywhere: whole maps out.
+        const known = ins.every((v) => v.rows.lo.length > 0 && v.cols.lo.length > 0);
+        const lay = known ? layoutOf(out1, hull(ins.map((v) => v.rows)), hull(ins.map((v) => v.cols)), false) : layoutOf(out1, undefined, undefined, true);
+        const y = make(outName, lay, outName);
+        this.dispatches.push(rule.lower(ctx, io(shapesN.get(outName)!, ins.map((v) => v.buf), y.buf), {
+          org: this.org, ins: ins.map((v) => ({ rh: v.rh, rw: v.rw, rb: v.rb, org: v.org })), rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org,
+        }));
+        this.values.set(outName, y);
+        stats.macs += (fl / 2) * (y.rh * y.rw) / (out1[2]! * out1[3]!);
+        stats.layers.push({ name: node.name, op: node.op, rect: rect(y) });
         return;
       }
       const parts = node.inputs.map((v) => deferred.get(v) ?? this.values.get(v)!);

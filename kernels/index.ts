@@ -10,16 +10,17 @@ const i32 = { type: 'array<i32>' };
 const convUniforms = [['total', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['cout', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['kh', 'u32'],
   ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'], ['dw', 'u32'], ['cinPerGroup', 'u32'], ['coutPerGroup', 'u32']] as const;
 
-export const conv2dDirect = spec({
-  name: 'conv2d_direct',
-  uniforms: convUniforms,
-  bindings: [r('x'), r('wt'), r('bias', { when: 'HAS_BIAS' }), rw('y')],
-  variants: ['HAS_BIAS', 'RELU'],
-  ...elementwise,
-});
-
 /** Region mode's rectangle uniforms (engine/region.ts), after a kernel's own. */
 const regionIn = [['rhIn', 'u32', 'REGION'], ['rwIn', 'u32', 'REGION'], ['rbIn', 'u32', 'REGION'], ['orgIn', 'u32', 'REGION']] as const;
+
+/** REGION: oh×ow is the output rectangle; cy the channels of the buffer written (a concat's), rbOut/orgOut where it sits. */
+export const conv2dDirect = spec({
+  name: 'conv2d_direct',
+  uniforms: [...convUniforms, ...regionIn, ['cy', 'u32', 'REGION'], ['rbOut', 'u32', 'REGION'], ['orgOut', 'u32', 'REGION']],
+  bindings: [r('x'), r('wt'), r('bias', { when: 'HAS_BIAS' }), rw('y'), r('org', { ...i32, when: 'REGION' })],
+  variants: ['HAS_BIAS', 'RELU', 'REGION'],
+  ...elementwise,
+});
 
 export const pool2d = spec({
   name: 'pool2d',
@@ -52,20 +53,28 @@ export const clamp = spec({
 });
 export const channelAffine = spec({
   name: 'channel_affine',
-  uniforms: [['total', 'u32'], ['hw', 'u32'], ['c', 'u32'], ['scaleMod', 'u32'], ['shiftMod', 'u32'], ['hasScale', 'u32'], ['hasShift', 'u32']],
+  uniforms: [['total', 'u32'], ['hw', 'u32'], ['c', 'u32'], ['scaleMod', 'u32'], ['shiftMod', 'u32'], ['hasScale', 'u32'], ['hasShift', 'u32'], ['rbIn', 'u32', 'REGION'], ['rbOut', 'u32', 'REGION']],
   bindings: [r('x'), r('scale'), r('shift'), rw('y')],
-  variants: ['PRELU'],
+  variants: ['PRELU', 'REGION'],
   ...elementwise,
 });
 export const lrn = spec({
   name: 'lrn',
-  uniforms: [['total', 'u32'], ['c', 'u32'], ['hw', 'u32'], ['size', 'u32'], ['alphaOverSize', 'f32'], ['beta', 'f32'], ['bias', 'f32']],
+  uniforms: [['total', 'u32'], ['c', 'u32'], ['hw', 'u32'], ['size', 'u32'], ['alphaOverSize', 'f32'], ['beta', 'f32'], ['bias', 'f32'], ['rbIn', 'u32', 'REGION'], ['rbOut', 'u32', 'REGION']],
   bindings: [r('x'), rw('y')],
+  variants: ['REGION'],
   ...elementwise,
 });
 export const copyChannels = spec({ name: 'copy_channels', uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']], bindings: [r('x'), rw('y')], ...elementwise });
-/** y = a + b, y = a · b (MUL), or y += a (ACC: no b). */
-export const binary = spec({ name: 'binary', uniforms: [['total', 'u32']], bindings: [r('a'), r('b', { when: '!ACC' }), rw('y')], variants: ['MUL', 'ACC'], ...elementwise });
+/** y = a + b, y = a · b (MUL), or y += a (ACC: no b); REGION: a, b and y each in their own rectangle layout (engine/region.ts). */
+const regionAB = (['A', 'B', 'Out'] as const).flatMap((k) => [[`rh${k}`, 'u32', 'REGION'], [`rw${k}`, 'u32', 'REGION'], [`rb${k}`, 'u32', 'REGION'], [`org${k}`, 'u32', 'REGION']] as const);
+export const binary = spec({
+  name: 'binary',
+  uniforms: [['total', 'u32'], ['c', 'u32', 'REGION'], ['h', 'u32', 'REGION'], ['w', 'u32', 'REGION'], ...regionAB],
+  bindings: [r('a'), r('b', { when: '!ACC' }), rw('y'), r('org', { ...i32, when: 'REGION' })],
+  variants: ['MUL', 'ACC', 'REGION'],
+  ...elementwise,
+});
 /** Six u32 uniforms p0..p5: one per axis of a strided view (rank ≤ 6; engine/ops/strided.ts fills them). */
 const axes6 = (p: string) => [0, 1, 2, 3, 4, 5].map((k) => [`${p}${k}`, 'u32'] as const);
 /**

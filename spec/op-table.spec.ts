@@ -24,10 +24,13 @@ describe('the op table', () => {
       expect(def.forward, op).to.be.a('function');
       expect(['linear', 'recorded', 'nonlinear'], `${op} linearity`).to.include(def.frozen.linearity);
       if (def.frozen.linearity === 'recorded') expect(def.frozen.frozen, `${op} replays its pattern`).to.be.a('function');
-      expect(['whole', 'alias', 'elementwise', 'window', 'global', 'concat'], `${op} region`).to.include(def.region.kind);
+      expect(['whole', 'alias', 'elementwise', 'window', 'global', 'concat', 'combine'], `${op} region`).to.include(def.region.kind);
       if ('none' in def.reverse) expect(def.reverse.none, `${op}: why no reverse rule`).to.be.a('string').and.to.have.length.above(10);
       else expect(def.reverse.rules, op).to.be.a('function');
     }
+    // region mode (issue 15): LRN keeps the rectangle (a 1×1 window), residual adds take the hull of theirs
+    expect(OPS.lrn.region.kind).to.equal('window');
+    expect(OPS.add.region.kind).to.equal('combine');
     // the ones the papers' methods rely on
     expect(OPS.relu.frozen.linearity).to.equal('recorded');
     expect(OPS.maxpool.frozen.linearity).to.equal('recorded');

@@ -1,7 +1,8 @@
 // Region forward mode (engine/region.ts): a batch of images that differ from a clean image only in
 // a rectangle each, run by recomputing each layer's changed rectangle, gives the same outputs as
 // running the whole images — on a graph that exercises every region kernel and the whole-map
-// fallback, on SqueezeNet, and on MobileNet v2 / v3 and ShuffleNet v2.
+// fallback, on small graphs with LRN, residual adds, depthwise and pad-1 1×1 convs, on SqueezeNet,
+// AlexNet's and ResNet-50's light graphs, and on MobileNet v2 / v3 and ShuffleNet v2.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,13 +75,63 @@ function mixedGraph(r: Rng): Graph {
   const cat = b.node('concat', [ra, rb], { axis: 1 }, 'concat');
   const sg = b.node('sigmoid', [cat], {}, 'gate');
   const p2 = b.node('avgpool', [sg], { kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1], ceil: true, countIncludePad: true }, 'pool2'); // 12×10 → 7×6
-  const dw = conv(p2, 11, 11, 3, 1, 1, 'depthwise', 1, 11); // direct kernel: whole maps
+  const dw = conv(p2, 11, 11, 3, 1, 1, 'depthwise', 1, 11); // the direct kernel (whole maps here: the rectangle has grown to the map)
   const sum = b.node('add', [dw, p2], {}, 'sum');
   const n1 = b.node('lrn', [sum], { size: 3, alpha: 0.6, beta: 0.75, bias: 1 }, 'norm');
   const side = b.node('globalavgpool', [a], {}, 'side'); // reads the pre-ReLU branch
   const f = b.node('flatten', [n1], { axis: 1 }, 'flat');
   const fc = b.node('fc', [f], { weight: b.param([7, 11 * 7 * 6], u(7 * 462, 0.1)), bias: b.param([7], u(7, 0.1)), outFeatures: 7 }, 'scores');
   return b.build([fc, side, cat], 'mixed');
+}
+
+/**
+ * Small graphs for the region kernels of issue 15, by name: LRN between convs; a residual add whose
+ * branches have different rectangles (and a same-shape product); a depthwise conv (the direct
+ * kernel) writing into a concat; a pad-1 1×1 conv (SqueezeNet's conv_final); per-channel affine maps
+ * (unfolded BatchNorm, Scale) and PReLU.
+ */
+function issue15Graph(kind: 'lrn' | 'residual' | 'depthwise' | 'pad1x1' | 'affine', r: Rng): Graph {
+  const b = new GraphBuilder([1, 3, 21, 17], 'img');
+  const u = (n: number, s: number) => r.array(n, -s, s);
+  const conv = (x: string, cin: number, cout: number, k: number, stride: number, pad: number, name: string, group = 1) =>
+    b.node('conv', [x], {
+      kernel: [k, k], stride: [stride, stride], pads: [pad, pad, pad, pad], dilation: [1, 1], group,
+      weight: b.param([cout, cin / group, k, k], u((cout * cin * k * k) / group, 1.5 / Math.sqrt((cin * k * k) / group)), `${name}.w`),
+      bias: b.param([cout], u(cout, 0.3), `${name}.b`),
+    }, name);
+  const relu = (x: string, name: string) => b.node('relu', [x], {}, name);
+  const c1 = relu(conv('img', 3, 8, 3, 1, 1, 'conv1'), 'relu1'); // 21×17
+  let out: string;
+  if (kind === 'lrn') {
+    const n1 = b.node('lrn', [c1], { size: 5, alpha: 0.8, beta: 0.75, bias: 1 }, 'norm1');
+    const p1 = b.node('maxpool', [n1], { kernel: [3, 3], stride: [2, 2], pads: [0, 0, 0, 0], ceil: true }, 'pool1'); // 10×8
+    const c2 = relu(conv(p1, 8, 12, 3, 1, 1, 'conv2'), 'relu2');
+    out = b.node('lrn', [c2], { size: 3, alpha: 0.5, beta: 0.6, bias: 2 }, 'norm2');
+  } else if (kind === 'residual') {
+    const a1 = relu(conv(c1, 8, 8, 3, 1, 1, 'res_a'), 'res_a_relu');
+    const a2 = conv(a1, 8, 8, 3, 1, 1, 'res_b'); // the rectangle grows by 2 per side; the shortcut's does not
+    const sum = relu(b.node('add', [a2, c1], {}, 'sum'), 'sum_relu');
+    const down = conv(sum, 8, 8, 3, 2, 1, 'down'); // 11×9
+    const short = conv(sum, 8, 8, 1, 2, 0, 'short'); // stride-2 1×1 shortcut
+    const sum2 = b.node('add', [short, down], {}, 'sum2');
+    out = b.node('mul', [sum2, relu(conv(sum2, 8, 8, 3, 1, 1, 'gate'), 'gate_relu')], {}, 'prod');
+  } else if (kind === 'depthwise') {
+    const dw = relu(conv(c1, 8, 8, 3, 1, 1, 'dw', 8), 'dw_relu');
+    const dw2 = conv(dw, 8, 16, 3, 2, 1, 'dw2', 8); // two outputs per group, stride 2: still the direct kernel
+    const pw = conv(dw2, 16, 6, 1, 1, 0, 'pw');
+    const side = conv(dw2, 16, 16, 5, 1, 2, 'side_dw', 16); // read only by the concat: written into it
+    out = b.node('concat', [pw, side], { axis: 1 }, 'cat');
+  } else if (kind === 'affine') {
+    const bn = b.node('channelaffine', [c1], { scale: b.param([8], u(8, 2), 'bn.scale'), shift: b.param([8], u(8, 1), 'bn.shift') }, 'bn');
+    const pr = b.node('prelu', [bn], { slope: b.param([8], u(8, 0.5), 'pr.slope') }, 'prelu');
+    const p1 = b.node('maxpool', [pr], { kernel: [3, 3], stride: [2, 2], pads: [0, 0, 0, 0], ceil: true }, 'pool1');
+    out = b.node('channelaffine', [p1], { scale: b.param([1], u(1, 2), 'sc.scale') }, 'scale');
+  } else {
+    const c2 = relu(conv(c1, 8, 10, 1, 1, 1, 'pad1x1'), 'pad1x1_relu'); // 21×17 → 23×19
+    out = conv(c2, 10, 7, 1, 1, 1, 'pad1x1_b');
+  }
+  const g = b.node('globalavgpool', [out], {}, 'gap');
+  return b.build([g, out], kind);
 }
 
 describe('region forward mode', function () {
@@ -108,6 +159,59 @@ describe('region forward mode', function () {
       }
     } finally {
       model.destroy();
+    }
+  });
+
+  it('equals whole-image recomputation with LRN, residual adds, depthwise convs, pad-1 1×1 convs, channel affine maps and PReLU on rectangles', async () => {
+    const r = rng(15);
+    const expectRect: Record<string, string[]> = {
+      lrn: ['norm1', 'norm2'], residual: ['sum', 'sum2', 'prod'], depthwise: ['dw', 'dw2', 'side_dw'], pad1x1: ['pad1x1', 'pad1x1_b'], affine: ['bn', 'prelu', 'scale'],
+    };
+    for (const kind of ['lrn', 'residual', 'depthwise', 'pad1x1', 'affine'] as const) {
+      const g = issue15Graph(kind, r);
+      const model = new Model(await getEngine(), g);
+      try {
+        for (const rect of [[3, 3], [5, 4], [21, 17]] as [number, number][]) {
+          const corners: [number, number][] = [[0, 0], [21 - rect[0], 17 - rect[1]], [0, 17 - rect[1]], [21 - rect[0], 0], [Math.floor((21 - rect[0]) / 2), Math.floor((17 - rect[1]) / 2)]];
+          const { worst, rf } = await compare(model, rect, 5, g.outputs, r, corners);
+          try {
+            expect(worst, `${kind} rect ${rect.join('×')}`).to.be.at.most(1e-5);
+            const ops = Object.fromEntries(rf.stats.layers.map((l) => [l.name, l.rect]));
+            if (rect[0] === 3) for (const name of expectRect[kind]!) expect(ops[name], `${kind}: ${name}`).to.match(/^\d+×\d+ of \d+×\d+/);
+            if (kind === 'residual' && rect[0] === 3) {
+              // the add's rectangle is the hull of its branches': the conv branch's, 2 wider per side than the shortcut's
+              expect(ops.sum).to.equal(ops.res_b);
+              expect(ops.res_b).to.not.equal(ops.conv1);
+            }
+            if (rect[0] === 21) expect(Object.values(ops).every((v) => v === 'full')).to.equal(true);
+          } finally {
+            rf.destroy();
+          }
+        }
+      } finally {
+        model.destroy();
+      }
+    }
+  });
+
+  it("equals whole-image recomputation on AlexNet's and ResNet-50's light graphs (LRN and residual adds on rectangles)", async () => {
+    for (const [file, hidden] of [['light_bvlc_alexnet.onnx', 'lrn'], ['light_resnet50.onnx', 'add']] as const) {
+      const g = loadOnnx(new Uint8Array(readFileSync(join(DATA, 'onnx/onnx-light-models', file))), file);
+      const h = g.nodes.filter((n) => n.op === hidden)[1]!.outputs[0]!;
+      const model = new Model(await getEngine(), g);
+      try {
+        const { worst, rf } = await compare(model, [10, 10], 2, [g.outputs[0]!, h], rng(7), [[0, 0], [120, 77]]);
+        try {
+          expect(worst, file).to.be.at.most(1e-4);
+          const ops = rf.stats.layers.filter((l) => l.op === hidden);
+          expect(ops[0]!.rect, `${file}: the first ${hidden} runs on a rectangle`).to.match(/^\d+×\d+ of \d+×\d+$/);
+          expect(rf.stats.macs / rf.stats.fullMacs).to.be.below(0.5);
+        } finally {
+          rf.destroy();
+        }
+      } finally {
+        model.destroy();
+      }
     }
   });
 

@@ -19,7 +19,7 @@ import type { LowerContext, NodeIO, OpDef, NodeOf, ReverseContext } from './type
 import { numel } from '../geometry.ts';
 import * as K from '../../kernels/index.ts';
 import * as R from '../reverse-kernels.ts';
-import { sameShape } from './util.ts';
+import { sameShape, pixelwiseRegion } from './util.ts';
 
 export const relu: OpDef<NodeOf<'relu'>> = {
   shape: sameShape,
@@ -116,8 +116,13 @@ export const prelu: OpDef<NodeOf<'prelu'>> = {
   },
   lrp: { none: 'PReLU has no reverse kernel yet' },
   frozen: { linearity: 'nonlinear' },
-  // the slope is per channel: the flat prefix-and-rectangles layout would mix channels up
-  region: { kind: 'whole' },
+  // the slope is per channel (the flat prefix-and-rectangles layout of 'elementwise' would mix
+  // channels up): the rectangles only, as [N][C][rh][rw] (channel_affine.wgsl PRELU & REGION)
+  region: pixelwiseRegion((ctx, io, r) => ctx.engine.makeDispatch(K.channelAffine, {
+    defines: ['PRELU', 'REGION'],
+    uniforms: { total: r.total, hw: r.hw, c: r.c, scaleMod: ctx.paramSize(io.node.attrs.slope) === 1 ? 1 : r.c, shiftMod: 1, hasScale: 1, hasShift: 0, rbIn: r.rbIn, rbOut: r.rbOut },
+    bindings: { x: io.ins[0]!, scale: ctx.param(io.node.attrs.slope), shift: ctx.dummy(), y: io.out }, threads: r.total, label: io.label,
+  })),
   reverse: { none: 'PReLU has no reverse kernel yet' },
 };
 

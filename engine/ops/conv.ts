@@ -10,7 +10,7 @@ declare module '../ir.ts' {
 import type { OpDef, NodeOf } from './types.ts';
 import { convOut, numel } from '../geometry.ts';
 import { ShapeError } from '../errors.ts';
-import { GEMM, conv2dGemm, lowerConv, convInputGrad, convWeightGrad } from '../conv.ts';
+import { GEMM, conv2dGemm, conv2dDirect, lowerConv, convInputGrad, convWeightGrad } from '../conv.ts';
 import { winogradChosen, winogradScratch } from '../winograd.ts';
 import { biasGrad } from '../reverse-kernels.ts';
 import * as K from '../../kernels/index.ts';
@@ -52,10 +52,10 @@ export const conv: OpDef<NodeOf<'conv'>> = {
   region: {
     kind: 'window',
     geometry: (n) => n.attrs,
-    // the GEMM kernel has the REGION variant; narrow groups (the direct kernel) run on whole maps
-    applies: (n, _x, y) => y[1]! / n.attrs.group >= GEMM.minCoutPerGroup,
+    // the GEMM kernel's REGION variant, and the direct kernel's for narrow groups (depthwise), as lowerConv picks them
     intoConcat: true,
-    lower: (ctx, io, r) => conv2dGemm(ctx, io.node.attrs, io.inShapes[0]!, io.outShape, io.ins[0]!, io.out, !!io.fuseRelu, io.label, undefined, r),
+    lower: (ctx, io, r) => (io.outShape[1]! / io.node.attrs.group >= GEMM.minCoutPerGroup ? conv2dGemm : conv2dDirect)(
+      ctx, io.node.attrs, io.inShapes[0]!, io.outShape, io.ins[0]!, io.out, !!io.fuseRelu, io.label, undefined, r),
   },
   reverse: {
     // the transposed conv of the signal, on the forward GEMM kernels (engine/conv.ts)

@@ -9,7 +9,8 @@ declare module '../ir.ts' {
     mul: Record<string, never>; // elementwise product of 2 inputs, broadcasting
   }
 }
-import type { OpDef, NodeOf, ReverseContext } from './types.ts';
+import type { OpDef, NodeOf, ReverseContext, LowerContext, NodeIO, RegionCombineIO } from './types.ts';
+import type { Node } from '../ir.ts';
 import { numel } from '../geometry.ts';
 import { ShapeError, UnsupportedOpError } from '../errors.ts';
 import * as K from '../../kernels/index.ts';
@@ -24,6 +25,28 @@ function broadcastShapes(node: NodeOf<'add' | 'mul'>, ins: number[][]): number[]
     throw new ShapeError(`layer "${node.name}": ${node.op} of shapes [${ins.map((s) => s.join('×')).join('], [')}], which do not broadcast (equal ranks, each axis equal or 1, the batch equal)`);
   return out;
 }
+
+/**
+ * Region mode (engine/region.ts) of a same-shape sum or product of two spatial inputs (residual
+ * adds): binary.wgsl's REGION variant over the hull of the inputs' rectangles.
+ */
+const combine = {
+  kind: 'combine' as const,
+  applies: (_node: Node, ins: number[][], y: number[]) => ins.length === 2 && y.length === 4 && ins.every((s) => same(s, y)),
+  lower: (ctx: LowerContext, io: NodeIO<NodeOf<'add' | 'mul'>>, r: RegionCombineIO) => {
+    const [n, c, h, w] = io.outShape as [number, number, number, number];
+    const total = n * c * r.rhOut * r.rwOut;
+    const [a, b] = r.ins as [RegionCombineIO['ins'][0], RegionCombineIO['ins'][0]];
+    return ctx.engine.makeDispatch(K.binary, {
+      defines: io.node.op === 'mul' ? ['MUL', 'REGION'] : ['REGION'],
+      uniforms: {
+        total, c, h, w, rhA: a.rh, rwA: a.rw, rbA: a.rb, orgA: a.org, rhB: b.rh, rwB: b.rw, rbB: b.rb, orgB: b.org,
+        rhOut: r.rhOut, rwOut: r.rwOut, rbOut: r.rbOut, orgOut: r.orgOut,
+      },
+      bindings: { a: io.ins[0]!, b: io.ins[1]!, y: io.out, org: r.org }, threads: total, label: io.label,
+    });
+  },
+};
 
 export const add: OpDef<NodeOf<'add'>> = {
   shape: broadcastShapes,
@@ -45,7 +68,7 @@ export const add: OpDef<NodeOf<'add'>> = {
   },
   lrp: { kind: 'linear' },
   frozen: { linearity: 'linear' },
-  region: { kind: 'whole' },
+  region: combine,
   // each input gets dy, summed over the axes it was broadcast along (Add(c, c) gets it twice: the
   // walker sums a value's contributions)
   reverse: {
@@ -85,7 +108,7 @@ export const mul: OpDef<NodeOf<'mul'>> = {
   // a product of two activations
   lrp: { none: 'a product of two activations is not linear: LRP has no rule for it' },
   frozen: { linearity: 'nonlinear' },
-  region: { kind: 'whole' },
+  region: combine,
   // every rule takes the gradient, for both operands (Mul(c, c) gets both terms)
   reverse: {
     rules: (rc) => {

@@ -13,7 +13,7 @@ declare module '../ir.ts' {
 import { numel } from '../geometry.ts';
 import * as K from '../../kernels/index.ts';
 import * as R from '../reverse-kernels.ts';
-import { sameShape, copy } from './util.ts';
+import { sameShape, copy, pixelwiseRegion } from './util.ts';
 
 export const lrn: OpDef<NodeOf<'lrn'>> = {
   shape: sameShape,
@@ -26,7 +26,15 @@ export const lrn: OpDef<NodeOf<'lrn'>> = {
   },
   lrp: { none: 'local response normalisation is not linear: LRP has no rule for it' },
   frozen: { linearity: 'nonlinear' },
-  region: { kind: 'whole' },
+  // a window over channels at one pixel: the rectangle stays the same rectangle (lrn.wgsl REGION)
+  region: pixelwiseRegion((ctx, io, r) => {
+    const a = io.node.attrs;
+    return ctx.engine.makeDispatch(K.lrn, {
+      defines: ['REGION'],
+      uniforms: { total: r.total, c: r.c, hw: r.hw, size: a.size, alphaOverSize: a.alpha / a.size, beta: a.beta, bias: a.bias, rbIn: r.rbIn, rbOut: r.rbOut },
+      bindings: { x: io.ins[0]!, y: io.out }, threads: r.total, label: io.label,
+    });
+  }),
   reverse: {
     // DeconvNet skips LRN (passes the signal through); the other rules take its gradient
     rules: (rc) => {
@@ -52,7 +60,16 @@ export const channelaffine: OpDef<NodeOf<'channelaffine'>> = {
   },
   lrp: { kind: 'linear', weight: 'scale', bias: 'shift' },
   frozen: { linearity: 'linear' },
-  region: { kind: 'whole' },
+  // per channel, pointwise in space: the rectangle stays (channel_affine.wgsl REGION)
+  region: pixelwiseRegion((ctx, io, r) => {
+    const { scale, shift } = io.node.attrs;
+    const mod = (p?: string) => (p && ctx.paramSize(p) === 1 ? 1 : r.c);
+    return ctx.engine.makeDispatch(K.channelAffine, {
+      defines: ['REGION'],
+      uniforms: { total: r.total, hw: r.hw, c: r.c, scaleMod: mod(scale), shiftMod: mod(shift), hasScale: scale ? 1 : 0, hasShift: shift ? 1 : 0, rbIn: r.rbIn, rbOut: r.rbOut },
+      bindings: { x: io.ins[0]!, scale: scale ? ctx.param(scale) : ctx.dummy(), shift: shift ? ctx.param(shift) : ctx.dummy(), y: io.out }, threads: r.total, label: io.label,
+    });
+  }),
   // dx = scale · dy (the shift drops out)
   reverse: {
     rules: (rc) => {

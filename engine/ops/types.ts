@@ -92,8 +92,12 @@ export interface RegionIO {
  *  - window:      a sliding window (conv, pools): the output rectangle is the input rectangle's
  *                 image under the window geometry, computed by the kernel's REGION variant;
  *                 `intoConcat`: may write straight into a concat's channel slice;
+ *                 (a window of 1×1 keeps the rectangle: LRN, which mixes channels at one pixel only);
  *  - global:      reads the rectangles and the clean prefix, writes whole vectors (global pools);
- *  - concat:      the hull of its inputs' rectangles.
+ *  - concat:      the hull of its inputs' rectangles;
+ *  - combine:     an elementwise op of several inputs of the output's shape (residual adds): the
+ *                 output rectangle is the hull of the inputs', computed by the kernel's REGION
+ *                 variant, which reads each input from its own rectangle or its clean prefix.
  */
 export type RegionRule<N extends Node = Node> =
   | { kind: 'whole' }
@@ -108,7 +112,23 @@ export type RegionRule<N extends Node = Node> =
       lower(ctx: LowerContext, io: NodeIO<N>, r: RegionIO): Dispatch;
     }
   | { kind: 'global'; lower(ctx: LowerContext, io: NodeIO<N>, r: Pick<RegionIO, 'org' | 'rhIn' | 'rwIn' | 'rbIn' | 'orgIn'> & { c: number; w: number }): Dispatch }
-  | { kind: 'concat' };
+  | { kind: 'concat' }
+  | {
+      kind: 'combine';
+      /** whether the region kernel covers this node (else: whole maps) */
+      applies?(node: N, ins: number[][], y: number[]): boolean;
+      lower(ctx: LowerContext, io: NodeIO<N>, r: RegionCombineIO): Dispatch;
+    };
+
+/** The rectangles of a `combine` op's inputs (a whole-map input: its map's size, origin block 0, offset 0) and of its output. */
+export interface RegionCombineIO {
+  org: GPUBuffer;
+  ins: { rh: number; rw: number; rb: number; org: number }[];
+  rhOut: number;
+  rwOut: number;
+  rbOut: number;
+  orgOut: number;
+}
 
 export type ReverseRuleName = 'gradient' | 'deconvnet' | 'guided';
 
