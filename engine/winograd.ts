@@ -95,7 +95,11 @@ export function winogradChosen(e: Engine, a: ConvAttrs, x: number[], y: number[]
   return t ? t.algorithm === 'winograd' : autoPrefersWinograd(e, x[1]!, y[1]!);
 }
 
-/** Whether `lowerConv` takes Winograd for this conv on `e` (setting, shape, binding limits); `scratch` must be offered. */
+/**
+ * Whether `lowerConv` takes Winograd for this conv on `e` (setting, shape, binding limits); `scratch` must be offered.
+ * The conv op's scratchBytes asks this too, so a plan's shared scratch is sized only by the convs that
+ * take Winograd at its batch (not by one whose V or M would exceed a binding and so runs GEMM).
+ */
 export function useWinograd(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
   if (!winogradChosen(e, a, x, y)) return false;
   const s = winogradScratch(x, y);

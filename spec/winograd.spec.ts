@@ -22,7 +22,7 @@ import { Trainer } from '../engine/train.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import { lowerConv } from '../engine/conv.ts';
 import { autoPrefersWinograd, useWinograd, winogradApplies, winogradGemmWg } from '../engine/winograd.ts';
-import { peakBytesPerImage } from '../engine/plan.ts';
+import { peakBytesPerImage, scratchBytesOf } from '../engine/plan.ts';
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import * as R from './reference.ts';
@@ -168,6 +168,12 @@ describe('Winograd F(2×2, 3×3) (engine/winograd.ts)', function () {
         expect(m.maxBatch()).to.equal(100);
         e.convAlgorithm = 'winograd';
         expect(m.maxBatch()).to.equal(Math.floor((100 * gemm.peak) / (gemm.peak + slots)));
+        // a batch whose V or M would not fit one storage binding takes GEMM, so asks for no scratch
+        // (a plan sized its shared slot by such a node and failed: PDA's whole-image route on SqueezeNet)
+        const perImage = 16 * 16 * 25 * 4, big = Math.ceil(e.maxBindingBytes / perImage) + 1;
+        const at = (n: number) => new Map([['x', [n, 8, 10, 10]], ['a', [n, 16, 10, 10]], ['y', [n, 8, 10, 10]]]);
+        expect(scratchBytesOf(e, g.nodes[0]!, at(2), 'forward')).to.deep.equal([2 * 16 * 8 * 25 * 4, 2 * perImage]);
+        expect(scratchBytesOf(e, g.nodes[0]!, at(big), 'forward')).to.deep.equal([]);
       } finally {
         e.convAlgorithm = was;
         m.destroy();

@@ -11,7 +11,7 @@ import type { OpDef, NodeOf } from './types.ts';
 import { convOut, numel } from '../geometry.ts';
 import { ShapeError } from '../errors.ts';
 import { GEMM, conv2dGemm, conv2dDirect, lowerConv, convInputGrad, convWeightGrad } from '../conv.ts';
-import { winogradChosen, winogradScratch } from '../winograd.ts';
+import { useWinograd, winogradScratch } from '../winograd.ts';
 import { biasGrad } from '../reverse-kernels.ts';
 import * as K from '../../kernels/index.ts';
 import { need4 } from './util.ts';
@@ -43,7 +43,7 @@ export const conv: OpDef<NodeOf<'conv'>> = {
     const a = node.attrs;
     const [i, o] = pass === 'forward' ? [x!, y] : [y, x!];
     const t = pass === 'forward' ? a : { ...a, pads: a.pads.map((p) => 2 - p) as typeof a.pads };
-    if (t.pads.some((p) => p < 0) || !winogradChosen(engine, t, i, o)) return [];
+    if (t.pads.some((p) => p < 0) || !useWinograd(engine, t, i, o)) return [];
     const s = winogradScratch(i, o);
     return [s.v, s.m];
   },
