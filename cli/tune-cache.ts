@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { parseTuneCache, type TuneCache } from '../engine/tune.ts';
 
 /** Where the cache lives. */
-export function tuneCachePath(env: NodeJS.ProcessEnv = process.env): string {
+export function tuneCachePath(env: Record<string, string | undefined> = process.env): string {
   const base = env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(base, 'loupe', 'tune.json');
 }
