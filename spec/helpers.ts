@@ -255,3 +255,14 @@ export function expectOneLine(r: LoupeRun, mention: RegExp, code = 1): void {
   expect(r.err).not.to.match(/\n\s+at |internal error|Dawn|BindGroup|[Vv]alidation/);
   expect(r.out).to.equal('');
 }
+
+/** max |a − b| / max |b| (the lengths must agree) */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).to.equal(b.length);
+  let err = 0, top = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    top = Math.max(top, Math.abs(b[i]!));
+  }
+  return err / Math.max(top, 1e-30);
+}

@@ -24,7 +24,7 @@ import {
 import { readTuneCache, tuneCachePath, writeTuneCache } from '../cli/tune-cache.ts';
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import * as R from './reference.ts';
-import { closeEngine, expectOneLine, getEngine, runLoupe } from './helpers.ts';
+import { closeEngine, expectOneLine, getEngine, relErr, runLoupe } from './helpers.ts';
 import { existsSync } from 'node:fs';
 import { Model } from '../engine/runner.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
@@ -45,16 +45,6 @@ function everywhere(e: Engine, choice: TuneChoice): Tuning {
       for (const co of ['<64', '64-255', '≥256'])
         for (const px of ['<256', '256-4095', '≥4096']) classes[`${kind} cin${ci} cout${co} px${px}`] = { shape: SHAPES[0]!, choice, candidates: [] };
   return { adapter: e.adapterInfo, kernelHash: kernelHash(), measured: JSON.stringify(choice), clock: 'wall', classes };
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).to.equal(b.length);
-  let err = 0, top = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    top = Math.max(top, Math.abs(b[i]!));
-  }
-  return err / Math.max(top, 1e-30);
 }
 
 const SHAPES: TuneShape[] = [

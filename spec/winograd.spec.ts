@@ -27,7 +27,7 @@ import { createNodeEngine } from '../cli/gpu-node.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import * as R from './reference.ts';
 import * as B from './reverse-reference.ts';
-import { closeEngine, expectOneLine, getEngine, rng, runLoupe } from './helpers.ts';
+import { closeEngine, expectOneLine, getEngine, relErr, rng, runLoupe } from './helpers.ts';
 
 after(async () => {
   await closeEngine();
@@ -54,17 +54,6 @@ function convGraph(c: Case, w: Float32Array, b?: Float32Array): Graph {
       ...(c.relu ? [{ name: 'r', op: 'relu' as const, inputs: ['y'], outputs: ['r'], attrs: {} }] : []),
     ],
   };
-}
-
-/** max |a − b| / max |b| */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).to.equal(b.length);
-  let err = 0, top = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-    top = Math.max(top, Math.abs(b[i]!));
-  }
-  return err / Math.max(top, 1e-30);
 }
 
 /** which route a plan's dispatches took for the conv labelled `label` */
