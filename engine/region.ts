@@ -338,7 +338,10 @@ export class RegionForward {
         return;
       }
       const parts = node.inputs.map((v) => deferred.get(v) ?? this.values.get(v)!);
-      if (rule.kind === 'concat' && (node.attrs as { axis: number }).axis === 1 && parts.some((v) => !('full' in v) || !v.full) && out1.length === 4) {
+      // A part expanded to whole maps (an op without a region kernel made it) knows no changed
+      // intervals: the hull would drop its changes, so such a concat runs on whole maps too.
+      const intervalsKnown = parts.every((v) => v.rows.lo.length > 0 && v.cols.lo.length > 0);
+      if (rule.kind === 'concat' && (node.attrs as { axis: number }).axis === 1 && intervalsKnown && parts.some((v) => !('full' in v) || !v.full) && out1.length === 4) {
         const y = make(outName, layoutOf(out1, hull(parts.map((v) => v.rows)), hull(parts.map((v) => v.cols)), false), outName);
         let c0 = 0;
         parts.forEach((v, k) => {
@@ -351,7 +354,17 @@ export class RegionForward {
         stats.layers.push({ name: node.name, op: node.op, rect: rect(y) });
         return;
       }
-      // Everything else on whole maps.
+      // Everything else on whole maps. A conv deferred into this concat (which cannot take its
+      // rectangles after all) writes its own rectangles first, as it would without a concat.
+      if (rule.kind === 'concat')
+        node.inputs.forEach((v, k) => {
+          const d = deferred.get(v);
+          if (!d || this.values.has(v)) return;
+          const y = make(v, layoutOf(d.shape, d.rows, d.cols, false), v);
+          d.emit(y, 0);
+          this.values.set(v, y);
+          ins[k] = y;
+        });
       const whole = ins.map((v, k) => materialize(v, node.inputs[k]!));
       let name = outName;
       let fuse = false;

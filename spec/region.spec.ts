@@ -194,6 +194,28 @@ describe('region forward mode', function () {
     }
   });
 
+  it('a concat with an input on whole maps (an op without a region kernel before it) is whole too, and right', async () => {
+    // img → conv (rectangles) ‖ slicechannels (no region kernel: whole maps) → concat → conv
+    const r = rng(21);
+    for (const order of ['rect-first', 'whole-first'] as const) {
+      const b = new GraphBuilder([1, 4, 15, 13], 'img');
+      const conv = (x: string, cin: number, cout: number, name: string) =>
+        b.node('conv', [x], { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], group: 1, weight: b.param([cout, cin, 3, 3], r.array(cout * cin * 9, -0.3, 0.3), `${name}.w`) }, name);
+      const a = conv('img', 4, 6, 'a');
+      const sl = b.node('slicechannels', ['img'], { start: 1, count: 2 }, 'slice');
+      const cat = b.node('concat', order === 'rect-first' ? [a, sl] : [sl, a], { axis: 1 }, 'cat');
+      const g = b.build([conv(cat, 8, 5, 'c')], `concat-${order}`);
+      const model = new Model(await getEngine(), g);
+      try {
+        const { worst, rf } = await compare(model, [3, 3], 4, g.outputs, r, [[0, 0], [12, 10], [5, 4], [0, 10]]);
+        rf.destroy();
+        expect(worst, order).to.be.at.most(1e-5);
+      } finally {
+        model.destroy();
+      }
+    }
+  });
+
   it("equals whole-image recomputation on AlexNet's and ResNet-50's light graphs (LRN and residual adds on rectangles)", async () => {
     for (const [file, hidden] of [['light_bvlc_alexnet.onnx', 'lrn'], ['light_resnet50.onnx', 'add']] as const) {
       const g = loadOnnx(new Uint8Array(readFileSync(join(DATA, 'onnx/onnx-light-models', file))), file);
