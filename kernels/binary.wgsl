@@ -8,6 +8,10 @@
 // pixel, else from its clean prefix (a whole-map operand is a rectangle of the map's size at origin 0).
 override WG: u32 = 64;
 
+//#if REGION
+// #include "region_index.wgsl"
+//#endif
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
@@ -20,23 +24,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let bi = q / u.c;
   let iy = org[u.orgOut + 2u * bi] + i32(py);
   let ix = org[u.orgOut + 2u * bi + 1u] + i32(px);
-  let clean = (c * u.h + u32(iy)) * u.w + u32(ix);
-  let ay = iy - org[u.orgA + 2u * bi];
-  let ax = ix - org[u.orgA + 2u * bi + 1u];
-  var av: f32;
-  if (ay >= 0 && ay < i32(u.rhA) && ax >= 0 && ax < i32(u.rwA)) {
-    av = a[u.rbA + ((bi * u.c + c) * u.rhA + u32(ay)) * u.rwA + u32(ax)];
-  } else {
-    av = a[clean];
-  }
-  let by = iy - org[u.orgB + 2u * bi];
-  let bx = ix - org[u.orgB + 2u * bi + 1u];
-  var bv: f32;
-  if (by >= 0 && by < i32(u.rhB) && bx >= 0 && bx < i32(u.rwB)) {
-    bv = b[u.rbB + ((bi * u.c + c) * u.rhB + u32(by)) * u.rwB + u32(bx)];
-  } else {
-    bv = b[clean];
-  }
+  let plane = c * u.h * u.w;
+  let av = a[regionIndex(iy, ix, u.w, plane, u.rbA + (bi * u.c + c) * u.rhA * u.rwA, org[u.orgA + 2u * bi], org[u.orgA + 2u * bi + 1u], u.rhA, u.rwA)];
+  let bv = b[regionIndex(iy, ix, u.w, plane, u.rbB + (bi * u.c + c) * u.rhB * u.rwB, org[u.orgB + 2u * bi], org[u.orgB + 2u * bi + 1u], u.rhB, u.rwB)];
 //#if MUL
   y[u.rbOut + i] = av * bv;
 //#else

@@ -13,12 +13,7 @@
 override WG: u32 = 64;
 
 //#if REGION
-fn src(iy: i32, ix: i32, base: u32, rbase: u32, ry: i32, rx: i32) -> u32 {
-  let qy = iy - ry;
-  let qx = ix - rx;
-  if (qy >= 0 && qy < i32(u.rhIn) && qx >= 0 && qx < i32(u.rwIn)) { return rbase + u32(qy) * u.rwIn + u32(qx); }
-  return base + u32(iy) * u.w + u32(ix);
-}
+// #include "region_index.wgsl"
 //#endif
 
 @compute @workgroup_size(WG)
@@ -52,7 +47,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   for (var iy = y0; iy < y1; iy++) {
     for (var ix = x0; ix < x1; ix++) {
 //#if REGION
-      let v = x[src(iy, ix, base, rbase, ry, rx)];
+      let v = x[regionIndex(iy, ix, u.w, base, rbase, ry, rx, u.rhIn, u.rwIn)];
 //#else
       let v = x[base + u32(iy) * u.w + u32(ix)];
 //#endif
@@ -72,7 +67,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var s = 0.0;
   for (var iy = y0; iy < y1; iy++) {
 //#if REGION
-    for (var ix = x0; ix < x1; ix++) { s += x[src(iy, ix, base, rbase, ry, rx)]; }
+    for (var ix = x0; ix < x1; ix++) { s += x[regionIndex(iy, ix, u.w, base, rbase, ry, rx, u.rhIn, u.rwIn)]; }
 //#else
     for (var ix = x0; ix < x1; ix++) { s += x[base + u32(iy) * u.w + u32(ix)]; }
 //#endif

@@ -7,6 +7,8 @@
 // per output element (total = N·cx·rhOut·rwOut).
 override WG: u32 = 64;
 
+// #include "region_index.wgsl"
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let t = gid.x + gid.y * nwg.x * WG;
@@ -18,13 +20,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let b = q / u.cx;
   let iy = org[u.orgOut + 2u * b] + i32(py);
   let ix = org[u.orgOut + 2u * b + 1u] + i32(px);
-  let qy = iy - org[u.orgIn + 2u * b];
-  let qx = ix - org[u.orgIn + 2u * b + 1u];
-  var v: f32;
-  if (qy >= 0 && qy < i32(u.rhIn) && qx >= 0 && qx < i32(u.rwIn)) {
-    v = x[u.rbIn + ((b * u.cx + c) * u.rhIn + u32(qy)) * u.rwIn + u32(qx)];
-  } else {
-    v = x[(c * u.h + u32(iy)) * u.w + u32(ix)];
-  }
+  let v = x[regionIndex(iy, ix, u.w, c * u.h * u.w, u.rbIn + (b * u.cx + c) * u.rhIn * u.rwIn, org[u.orgIn + 2u * b], org[u.orgIn + 2u * b + 1u], u.rhIn, u.rwIn)];
   y[u.rbOut + ((b * u.cy + u.c0 + c) * u.rhOut + py) * u.rwOut + px] = v;
 }
