@@ -28,7 +28,7 @@ import type { ConvAttrs, Pads } from './ir.ts';
 import type { LowerContext } from './ops/types.ts';
 import { ArgumentError } from './errors.ts';
 import { GEMM, GEMM_SG, isPointwise, lowerConv } from './conv.ts';
-import { autoPrefersWinograd, winogradApplies, winogradScratch } from './winograd.ts';
+import { autoWinograd, winogradApplies, winogradScratch } from './winograd.ts';
 import { convOut } from './geometry.ts';
 import { wgsl } from '../kernels/wgsl.generated.ts';
 
@@ -334,8 +334,7 @@ export class ConvBench {
 /** What the untuned lowering does for this shape on `e` (convAlgorithm 'auto'). */
 export function defaultChoice(e: Engine, s: TuneShape): TuneChoice {
   const a = attrsOf(s), y = outShape(s);
-  const sc = winogradScratch([s.n, s.cin, s.h, s.w], y);
-  const wino = winogradApplies(a, y) && autoPrefersWinograd(e, s.cin, s.cout) && Math.max(sc.v, sc.m) <= e.maxBindingBytes;
+  const wino = autoWinograd(e, a, [s.n, s.cin, s.h, s.w], y);
   const sg = e.subgroups;
   return { wg: wino ? 0 : (sg ? GEMM_SG : GEMM).WG, subgroups: sg, algorithm: wino ? 'winograd' : 'gemm' };
 }

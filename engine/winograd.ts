@@ -83,16 +83,27 @@ export function autoPrefersWinograd(e: Engine, cin: number, cout: number): boole
 }
 
 /**
- * The setting and the shape rule alone (batch-independent: what memory plans count scratch for).
- * Under 'auto', a tuning of the conv's shape class (engine/tune.ts; its classes count pixels per
+ * The setting and the shape rule alone, without the binding limit (batch-independent; useWinograd
+ * adds the limit at the plan's batch). Under 'auto', a tuning of the conv's shape class (engine/tune.ts; its classes count pixels per
  * image, so this stays batch-independent) replaces the measured rule.
  */
-export function winogradChosen(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
+function winogradChosen(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
   const alg = e.convAlgorithm;
   if (alg === 'gemm' || !winogradApplies(a, y)) return false;
   if (alg === 'winograd') return true;
   const t = tunedChoice(e, a, x, y);
   return t ? t.algorithm === 'winograd' : autoPrefersWinograd(e, x[1]!, y[1]!);
+}
+
+/** Whether V and M of this conv each fit one storage binding (else it runs GEMM). */
+function fitsOneBinding(e: Engine, x: number[], y: number[]): boolean {
+  const s = winogradScratch(x, y);
+  return Math.max(s.v, s.m) <= e.maxBindingBytes;
+}
+
+/** The untuned 'auto' lowering's choice: the measured rule, where V and M fit (engine/tune.ts's default candidate). */
+export function autoWinograd(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
+  return winogradApplies(a, y) && autoPrefersWinograd(e, x[1]!, y[1]!) && fitsOneBinding(e, x, y);
 }
 
 /**
@@ -101,9 +112,7 @@ export function winogradChosen(e: Engine, a: ConvAttrs, x: number[], y: number[]
  * take Winograd at its batch (not by one whose V or M would exceed a binding and so runs GEMM).
  */
 export function useWinograd(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
-  if (!winogradChosen(e, a, x, y)) return false;
-  const s = winogradScratch(x, y);
-  return Math.max(s.v, s.m) <= e.maxBindingBytes;
+  return winogradChosen(e, a, x, y) && fitsOneBinding(e, x, y);
 }
 
 /**
