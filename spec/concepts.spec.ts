@@ -1,5 +1,6 @@
 // Concept data sets for network dissection and Net2Vec (issue 16), host only: the colour names
-// (sRGB → CIELAB, nearest prototype) and the seeded synthetic shapes.
+// (sRGB → CIELAB, nearest prototype), the seeded synthetic shapes, the Broden folder reader and
+// writer (round trip, and one typed error naming the file for each kind of broken folder).
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { ArgumentError, InputFormatError, LoupeError, ShapeError } from '../engi
 import { checkConceptSet, type ConceptSet } from '../loaders/concepts.ts';
 import { COLOUR_PROTOTYPES, colourConcepts, colourMap, nearestColour, rgbToLab } from '../loaders/colour-concepts.ts';
 import { SYNTHETIC_BACKGROUND, SYNTHETIC_CONCEPTS, SYNTHETIC_PALETTE, SYNTHETIC_TEXTURE_LEVEL, syntheticConcepts } from '../loaders/synthetic-concepts.ts';
+import { parseCsv, readBroden, writeBroden } from '../loaders/broden.ts';
 import { decodeImage, encodePng, type RGBAImage } from '../loaders/image.ts';
 
 const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
@@ -177,6 +179,100 @@ describe('concept data sets (host)', () => {
         }
       });
       expect(SYNTHETIC_CONCEPTS.filter((c) => c.category === 'color').map((c) => c.name)).to.deep.equal(SYNTHETIC_PALETTE.map((p) => p.name));
+    });
+  });
+
+  describe('Broden folders', () => {
+    const { set, images } = syntheticConcepts({ count: 6, size: 20, seed: 11 });
+    set.samples.forEach((s, i) => (s.split = i % 3 ? 'train' : 'val'));
+    const files = writeBroden(set, images);
+
+    it('writes the layout NetDissect reads: index.csv, label.csv, category.csv, c_*.csv, images and R + 256·G masks', () => {
+      expect(text(files.get('index.csv')).split('\r\n')[0]).to.equal('image,split,ih,iw,sh,sw,color,object,texture');
+      expect(text(files.get('index.csv')).split('\r\n')[1]).to.equal('synthetic/0000.png,val,20,20,20,20,synthetic/0000_color_1.png,synthetic/0000_object_2.png,' + set.samples[0]!.whole[0]);
+      expect(text(files.get('label.csv')).split('\r\n')[0]).to.equal('number,name,category,frequency,coverage,syns');
+      expect(text(files.get('category.csv')).split('\r\n').slice(0, 2)).to.deep.equal(['name,first,last,count,frequency', 'color,1,10,10,6']);
+      for (const c of ['color', 'object', 'texture']) expect(files.has(`c_${c}.csv`), c).to.equal(true);
+      const mask = decodeImage(files.get('images/synthetic/0000_object_2.png')!, 'mask');
+      const want = set.samples[0]!.maps[1]!;
+      for (let p = 0; p < 400; p++) expect(mask.data[4 * p]! + 256 * mask.data[4 * p + 1]!).to.equal(want[p]);
+    });
+
+    it('reads back to an equal set (every map, image-level label, concept, category, split and image)', () => {
+      const back = readBroden(reader(files), 'broden');
+      expect(back.source).to.equal('broden');
+      expect(back.numbers).to.deep.equal(set.concepts.map((c) => c.id));
+      checkConceptSet(back);
+      expectSameSet(back, set);
+      expect(readBroden(reader(files), 'broden', { limit: 2 }).samples.map((s) => s.name)).to.deep.equal(set.samples.slice(0, 2).map((s) => s.name));
+      expect(readBroden(reader(files), 'broden', { split: 'val' }).samples.map((s) => s.name)).to.deep.equal(['synthetic/0000.png', 'synthetic/0003.png']);
+      // a root with a trailing slash, and no root
+      expect(readBroden(reader(files), 'broden/').samples).to.have.length(6);
+      expect(readBroden((p) => files.get(p), '').samples).to.have.length(6);
+    });
+
+    it('keeps names with commas and quotes (CSV quoting), takes the most frequent category, renumbers sparse label numbers', () => {
+      const one: ConceptSet = {
+        source: 'test',
+        concepts: [{ id: 1, name: 'car, auto', category: 'object' }, { id: 2, name: 'say "hi"', category: 'part' }, { id: 3, name: 'street', category: 'scene' }],
+        categories: ['object', 'part', 'scene'],
+        samples: [{ name: 'a/b.png', image: () => solid(4, 2, [1, 2, 3]), height: 2, width: 2, maps: [Uint16Array.of(1, 0, 1, 1), Uint16Array.of(0, 2, 2, 0)], whole: [3] }],
+      };
+      const f = writeBroden(one, [solid(4, 2, [1, 2, 3])]);
+      expect(parseCsv(text(f.get('label.csv')), 'label.csv')[1]).to.deep.equal(['1', 'car, auto', 'object(1)', '1', '0.750000', '']);
+      expectSameSet(readBroden(reader(f), 'broden'), one);
+      // label.csv numbers 3 and 7 (and two categories for one label: the larger count wins)
+      const sparse = new Map(f);
+      sparse.set('label.csv', csv('number,name,category,frequency,coverage,syns\r\n3,fabric,part(36);object(40),76,1.0,cloth\r\n7,"sky, heavens",object(3),3,1.0,\r\n'));
+      sparse.set('index.csv', csv('image,split,ih,iw,sh,sw,object,part,scene\r\na/b.png,,2,4,2,2,m.png,,7\r\n'));
+      sparse.set('images/m.png', encodePng({ width: 2, height: 2, data: Uint8Array.of(3, 0, 0, 255, 0, 0, 0, 255, 7, 0, 0, 255, 3, 0, 9, 255) }));
+      const s = readBroden(reader(sparse), 'broden');
+      expect(s.concepts).to.deep.equal([{ id: 1, name: 'fabric', category: 'object' }, { id: 2, name: 'sky, heavens', category: 'object' }]);
+      expect(s.numbers).to.deep.equal([3, 7]);
+      expect(s.source).to.match(/renumbered/);
+      expect([...s.samples[0]!.maps[0]!]).to.deep.equal([1, 0, 2, 1]);
+      expect(s.samples[0]!.whole).to.deep.equal([2]);
+      expect(s.samples[0]!.split).to.equal(undefined);
+    });
+
+    it('says what is wrong with a broken folder in one line naming the file', () => {
+      const broken = (edit: (f: Map<string, Uint8Array>) => void) => {
+        const f = new Map(files);
+        edit(f);
+        return () => readBroden(reader(f), 'broden');
+      };
+      const editCsv = (f: Map<string, Uint8Array>, name: string, fn: (rows: string[][]) => string[][]) =>
+        f.set(name, csv(fn(parseCsv(text(f.get(name)), name)).map((r) => r.join(',')).join('\n') + '\n'));
+      expectError(broken((f) => f.delete('index.csv')), ArgumentError, /broden\/index\.csv: not found/, /not a Broden folder/);
+      expectError(broken((f) => f.delete('label.csv')), ArgumentError, /broden\/label\.csv/);
+      // a missing column: a meta column, a category column
+      expectError(broken((f) => editCsv(f, 'index.csv', (rows) => rows.map((r) => r.filter((_, j) => j !== 4)))), InputFormatError, /broden\/index\.csv: no column "sh"/);
+      expectError(broken((f) => editCsv(f, 'index.csv', (rows) => rows.map((r) => r.slice(0, 7).concat(r.slice(8))))), InputFormatError, /broden\/index\.csv: no column "object"/);
+      expectError(broken((f) => editCsv(f, 'label.csv', (rows) => rows.map((r) => r.slice(0, 2)))), InputFormatError, /broden\/label\.csv: no column "category"/);
+      expectError(broken((f) => editCsv(f, 'index.csv', (rows) => rows.map((r, i) => (i === 2 ? r.slice(0, 5) : r)))), InputFormatError, /broden\/index\.csv: line 3 has 5 fields/);
+      // a mask of another size than sh×sw; a mask or an image that does not decode; a missing mask
+      const mask = 'images/synthetic/0001_object_2.png';
+      expectError(broken((f) => f.set(mask, encodePng(solid(19, 20, [0, 0, 0])))), ShapeError, /broden\/images\/synthetic\/0001_object_2\.png: a 19×20 mask/, /20×20/);
+      expectError(broken((f) => f.set(mask, f.get(mask)!.slice(0, 60))), InputFormatError, /broden\/images\/synthetic\/0001_object_2\.png/);
+      expectError(broken((f) => f.set(mask, csv('not a png'))), InputFormatError, /broden\/images\/synthetic\/0001_object_2\.png: not a PNG or JPEG/);
+      expectError(broken((f) => f.delete(mask)), InputFormatError, /broden\/images\/synthetic\/0001_object_2\.png: not found/);
+      const img = 'images/synthetic/0002.png';
+      const lazy = readBroden(reader(new Map([...files, [img, files.get(img)!.slice(0, 100)]])), 'broden');
+      expectError(() => lazy.samples[2]!.image(), InputFormatError, /broden\/images\/synthetic\/0002\.png/);
+      expectError(() => readBroden(reader(new Map([...files, [img, encodePng(solid(8, 8, [0, 0, 0]))]])), 'broden').samples[2]!.image(), ShapeError, /0002\.png: a 8×8 image/);
+      // label numbers not in label.csv: in a mask, as an image-level label
+      const data = new Uint8Array(20 * 20 * 4).fill(255);
+      data.set([200, 0, 0, 255], 4 * 45);
+      expectError(broken((f) => f.set(mask, encodePng({ width: 20, height: 20, data: data.fill(0, 0, 4 * 45).fill(0, 4 * 46) }))), InputFormatError, /0001_object_2\.png: label 200 at row 2, column 5 is not in broden\/label\.csv/);
+      expectError(broken((f) => editCsv(f, 'index.csv', (rows) => rows.map((r, i) => (i === 1 ? [...r.slice(0, 8), '99'] : r)))), InputFormatError, /broden\/index\.csv: line 2: texture label 99 is not in broden\/label\.csv/);
+      // label.csv: a category category.csv lacks, a malformed one, a label listed twice
+      expectError(broken((f) => editCsv(f, 'label.csv', (rows) => rows.map((r, i) => (i === 3 ? [r[0]!, r[1]!, 'material(4)', ...r.slice(3)] : r)))), InputFormatError, /broden\/label\.csv: line 4 \("brown"\): category "material" is not in broden\/category\.csv/);
+      expectError(broken((f) => editCsv(f, 'label.csv', (rows) => rows.map((r, i) => (i === 3 ? [r[0]!, r[1]!, 'color', ...r.slice(3)] : r)))), InputFormatError, /line 4 \("brown"\): category "color" is not of the form/);
+      expectError(broken((f) => editCsv(f, 'label.csv', (rows) => rows.map((r, i) => (i === 3 ? ['2', ...r.slice(1)] : r)))), InputFormatError, /label number 2 is listed twice/);
+      expectError(broken((f) => editCsv(f, 'index.csv', (rows) => rows.map((r, i) => (i === 1 ? [r[0]!, r[1]!, 'x', ...r.slice(3)] : r)))), InputFormatError, /index\.csv: line 2: ih "x"/);
+      expectError(() => readBroden(reader(files), 'broden', { limit: 0 }), ArgumentError, /limit/);
+      expectError(() => parseCsv('a,"b\n', 'x.csv'), InputFormatError, /x\.csv: line 1: a quoted field is not closed/);
+      expectError(() => writeBroden(set, images.slice(1)), ShapeError, /6 samples but 5 images/);
     });
   });
 
