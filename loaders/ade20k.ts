@@ -16,7 +16,8 @@
 //   ancestor, so "entity" or "artifact" join nothing through a third concept. An ADE object named
 //   that generally would still match every class below it, so ADE concepts whose chain holds at most
 //   MIN_DEPTH synsets ("artifact, artefact", "whole, unit", "object, physical object") match nothing.
-import { InputFormatError, ShapeError } from '../engine/errors.ts';
+import { ArgumentError, InputFormatError, ShapeError } from '../engine/errors.ts';
+import type { Concept, ConceptSet } from './concepts.ts';
 import type { RGBAImage } from './image-formats.ts';
 import { IMAGENET_HYPERNYMS, IMAGENET_SYNSETS, IMAGENET_WNIDS } from './imagenet-wordnet.ts';
 
@@ -109,6 +110,76 @@ export function resizeLabels(map: LabelMap, outW: number, outH: number): LabelMa
     for (let x = 0; x < outW; x++) labels[y * outW + x] = map.labels[sy * w + Math.min(w - 1, Math.floor(((x + 0.5) * w) / outW))]!;
   }
   return { width: outW, height: outH, labels };
+}
+
+// ---- ADE20K scenes as a concept set (network dissection, issue 16) --------------------------------
+
+/** An ADE20K scene's files, decoded (the photo lazily): NAME.jpg, NAME_seg.png, NAME_parts_1.png, … in level order, NAME.json. */
+export interface AdeSceneFiles {
+  name: string;
+  image: () => RGBAImage;
+  seg: RGBAImage;
+  parts: RGBAImage[];
+  json: Uint8Array;
+}
+
+/**
+ * ADE20K scenes as a concept set: each scene's maps are its whole objects (_seg.png, category
+ * "object") and then each _parts_N.png (category "part"). A concept is named by the first WordNet
+ * synonym of its JSON name ("car" for "car, auto, automobile, machine, motorcar"); concepts are told
+ * apart by category and full name, and numbered densely in the order they are first seen: scene by
+ * scene, each in its JSON's object order, counting only concepts with at least one pixel. Every class
+ * value of a parts map must be a part of the scene's JSON, and the parts maps must have the _seg.png's
+ * size; the labels keep the scenes' own size (bring them to one size with resizeLabels).
+ */
+export function adeConceptSet(scenes: AdeSceneFiles[]): ConceptSet {
+  if (!scenes.length) throw new ArgumentError('ADE20K concepts: no scenes');
+  const ids = new Map<string, number>(); // "category<TAB>full name" → id
+  const concepts: Concept[] = [];
+  const samples = scenes.map(({ name, image, seg, parts, json }) => {
+    const scene = adeScene(seg, json, { seg: `${name}_seg.png`, json: `${name}.json` });
+    const partMaps = parts.map((p, i) => {
+      const file = `${name}_parts_${i + 1}.png`;
+      if (p.width !== scene.width || p.height !== scene.height) throw new ShapeError(`${file}: ${p.width}×${p.height}, but ${name}_seg.png is ${scene.width}×${scene.height}`);
+      const m = adeLabels(p);
+      for (let j = 0; j < m.labels.length; j++) {
+        const v = m.labels[j]!;
+        if (v && !scene.parts.has(v))
+          throw new InputFormatError(`${file}: class ${v} at row ${Math.floor(j / m.width)}, column ${j % m.width} is no part of ${name}.json: the two files do not belong together`);
+      }
+      return m.labels;
+    });
+    const seen = (maps: Uint16Array[]) => {
+      const s = new Set<number>();
+      for (const m of maps) for (const v of m) if (v) s.add(v);
+      return s;
+    };
+    const onObjects = seen([scene.labels]), onParts = seen(partMaps);
+    // JSON order: adeConcepts lists each (category, class value) once, in the order of the objects
+    const byValue = { object: new Map<number, number>(), part: new Map<number, number>() };
+    for (const c of adeConcepts(json, `${name}.json`)) {
+      if (!(c.category === 'object' ? onObjects : onParts).has(c.ndx)) continue;
+      const key = `${c.category}\t${c.name}`;
+      let id = ids.get(key);
+      if (id === undefined) {
+        id = concepts.length + 1;
+        ids.set(key, id);
+        concepts.push({ id, name: c.name.split(', ')[0]!, category: c.category });
+      }
+      byValue[c.category].set(c.ndx, id);
+    }
+    const relabel = (m: Uint16Array, to: Map<number, number>) => Uint16Array.from(m, (v) => (v ? to.get(v)! : 0));
+    return {
+      name: `${name}.jpg`,
+      image,
+      height: scene.height,
+      width: scene.width,
+      maps: [relabel(scene.labels, byValue.object), ...partMaps.map((m) => relabel(m, byValue.part))],
+      whole: [],
+    };
+  });
+  const categories = (['object', 'part'] as const).filter((c) => concepts.some((k) => k.category === c));
+  return { source: `ADE20K (${scenes.length} scene${scenes.length === 1 ? '' : 's'})`, concepts, categories, samples };
 }
 
 // ---- ImageNet classes and their WordNet hypernyms -------------------------------------------------

@@ -1,6 +1,7 @@
 // Concept data sets for network dissection and Net2Vec (issue 16), host only: the colour names
 // (sRGB → CIELAB, nearest prototype), the seeded synthetic shapes, the Broden folder reader and
-// writer (round trip, and one typed error naming the file for each kind of broken folder).
+// writer (round trip, and one typed error naming the file for each kind of broken folder), and
+// the ADE20K adapter on the three real scenes of ../shared/data/segmentation/ade20k_sample.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { checkConceptSet, type ConceptSet } from '../loaders/concepts.ts';
 import { COLOUR_PROTOTYPES, colourConcepts, colourMap, nearestColour, rgbToLab } from '../loaders/colour-concepts.ts';
 import { SYNTHETIC_BACKGROUND, SYNTHETIC_CONCEPTS, SYNTHETIC_PALETTE, SYNTHETIC_TEXTURE_LEVEL, syntheticConcepts } from '../loaders/synthetic-concepts.ts';
 import { parseCsv, readBroden, writeBroden } from '../loaders/broden.ts';
+import { adeConceptSet } from '../loaders/ade20k.ts';
 import { decodeImage, encodePng, type RGBAImage } from '../loaders/image.ts';
 
 const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
@@ -276,4 +278,62 @@ describe('concept data sets (host)', () => {
     });
   });
 
+  describe('ADE20K scenes', () => {
+    const files = SCENES.map((name) => {
+      const parts = [];
+      for (let n = 1; ; n++) {
+        let b: Uint8Array;
+        try {
+          b = bytes(join(ADE, `${name}_parts_${n}.png`));
+        } catch {
+          break;
+        }
+        parts.push(decodeImage(b, `${name}_parts_${n}.png`));
+      }
+      return { name, image: () => decodeImage(bytes(join(ADE, `${name}.jpg`)), `${name}.jpg`), seg: decodeImage(bytes(join(ADE, `${name}_seg.png`)), `${name}_seg.png`), parts, json: bytes(join(ADE, `${name}.json`)) };
+    });
+
+    it('labels objects and parts with dense ids in first-seen order, named by the first synonym', () => {
+      const set = adeConceptSet(files);
+      checkConceptSet(set);
+      expect(set.categories).to.deep.equal(['object', 'part']);
+      expect(set.samples.map((s) => [s.name, s.maps.length])).to.deep.equal([['ADE_train_00016869.jpg', 3], ['ADE_train_00016900.jpg', 2], ['ADE_train_00016964.jpg', 2]]);
+      // the concepts are the union, over the scenes, of the (category, full name)s that have pixels
+      const want: string[] = [];
+      files.forEach((f) => {
+        const objects = JSON.parse(new TextDecoder().decode(f.json)).annotation.object as { name: string; name_ndx: number; parts: { part_level: number } }[];
+        const onSeg = new Set<number>(), onParts = new Set<number>();
+        for (let i = 0; i < f.seg.width * f.seg.height; i++) {
+          onSeg.add(Math.floor(f.seg.data[4 * i]! / 10) * 256 + f.seg.data[4 * i + 1]!);
+          for (const p of f.parts) onParts.add(Math.floor(p.data[4 * i]! / 10) * 256 + p.data[4 * i + 1]!);
+        }
+        for (const o of objects) {
+          const key = `${o.parts.part_level ? 'part' : 'object'} ${o.name}`;
+          if ((o.parts.part_level ? onParts : onSeg).has(o.name_ndx) && !want.includes(key)) want.push(key);
+        }
+      });
+      expect(set.concepts.map((c) => `${c.category} ${c.name}`)).to.deep.equal(want.map((k) => k.replace(/^(\w+) ([^,]+).*$/, '$1 $2')));
+      const car = set.concepts.find((c) => c.name === 'car' && c.category === 'object')!;
+      expect(car).to.not.equal(undefined);
+      expect(set.concepts.some((c) => c.name === 'window' && c.category === 'part')).to.equal(true);
+      // the object map is the _seg.png's, relabelled: car's pixels are class 401's
+      const seg = files[0]!.seg, map = set.samples[0]!.maps[0]!;
+      let wrong = 0, cars = 0;
+      for (let i = 0; i < map.length; i++) {
+        const isCar = Math.floor(seg.data[4 * i]! / 10) * 256 + seg.data[4 * i + 1]! === 401;
+        if ((map[i] === car.id) !== isCar) wrong++;
+        if (isCar) cars++;
+      }
+      expect([wrong, cars > 0]).to.deep.equal([0, true]);
+      expect(set.samples[0]!.height * set.samples[0]!.width).to.equal(seg.width * seg.height);
+    });
+
+    it('refuses a parts map that does not belong to the scene', () => {
+      const f = files[1]!;
+      const other = { ...f, parts: [solid(f.seg.width, f.seg.height, [0, 7, 0])] };
+      expectError(() => adeConceptSet([other]), InputFormatError, /ADE_train_00016900_parts_1\.png: class 7 at row 0, column 0 is no part of ADE_train_00016900\.json/);
+      expectError(() => adeConceptSet([{ ...f, parts: [solid(3, 3, [0, 0, 0])] }]), ShapeError, /ADE_train_00016900_parts_1\.png: 3×3/);
+      expectError(() => adeConceptSet([]), ArgumentError, /no scenes/);
+    });
+  });
 });
