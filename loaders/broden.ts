@@ -36,6 +36,11 @@ export interface BrodenOptions {
   limit?: number;
   /** read only the rows of this split ("train", "val") */
   split?: string;
+  /**
+   * read a sample's masks each time its `maps` is read, keeping none (a full Broden's masks take
+   * gigabytes); a broken mask then throws there, not here. Default: read and check them all here.
+   */
+  lazy?: boolean;
   /** decodes an image or mask file (default: loaders/image.ts decodeImage, with its pixel limit) */
   decode?: (bytes: Uint8Array, fileName: string) => RGBAImage;
 }
@@ -105,7 +110,7 @@ const META = ['image', 'split', 'ih', 'iw', 'sh', 'sw'] as const;
 
 /**
  * The Broden folder at `root` as a concept set (the layout is in this file's header). Masks are read
- * and checked here; images are decoded when a sample's `image` is called. Throws a typed error naming
+ * and checked here (unless `opts.lazy`); images are decoded when a sample's `image` is called. Throws a typed error naming
  * the file for a missing file or column, a mask of another size than sh×sw, a mask or image that does
  * not decode, or a label number that label.csv does not list.
  */
@@ -162,16 +167,18 @@ export function readBroden(files: FileReader, root: string, opts: BrodenOptions 
       return [k, Number(v)];
     })) as Record<'ih' | 'iw' | 'sh' | 'sw', number>;
     if (!row.image) throw new InputFormatError(`${where}: no image`);
-    const maps: Uint16Array[] = [], whole: number[] = [];
+    const masks: { file: string; col: string }[] = [], whole: number[] = [];
     for (const col of columns) {
       for (const entry of row[col]!.split(';').filter((e) => e !== '')) {
         if (/^\d+$/.test(entry)) {
           const id = idOf[Number(entry)];
           if (!id) throw new InputFormatError(`${where}: ${col} label ${entry} is not in ${labelPath}`);
           if (!whole.includes(id)) whole.push(id);
-          continue;
-        }
-        const file = join(root, `images/${entry}`);
+        } else masks.push({ file: join(root, `images/${entry}`), col });
+      }
+    }
+    const readMaps = () =>
+      masks.map(({ file, col }) => {
         const bytes = files(file);
         if (!bytes) throw new InputFormatError(`${file}: not found (the ${col} mask of ${where})`);
         const img = decode(bytes, file);
@@ -183,9 +190,8 @@ export function readBroden(files: FileReader, root: string, opts: BrodenOptions 
           if (number && !id) throw new InputFormatError(`${file}: label ${number} at row ${Math.floor(i / img.width)}, column ${i % img.width} is not in ${labelPath}`);
           map[i] = id;
         }
-        maps.push(map);
-      }
-    }
+        return map;
+      });
     const imagePath = join(root, `images/${row.image}`);
     samples.push({
       name: row.image!,
@@ -198,10 +204,12 @@ export function readBroden(files: FileReader, root: string, opts: BrodenOptions 
       },
       height: size.sh,
       width: size.sw,
-      maps,
+      maps: opts.lazy ? [] : readMaps(),
       whole,
       ...(row.split ? { split: row.split } : {}),
     });
+    // lazy: `maps` reads the masks at each use (nothing kept), so a large folder streams in batches
+    if (opts.lazy) Object.defineProperty(samples.at(-1)!, 'maps', { get: readMaps, enumerable: true });
   }
   const source = dense ? root || '.' : `${root || '.'} (label numbers ${entries[0]!.number}…${entries.at(-1)!.number} renumbered 1…${entries.length})`;
   return { source, concepts, categories, samples, numbers: entries.map((e) => e.number) };

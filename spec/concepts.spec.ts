@@ -208,6 +208,13 @@ describe('concept data sets (host)', () => {
       expectSameSet(back, set);
       expect(readBroden(reader(files), 'broden', { limit: 2 }).samples.map((s) => s.name)).to.deep.equal(set.samples.slice(0, 2).map((s) => s.name));
       expect(readBroden(reader(files), 'broden', { split: 'val' }).samples.map((s) => s.name)).to.deep.equal(['synthetic/0000.png', 'synthetic/0003.png']);
+      // lazy: the same maps, read at each use; a broken mask throws there
+      const lazy = readBroden(reader(files), 'broden', { lazy: true });
+      expectSameSet(lazy, set);
+      const broken = new Map(files).set('images/synthetic/0004_color_1.png', csv('no png'));
+      const late = readBroden(reader(broken), 'broden', { lazy: true });
+      expect(late.samples).to.have.length(6);
+      expectError(() => late.samples[4]!.maps, InputFormatError, /broden\/images\/synthetic\/0004_color_1\.png: not a PNG/);
       // a root with a trailing slash, and no root
       expect(readBroden(reader(files), 'broden/').samples).to.have.length(6);
       expect(readBroden((p) => files.get(p), '').samples).to.have.length(6);
