@@ -8,26 +8,28 @@
 // ascending a_(0) ≤ … ≤ a_(n−1) and j = ⌊(n − 1)(1 − q)⌋ (float64), T_k = a_(j). numpy's default
 // ('linear') interpolates a_(j) + f·(a_(j+1) − a_(j)), f = frac((n − 1)(1 − q)); both thresholds keep
 // exactly the same raw activations in the mask (a > T: the values ≥ a_(j+1) when a_(j+1) > a_(j)), and
-// they differ only on upsampled values between a_(j) and a_(j+1). The sweeps over the data set:
+// they differ only on upsampled values between a_(j) and a_(j+1). Each sweep histograms every unit's
+// values into B bins (default 1024) plus a count below and a count above the unit's interval, and the
+// CPU finds the bin holding rank j and makes it the next interval:
 //   range      per-unit min and max, exact (f32 → order-preserving u32 keys, atomicMin/atomicMax),
-//              and the count n (64-bit);
-//   histogram  B bins (default 1024) of equal width over [min, max]; the CPU finds the bin holding
-//              rank j;
-//   refine     that bin, widened by 2^-20 of [min, max] on each side against the f32 rounding of the
-//              bin index (at most 2^-23 of the range: the index is fl(fl(v − lo)·scale), monotone in v),
-//              histogrammed again into B bins, counting the values below and above it exactly, so the
-//              CPU checks that rank j is inside (else it refines the side it is on: one more 'refine',
-//              which only a data set that changed between sweeps should need).
-// A sweep bins a unit's interval either into B equal widths or, where that is finer, in key space into
-// runs of 2^s consecutive floats (s as small as covers the interval: s = 0 counts every float
-// separately, so an interval of at most B floats resolves exactly). T_k is the largest float of the
-// final interval holding a_(j) and binWidth()[k] that interval's spread (0 when it is one float:
-// T_k = a_(j) exactly), so T_k − binWidth()[k] ≤ a_(j) ≤ T_k with binWidth ≈ (max − min)/B², a few
-// ulps of T_k in practice. The mask a > T_k then misses only values in (a_(j), T_k] and never takes in
-// a value tied with a_(j): with discrete activations the lower end would put every value tied at
-// a_(j) into the mask. With `exact: true` the refine sweep repeats until every interval is one float (a couple
-// of sweeps more for B = 1024). A constant unit (min = max, e.g. a dead ReLU at 0) is final after the
-// range sweep with T = that value: its mask is empty (the test is a > T).
+//              the count n (64-bit), and bins by the keys' top log2 B bits: half a binade each for
+//              B = 1024, so the interval found is 2^22 consecutive floats wherever the values lie,
+//              however far outliers stretch [min, max];
+//   histogram  that interval into B bins of 2^s consecutive floats each (key space, s as small as
+//              covers it: 2^12 floats, ≈ 5·10⁻⁴ of T, for B = 1024), or into B equal widths where
+//              those are narrower;
+//   refine     the same once more (4 floats for B = 1024: T within 3 ulps).
+// An equal-widths bin is widened by 2^-20 of its interval on each side against the f32 rounding of the
+// GPU's bin index (at most 2^-23 of the interval: the index fl(fl(v − lo)·scale) is monotone in v), and
+// every sweep counts the values below and above its interval exactly, so the CPU checks that rank j
+// is inside (else it bins the side it is on in one more 'refine': only a data set that changed
+// between sweeps should ever need it, and one whose counts differ is an error). T_k is the largest
+// float of the last interval and binWidth()[k] that interval's spread (0 when it is one float:
+// T_k = a_(j) exactly), so T_k − binWidth()[k] ≤ a_(j) ≤ T_k. The mask a > T_k thus misses only values
+// in (a_(j), T_k] and never takes in a value tied with a_(j) (with discrete activations the lower end
+// would put every value tied at a_(j) into the mask). With `exact: true` the refine sweep repeats
+// until every interval is one float (one more sweep for B = 1024). A constant unit (min = max, e.g. a
+// dead ReLU at 0) is final after the range sweep with T = that value: its mask is empty (a > T).
 //
 // Tally (ConceptTally): per batch, for each image n and unit k, the mask M_k = S(A_k) > T_k at the
 // label resolution (S bilinear, half-pixel centres: kernels/lib/bilinear.wgsl), and the counts
@@ -114,7 +116,7 @@ export interface UnitQuantileOptions {
 }
 
 type Pass = 'range' | 'histogram' | 'refine' | 'done';
-const SWEEP: Record<Pass, number> = { range: 0, histogram: 1, refine: 1, done: 3 };
+const SWEEP: Record<Pass, number> = { range: 0, histogram: 1, refine: 1, done: 2 };
 
 /**
  * Per-unit thresholds T_k with P(a_k > T_k) = q over a data set, in sweeps: for each sweep, run every
@@ -181,6 +183,7 @@ export class UnitQuantiles {
     const q = engine.device.queue;
     q.writeBuffer(this.keysBuf, 0, keys);
     q.writeBuffer(this.stateBuf, 0, new Uint32Array([SWEEP.range, 0, 0, 0]));
+    for (let u = 0; u < k; u++) this.params.set([0, U32_MAX, 32 - Math.log2(bins), 1], 4 * u);
     q.writeBuffer(this.paramsBuf, 0, this.params);
   }
 
@@ -222,8 +225,15 @@ export class UnitQuantiles {
    */
   async finishPass(): Promise<boolean> {
     if (this.current === 'done') return true;
-    if (this.current === 'range') this.finishRange(await this.read(this.keysBuf, 4 * this.units));
-    else this.finishHistogram(await this.read(this.histBuf, this.units * (this.bins + 2)));
+    const histWords = this.units * (this.bins + 2);
+    if (this.current === 'range') {
+      const [keys, hist] = await this.engine.run([], [
+        { buffer: this.keysBuf, bytes: 16 * this.units },
+        { buffer: this.histBuf, bytes: 4 * histWords },
+      ]);
+      this.finishRange(new Uint32Array(keys!));
+      this.finishHistogram(new Uint32Array(hist!));
+    } else this.finishHistogram(await this.read(this.histBuf, histWords));
     if (this.final.every((f) => f === 1)) {
       this.current = 'done';
       this.engine.device.queue.writeBuffer(this.stateBuf, 0, new Uint32Array([SWEEP.done, 0, 0, 0]));
@@ -252,9 +262,7 @@ export class UnitQuantiles {
       const vmin = keyValue(lo), vmax = keyValue(hi);
       if (!Number.isFinite(vmin) || !Number.isFinite(vmax)) throw new NonFiniteError(`dissection quantiles: unit ${k} has non-finite activations (range ${vmin} … ${vmax})`);
       if (vmin === vmax) this.settle(k, vmin, 0);
-      else this.bin(k, lo, hi);
     }
-    this.current = 'histogram';
   }
 
   /**
@@ -284,7 +292,7 @@ export class UnitQuantiles {
     if (this.width[k]! < width) this.width[k] = keyValue(orderedKey(this.width[k]!) + 1); // never round the width down
   }
 
-  /** Reads a histogram or refine sweep (words per unit: below, B bins, above) and settles or narrows each unit. */
+  /** Reads a sweep's histograms (words per unit: below, B bins, above) and settles or narrows each unit. */
   private finishHistogram(hist: Uint32Array): void {
     const words = this.bins + 2, j = this.rank();
     const was = this.current;
@@ -302,7 +310,7 @@ export class UnitQuantiles {
       if (w === 0 || w === words - 1) {
         // rank j lies below or above the interval binned: bin that side next
         [lo, hi] = w === 0 ? [this.minKey[k]!, curLo - 1] : [curHi + 1, this.maxKey[k]!];
-        if (was === 'histogram' || lo > hi || lo < this.minKey[k]! || hi > this.maxKey[k]!) throw new ArgumentError(`dissection quantiles: ${changed}`);
+        if (was === 'range' || lo > hi) throw new ArgumentError(`dissection quantiles: ${changed}`);
         this.bin(k, lo, hi);
         continue;
       }
@@ -313,13 +321,15 @@ export class UnitQuantiles {
       } else {
         // bin w − 1 of B equal widths, widened against the rounding of the GPU's bin index
         const vlo = this.floats[p]!, vhi = this.floats[p + 1]!, bw = (vhi - vlo) / this.bins, fuzz = (vhi - vlo) * 2 ** -20;
-        lo = Math.max(curLo, keyRounded(vlo + (w - 1) * bw - fuzz, true));
-        hi = Math.min(curHi, keyRounded(vlo + w * bw + fuzz, false));
+        lo = keyRounded(vlo + (w - 1) * bw - fuzz, true);
+        hi = keyRounded(vlo + w * bw + fuzz, false);
       }
+      lo = Math.max(lo, curLo, this.minKey[k]!);
+      hi = Math.min(hi, curHi, this.maxKey[k]!);
       if (lo === hi || (was === 'refine' && !this.exact)) this.settle(k, keyValue(hi), keyValue(hi) - keyValue(lo));
       else this.bin(k, lo, hi);
     }
-    this.current = 'refine';
+    this.current = was === 'range' ? 'histogram' : 'refine';
   }
 
   private checkDone(what: string): void {

@@ -81,7 +81,7 @@ describe('dissection: per-unit quantile thresholds', function () {
   });
 
   for (const q of [0.005, 0.05])
-    it(`q = ${q}: T_k − binWidth ≤ np.quantile(a, 1 − q, 'lower') ≤ T_k, within (max − min)/B² or a few ulps, after range, histogram, refine`, async () => {
+    it(`q = ${q}: T_k − binWidth ≤ np.quantile(a, 1 − q, 'lower') ≤ T_k, within 3 ulps, after range, histogram, refine`, async () => {
       const uq = new UnitQuantiles(e, { units: K, quantile: q });
       try {
         expect(await sweep(e, uq, batches)).to.deep.equal(['range', 'histogram', 'refine']);
@@ -90,15 +90,13 @@ describe('dissection: per-unit quantile thresholds', function () {
         for (let u = 0; u < K; u++) {
           const vals = unitValues(acts, N, K, HW, u);
           const exact = quantileLower(vals, q);
-          const lo = Math.min(...vals), hi = Math.max(...vals);
           const what = `unit ${u}: T ${t[u]} width ${width[u]} exact ${exact}`;
           expect(exact, what).to.be.at.most(t[u]!);
           expect(t[u]! - width[u]!, what).to.be.at.most(exact);
-          expect(width[u]!, what).to.be.at.most(Math.max((3 * (hi - lo)) / 1024 ** 2, 16 * 2 ** -23 * Math.abs(exact)));
-          // the mask a > T misses only values in (exact, T]: none here but where outliers stretch the
-          // range (units 0 and 5: there the bins are (max − min)/B² wide)
+          expect(width[u]!, what).to.be.at.most(4 * 2 ** -23 * Math.abs(exact)); // 3 ulps, outliers or not
+          // so the mask a > T is the exact one (it could miss only values in (exact, T])
           const above = (x: number) => vals.filter((v) => v > x).length;
-          if (u !== 0 && u !== 5) expect(above(t[u]!), what).to.equal(above(exact));
+          expect(above(t[u]!), what).to.equal(above(exact));
         }
         expect(t[1]).to.equal(Math.fround(0.7)); // constant
         expect(width[1]).to.equal(0);
@@ -119,6 +117,33 @@ describe('dissection: per-unit quantile thresholds', function () {
       expect([...uq.binWidth()]).to.deep.equal(new Array(K).fill(0));
     } finally {
       uq.destroy();
+    }
+  });
+
+  it('with 16 bins (equal widths where runs of floats would be coarser, values over 9 binades) the bound holds, and exact: true ends exact', async () => {
+    const r = rng(5);
+    const a = new Float32Array(12 * 2 * HW).map(() => r.uniform(0, 1000));
+    const bs = batchesOf(e, a, [12, 2, H, W], 5);
+    try {
+      for (const exact of [false, true]) {
+        const uq = new UnitQuantiles(e, { units: 2, quantile: 0.005, bins: 16, exact });
+        try {
+          const passes = await sweep(e, uq, bs);
+          const t = uq.thresholds(), width = uq.binWidth();
+          for (let u = 0; u < 2; u++) {
+            const want = quantileLower(unitValues(a, 12, 2, HW, u), 0.005);
+            const what = `exact ${exact}, unit ${u}: T ${t[u]} width ${width[u]} exact ${want}, sweeps ${passes.join(', ')}`;
+            expect(want, what).to.be.at.most(t[u]!);
+            expect(t[u]! - width[u]!, what).to.be.at.most(want);
+            if (exact) expect(t[u], what).to.equal(want);
+            else expect(width[u]!, what).to.be.within(0.1, 1000 / 16 ** 2);
+          }
+        } finally {
+          uq.destroy();
+        }
+      }
+    } finally {
+      for (const b of bs) e.release(b.buf);
     }
   });
 
