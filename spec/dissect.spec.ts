@@ -326,6 +326,29 @@ describe('dissection: the concept tally', function () {
     }
   });
 
+  for (const [h, w, mh, mw] of [[9, 10, 4, 3], [1, 1, 3, 4], [2, 7, 5, 5]] as const)
+    it(`equals it from ${h}×${w} maps to ${mh}×${mw} masks (cells with no mask pixel, single rows and columns)`, async () => {
+      const r = rng(h * 100 + w), n = 2, k = 3, c = 5;
+      const a = r.array(n * k * h * w, -1, 1);
+      const lab = Uint32Array.from({ length: n * 2 * mh * mw }, () => r.int(0, c));
+      const th = thresholdsWithMargin(a, [n, k, h, w], mh, mw, [0.3, 0.6, 0.9]);
+      const [b] = batchesOf(e, a, [n, k, h, w], n);
+      const t = new ConceptTally(e, { units: k, concepts: c, maskH: mh, maskW: mw, maxBatch: n, maxPlanes: 2 });
+      try {
+        t.setThresholds(th);
+        t.setLabels(lab, n, 2);
+        await e.run(t.dispatches(b!.buf, n, [n, k, h, w]));
+        await t.afterRun(n);
+        const got = await t.totals(), ref = dissectTally(a, [n, k, h, w], th, lab, 2, mh, mw, c);
+        expect([...got.intersections]).to.deep.equal([...ref.intersections]);
+        expect([...got.unitArea]).to.deep.equal([...ref.unitArea]);
+        expect(got.unitArea.some((v) => v > 0)).to.equal(true);
+      } finally {
+        t.destroy();
+        e.release(b!.buf);
+      }
+    });
+
   it('runs from a model’s injection at a conv layer', async () => {
     const r = rng(7);
     const b = new GraphBuilder([1, 2, 6, 5]);
