@@ -560,7 +560,7 @@ export class ConceptTally {
     return this.engine.readFloats(this.maximaBuf, batch * this.o.units);
   }
 
-  /** The totals so far (committed batches and whatever the GPU counters hold), exact integers. */
+  /** The totals so far, exact integers: call it after afterRun (concept areas and images count from there). */
   async totals(): Promise<TallyTotals> {
     const [i, a] = await this.readCounters();
     const intersections = this.inter.slice(), unitArea = this.area.slice();

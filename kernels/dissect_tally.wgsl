@@ -15,7 +15,10 @@
 // would evaluate N·K·maskH·maskW bilinear samples (fire9: 16·512·112² = 10^8); skipping by image
 // maximum and then by cell leaves the 4 corner reads of h·w cells per pair (a 13×13 map: 169 against
 // 12 544 pixels) plus the pixels of the few cells above the threshold. Global atomics happen only for
-// pixels in a mask (about q of them) and all hit row k of inter, which one workgroup owns at a time.
+// pixels in a mask (about q of them), and a workgroup's all hit row k of inter, shared only with the
+// workgroups of the same unit for other images. Measured on lavapipe: fire9's shape (512 units at 13×13
+// to 112×112, 3 planes, 1200 concepts, batch 16; i.i.d. ReLU data, so 61% of the pairs pass step 2)
+// in about 0.1 s, where SqueezeNet's forward pass of that batch takes some 9 s.
 // Concept areas |L_c| depend on labels alone and are counted on the CPU (engine/dissect.ts).
 override WG: u32 = 64;
 
