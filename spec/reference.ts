@@ -610,3 +610,71 @@ export function runGraphReference(graph: Graph, input: Float64Array | Float32Arr
   }
   return res;
 }
+
+// ---- network dissection (engine/dissect.ts, METHODS.md §7) ------------------------------------------
+
+/**
+ * One h×w map upsampled to outH×outW, bilinear with half-pixel centres (align_corners = false):
+ * output (y, x) samples the source at ((y + ½)·h/outH − ½, (x + ½)·w/outW − ½) clamped to the map.
+ */
+export function upsampleBilinear(map: ArrayLike<number>, h: number, w: number, outH: number, outW: number): Float64Array {
+  const out = new Float64Array(outH * outW);
+  const tap = (o: number, n: number, up: number): [number, number, number] => {
+    const s = Math.min(Math.max(((o + 0.5) * n) / up - 0.5, 0), n - 1);
+    const i0 = Math.floor(s);
+    return [i0, Math.min(i0 + 1, n - 1), s - i0];
+  };
+  for (let y = 0; y < outH; y++) {
+    const [y0, y1, ty] = tap(y, h, outH);
+    for (let x = 0; x < outW; x++) {
+      const [x0, x1, tx] = tap(x, w, outW);
+      // a + t·(b − a): exact where the corners are equal, as a constant map must stay constant
+      const top = map[y0 * w + x0]! + tx * (map[y0 * w + x1]! - map[y0 * w + x0]!);
+      const bottom = map[y1 * w + x0]! + tx * (map[y1 * w + x1]! - map[y1 * w + x0]!);
+      out[y * outW + x] = top + ty * (bottom - top);
+    }
+  }
+  return out;
+}
+
+/** np.quantile(values, 1 − q, method='lower'): the ⌊(n − 1)(1 − q)⌋-th smallest value (0-based). */
+export function quantileLower(values: ArrayLike<number>, q: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.floor((sorted.length - 1) * (1 - q))]!;
+}
+
+export interface DissectTallyRef {
+  /** units × (concepts + 1) */
+  intersections: Float64Array;
+  unitArea: Float64Array;
+  /** concepts + 1 */
+  conceptArea: Float64Array;
+  /** images × units */
+  maxima: Float64Array;
+}
+
+/**
+ * The tally, by plain loops: for each image n, unit k and label pixel p, M = S(A_nk)(p) > T_k;
+ * |M| per unit, |L_c| per concept and |M ∩ L_c| per pair, a concept counted once per pixel however many
+ * of the P label planes (labels N×P×maskH×maskW) carry it.
+ */
+export function dissectTally(act: ArrayLike<number>, shape: number[], thresholds: ArrayLike<number>, labels: ArrayLike<number>, planes: number, maskH: number, maskW: number, concepts: number): DissectTallyRef {
+  const [n, k, h, w] = shape as [number, number, number, number];
+  const hw = maskH * maskW, c1 = concepts + 1;
+  const r: DissectTallyRef = { intersections: new Float64Array(k * c1), unitArea: new Float64Array(k), conceptArea: new Float64Array(c1), maxima: new Float64Array(n * k) };
+  const conceptsAt = (i: number, p: number) => new Set(Array.from({ length: planes }, (_, l) => labels[(i * planes + l) * hw + p]!).filter((c) => c !== 0));
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < hw; p++) for (const c of conceptsAt(i, p)) r.conceptArea[c]!++;
+    for (let u = 0; u < k; u++) {
+      const map = Array.from({ length: h * w }, (_, q) => act[(i * k + u) * h * w + q]!);
+      r.maxima[i * k + u] = Math.max(...map);
+      const up = upsampleBilinear(map, h, w, maskH, maskW);
+      for (let p = 0; p < hw; p++) {
+        if (!(up[p]! > thresholds[u]!)) continue;
+        r.unitArea[u]!++;
+        for (const c of conceptsAt(i, p)) r.intersections[u * c1 + c]!++;
+      }
+    }
+  }
+  return r;
+}
