@@ -1,13 +1,14 @@
 // net2vec_grad: the gradient of Net2Vec's segmentation loss (mean over the batch's n·S pixels) with
 // respect to one weight column, for a chunk of 4 concepts: the transposed product
-// grad[c][k] = (1/(n·S)) Σ_p dz_c(p)·I_k(p), walked over unit k's set bits in unitBits [units][n][pWords]
-// (its n·pWords words are contiguous): each zero word is one load, each set bit one vec4 gather of
-// dz [Q][n·S]. One workgroup per (column k, chunk q): workgroups (units + 1) × Q. Its WG invocations
-// take words t, t + WG, … and their sums meet in a fixed tree in workgroup memory (deterministic, no
-// atomics); WG is a power of two. Column k = units is the bias: Σ_p dz_c(p) from the per-workgroup
-// sums net2vec_logits left in partials [Q][groups][loss, dz], and with it the batch's mean loss,
-// added to lossSum[c] (the running sum the host reads and clears). Rows of the padding concepts
-// (4Q > C) are written too; nothing reads them.
+// grad[c][k] = (1/(n·S)) Σ_p dz_c(p)·I_k(p), walked over unit k's set bits in unitBits
+// [units][n][pWords] (its n·pWords words are contiguous): each zero word is one load, each set bit one
+// vec4 gather of dz [Q][n·S]; a dense column would be n·S multiply-adds. One workgroup per (column k,
+// chunk q), so no two workgroups write one sum (no atomics): workgroups (units + 1) × Q. Its WG
+// invocations take words t, t + WG, … and their sums meet in a fixed tree in workgroup memory
+// (deterministic); WG is a power of two. Column k = units is the bias: Σ_p dz_c(p) from the
+// per-workgroup sums net2vec_logits left in partials [Q][groups][loss, dz], and with it the batch's
+// mean loss, added to lossSum[c] (the running sum the host reads and clears). Rows of the padding
+// concepts (4Q > C) are written too; nothing reads them.
 override WG: u32 = 64;
 
 var<workgroup> gradT: array<vec4f, WG>;
