@@ -10,13 +10,14 @@ import * as OK from '../kernels/image_opt.ts';
 import * as RI from '../kernels/rise.ts';
 import * as RF from '../kernels/roofline.ts';
 import * as DI from '../kernels/dissect.ts';
+import * as NV from '../kernels/net2vec.ts';
 import { wgsl } from '../kernels/wgsl.generated.ts';
 import { declarations, type KernelSpec } from '../kernels/spec.ts';
 import { preprocessWgsl } from '../engine/gpu.ts';
 import { GpuError } from '../engine/errors.ts';
 import { closeEngine, getEngine } from './helpers.ts';
 
-const specs = [K, RK, PK, TK, OK, RI, RF, DI].flatMap((m) => Object.values(m).filter((v): v is KernelSpec => typeof v === 'object' && v !== null && 'bindings' in v));
+const specs = [K, RK, PK, TK, OK, RI, RF, DI, NV].flatMap((m) => Object.values(m).filter((v): v is KernelSpec => typeof v === 'object' && v !== null && 'bindings' in v));
 
 after(async () => {
   await closeEngine();
