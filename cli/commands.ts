@@ -135,6 +135,40 @@ export const EVALUATE_OPTIONS = [
   { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.csv, PREFIX.json, PREFIX.png, PREFIX-curves.png (deletion, insertion) and PREFIX-randomisation.png (randomisation)' },
 ] as const satisfies readonly OptionSpec[];
 
+const CONCEPT_DATA_OPTIONS = [
+  { name: 'data', type: 'path', repeatable: true, arg: 'DIR', help: 'a concept data set: a Broden folder (index.csv, label.csv, category.csv, images/) or an ADE20K folder (NAME.jpg, NAME_seg.png, NAME.json); repeat for more' },
+  { name: 'images', type: 'path', repeatable: true, arg: 'DIR_OR_FILES', help: "any photos (PNG or JPEG, or folders of them), labelled per pixel with Broden's eleven colour names (nearest prototype in CIELAB)" },
+  { name: 'colours', type: 'flag', help: "also label --data's images with the colour names" },
+  { name: 'maskSize', type: 'string', arg: 'S|HxW', help: "the labels' resolution the units' maps are upsampled to (default: the data set's, 112 for --images)" },
+  { name: 'limit', type: 'int', min: 1, max: 100000000, arg: 'N', help: 'the first N images of each --data folder and of --images' },
+  { name: 'quantile', type: 'number', default: 0.005, min: 0, max: 1, exclusive: true, help: "the top fraction of each unit's activations over the data set its mask keeps (NetDissect's 0.005)" },
+  { name: 'batch', type: 'int', min: 1, max: 4096, arg: 'N', help: 'images per model run (default: what fits, at most 16)' },
+  { name: 'bins', type: 'int', default: 1024, min: 16, max: 65536, help: "histogram bins of each quantile pass: thresholds are exact to (max − min) / bins² of the unit's range" },
+] as const satisfies readonly OptionSpec[];
+
+export const DISSECT_OPTIONS = [
+  ...MODEL_OPTIONS,
+  { name: 'layer', type: 'string', required: true, arg: 'L[,L2,...]', help: "the conv layers (or values) whose units are dissected, comma-separated" },
+  ...CONCEPT_DATA_OPTIONS, ...PREPROCESS_OPTIONS,
+  { name: 'iou', type: 'number', default: 0.04, min: 0, max: 1, help: "a unit whose best concept's IoU exceeds this is a detector (NetDissect's 0.04)" },
+  { name: 'top', type: 'int', default: 5, min: 1, max: 64, help: "images per unit's strip (its highest maximum activations)" },
+  { name: 'strips', type: 'enum', values: ['all', 'detectors', 'none'], default: 'all', help: "which units get a strip PNG in PREFIX-units/LAYER/" },
+  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: "writes PREFIX.csv and PREFIX.json (per unit: concept, category, IoU, threshold), PREFIX.png (detectors per category per layer), PREFIX-LAYER-best.png and PREFIX-units/LAYER/unit-K.png (top images with the unit's mask)" },
+] as const satisfies readonly OptionSpec[];
+
+export const NET2VEC_OPTIONS = [
+  ...MODEL_OPTIONS,
+  { name: 'layer', type: 'string', required: true, arg: 'L', help: 'the conv layer (or value) whose units are combined' },
+  ...CONCEPT_DATA_OPTIONS, ...PREPROCESS_OPTIONS,
+  { name: 'concepts', type: 'string', arg: 'C1,C2,...', help: 'the concepts to learn, by name (default: every concept in at least two training images and one held-out image)' },
+  { name: 'variant', type: 'enum', values: ['segmentation', 'classification'], default: 'segmentation', help: 'per-pixel masks (set IoU) or per-image presence (accuracy)' },
+  { name: 'epochs', type: 'int', default: 30, min: 1, max: 10000, help: 'passes over the training images' },
+  { name: 'lr', type: 'number', min: 0, exclusive: true, help: "Adam's step size (default: the trainer's)" },
+  { name: 'holdout', type: 'number', default: 0.2, min: 0, max: 1, exclusive: true, help: "the share of images held out for the IoU when the data set has no split column (every ⌈1/share⌉-th image)" },
+  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'the order the training images are shuffled in, per epoch' },
+  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: "writes PREFIX.npy (the concepts' weight vectors), PREFIX.csv (held-out IoU beside the best single unit's), PREFIX-similarity.csv (cosine similarities), PREFIX.json, PREFIX.png" },
+] as const satisfies readonly OptionSpec[];
+
 export const SERVE_OPTIONS = [
   { name: 'port', type: 'int', default: 8080, min: 0, max: 65535, help: 'the port on 127.0.0.1 (0: any free one)' },
 ] as const satisfies readonly OptionSpec[];
@@ -164,6 +198,8 @@ export const COMMANDS: readonly Command[] = [
   { name: 'patch-model', summary: "prediction difference analysis's patch model, built once per window size from real images", options: PATCH_MODEL_OPTIONS, run: async (a) => (await import('./pda.ts')).patchModelCommand(a) },
   { name: 'train', summary: 'train LeNet-ReLU on MNIST with Loupe\'s own kernels and write it as ONNX', options: TRAIN_OPTIONS, run: async (a) => (await import('./train.ts')).train(a) },
   { name: 'evaluate', summary: 'score explanation methods: deletion and insertion AUC (Petsiuk et al.), the pointing game, the randomisation test, infidelity and max-sensitivity (Yeh et al.), completeness, per image and per method: PREFIX.csv, PREFIX.json (with the curves), PREFIX.png, PREFIX-curves.png', options: EVALUATE_OPTIONS, run: async (a) => (await import('./evaluate.ts')).evaluateCommand(a) },
+  { name: 'dissect', summary: 'network dissection (Bau et al.): the concept each unit of a conv layer detects, thresholds and IoU tallies on the GPU over a concept data set (Broden, ADE20K, or the colour names of any photos)', options: DISSECT_OPTIONS, run: async (a) => (await import('./dissect.ts')).dissectCommand(a) },
+  { name: 'net2vec', summary: "Net2Vec (Fong & Vedaldi): per concept a weight vector over a layer's units, learned on the GPU; held-out IoU beside the best single unit's, the embeddings and their similarities", options: NET2VEC_OPTIONS, run: async (a) => (await import('./dissect.ts')).net2vecCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
   { name: 'tune', summary: "measure the conv kernels' tilings (GEMM workgroup size, subgroups, GEMM or Winograd) per shape class on this adapter and cache the fastest (used with LOUPE_TUNE=on)", options: TUNE_OPTIONS, run: async (a) => (await import('./tune.ts')).tuneCommand(a) },
   { name: 'bench', summary: 'the adapter\'s measured roofline, then kernel, model and explainer timings as shares of it, against onnxruntime-node and TensorFlow.js WebGPU in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },

@@ -89,6 +89,7 @@ export function plannedFiles(prefix: string, method: string, o: Record<string, u
   const set = (p: string) => ['png', 'npy', 'json'].map((x) => `${p}.${x}`);
   const files = set(prefix);
   if (method === 'invert') files.push(`${prefix}.csv`, `${prefix}-curve.png`);
+  if (method === 'dissect') files.push(`${prefix}-summary.png`);
   if (method === 'pda') {
     if (o.node === 'both') files.push(...set(`${prefix}-logit`));
     if (typeof o.layer === 'string') files.push(...set(`${prefix}-${o.layer.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '') || 'layer'}`));

@@ -23,6 +23,8 @@ import { maxAbs, type ExplainInputs, type Explanation, type Progress, type Tenso
 import { integratedGradients, inputTimesGradient, baselines, baselineName } from './integrated.ts';
 import { smoothGrad } from './smoothgrad.ts';
 import { lrp, LRP_RULES, LRP_FIRST } from './lrp.ts';
+import { dissect, dissectionExplanation, inputImages } from './dissect.ts';
+import { colourConcepts } from '../loaders/colour-concepts.ts';
 
 export type { ExplainInputs, Explanation, Progress };
 
@@ -802,6 +804,25 @@ export const explainers: readonly ExplainerEntry[] = [
           layers: r.layers.map((L) => ({ layer: L.layer, op: L.op, rule: L.rule, out: L.out, in: L.in, gap: L.gap, relativeGap: L.gap.map((g, i) => (r.scores[i] ? g / Math.abs(r.scores[i]!) : null)) })),
         }),
       };
+    },
+  }),
+  define({
+    name: 'dissect', title: 'Network dissection', summary: "the colour concept each unit of a conv layer detects over the given images (Bau et al.; loupe dissect: Broden, ADE20K)", inputs: 'batch',
+    options: [
+      { name: 'layer', type: 'layer', required: true, help: 'the conv layer whose units are dissected' },
+      { name: 'quantile', type: 'number', default: 0.005, min: 0, max: 1, exclusive: true, help: "the top fraction of each unit's activations over the images its mask keeps (NetDissect's 0.005)" },
+      { name: 'iou', type: 'number', default: 0.04, min: 0, max: 1, help: "a unit whose best concept's IoU exceeds this is a detector (NetDissect's 0.04)" },
+      { name: 'maskSize', type: 'int', default: 56, min: 1, max: 1024, help: "the colour labels' resolution (per side) the units' maps are upsampled to" },
+      { name: 'top', type: 'int', default: 4, min: 1, max: 64, help: "images per unit's strip" },
+    ],
+    async explain(j, o) {
+      const images = inputImages(j.x, j.batch, j.c, j.h, j.w, j.preprocess);
+      const set = colourConcepts(images.map((img, i) => ({ name: j.names[i]!, image: () => img })), o.maskSize);
+      const per = j.c * j.h * j.w;
+      const d = await dissect(j.model, { ...set, source: `colour names of ${j.batch} image${j.batch === 1 ? '' : 's'}` }, {
+        layers: [o.layer], quantile: o.quantile, iou: o.iou, top: o.top, preprocess: { ...j.preprocess, channels: j.c }, input: (i) => j.x.subarray(i * per, (i + 1) * per),
+      }, j.progress && ((_stage, done, total) => j.progress!(done, total)), j.signal);
+      return dissectionExplanation(d, j.names, parameters(o));
     },
   }),
 ];

@@ -74,3 +74,50 @@ export function resizeLabels(map: Uint16Array, h: number, w: number, outH: numbe
   }
   return out;
 }
+
+/**
+ * Several sets as one (a Broden folder and the colour names of some photos, say): concepts with the
+ * same category and name become one, ids are renumbered in first-seen order and every map and
+ * image-level label is rewritten; categories keep their first-seen order.
+ */
+export function mergeConceptSets(sets: ConceptSet[], source = sets.map((s) => s.source).join(' + ')): ConceptSet {
+  if (sets.length === 1) return sets[0]!;
+  const concepts: Concept[] = [];
+  const byKey = new Map<string, number>();
+  const categories: string[] = [];
+  const samples: ConceptSample[] = [];
+  for (const set of sets) {
+    const remap = new Uint16Array(set.concepts.length + 1);
+    for (const c of set.concepts) {
+      const key = `${c.category}\u0000${c.name}`;
+      let id = byKey.get(key);
+      if (id === undefined) {
+        id = concepts.length + 1;
+        if (id > 65535) throw new ShapeError(`${source}: more than 65535 concepts`);
+        concepts.push({ id, name: c.name, category: c.category });
+        byKey.set(key, id);
+      }
+      remap[c.id] = id;
+    }
+    for (const cat of set.categories) if (!categories.includes(cat)) categories.push(cat);
+    for (const s of set.samples)
+      samples.push({ ...s, maps: s.maps.map((m) => m.map((v) => remap[v]!)), whole: s.whole.map((v) => remap[v]!) });
+  }
+  return { source, concepts, categories, samples };
+}
+
+/** A set with one more label map per sample (e.g. its colour names), the extra set's concepts merged in. */
+export function addPlanes(set: ConceptSet, extra: ConceptSet): ConceptSet {
+  if (extra.samples.length !== set.samples.length) throw new ShapeError(`${extra.source}: ${extra.samples.length} samples for the ${set.samples.length} of ${set.source}`);
+  const merged = mergeConceptSets([set, { ...extra, samples: [] }], `${set.source} + ${extra.source}`);
+  const remap = new Uint16Array(extra.concepts.length + 1);
+  for (const c of extra.concepts) remap[c.id] = merged.concepts.find((m) => m.category === c.category && m.name === c.name)!.id;
+  return {
+    ...merged,
+    samples: merged.samples.map((s, i) => {
+      const e = extra.samples[i]!;
+      const maps = e.maps.map((m) => resizeLabels(m.map((v) => remap[v]!), e.height, e.width, s.height, s.width));
+      return { ...s, maps: [...s.maps, ...maps], whole: [...s.whole, ...e.whole.map((v) => remap[v]!)] };
+    }),
+  };
+}

@@ -4,6 +4,8 @@
 // same figures onto canvases. No Node modules.
 import type { RGBAImage } from '../loaders/image.ts';
 import type { ExplainInputs, Explanation, Tensor } from '../explainers/explanation.ts';
+import { dissectionOf } from '../explainers/dissect.ts';
+import { bestUnitsSheet, dissectionSummary } from './dissect.ts';
 import { renderSigned, renderSequential, overlay, montage, tensorToImage, topMask, renderMask, maxAbs, createImage, drawText, type MontageCell } from './render.ts';
 
 /** What the figures show besides the explanation: the inputs it explained and the model's name. */
@@ -322,6 +324,14 @@ export const FIGURES: Record<string, Builder> = {
   'etalon-figure11': etalonFigure11,
   maxout,
   invert,
+  dissect: (e, ctx) => {
+    const d = dissectionOf(e);
+    const shown = shownImages(ctx);
+    return [
+      { suffix: '', image: bestUnitsSheet(d, d.layers[0]!, (s) => shown[s]!) },
+      { suffix: 'summary', image: dissectionSummary(d, ctx.model ?? 'model') },
+    ];
+  },
 };
 
 /** The figures of an explanation: its main montage first, then its parts' and extras. */

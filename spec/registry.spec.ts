@@ -88,7 +88,7 @@ describe('option schemas', () => {
   });
 
   it('every method is declared completely, and no method option shadows a common explain option', () => {
-    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad', 'lrp']);
+    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad', 'lrp', 'dissect']);
     const common = new Set<string>(EXPLAIN_OPTIONS.map((s) => s.name));
     for (const e of explainers) {
       expect(e.title, e.name).to.be.a('string').and.not.equal('');
@@ -240,6 +240,15 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
       expect(layers.at(-1)).to.include({ op: 'conv', rule: 'zb' }); // the first conv, met last
       expect((e.meta.conservation as { logit: number }[])[0]!.logit).to.equal((e.meta.scores as number[])[0]);
     }, ['']],
+    ['dissect', () => ({ layer: 'conv1', maskSize: 28, top: 1, quantile: 0.05 }), (e) => {
+      // the digit's colour names (black ground, white stroke) against conv1's 20 units
+      const d = e.meta.dissection as { layers: { units: { unit: number; concept: string; iou: number; detector: boolean }[] }[]; concepts: { name: string; pixels: number }[] };
+      expect(d.layers[0]!.units).to.have.length(20);
+      expect(d.concepts.filter((c) => c.pixels > 0).map((c) => c.name)).to.include.members(['black', 'white']);
+      expect(e.tensors.iou0!.shape).to.deep.equal([20, d.concepts.length + 1]);
+      expect(e.tensors.topMaps0!.shape).to.deep.equal([20, 1, 24, 24]);
+      expect(d.layers[0]!.units.some((u) => u.detector && (u.concept === 'white' || u.concept === 'black'))).to.equal(true);
+    }, ['', 'summary']],
   ];
   for (const [name, options, check, suffixes] of cases) {
     it(`${name}: run() gives maps and JSON-able metadata, reports progress, and its figures draw`, async () => {
