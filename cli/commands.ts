@@ -169,6 +169,20 @@ export const NET2VEC_OPTIONS = [
   { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: "writes PREFIX.npy (the concepts' weight vectors), PREFIX.csv (held-out IoU beside the best single unit's), PREFIX-similarity.csv (cosine similarities), PREFIX.json, PREFIX.png" },
 ] as const satisfies readonly OptionSpec[];
 
+export const ATTACK_OPTIONS = [
+  ...MODEL_OPTIONS, ...INPUT_OPTIONS, ...PREPROCESS_OPTIONS, LABELS_OPTION,
+  { name: 'method', type: 'enum', values: ['fgsm', 'pgd'], default: 'fgsm', help: 'FGSM (one signed-gradient step of ε, Goodfellow et al.) or PGD (steps of α projected on the ε-ball, Madry et al.)' },
+  { name: 'eps', type: 'number', default: 0.03, min: 0, max: 1, exclusive: true, help: "the L∞ budget, a fraction of the pixel range (0.03 ≈ 8/255, ImageNet's usual; MNIST's is 0.1-0.3)" },
+  { name: 'steps', type: 'int', default: 10, min: 1, max: 100000, help: 'PGD: the steps' },
+  { name: 'alpha', type: 'number', min: 0, max: 1, exclusive: true, help: "PGD: the step, a fraction of the pixel range (default 2.5·ε/steps)" },
+  { name: 'target', type: 'string', arg: 'K[,K2,...]', help: 'targeted: push each image towards this class (one for all, or one per image; numbers or --labels names); default: untargeted, away from the class the model gives the clean image' },
+  { name: 'randomStart', type: 'flag', help: 'PGD: start from a uniform random point of the ε-ball' },
+  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "PGD's random start" },
+  { name: 'layers', type: 'string', arg: 'L1,L2,...', help: 'layers whose most changed feature map is shown clean and adversarial, with the relative activation change of each layer' },
+  { name: 'explain', type: 'enum', values: ['saliency', 'guided-backprop', 'gradcam', 'gradcampp', 'layercam', 'eigencam', 'ig', 'input-x-gradient', 'lrp', 'smoothgrad', 'rise', 'occlusion'], help: 'explain the clean and the adversarial image with this method (its default options), side by side' },
+  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.png (the figure), PREFIX.npy (the adversarial images, network units) and PREFIX.json (classes, probabilities, L∞, layer changes)' },
+] as const satisfies readonly OptionSpec[];
+
 export const SERVE_OPTIONS = [
   { name: 'port', type: 'int', default: 8080, min: 0, max: 65535, help: 'the port on 127.0.0.1 (0: any free one)' },
 ] as const satisfies readonly OptionSpec[];
@@ -200,6 +214,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'evaluate', summary: 'score explanation methods: deletion and insertion AUC (Petsiuk et al.), the pointing game, the randomisation test, infidelity and max-sensitivity (Yeh et al.), completeness, per image and per method: PREFIX.csv, PREFIX.json (with the curves), PREFIX.png, PREFIX-curves.png', options: EVALUATE_OPTIONS, run: async (a) => (await import('./evaluate.ts')).evaluateCommand(a) },
   { name: 'dissect', summary: 'network dissection (Bau et al.): the concept each unit of a conv layer detects, thresholds and IoU tallies on the GPU over a concept data set (Broden, ADE20K, or the colour names of any photos)', options: DISSECT_OPTIONS, run: async (a) => (await import('./dissect.ts')).dissectCommand(a) },
   { name: 'net2vec', summary: "Net2Vec (Fong & Vedaldi): per concept a weight vector over a layer's units, learned on the GPU; held-out IoU beside the best single unit's, the embeddings and their similarities", options: NET2VEC_OPTIONS, run: async (a) => (await import('./dissect.ts')).net2vecCommand(a) },
+  { name: 'attack', summary: 'adversarial examples (FGSM, PGD; L∞, targeted or not) of a batch on the GPU, and what they change inside: feature maps and explanations of the clean and the adversarial image', options: ATTACK_OPTIONS, run: async (a) => (await import('./attack.ts')).attackCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
   { name: 'tune', summary: "measure the conv kernels' tilings (GEMM workgroup size, subgroups, GEMM or Winograd) per shape class on this adapter and cache the fastest (used with LOUPE_TUNE=on)", options: TUNE_OPTIONS, run: async (a) => (await import('./tune.ts')).tuneCommand(a) },
   { name: 'bench', summary: 'the adapter\'s measured roofline, then kernel, model and explainer timings as shares of it, against onnxruntime-node and TensorFlow.js WebGPU in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },
