@@ -59,7 +59,7 @@ function conceptSet(o: { data?: string[]; images?: string[]; colours: boolean; m
   const sets: ConceptSet[] = [];
   for (const d of o.data ?? []) {
     const s = readConceptFolder(d, o.limit);
-    sets.push(o.colours ? addPlanes(s, colourConcepts(s.samples, size)) : s);
+    sets.push(o.colours ? addPlanes(s, { ...colourConcepts(s.samples, size), source: 'their colour names' }) : s);
   }
   if (o.images?.length) {
     let files = imageFiles(o.images);

@@ -12,6 +12,8 @@
 // the strips: units × top × h × w floats. Returns numbers, never files.
 import type { Model } from '../engine/runner.ts';
 import type { Preprocess } from '../engine/ir.ts';
+import type { Injection } from '../engine/plan.ts';
+import { Model as ModelClass } from '../engine/runner.ts';
 import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts';
 import { inferShapes } from '../engine/shapes.ts';
 import { ConceptTally, UnitQuantiles, iouTable, labelPlanes } from '../engine/dissect.ts';
@@ -37,6 +39,8 @@ export interface DissectOptions {
   top: number;
   /** how an image becomes the network's input */
   preprocess: Preprocess & { channels: number };
+  /** the layer's maps are kept for the later sweeps while all of them fit in this many bytes (default 256 MiB; 0: the network runs every sweep) */
+  cacheBytes?: number;
   /** the network's input of sample i when the caller has it already (the registry's batch), instead of preprocessing `image()` */
   input?: (sample: number) => Float32Array;
 }
@@ -145,6 +149,49 @@ export class InputStream {
   }
 }
 
+/**
+ * A layer's maps of any batch of the data set, with GPU work injected right after they are made.
+ * The first time an image goes through, the whole network runs (and the maps are read back, since a
+ * run needs an output); when every image's maps fit in `budget` bytes they are kept, and later
+ * sweeps (the quantile's next passes, the tally, Net2Vec's epochs) run them through a one-node
+ * replay graph instead of the network (a leaky ReLU of slope 1: an exact copy, so the injection
+ * sees the same values in a buffer of its own). A Broden-sized set is simply run again each sweep.
+ */
+export class LayerStream {
+  private readonly cache = new Map<number, Float32Array>();
+  private readonly keep: boolean;
+  private replay?: Model;
+  private readonly per: number;
+  constructor(private readonly model: Model, private readonly value: string, private readonly shape: [number, number, number], private readonly inputs: InputStream, samples: number, budget = 256 * 2 ** 20) {
+    this.per = shape[0] * shape[1] * shape[2];
+    this.keep = samples * this.per * 4 <= budget;
+  }
+
+  /** Runs the batch `b` (sample indices) with `dispatches` injected on the layer's maps; returns the maps (batch × K × h × w). */
+  async run(b: number[], key: string, dispatches: Injection['dispatches']): Promise<Float32Array> {
+    if (this.keep && b.every((i) => this.cache.has(i))) {
+      this.replay ??= new ModelClass(this.model.engine, {
+        name: 'replay', format: 'onnx', input: { name: 'maps', shape: [-1, ...this.shape] }, outputs: ['copy'], params: new Map(),
+        nodes: [{ name: 'copy', op: 'leakyrelu', inputs: ['maps'], outputs: ['copy'], attrs: { alpha: 1 } }],
+      });
+      const x = new Float32Array(b.length * this.per);
+      b.forEach((i, j) => x.set(this.cache.get(i)!, j * this.per));
+      await this.replay.run(x, b.length, { outputs: ['copy'], inject: { value: 'copy', key, dispatches } });
+      return x;
+    }
+    const res = await this.model.run(this.inputs.batch(b), b.length, { outputs: [this.value], inject: { value: this.value, key, dispatches } });
+    const acts = res.get(this.value)!.data;
+    if (this.keep) b.forEach((i, j) => this.cache.set(i, acts.slice(j * this.per, (j + 1) * this.per)));
+    return acts;
+  }
+
+  destroy(): void {
+    this.replay?.destroy();
+    this.replay = undefined;
+    this.cache.clear();
+  }
+}
+
 /** Splits 0…n−1 into consecutive batches of at most `size`. */
 export function batches(indices: number[], size: number): number[][] {
   const out: number[][] = [];
@@ -172,7 +219,7 @@ export const maxPlanes = (samples: ConceptSample[]) => Math.max(1, ...samples.ma
  * UnitQuantiles: range, histogram and refine passes, each a sweep over the data).
  */
 export async function unitThresholds(
-  model: Model, value: string, shape: [number, number, number], inputs: InputStream, indices: number[], n: number,
+  model: Model, shape: [number, number, number], stream: LayerStream, indices: number[], n: number,
   o: { quantile: number; bins?: number }, tick: (stage: string) => void, signal?: AbortSignal,
 ): Promise<{ thresholds: Float32Array; binWidth: Float32Array; passes: number }> {
   const q = new UnitQuantiles(model.engine, { units: shape[0], quantile: o.quantile, bins: o.bins });
@@ -180,11 +227,10 @@ export async function unitThresholds(
     let passes = 0;
     for (;;) {
       const key = uniqueKey(`dissect:${q.pass}`);
-      const stage = `${q.pass} pass`;
       for (const b of batches(indices, n)) {
         throwIfCancelled(signal, 'dissect');
-        await model.run(inputs.batch(b), b.length, { outputs: [value], inject: { value, key, dispatches: (buf, batch, s) => q.dispatches(buf, batch, s) } });
-        tick(stage);
+        await stream.run(b, key, (buf, batch, s) => q.dispatches(buf, batch, s));
+        tick('thresholds');
       }
       passes++;
       if (await q.finishPass()) break;
@@ -242,8 +288,9 @@ export async function dissect(model: Model, set: ConceptSet, o: DissectOptions, 
     const tl = performance.now();
     const n = sizes[li]!;
     const [K, lh, lw] = L.shape;
-    const tick = (stage: string) => progress?.(`${L.layer}: ${stage}`, ++done, total);
-    const { thresholds, binWidth, passes } = await unitThresholds(model, L.value, L.shape, inputs, all, n, o, tick, signal);
+    const tick = () => progress?.(L.layer, ++done, total);
+    const stream = new LayerStream(model, L.value, L.shape, inputs, all.length, o.cacheBytes);
+    const { thresholds, binWidth, passes } = await unitThresholds(model, L.shape, stream, all, n, o, tick, signal);
     done += (3 - passes) * Math.ceil(all.length / n); // passes UnitQuantiles did not need
     const tally = new ConceptTally(model.engine, { units: K, concepts: C, maskH, maskW, maxBatch: n, maxPlanes: planes });
     const top = o.top, lhw = lh * lw;
@@ -257,8 +304,7 @@ export async function dissect(model: Model, set: ConceptSet, o: DissectOptions, 
         throwIfCancelled(signal, 'dissect');
         const lab = labelPlanes(b.map((i) => set.samples[i]!), maskH, maskW);
         tally.setLabels(lab.data, b.length, lab.planes);
-        const res = await model.run(inputs.batch(b), b.length, { outputs: [L.value], inject: { value: L.value, key, dispatches: (buf, batch, s) => tally.dispatches(buf, batch, s) } });
-        const acts = res.get(L.value)!.data;
+        const acts = await stream.run(b, key, (buf, batch, s) => tally.dispatches(buf, batch, s));
         const maxima = await tally.imageMaxima(b.length);
         await tally.afterRun(b.length);
         // keep each unit's top images (highest maximum first) and their maps at the layer's resolution
@@ -279,7 +325,7 @@ export async function dissect(model: Model, set: ConceptSet, o: DissectOptions, 
             if (at < top) topMaps.set(acts.subarray((j * K + k) * lhw, (j * K + k + 1) * lhw), base + at * lhw);
           }
         }
-        tick('tally');
+        tick();
       }
       const totals = await tally.totals();
       const iou = iouTable(totals, K, C);
@@ -311,6 +357,7 @@ export async function dissect(model: Model, set: ConceptSet, o: DissectOptions, 
       }
     } finally {
       tally.destroy();
+      stream.destroy();
     }
   }
   throw new ArgumentError('dissect: no layer'); // unreachable: checkDissectOptions refuses an empty list
@@ -321,16 +368,37 @@ export async function dissect(model: Model, set: ConceptSet, o: DissectOptions, 
  * centres, clamped (the convention of engine/dissect.ts), then > threshold. For figures.
  */
 export function unitMask(map: Float32Array, h: number, w: number, outH: number, outW: number, threshold: number): Uint8Array {
+  const up = upsampleMap(map, h, w, outH, outW);
   const out = new Uint8Array(outH * outW);
+  for (let i = 0; i < out.length; i++) out[i] = up[i]! > threshold ? 1 : 0;
+  return out;
+}
+
+/**
+ * A map upsampled bilinearly with half-pixel centres, clamped, computed as kernels/lib/bilinear.wgsl
+ * does (source taps from exact integers, the mix a + t·(b − a) in float32), so a figure's mask is the
+ * tally's.
+ */
+export function upsampleMap(map: Float32Array, h: number, w: number, outH: number, outW: number): Float32Array {
+  const f = Math.fround;
+  const tap = (o: number, inSize: number, outSize: number): [number, number, number] => {
+    const num = (2 * o + 1) * inSize - outSize;
+    if (num <= 0) return [0, Math.min(1, inSize - 1), 0];
+    const den = 2 * outSize;
+    const i0 = Math.floor(num / den);
+    if (i0 >= inSize - 1) return [inSize - 1, inSize - 1, 0];
+    return [i0, i0 + 1, f((num % den) / den)];
+  };
+  const xs = Array.from({ length: outW }, (_, x) => tap(x, w, outW));
+  const out = new Float32Array(outH * outW);
   for (let y = 0; y < outH; y++) {
-    const sy = Math.min(h - 1, Math.max(0, ((y + 0.5) * h) / outH - 0.5));
-    const y0 = Math.floor(sy), y1 = Math.min(h - 1, y0 + 1), fy = sy - y0;
+    const [y0, y1, ty] = tap(y, h, outH);
     for (let x = 0; x < outW; x++) {
-      const sx = Math.min(w - 1, Math.max(0, ((x + 0.5) * w) / outW - 0.5));
-      const x0 = Math.floor(sx), x1 = Math.min(w - 1, x0 + 1), fx = sx - x0;
-      const top = map[y0 * w + x0]! * (1 - fx) + map[y0 * w + x1]! * fx;
-      const bot = map[y1 * w + x0]! * (1 - fx) + map[y1 * w + x1]! * fx;
-      out[y * outW + x] = top * (1 - fy) + bot * fy > threshold ? 1 : 0;
+      const [x0, x1, tx] = xs[x]!;
+      const a00 = map[y0 * w + x0]!, a01 = map[y0 * w + x1]!, a10 = map[y1 * w + x0]!, a11 = map[y1 * w + x1]!;
+      const top = f(a00 + f(tx * f(a01 - a00)));
+      const bottom = f(a10 + f(tx * f(a11 - a10)));
+      out[y * outW + x] = f(top + f(ty * f(bottom - top)));
     }
   }
   return out;

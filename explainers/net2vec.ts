@@ -12,7 +12,7 @@ import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
 import { ConceptTally, iouTable, labelPlanes } from '../engine/dissect.ts';
 import { Net2VecTrainer } from '../engine/net2vec.ts';
 import { checkConceptSet, type ConceptSet } from '../loaders/concepts.ts';
-import { batches, conceptPixels, InputStream, layerMaps, maskSizeOf, maxPlanes, uniqueKey, unitThresholds, type DissectOptions, type DissectProgress } from './dissect.ts';
+import { batches, conceptPixels, InputStream, LayerStream, layerMaps, maskSizeOf, maxPlanes, uniqueKey, unitThresholds, type DissectOptions, type DissectProgress } from './dissect.ts';
 
 export interface Net2VecOptions {
   layer: string;
@@ -157,8 +157,9 @@ export async function net2vec(model: Model, set: ConceptSet, o: Net2VecOptions, 
   const total = 3 * nTrain + o.epochs * nTrain + 2 * nHeld;
   let done = 0;
   const tick = (stage: string) => progress?.(`${o.layer}: ${stage}`, ++done, total);
+  const stream = new LayerStream(model, value, shape, inputs, set.samples.length);
 
-  const { thresholds, passes } = await unitThresholds(model, value, shape, inputs, train, n, { quantile: o.quantile, bins: o.bins }, tick, signal);
+  const { thresholds, passes } = await unitThresholds(model, shape, stream, train, n, { quantile: o.quantile, bins: o.bins }, () => tick('thresholds'), signal);
   done += (3 - passes) * nTrain;
   const planes = maxPlanes(set.samples);
   const trainer = new Net2VecTrainer(model.engine, { units: K, concepts: ids, maskH, maskW, maxBatch: n, maxPlanes: planes, variant: o.variant, lr: o.lr, alpha });
@@ -174,8 +175,8 @@ export async function net2vec(model: Model, set: ConceptSet, o: Net2VecOptions, 
         throwIfCancelled(signal, 'net2vec');
         const lab = labelPlanes(b.map((i) => set.samples[i]!), maskH, maskW);
         trainer.setLabels(lab.data, b.length, lab.planes);
-        await model.run(inputs.batch(b), b.length, { outputs: [value], inject: { value, key: trainKey, dispatches: (buf, batch, s) => trainer.dispatches(buf, batch, s, 'train') } });
-        tick(`epoch ${e + 1}/${o.epochs}`);
+        await stream.run(b, trainKey, (buf, batch, s) => trainer.dispatches(buf, batch, s, 'train'));
+        tick('training');
       }
       loss.set(await trainer.loss(), e * ids.length);
     }
@@ -186,8 +187,8 @@ export async function net2vec(model: Model, set: ConceptSet, o: Net2VecOptions, 
       throwIfCancelled(signal, 'net2vec');
       const lab = labelPlanes(b.map((i) => set.samples[i]!), maskH, maskW);
       trainer.setLabels(lab.data, b.length, lab.planes);
-      await model.run(inputs.batch(b), b.length, { outputs: [value], inject: { value, key: evalKey, dispatches: (buf, batch, s) => trainer.dispatches(buf, batch, s, 'evaluate') } });
-      tick('held-out (learned)');
+      await stream.run(b, evalKey, (buf, batch, s) => trainer.dispatches(buf, batch, s, 'evaluate'));
+      tick('held-out');
     }
     const ev = await trainer.evaluation();
     const tallyKey = uniqueKey('net2vec:tally');
@@ -195,9 +196,9 @@ export async function net2vec(model: Model, set: ConceptSet, o: Net2VecOptions, 
       throwIfCancelled(signal, 'net2vec');
       const lab = labelPlanes(b.map((i) => set.samples[i]!), maskH, maskW);
       tally.setLabels(lab.data, b.length, lab.planes);
-      await model.run(inputs.batch(b), b.length, { outputs: [value], inject: { value, key: tallyKey, dispatches: (buf, batch, s) => tally.dispatches(buf, batch, s) } });
+      await stream.run(b, tallyKey, (buf, batch, s) => tally.dispatches(buf, batch, s));
       await tally.afterRun(b.length);
-      tick('held-out (single units)');
+      tick('held-out');
     }
     const iou = iouTable(await tally.totals(), K, C);
     const weights = await trainer.weights();
@@ -220,6 +221,7 @@ export async function net2vec(model: Model, set: ConceptSet, o: Net2VecOptions, 
   } finally {
     trainer.destroy();
     tally.destroy();
+    stream.destroy();
   }
 }
 

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { getEngine, runLoupe, expectOneLine } from './helpers.ts';
 import { Model } from '../engine/runner.ts';
-import { dissect, type Dissection } from '../explainers/dissect.ts';
+import { dissect, upsampleMap, type Dissection } from '../explainers/dissect.ts';
+import { upsampleBilinear } from './reference.ts';
 import { net2vec } from '../explainers/net2vec.ts';
 import { syntheticConcepts } from '../loaders/synthetic-concepts.ts';
 import { writeBroden } from '../loaders/broden.ts';
@@ -68,6 +69,18 @@ describe('dissect: planted detectors on the synthetic concepts', function () {
     });
   });
 
+  it('the later sweeps from kept maps (a one-node replay) equal the network run every sweep', async () => {
+    const model = new Model(await getEngine(), plantedDetectorGraph(SIZE));
+    try {
+      const again = await dissect(model, set, { layers: ['pool'], quantile: 0.1, iou: 0.04, top: 3, preprocess: PP, cacheBytes: 0 });
+      expect(Array.from(again.layers[0]!.iou)).to.deep.equal(Array.from(d.layers[1]!.iou));
+      expect(again.layers[0]!.units.map((u) => u.threshold)).to.deep.equal(d.layers[1]!.units.map((u) => u.threshold));
+      expect(Array.from(again.layers[0]!.topMaps)).to.deep.equal(Array.from(d.layers[1]!.topMaps));
+    } finally {
+      model.destroy();
+    }
+  });
+
   it("keeps each unit's top images, highest maximum first, with their maps", () => {
     const layer = d.layers[0]!;
     for (const u of layer.units.slice(0, 10)) {
@@ -79,6 +92,16 @@ describe('dissect: planted detectors on the synthetic concepts', function () {
       expect(Math.max(...map)).to.be.closeTo(0.05, 1e-5);
     }
     expect(images.length).to.equal(24);
+  });
+});
+
+describe("dissect: the figures' upsampling", () => {
+  it("equals the float64 reference (the tally kernel's convention) for up- and downsampling", () => {
+    for (const [h, w, oh, ow] of [[5, 6, 13, 11], [13, 13, 112, 112], [1, 1, 4, 4], [7, 3, 2, 5]] as const) {
+      const map = Float32Array.from({ length: h * w }, (_, i) => Math.sin(i * 1.7) * 3);
+      const got = upsampleMap(map, h, w, oh, ow), want = upsampleBilinear(map, h, w, oh, ow);
+      for (let i = 0; i < got.length; i++) expect(got[i]!, `${h}x${w}→${oh}x${ow} at ${i}`).to.be.closeTo(want[i]!, 1e-5);
+    }
   });
 });
 
