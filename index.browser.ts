@@ -41,3 +41,15 @@ export type { Explanation, ExplainInputs, Progress } from './explainers/explanat
 export { validateOptions, flagName, optionLines, optionUsage, parseClasses, parseRanges, type OptionSpec, type OptionContext, type FileInput } from './explainers/options.ts';
 export * from './render/render.ts';
 export { figures, drawFigure, shownImages, etalonImage, plot, type Figure, type FigureContext } from './render/figures.ts';
+// network dissection and Net2Vec (issue 16): concept data sets, the two methods, their figures
+export { checkConceptSet, resizeLabels, mergeConceptSets, addPlanes, type Concept, type ConceptSample, type ConceptSet } from './loaders/concepts.ts';
+export { colourConcepts, colourMap, rgbToLab, nearestColour, COLOUR_PROTOTYPES, COLOUR_CONCEPTS } from './loaders/colour-concepts.ts';
+export { syntheticConcepts, SYNTHETIC_PALETTE, SYNTHETIC_BACKGROUND, SYNTHETIC_CONCEPTS } from './loaders/synthetic-concepts.ts';
+export { adeConceptSet, adeScene } from './loaders/ade20k.ts';
+export { dissect, unitMask, upsampleMap, inputImages, dissectionExplanation, dissectionOf, type DissectOptions, type Dissection, type LayerDissection, type UnitDissection } from './explainers/dissect.ts';
+export { net2vec, type Net2VecOptions, type Net2VecResult, type ConceptVector } from './explainers/net2vec.ts';
+export { UnitQuantiles, ConceptTally, labelPlanes, iouTable } from './engine/dissect.ts';
+export { Net2VecTrainer } from './engine/net2vec.ts';
+export { dissectionSummary, unitStrip, bestUnitsSheet, net2vecFigure } from './render/dissect.ts';
+// adversarial examples (issue 17)
+export { attack, activationChange, lossSeed, type AttackOptions, type AttackResult } from './explainers/adversarial.ts';

@@ -72,7 +72,7 @@ export function unitStrip(d: Dissection, layer: LayerDissection, unit: number, i
     const map = layer.topMaps.subarray((unit * d.top + r) * h * w, (unit * d.top + r + 1) * h * w);
     const mask = unitMask(map, h, w, mh, mw, u.threshold);
     const base = resizeImage(image(s), cell, cell, 'bilinear');
-    return { image: renderMask(base, mask, { maskWidth: mw, maskHeight: mh, dim: 0.25 }), caption: `max ${u.topMax[r]!.toPrecision(3)}` };
+    return { image: renderMask(base, mask, { maskWidth: mw, maskHeight: mh, dim: 0.35 }), caption: `max ${u.topMax[r]!.toPrecision(3)}` };
   });
   const title = `${layer.layer} unit ${unit}: ${u.concept} (${u.category}) IoU ${u.iou.toFixed(3)}${u.detector ? '' : ' (below threshold)'}`;
   if (cells.length === 0) {
@@ -84,7 +84,7 @@ export function unitStrip(d: Dissection, layer: LayerDissection, unit: number, i
 }
 
 /** The `count` units of a layer with the highest IoU, their strips stacked. */
-export function bestUnitsSheet(d: Dissection, layer: LayerDissection, image: (sample: number) => RGBAImage, count = 12, cell = 72): RGBAImage {
+export function bestUnitsSheet(d: Dissection, layer: LayerDissection, image: (sample: number) => RGBAImage, count = 10, cell = 64): RGBAImage {
   const order = layer.units.filter((u) => u.id !== 0).sort((a, b) => b.iou - a.iou).slice(0, count);
   const strips = order.map((u) => unitStrip(d, layer, u.unit, image, cell));
   const W = Math.max(200, ...strips.map((s) => s.width));
@@ -108,13 +108,14 @@ export function net2vecFigure(r: Net2VecResult, model: string): RGBAImage {
   const bars = groupedBars(names, ['best single unit (IoU %)', seg ? 'Net2Vec (IoU %)' : 'Net2Vec (accuracy %)'], values, `${model} ${r.layer}: held-out ${seg ? 'set IoU' : 'accuracy'}, ${r.heldOut} images (trained on ${r.train})`, '%');
   const n = names.length, cellPx = 14;
   const labelW = Math.max(...names.map((s) => measureText(s).width)) + 8;
-  const table = createImage(labelW + n * cellPx + 10, 24 + labelW + n * cellPx, [255, 255, 255]);
-  drawText(table, 4, 4, 'cosine similarity of the concept vectors (blue −1, red +1)', { color: BLACK });
+  const head = ['cosine similarity of the', 'concept vectors (blue -1, red +1)'];
+  const table = createImage(Math.max(labelW + n * cellPx + 10, ...head.map((t) => measureText(t).width + 8)), 28 + n * cellPx, [255, 255, 255]);
+  head.forEach((t, i) => drawText(table, 4, 2 + 11 * i, t, { color: BLACK }));
   for (let i = 0; i < n; i++) {
-    drawText(table, 2, 24 + i * cellPx + 2, names[i]!, { color: BLACK });
+    drawText(table, 2, 26 + i * cellPx + 2, names[i]!, { color: BLACK });
     for (let j = 0; j < n; j++) {
       const col = diverging(r.similarity[i * n + j]!);
-      for (let y = 0; y < cellPx - 1; y++) for (let x = 0; x < cellPx - 1; x++) table.data.set([...col, 255], ((24 + i * cellPx + y) * table.width + labelW + j * cellPx + x) * 4);
+      for (let y = 0; y < cellPx - 1; y++) for (let x = 0; x < cellPx - 1; x++) table.data.set([...col, 255], ((26 + i * cellPx + y) * table.width + labelW + j * cellPx + x) * 4);
     }
   }
   const out = createImage(bars.width + table.width + 10, Math.max(bars.height, table.height), [255, 255, 255]);

@@ -4,7 +4,8 @@
 // grid zooms, pans and probes. No Node modules.
 import type { RGBAImage } from '../loaders/image-formats.ts';
 import type { Explanation } from '../explainers/explanation.ts';
-import { renderSequential, renderSigned, overlay } from './render.ts';
+import { renderSequential, renderSigned, overlay, renderMask } from './render.ts';
+import { dissectionOf, upsampleMap } from '../explainers/dissect.ts';
 import { shownImages, etalonImage, signalImage, pixels, slice, name, classLabel, CAM_CAPTIONS, attributionScale, type FigureContext } from './figures.ts';
 
 export interface Tile {
@@ -129,6 +130,24 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
     case 'invert': {
       const err = meta<number>(e, 'finalError');
       add('0', `inversion of ${meta(e, 'layer')}${Number.isFinite(err) ? `: error ${err.toFixed(4)}` : ''}`, name(ctx, 0), pixels(ctx, e.maps!.data));
+      break;
+    }
+    case 'dissect': {
+      // the layer's best units (highest IoU, at most 8): each of their top images where the unit's
+      // thresholded map is on, its upsampled map behind the picture for the readout
+      const d = dissectionOf(e);
+      const shown = shownImages(ctx);
+      for (const layer of d.layers) {
+        const [, lh, lw] = layer.shape;
+        const best = layer.units.filter((u) => u.id !== 0).sort((a, b) => b.iou - a.iou).slice(0, 8);
+        for (const u of best)
+          u.top.forEach((s, r) => {
+            const map = layer.topMaps.subarray((u.unit * d.top + r) * lh * lw, (u.unit * d.top + r + 1) * lh * lw);
+            const up = upsampleMap(map, lh, lw, h, w);
+            const mask = up.map((v) => (v > u.threshold ? 1 : 0));
+            add(`${layer.layer}/${u.unit}/${r}`, `${layer.layer} unit ${u.unit} · ${name(ctx, s)}`, `${layer.layer} unit ${u.unit}: ${u.concept} (${u.category}) IoU ${u.iou.toFixed(3)}`, renderMask(shown[s]!, mask, { dim: 0.35 }), up);
+          });
+      }
       break;
     }
     default:
