@@ -16,16 +16,9 @@
 // any of its 8 lanes has a hot window.)
 override WG: u32 = 64;
 
-// Bilinear source taps of output o of `outSize` from `size` (the same function as
-// kernels/lib/bilinear.wgsl): s = (o + ½)·size/outSize − ½ from an exact integer numerator,
-// clamped to [0, size − 1]; i0 = ⌊s⌋, i1 = min(i0 + 1, size − 1), f = s − i0.
-struct Taps { i0: u32, i1: u32, f: f32 }
-fn bilinearTaps(o: u32, size: u32, outSize: u32) -> Taps {
-  let num = i32((2u * o + 1u) * size) - i32(outSize);
-  let s = clamp(f32(num) / f32(2u * outSize), 0.0, f32(size - 1u));
-  let i0 = min(u32(s), size - 1u);
-  return Taps(i0, min(i0 + 1u, size - 1u), s - f32(i0));
-}
+// The bilinear taps and mix of dissection's tally (kernels/lib/bilinear.wgsl), so that Net2Vec's
+// unit masks are exactly the ones dissection counts.
+// #include "bilinear.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -42,8 +35,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var words: array<u32, 32>; // unit c's bits over the 32 pixels (zero-initialised)
   for (var b = 0u; b < pixels; b++) {
     let p = g * 32u + b;
-    let ty = bilinearTaps(p / u.maskW, u.h, u.maskH);
-    let tx = bilinearTaps(p % u.maskW, u.w, u.maskW);
+    let ty = bilinearTap(p / u.maskW, u.h, u.maskH);
+    let tx = bilinearTap(p % u.maskW, u.w, u.maskW);
     let o00 = ty.i0 * u.w + tx.i0;
     let o01 = ty.i0 * u.w + tx.i1;
     let o10 = ty.i1 * u.w + tx.i0;
@@ -51,9 +44,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     var bits = 0u;
     for (var c = 0u; c < units; c++) {
       let base = (img * u.units + k0 + c) * hw;
-      let top = mix(act[base + o00], act[base + o01], tx.f);
-      let bottom = mix(act[base + o10], act[base + o11], tx.f);
-      if (mix(top, bottom, ty.f) > thresholds[k0 + c]) {
+      if (bilinearMix(act[base + o00], act[base + o01], act[base + o10], act[base + o11], ty.t, tx.t) > thresholds[k0 + c]) {
         bits |= 1u << c;
         words[c] |= 1u << b;
       }
