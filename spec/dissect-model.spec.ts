@@ -157,6 +157,26 @@ describe('loupe dissect and loupe net2vec on a Broden folder', function () {
     expectOneLine(runLoupe(['net2vec', '--model', onnx, '--data', broden, '--layer', 'detect', '--concepts', 'red', '--out', join(dir, 'x')]), /"red" appears in none of the 4 held-out images/);
     expect(existsSync(join(dir, 'x.csv'))).to.equal(false);
   });
+
+  it('a broken Broden folder: one line naming the file, nothing written', () => {
+    const bad = join(dir, 'bad');
+    const { set, images } = syntheticConcepts({ count: 4, size: SIZE, seed: 5 });
+    const files = writeBroden(set, images);
+    const write = (over: Map<string, Uint8Array>) => {
+      for (const [p, bytes] of over) {
+        mkdirSync(dirname(join(bad, p)), { recursive: true });
+        writeFileSync(join(bad, p), bytes);
+      }
+    };
+    write(files);
+    const first = [...files.keys()].find((p) => p.startsWith('images/') && !p.includes('_color') && !p.includes('_object'))!;
+    writeFileSync(join(bad, first), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3])); // a PNG header and nothing else
+    expectOneLine(runLoupe(['dissect', '--model', onnx, '--data', bad, '--layer', 'detect', '--out', join(dir, 'y')]), new RegExp(first.split('/').pop()!.replace('.', '\\.')));
+    const index = new TextDecoder().decode(files.get('index.csv')!).split('\n').map((l) => l.split(',').filter((_c, i) => i !== 1).join(',')).join('\n');
+    writeFileSync(join(bad, 'index.csv'), index); // the split column gone
+    expectOneLine(runLoupe(['dissect', '--model', onnx, '--data', bad, '--layer', 'detect', '--out', join(dir, 'y')]), /index\.csv/);
+    expect(existsSync(join(dir, 'y.csv'))).to.equal(false);
+  });
 });
 
 describe('net2vec: learned on the GPU through the explainer', function () {
