@@ -72,7 +72,7 @@ export function unitStrip(d: Dissection, layer: LayerDissection, unit: number, i
     const map = layer.topMaps.subarray((unit * d.top + r) * h * w, (unit * d.top + r + 1) * h * w);
     const mask = unitMask(map, h, w, mh, mw, u.threshold);
     const base = resizeImage(image(s), cell, cell, 'bilinear');
-    return { image: renderMask(base, mask, { maskWidth: mw, maskHeight: mh, dim: 0.35 }), caption: `max ${u.topMax[r]!.toPrecision(3)}` };
+    return { image: renderMask(base, mask, { maskWidth: mw, maskHeight: mh, dim: 0.35 }), caption: `max ${Math.abs(u.topMax[r]!) >= 100 ? u.topMax[r]!.toFixed(0) : u.topMax[r]!.toPrecision(3)}` };
   });
   const title = `${layer.layer} unit ${unit}: ${u.concept} (${u.category}) IoU ${u.iou.toFixed(3)}${u.detector ? '' : ' (below threshold)'}`;
   if (cells.length === 0) {
