@@ -12,6 +12,7 @@ import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
 import { ConceptTally, iouTable, labelPlanes } from '../engine/dissect.ts';
 import { Net2VecTrainer } from '../engine/net2vec.ts';
 import { checkConceptSet, type ConceptSet } from '../loaders/concepts.ts';
+import type { Explanation } from './explanation.ts';
 import { batches, conceptPixels, InputStream, LayerStream, layerMaps, maskSizeOf, maxPlanes, uniqueKey, unitThresholds, type DissectOptions, type DissectProgress } from './dissect.ts';
 
 export interface Net2VecOptions {
@@ -33,6 +34,8 @@ export interface Net2VecOptions {
   batch?: number;
   bins?: number;
   preprocess: DissectOptions['preprocess'];
+  /** the network's input of sample i when the caller has it already (the registry's batch) */
+  input?: (sample: number) => Float32Array;
 }
 
 export interface ConceptVector {
@@ -152,7 +155,7 @@ export async function net2vec(model: Model, set: ConceptSet, o: Net2VecOptions, 
   if (ids.length === 0) throw new ArgumentError(`net2vec: no concept of ${set.source} is in at least two training images and one held-out image; name them with --concepts`);
   const alpha = new Float32Array(ids.map((id) => 1 - freqTrain[id]! / units));
   const n = Math.max(1, Math.min(o.batch ?? 16, model.maxBatch([value])));
-  const inputs = new InputStream(set.samples, o.preprocess, [c, h, w]);
+  const inputs = new InputStream(set.samples, o.preprocess, [c, h, w], undefined, o.input);
   const nTrain = Math.ceil(train.length / n), nHeld = Math.ceil(held.length / n);
   const total = 3 * nTrain + o.epochs * nTrain + 2 * nHeld;
   let done = 0;
@@ -241,4 +244,31 @@ export function cosineTable(m: Float32Array, rows: number, stride: number, use: 
       out[i * rows + j] = norms[i]! > 0 && norms[j]! > 0 ? s / (norms[i]! * norms[j]!) : 0;
     }
   return out;
+}
+
+/** A Net2Vec result as an Explanation (the registry's face): the weights and similarities as tensors, the rest in the metadata; `net2vecOf` reads it back. */
+export function net2vecExplanation(r: Net2VecResult, names: readonly string[], parameters: Record<string, unknown>): Explanation {
+  const C = r.concepts.length, K = r.shape[0];
+  return {
+    method: 'net2vec',
+    tensors: {
+      weights: { shape: [C, K + 1], data: r.weights },
+      similarity: { shape: [C, C], data: Float32Array.from(r.similarity) },
+      loss: { shape: [r.loss.length / Math.max(1, C), C], data: r.loss },
+      thresholds: { shape: [K], data: r.thresholds },
+    },
+    meta: JSON.parse(JSON.stringify({
+      method: 'net2vec', inputs: names, parameters, layer: r.layer, value: r.value, shape: r.shape, variant: r.variant, concepts: r.concepts,
+      train: r.train, heldOut: r.heldOut, mask: r.mask, seconds: r.seconds,
+      stored: 'per concept: the held-out score of the learned combination (set IoU, or accuracy for classification) beside the best single unit; tensors weights (concepts × units+1, bias last), similarity, loss (epochs × concepts), thresholds',
+    })),
+    table: { columns: ['concept_id', 'net2vec', 'best_unit', 'best_unit_iou'], rows: r.concepts.map((c) => [c.id, c.score, c.bestUnit, c.bestUnitIoU]) },
+    note: `net2vec: ${r.concepts.map((c) => `${c.concept} ${c.score.toFixed(3)} (best unit ${c.bestUnitIoU.toFixed(3)})`).join(', ')}`,
+  };
+}
+
+/** The Net2VecResult an Explanation of `net2vecExplanation` holds. */
+export function net2vecOf(e: Explanation): Net2VecResult {
+  const m = e.meta as unknown as Omit<Net2VecResult, 'weights' | 'similarity' | 'loss' | 'thresholds'>;
+  return { ...m, weights: e.tensors.weights!.data as Float32Array, similarity: Float64Array.from(e.tensors.similarity!.data), loss: e.tensors.loss!.data as Float32Array, thresholds: e.tensors.thresholds!.data as Float32Array };
 }

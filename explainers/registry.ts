@@ -24,6 +24,7 @@ import { integratedGradients, inputTimesGradient, baselines, baselineName } from
 import { smoothGrad } from './smoothgrad.ts';
 import { lrp, LRP_RULES, LRP_FIRST } from './lrp.ts';
 import { dissect, dissectionExplanation, inputImages } from './dissect.ts';
+import { net2vec, net2vecExplanation } from './net2vec.ts';
 import { colourConcepts } from '../loaders/colour-concepts.ts';
 
 export type { ExplainInputs, Explanation, Progress };
@@ -823,6 +824,29 @@ export const explainers: readonly ExplainerEntry[] = [
         layers: [o.layer], quantile: o.quantile, iou: o.iou, top: o.top, preprocess: { ...j.preprocess, channels: j.c }, input: (i) => j.x.subarray(i * per, (i + 1) * per),
       }, j.progress && ((_stage, done, total) => j.progress!(done, total)), j.signal);
       return dissectionExplanation(d, j.names, parameters(o));
+    },
+  }),
+  define({
+    name: 'net2vec', title: 'Net2Vec', summary: "per colour concept a weight vector over a layer's units, its held-out IoU beside the best unit's (Fong & Vedaldi)", inputs: 'batch',
+    options: [
+      { name: 'layer', type: 'layer', required: true, help: 'the conv layer whose units are combined' },
+      { name: 'concepts', type: 'string', help: 'colour names to learn, comma-separated (default: every one in at least two training images and one held-out image)' },
+      { name: 'variant', type: 'enum', values: ['segmentation', 'classification'], default: 'segmentation', help: 'per-pixel masks (set IoU) or per-image presence (accuracy)' },
+      { name: 'epochs', type: 'int', default: 30, min: 1, max: 10000, help: 'passes over the training images' },
+      { name: 'quantile', type: 'number', default: 0.005, min: 0, max: 1, exclusive: true, help: "the units' thresholds: the top fraction of their activations (dissection's)" },
+      { name: 'holdout', type: 'number', default: 0.2, min: 0, max: 1, exclusive: true, help: 'the share of the images held out for the IoU (every ⌈1/share⌉-th image)' },
+      { name: 'maskSize', type: 'int', default: 56, min: 1, max: 1024, help: "the colour labels' resolution (per side)" },
+      { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'the order the training images are shuffled in' },
+    ],
+    async explain(j, o) {
+      const images = inputImages(j.x, j.batch, j.c, j.h, j.w, j.preprocess);
+      const set = colourConcepts(images.map((img, i) => ({ name: j.names[i]!, image: () => img })), o.maskSize);
+      const per = j.c * j.h * j.w;
+      const r = await net2vec(j.model, { ...set, source: `colour names of ${j.batch} image${j.batch === 1 ? '' : 's'}` }, {
+        layer: o.layer, concepts: (o.concepts ?? '').split(',').map((t) => t.trim()).filter((t) => t), variant: o.variant, epochs: o.epochs, quantile: o.quantile,
+        seed: o.seed, holdout: o.holdout, preprocess: { ...j.preprocess, channels: j.c }, input: (i) => j.x.subarray(i * per, (i + 1) * per),
+      }, j.progress && ((_stage, done, total) => j.progress!(done, total)), j.signal);
+      return net2vecExplanation(r, j.names, parameters(o));
     },
   }),
 ];

@@ -5,7 +5,8 @@
 import type { RGBAImage } from '../loaders/image.ts';
 import type { ExplainInputs, Explanation, Tensor } from '../explainers/explanation.ts';
 import { dissectionOf } from '../explainers/dissect.ts';
-import { bestUnitsSheet, dissectionSummary } from './dissect.ts';
+import { bestUnitsSheet, dissectionSummary, net2vecFigure } from './dissect.ts';
+import { net2vecOf } from '../explainers/net2vec.ts';
 import { renderSigned, renderSequential, overlay, montage, tensorToImage, topMask, renderMask, maxAbs, createImage, drawText, type MontageCell } from './render.ts';
 
 /** What the figures show besides the explanation: the inputs it explained and the model's name. */
@@ -332,6 +333,7 @@ export const FIGURES: Record<string, Builder> = {
       { suffix: 'summary', image: dissectionSummary(d, ctx.model ?? 'model') },
     ];
   },
+  net2vec: (e, ctx) => [{ suffix: '', image: net2vecFigure(net2vecOf(e), ctx.model) }],
 };
 
 /** The figures of an explanation: its main montage first, then its parts' and extras. */

@@ -6,6 +6,8 @@ import type { RGBAImage } from '../loaders/image-formats.ts';
 import type { Explanation } from '../explainers/explanation.ts';
 import { renderSequential, renderSigned, overlay, renderMask } from './render.ts';
 import { dissectionOf, upsampleMap } from '../explainers/dissect.ts';
+import { net2vecOf } from '../explainers/net2vec.ts';
+import { net2vecFigure } from './dissect.ts';
 import { shownImages, etalonImage, signalImage, pixels, slice, name, classLabel, CAM_CAPTIONS, attributionScale, type FigureContext } from './figures.ts';
 
 export interface Tile {
@@ -148,6 +150,11 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
             add(`${layer.layer}/${u.unit}/${r}`, `${layer.layer} unit ${u.unit} · ${name(ctx, s)}`, `${layer.layer} unit ${u.unit}: ${u.concept} (${u.category}) IoU ${u.iou.toFixed(3)}`, renderMask(shown[s]!, mask, { dim: 0.35 }), up);
           });
       }
+      break;
+    }
+    case 'net2vec': {
+      // one tile: the held-out IoU bars and the similarity table (a figure, not a per-pixel map)
+      add('figure', `Net2Vec ${meta<string>(e, 'layer')}`, 'Net2Vec', net2vecFigure(net2vecOf(e), ctx.model));
       break;
     }
     default:

@@ -10,6 +10,10 @@ import { Model } from '../engine/runner.ts';
 import { dissect, upsampleMap, type Dissection } from '../explainers/dissect.ts';
 import { upsampleBilinear } from './reference.ts';
 import { net2vec } from '../explainers/net2vec.ts';
+import { explainer } from '../explainers/registry.ts';
+import { figures, drawFigure } from '../render/figures.ts';
+import { explanationTiles } from '../render/tiles.ts';
+import { preprocessImage } from '../loaders/preprocess.ts';
 import { syntheticConcepts } from '../loaders/synthetic-concepts.ts';
 import { writeBroden } from '../loaders/broden.ts';
 import { writeOnnx } from '../loaders/onnx-writer.ts';
@@ -193,6 +197,37 @@ describe('net2vec: learned on the GPU through the explainer', function () {
       expect(Array.from(a.weights)).to.deep.equal(Array.from(b.weights));
       expect(a.train + a.heldOut).to.equal(15);
       expect(a.heldOut).to.equal(3);
+    } finally {
+      model.destroy();
+    }
+  });
+});
+
+describe('net2vec and dissect through the registry (the browser app\'s route)', function () {
+  this.timeout(600_000);
+  it('learn and dissect the colour names of the given images; figures and tiles draw', async () => {
+    const { images } = syntheticConcepts({ count: 10, size: 32, seed: 21 });
+    const model = new Model(await getEngine(), plantedDetectorGraph(32));
+    const pp = { size: [32, 32] as [number, number], scale: 1 / 255, channels: 3 };
+    const data = new Float32Array(10 * 3 * 32 * 32);
+    images.forEach((img, i) => data.set(preprocessImage(img, pp), i * 3 * 32 * 32));
+    const inputs = { data, batch: 10, names: images.map((_, i) => `s${i}.png`), preprocess: pp, fromImages: true };
+    const ctx = { ...inputs, shape: [3, 32, 32] as [number, number, number], model: 'planted' };
+    try {
+      const calls: number[] = [];
+      const e = await explainer('net2vec').run(model, inputs, { layer: 'detect', maskSize: 32, epochs: 5, quantile: 0.1 }, (done) => calls.push(done));
+      expect(calls.length).to.be.above(0);
+      const concepts = e.meta.concepts as { concept: string; score: number; bestUnitIoU: number }[];
+      expect(concepts.length).to.be.above(0);
+      expect(e.tensors.weights!.shape).to.deep.equal([concepts.length, PLANTED_UNITS.length + 1]);
+      expect(JSON.parse(JSON.stringify(e.meta))).to.deep.equal(e.meta);
+      expect(figures(e, ctx).map((f) => f.suffix)).to.deep.equal(['']);
+      expect(drawFigure(figures(e, ctx)[0]!).width).to.be.above(100);
+      expect(explanationTiles(e, ctx)).to.have.length(1);
+      const d = await explainer('dissect').run(model, inputs, { layer: 'detect', maskSize: 32, quantile: 0.1, top: 2 });
+      const tiles = explanationTiles(d, ctx);
+      expect(tiles.length).to.be.above(0);
+      for (const t of tiles) expect(t.values!.data.length).to.equal(32 * 32);
     } finally {
       model.destroy();
     }

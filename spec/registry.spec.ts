@@ -88,7 +88,7 @@ describe('option schemas', () => {
   });
 
   it('every method is declared completely, and no method option shadows a common explain option', () => {
-    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad', 'lrp', 'dissect']);
+    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad', 'lrp', 'dissect', 'net2vec']);
     const common = new Set<string>(EXPLAIN_OPTIONS.map((s) => s.name));
     for (const e of explainers) {
       expect(e.title, e.name).to.be.a('string').and.not.equal('');
