@@ -55,15 +55,15 @@ const sci = (v: number) => (v === 0 ? '0' : v.toExponential(2));
 /** PREFIX.png: content | style | result, each with its caption, the losses under the result. */
 export function styleFigure(content: RGBAImage, style: RGBAImage, result: RGBAImage, r: StyleResult, opts: { model: string; alpha: number; beta: number; init: string }): RGBAImage {
   const first = r.log[0]!, last = r.log[r.log.length - 1]!;
-  const cell = Math.max(160, Math.min(320, Math.max(content.width, content.height)));
+  const cell = Math.max(192, Math.min(320, Math.max(content.width, content.height)));
   const fit = (img: RGBAImage) => (img.width === cell && img.height === cell ? img : resizeImage(img, cell, cell, 'bilinear'));
   return montage(
     [
-      { image: fit(content), caption: `content (${r.contentLayer})` },
-      { image: fit(style), caption: `style (${r.styleLayers.join(', ')})` },
-      { image: fit(result), caption: `${last.iteration} its: content ${sci(first.content)} → ${sci(last.content)}, style ${sci(first.style)} → ${sci(last.style)}` },
+      { image: fit(content), caption: `content: ${r.contentLayer}` },
+      { image: fit(style), caption: `style: ${r.styleLayers.join(', ')}` },
+      { image: fit(result), caption: `${last.iteration} iterations, ${r.seconds.toFixed(0)} s; content ${sci(first.content)} -> ${sci(last.content)}; style ${sci(first.style)} -> ${sci(last.style)}` },
     ],
-    { columns: 3, cellSize: cell, captionLines: 3, title: `style transfer, ${opts.model}: α=${opts.alpha}, β=${opts.beta}, from the ${opts.init === 'noise' ? 'noise' : 'photo'}, ${r.seconds.toFixed(1)} s` },
+    { columns: 3, cellSize: cell, textScale: 1, titleScale: 1, captionLines: 4, title: `style transfer, ${opts.model}: alpha=${opts.alpha}, beta=${opts.beta}, from the ${opts.init === 'noise' ? 'noise' : 'photo'}` },
   );
 }
 
@@ -72,7 +72,7 @@ export function styleCurve(r: StyleResult): RGBAImage {
   const series = (['content', 'style', 'total'] as const).map((k) => {
     const v = r.log.map((l) => l[k]);
     const max = Math.max(...v);
-    return { label: `${k} ${sci(v[0]!)} → ${sci(v[v.length - 1]!)}`, curve: v.map((x) => (max > 0 ? x / max : 0)) };
+    return { label: `${k} ${sci(v[0]!)} -> ${sci(v[v.length - 1]!)}`, curve: v.map((x) => (max > 0 ? x / max : 0)) };
   });
   return plotCurves(series, 'losses / their largest value', `iteration (0-${r.log.length - 1})`, 420, 300);
 }
