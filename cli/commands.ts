@@ -193,7 +193,7 @@ export const STYLE_OPTIONS = [
   { name: 'alpha', type: 'number', default: 1, min: 0, help: 'weight of the content loss' },
   { name: 'beta', type: 'number', default: 10, min: 0, help: 'weight of the style loss (10: the two losses weigh about the same on SqueezeNet at pixel units)' },
   { name: 'iterations', type: 'int', default: 200, min: 1, max: 100000, help: 'Adam steps on the pixels' },
-  { name: 'lr', type: 'number', default: 2, min: 0, exclusive: true, help: "Adam's step, in the network's input units (2: about 2 grey levels a step with Caffe's mean-subtracted pixels; 4 overshoots on SqueezeNet)" },
+  { name: 'lr', type: 'number', min: 0, exclusive: true, help: "Adam's step, in the network's input units (default: 2 grey levels, 2 × the preprocessing's scale; 4 overshoots on SqueezeNet)" },
   { name: 'init', type: 'enum', values: ['content', 'noise'], default: 'content', help: "start from the photo, or from seeded uniform noise over the pixel range (Gatys et al.'s start)" },
   { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'the noise start' },
   { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.png (content | style | result, with the losses), PREFIX-curve.png (the losses per iteration) and PREFIX.csv (iteration, content, style, total)' },

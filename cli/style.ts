@@ -26,7 +26,7 @@ export async function styleCommand(argv: string[]): Promise<number> {
   const preprocess = preprocessFromArgs(args, g0);
   const styleLayers = o.styleLayers.split(',').map((s) => s.trim()).filter((s) => s);
   const opts: StyleOptions = {
-    contentLayer: o.contentLayer.trim(), styleLayers, alpha: o.alpha, beta: o.beta, iterations: o.iterations, lr: o.lr, seed: o.seed, init: o.init as 'content' | 'noise', preprocess,
+    contentLayer: o.contentLayer.trim(), styleLayers, alpha: o.alpha, beta: o.beta, iterations: o.iterations, lr: o.lr ?? 2 * Math.abs(preprocess.scale ?? 1), seed: o.seed, init: o.init as 'content' | 'noise', preprocess,
   };
   checkStyleOptions(opts);
   // the model up to the deepest chosen layer, at --size: unknown layers and sizes too small for the

@@ -53,7 +53,7 @@ export function strokes(w: number, h: number, seed: number): RGBAImage {
 const sci = (v: number) => (v === 0 ? '0' : v.toExponential(2));
 
 /** PREFIX.png: content | style | result, each with its caption, the losses under the result. */
-export function styleFigure(content: RGBAImage, style: RGBAImage, result: RGBAImage, r: StyleResult, opts: { model: string; alpha: number; beta: number; init: string }): RGBAImage {
+export function styleFigure(content: RGBAImage, style: RGBAImage, result: RGBAImage, r: Pick<StyleResult, 'log' | 'contentLayer' | 'styleLayers' | 'seconds'>, opts: { model: string; alpha: number; beta: number; init: string }): RGBAImage {
   const first = r.log[0]!, last = r.log[r.log.length - 1]!;
   const cell = Math.max(192, Math.min(320, Math.max(content.width, content.height)));
   const fit = (img: RGBAImage) => (img.width === cell && img.height === cell ? img : resizeImage(img, cell, cell, 'bilinear'));
@@ -68,7 +68,7 @@ export function styleFigure(content: RGBAImage, style: RGBAImage, result: RGBAIm
 }
 
 /** PREFIX-curve.png: the content, style and total losses per iteration, each as a fraction of its largest value. */
-export function styleCurve(r: StyleResult): RGBAImage {
+export function styleCurve(r: Pick<StyleResult, 'log'>): RGBAImage {
   const series = (['content', 'style', 'total'] as const).map((k) => {
     const v = r.log.map((l) => l[k]);
     const max = Math.max(...v);
