@@ -12,10 +12,12 @@
 //   ∂E_l/∂F_l = 1/(N_l² M_l²) (G_l − A_l) F_l.
 // Why there: the losses must be read back every iteration anyway (the log, the monotonicity the
 // spec checks), so F_l comes back to the host at no extra pass; the Gram matrices are small
-// (N_l² ≤ 512² values) and cost N_l² M_l multiply-adds a layer (≈ 25–110 M for SqueezeNet at 227,
-// tens of milliseconds, against the ≈ 1 s of its forward and reverse pass on lavapipe); and float64
-// keeps G − A exact where float32 would cancel (G and A agree to many digits late in a run).
-// A GPU Gram kernel is the step to take when a real GPU makes the passes themselves that fast.
+// (N_l² ≤ 512² values) and G and (G − A)F cost 2 N_l² M_l multiply-adds a layer: measured for
+// SqueezeNet at 227×227 with style layers conv1, fire2–4 (≈ 0.85 G multiply-adds), 0.7 s of the
+// ≈ 6 s an iteration takes on lavapipe (2 shared cores), the rest the forward and reverse passes;
+// and float64 keeps G − A exact where float32 would cancel (G and A agree to many digits late in a
+// run). On a real GPU, where the passes take milliseconds, a WGSL Gram kernel (the features stay
+// on the device, only the losses come back) is the step to take.
 // Returns tensors, never files.
 import type { Model } from '../engine/runner.ts';
 import type { Graph, Preprocess } from '../engine/ir.ts';
