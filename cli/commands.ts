@@ -183,6 +183,22 @@ export const ATTACK_OPTIONS = [
   { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.png (the figure), PREFIX.npy (the adversarial images, network units) and PREFIX.json (classes, probabilities, L∞, layer changes)' },
 ] as const satisfies readonly OptionSpec[];
 
+export const STYLE_OPTIONS = [
+  ...MODEL_OPTIONS,
+  { name: 'content', type: 'path', required: true, arg: 'PHOTO', help: 'the content image (PNG or JPEG): its features at --content-layer are kept' },
+  { name: 'style', type: 'path', required: true, arg: 'PAINTING', help: 'the style image (PNG or JPEG): its Gram matrices at --style-layers are matched' },
+  ...PREPROCESS_OPTIONS.map((o) => (o.name === 'size' ? { ...o, help: "run at H×W instead of the model's input size (only the layers up to the deepest chosen one run, and convolutions take any size their kernels fit: a smaller image is proportionally faster)" } : o)),
+  { name: 'contentLayer', type: 'string', required: true, arg: 'L', help: 'the layer whose features the result shares with the photo (½‖F(x) − F(p)‖²)' },
+  { name: 'styleLayers', type: 'string', required: true, arg: 'L1,L2,...', help: "the layers whose Gram matrices the result shares with the painting (Gatys et al.'s E_l, weighted equally)" },
+  { name: 'alpha', type: 'number', default: 1, min: 0, help: 'weight of the content loss' },
+  { name: 'beta', type: 'number', default: 10, min: 0, help: 'weight of the style loss (10: the two losses weigh about the same on SqueezeNet at pixel units)' },
+  { name: 'iterations', type: 'int', default: 200, min: 1, max: 100000, help: 'Adam steps on the pixels' },
+  { name: 'lr', type: 'number', min: 0, exclusive: true, help: "Adam's step, in the network's input units (default: 2 grey levels, 2 × the preprocessing's scale; 4 overshoots on SqueezeNet)" },
+  { name: 'init', type: 'enum', values: ['content', 'noise'], default: 'content', help: "start from the photo, or from seeded uniform noise over the pixel range (Gatys et al.'s start)" },
+  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'the noise start' },
+  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.png (content | style | result, with the losses), PREFIX-curve.png (the losses per iteration) and PREFIX.csv (iteration, content, style, total)' },
+] as const satisfies readonly OptionSpec[];
+
 export const SERVE_OPTIONS = [
   { name: 'port', type: 'int', default: 8080, min: 0, max: 65535, help: 'the port on 127.0.0.1 (0: any free one)' },
 ] as const satisfies readonly OptionSpec[];
@@ -215,6 +231,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'dissect', summary: 'network dissection (Bau et al.): the concept each unit of a conv layer detects, thresholds and IoU tallies on the GPU over a concept data set (Broden, ADE20K, or the colour names of any photos)', options: DISSECT_OPTIONS, run: async (a) => (await import('./dissect.ts')).dissectCommand(a) },
   { name: 'net2vec', summary: "Net2Vec (Fong & Vedaldi): per concept a weight vector over a layer's units, learned on the GPU; held-out IoU beside the best single unit's, the embeddings and their similarities", options: NET2VEC_OPTIONS, run: async (a) => (await import('./dissect.ts')).net2vecCommand(a) },
   { name: 'attack', summary: 'adversarial examples (FGSM, PGD; L∞, targeted or not) of a batch on the GPU, and what they change inside: feature maps and explanations of the clean and the adversarial image', options: ATTACK_OPTIONS, run: async (a) => (await import('./attack.ts')).attackCommand(a) },
+  { name: 'style', summary: "style transfer by inversion (Gatys et al.): a photo's content at one layer and a painting's Gram matrices at several, jointly minimised over the pixels through the reverse pass", options: STYLE_OPTIONS, run: async (a) => (await import('./style.ts')).styleCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
   { name: 'tune', summary: "measure the conv kernels' tilings (GEMM workgroup size, subgroups, GEMM or Winograd) per shape class on this adapter and cache the fastest (used with LOUPE_TUNE=on)", options: TUNE_OPTIONS, run: async (a) => (await import('./tune.ts')).tuneCommand(a) },
   { name: 'bench', summary: 'the adapter\'s measured roofline, then kernel, model and explainer timings as shares of it, against onnxruntime-node and TensorFlow.js WebGPU in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },

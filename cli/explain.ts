@@ -88,7 +88,7 @@ export async function explain(argv: string[], alias?: string): Promise<number> {
 export function plannedFiles(prefix: string, method: string, o: Record<string, unknown> = {}): string[] {
   const set = (p: string) => ['png', 'npy', 'json'].map((x) => `${p}.${x}`);
   const files = set(prefix);
-  if (method === 'invert') files.push(`${prefix}.csv`, `${prefix}-curve.png`);
+  if (method === 'invert' || method === 'style') files.push(`${prefix}.csv`, `${prefix}-curve.png`);
   if (method === 'dissect') files.push(`${prefix}-summary.png`);
   if (method === 'pda') {
     if (o.node === 'both') files.push(...set(`${prefix}-logit`));

@@ -27,6 +27,8 @@ export type ReverseRule = ReverseRuleName;
 export interface Walk {
   dispatches: Dispatch[];
   seed: GPUBuffer;
+  /** the seed buffer of every seeded value (`from` and WalkOptions.also) */
+  seeds: Map<string, GPUBuffer>;
   /** the signal at each target value */
   grads: Map<string, GPUBuffer>;
   /** bytes of GPU memory the walk holds (signals share buffers once the walk has passed them) */
@@ -37,6 +39,13 @@ export interface Walk {
 export interface WalkOptions {
   /** Training: the buffer each parameter's gradient is written to (rule 'gradient' only). */
   paramGrad?: (name: string) => GPUBuffer;
+  /**
+   * More seeded values besides `from` (resolved names, none after `from`): the walk adds each one's
+   * seed to the signal that arrives there from later layers, so one walk carries the gradient of a
+   * sum of objectives at several layers (style transfer's Gram losses). Write each seed into
+   * `Walk.seeds` before every run: the walk accumulates into those buffers.
+   */
+  also?: string[];
 }
 
 /** What a reverse rule reads of the recording at `node`: its inputs, its output and its pattern (max-pool switches, ReLU masks). */
@@ -59,7 +68,7 @@ export function recorded(rec: Recording, node: Node): Pick<ReverseContext, 'x' |
  */
 export function walkOf(model: Model, rec: Recording, from: string, to: string[], rule: ReverseRule, opts: WalkOptions = {}): Walk {
   rec.check();
-  const key = `walk|${from}|${to.join(',')}|${rule}|${opts.paramGrad ? 'params' : ''}`;
+  const key = `walk|${from}|${to.join(',')}|${rule}|${opts.paramGrad ? 'params' : ''}|${(opts.also ?? []).join(',')}`;
   const cached = rec.plan.dependents.get(key) as Walk | undefined;
   if (cached) return cached;
   const walk = buildWalk(model, rec, from, to, rule, opts);
@@ -78,10 +87,20 @@ function buildWalk(m: Model, rec: Recording, from: string, to: string[], rule: R
   if (seedIdx === undefined) throw new ArgumentError(`cannot start a reverse pass at the input ${from}`);
   for (const t of to) if (t !== g.input.name && (facts.producer.get(t) ?? Infinity) > seedIdx) throw new ArgumentError(`layer ${t} comes after ${from}: the reverse pass cannot reach it`);
   const seed = arena.alloc(numel(shapeOf(from)) * 4, `seed:${from}`);
+  const also = [...new Set(opts.also ?? [])].filter((v) => v !== from);
+  for (const v of also) {
+    const p = facts.producer.get(v);
+    if (p === undefined) throw new ArgumentError(`cannot seed a reverse pass at the input ${v}`);
+    if (p > seedIdx) throw new ArgumentError(`layer ${v} comes after ${from}: start the reverse pass at the later one`);
+  }
+  // every seed buffer is allocated before any signal is released, so none shares a buffer with a
+  // signal the walk computes before it: written before the submission, it holds the seed when the
+  // walk first adds into it
+  const seeds = new Map<string, GPUBuffer>([[from, seed], ...also.map((v) => [v, arena.alloc(numel(shapeOf(v)) * 4, `seed:${v}`)] as [string, GPUBuffer])]);
 
-  // The nodes on a path up to the seed, and the values a signal must reach: the targets and, when
+  // The nodes on a path up to the seeds, and the values a signal must reach: the targets and, when
   // training, the outputs of every node with parameters.
-  const ancestors = new Set(facts.needed([from]));
+  const ancestors = new Set(facts.needed([from, ...also]));
   const params = opts.paramGrad && rule === 'gradient';
   const targets = new Set(to);
   // Signals reach a target's value from its readers, all after its producer; a node with
@@ -99,7 +118,7 @@ function buildWalk(m: Model, rec: Recording, from: string, to: string[], rule: R
   });
   const keep = new Set<string>([from, ...to]);
 
-  const grads = new Map<string, GPUBuffer>([[from, seed]]);
+  const grads = new Map<string, GPUBuffer>(seeds);
   const dispatches: Dispatch[] = [];
   const scratch: GPUBuffer[] = [];
   const contribute = (v: string, make: (dx: GPUBuffer) => Dispatch[]) => {
@@ -142,7 +161,7 @@ function buildWalk(m: Model, rec: Recording, from: string, to: string[], rule: R
     for (const b of scratch.splice(0)) arena.release(b);
   }
   for (const t of to) if (!grads.has(t)) throw new ArgumentError(`the reverse pass from ${from} does not reach ${t}`);
-  return { dispatches, seed, grads: new Map(to.map((t) => [t, grads.get(t)!])), bytes: arena.bytes, destroy: () => arena.destroy() };
+  return { dispatches, seed, seeds, grads: new Map(to.map((t) => [t, grads.get(t)!])), bytes: arena.bytes, destroy: () => arena.destroy() };
 }
 
 /** Reverse passes on recordings of one model. */
@@ -154,13 +173,35 @@ export class Reverser {
    * included) placed at `from`, and returns the signal at each of `to` (value or layer names).
    */
   async run(rec: Recording, from: string, seed: Float32Array, to: string[], rule: ReverseRule): Promise<Map<string, Tensor>> {
+    return this.runSeeds(rec, [[from, seed]], to, rule);
+  }
+
+  /**
+   * One reverse pass from seeds at several values at once (value or layer names, each a full
+   * tensor of its value's shape): the signal at each of `to` is the sum of the signals each seed
+   * alone would send there (the walk is linear in its seeds under every rule). Seeds at the same
+   * value are added.
+   */
+  async runSeeds(rec: Recording, seeds: [string, Float32Array][], to: string[], rule: ReverseRule): Promise<Map<string, Tensor>> {
     const m = this.model;
-    const fromV = m.resolve(from);
+    if (seeds.length === 0) throw new ArgumentError('a reverse pass needs at least one seed');
+    const byValue = new Map<string, Float32Array>();
+    const given = new Map<string, string>();
+    for (const [name, seed] of seeds) {
+      const v = m.resolve(name);
+      if (!given.has(v)) given.set(v, name);
+      const shape = rec.shapes.get(v);
+      if (!shape) throw new ArgumentError(`layer ${name} is not in this recording`);
+      if (seed.length !== numel(shape)) throw new ArgumentError(`seed for ${name} has ${seed.length} values, expected ${numel(shape)} ([${shape.join(', ')}])`);
+      const prev = byValue.get(v);
+      byValue.set(v, prev ? prev.map((x, i) => x + seed[i]!) : seed);
+    }
+    const producer = m.facts.producer;
+    const from = [...byValue.keys()].reduce((a, b) => ((producer.get(b) ?? -1) > (producer.get(a) ?? -1) ? b : a));
     const toV = [...new Set(to.map((t) => m.resolve(t)))];
-    const seedShape = rec.shapes.get(fromV)!;
-    if (seed.length !== numel(seedShape)) throw new ArgumentError(`seed for ${from} has ${seed.length} values, expected ${numel(seedShape)} ([${seedShape.join(', ')}])`);
-    const walk = walkOf(m, rec, fromV, toV, rule);
-    m.engine.device.queue.writeBuffer(walk.seed, 0, seed.buffer, seed.byteOffset, seed.byteLength);
+    const also = [...byValue.keys()].filter((v) => v !== from);
+    const walk = walkOf(m, rec, from, toV, rule, also.length ? { also } : {});
+    for (const [v, seed] of byValue) m.engine.device.queue.writeBuffer(walk.seeds.get(v)!, 0, seed.buffer, seed.byteOffset, seed.byteLength);
     const res = await m.engine.run(walk.dispatches, toV.map((v) => ({ buffer: walk.grads.get(v)!, bytes: numel(rec.shapes.get(v)!) * 4 })));
     const out = new Map(toV.map((v, i) => [v, { shape: rec.shapes.get(v)!, data: new Float32Array(res[i]!) }]));
     // The recording's inputs and weights were checked: a non-finite signal overflowed on its way back.
@@ -168,7 +209,7 @@ export class Reverser {
       const bad = firstBadImage([t], rec.batch);
       if (bad < 0) continue;
       const per = t.data.length / rec.batch;
-      throw new NonFiniteError(`the reverse pass (${rule}) from "${from}" gives non-finite values at "${v}" for image ${bad} of the batch: ${countNonFinite(t.data, bad * per, (bad + 1) * per)} of ${per} values are NaN or ±Infinity (the signal overflowed float32 on its way back)`);
+      throw new NonFiniteError(`the reverse pass (${rule}) from "${[...given.values()].join('", "')}" gives non-finite values at "${v}" for image ${bad} of the batch: ${countNonFinite(t.data, bad * per, (bad + 1) * per)} of ${per} values are NaN or ±Infinity (the signal overflowed float32 on its way back)`);
     }
     return out;
   }

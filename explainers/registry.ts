@@ -17,6 +17,7 @@ import { predictionDifference } from './pda.ts';
 import { decodePatchModel, checkPatchModel } from './patch-model.ts';
 import { maxOut, invert, type OptimiseOptions, type MaxOutTarget } from './optimize.ts';
 import { rise } from './rise.ts';
+import { styleTransfer } from './style.ts';
 import { validateOptions, decidedLater, flagName, type FileInput, type OptionContext, type OptionSpec, type Options } from './options.ts';
 import { ablationCam, scoreCam } from './ablation.ts';
 import { maxAbs, type ExplainInputs, type Explanation, type Progress, type Tensor } from './explanation.ts';
@@ -698,6 +699,38 @@ export const explainers: readonly ExplainerEntry[] = [
         method: 'invert', maps: { shape: [j.c, j.h, j.w], data: r.image }, tensors: {},
         meta: plain({ method: 'invert', input: j.names[0], layer: o.layer, finalError: final, log: r.log, parameters: opts }),
         table: { columns: ['step', 'relative_error'], rows: r.log.map((l) => [l.step, l.error]) },
+      };
+    },
+  }),
+
+  define({
+    name: 'style', title: 'Style transfer', summary: 'the first image restyled by the second: content at one layer, Gram matrices at several (Gatys et al.)', inputs: 'batch',
+    options: [
+      { name: 'contentLayer', type: 'layer', required: true, help: "the layer whose features the result shares with the first image (½‖F(x) − F(p)‖²)" },
+      { name: 'styleLayers', type: 'layers', required: true, help: "the layers whose Gram matrices the result shares with the second image (Gatys et al.'s E_l, weighted equally)" },
+      { name: 'alpha', type: 'number', default: 1, min: 0, help: 'weight of the content loss' },
+      { name: 'beta', type: 'number', default: 10, min: 0, help: 'weight of the style loss' },
+      { name: 'iterations', type: 'int', default: 200, min: 1, max: 100000, help: 'Adam steps on the pixels' },
+      { name: 'lr', type: 'number', min: 0, exclusive: true, help: "Adam's step, in the network's input units (default: 2 grey levels, 2 × the preprocessing's scale)" },
+      { name: 'init', type: 'enum', values: ['content', 'noise'], default: 'content', help: "start from the first image, or from seeded uniform noise over the pixel range (Gatys et al.'s start)" },
+      { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'the noise start' },
+    ],
+    async explain(j, o) {
+      if (j.batch !== 2) throw new ArgumentError(`style takes two images, the content first and the style second (give --image twice); got ${j.batch}`);
+      const per = j.c * j.h * j.w;
+      const lr = o.lr ?? 2 * Math.abs(j.preprocess.scale ?? 1);
+      const r = await styleTransfer(j.model, j.x.subarray(0, per), j.x.subarray(per, 2 * per), {
+        contentLayer: o.contentLayer, styleLayers: o.styleLayers, alpha: o.alpha, beta: o.beta, iterations: o.iterations, lr, seed: o.seed, init: o.init as 'content' | 'noise',
+        preprocess: { ...j.preprocess, channels: j.c }, signal: j.signal, onStep: (t, T) => j.progress?.(t, T),
+      });
+      const last = r.log.at(-1)!;
+      return {
+        method: 'style', maps: { shape: [j.c, j.h, j.w], data: r.image }, tensors: {},
+        meta: plain({
+          method: 'style', content: j.names[0], style: j.names[1], contentLayer: r.contentLayer, styleLayers: r.styleLayers, parameters: { ...parameters(o), lr },
+          stored: 'the result, C×H×W in network units', final: { content: last.content, style: last.style, total: last.total }, seconds: r.seconds, log: r.log,
+        }),
+        table: { columns: ['iteration', 'content', 'style', 'total'], rows: r.log.map((l) => [l.iteration, l.content, l.style, l.total]) },
       };
     },
   }),

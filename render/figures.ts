@@ -7,6 +7,8 @@ import type { ExplainInputs, Explanation, Tensor } from '../explainers/explanati
 import { dissectionOf } from '../explainers/dissect.ts';
 import { bestUnitsSheet, dissectionSummary, net2vecFigure } from './dissect.ts';
 import { net2vecOf } from '../explainers/net2vec.ts';
+import { styleCurve, styleFigure } from './style.ts';
+import type { StyleResult } from '../explainers/style.ts';
 import { renderSigned, renderSequential, overlay, montage, tensorToImage, topMask, renderMask, maxAbs, createImage, drawText, type MontageCell } from './render.ts';
 
 /** What the figures show besides the explanation: the inputs it explained and the model's name. */
@@ -325,6 +327,16 @@ export const FIGURES: Record<string, Builder> = {
   'etalon-figure11': etalonFigure11,
   maxout,
   invert,
+  style: (e, ctx) => {
+    const [c, h, w] = ctx.shape;
+    const per = c * h * w;
+    const r = { log: m<StyleResult['log']>(e, 'log'), contentLayer: m<string>(e, 'contentLayer'), styleLayers: m<string[]>(e, 'styleLayers'), seconds: m<number>(e, 'seconds') };
+    const p = m<{ alpha: number; beta: number; init: string }>(e, 'parameters');
+    return [
+      { suffix: '', image: styleFigure(pixels(ctx, slice(ctx.data, 0, per)), pixels(ctx, slice(ctx.data, 1, per)), pixels(ctx, e.maps!.data), r, { model: ctx.model ?? 'model', alpha: p.alpha, beta: p.beta, init: p.init }) },
+      { suffix: 'curve', image: styleCurve(r) },
+    ];
+  },
   dissect: (e, ctx) => {
     const d = dissectionOf(e);
     const shown = shownImages(ctx);

@@ -4,7 +4,7 @@
 // grid zooms, pans and probes. No Node modules.
 import type { RGBAImage } from '../loaders/image-formats.ts';
 import type { Explanation } from '../explainers/explanation.ts';
-import { renderSequential, renderSigned, overlay, renderMask } from './render.ts';
+import { renderSequential, renderSigned, overlay, renderMask, tensorToImage } from './render.ts';
 import { dissectionOf, upsampleMap } from '../explainers/dissect.ts';
 import { net2vecOf } from '../explainers/net2vec.ts';
 import { net2vecFigure } from './dissect.ts';
@@ -150,6 +150,13 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
             add(`${layer.layer}/${u.unit}/${r}`, `${layer.layer} unit ${u.unit} · ${name(ctx, s)}`, `${layer.layer} unit ${u.unit}: ${u.concept} (${u.category}) IoU ${u.iou.toFixed(3)}`, renderMask(shown[s]!, mask, { dim: 0.35 }), up);
           });
       }
+      break;
+    }
+    case 'style': {
+      // the restyled image (maps: C×H×W in the network's units, the content image's preprocessing)
+      const [sc, sh, sw] = e.maps!.shape as [number, number, number];
+      const pp = ctx.preprocess;
+      add('result', `style transfer of ${name(ctx, 0)}`, `${name(ctx, 0)} in the style of ${name(ctx, 1)}`, tensorToImage(e.maps!.data, sc, sh, sw, { mean: pp?.mean, scale: pp?.scale, bgr: pp?.bgr }));
       break;
     }
     case 'net2vec': {

@@ -7,7 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getEngine } from './helpers.ts';
+import { getEngine, rejection } from './helpers.ts';
 import { Model } from '../engine/runner.ts';
 import { ArgumentError, CancelledError } from '../engine/errors.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
@@ -18,6 +18,7 @@ import { writeNpy } from '../loaders/npy.ts';
 import { buildPatchModel, encodePatchModel } from '../explainers/patch-model.ts';
 import { explainers, explainer, type ExplainInputs, type Explanation } from '../explainers/registry.ts';
 import { validateOptions, flagName, type OptionSpec } from '../explainers/options.ts';
+import { explanationTiles } from '../render/tiles.ts';
 import { figures, drawFigure, type FigureContext } from '../render/figures.ts';
 import { COMMANDS, EXPLAIN_OPTIONS, readmeBlock } from '../cli/commands.ts';
 
@@ -88,7 +89,7 @@ describe('option schemas', () => {
   });
 
   it('every method is declared completely, and no method option shadows a common explain option', () => {
-    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'ig', 'input-x-gradient', 'smoothgrad', 'lrp', 'dissect', 'net2vec']);
+    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'style', 'ig', 'input-x-gradient', 'smoothgrad', 'lrp', 'dissect', 'net2vec']);
     const common = new Set<string>(EXPLAIN_OPTIONS.map((s) => s.name));
     for (const e of explainers) {
       expect(e.title, e.name).to.be.a('string').and.not.equal('');
@@ -267,8 +268,36 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
       const figs = figures(e, ctx);
       expect(figs.map((f) => f.suffix)).to.deep.equal(suffixes);
       for (const f of figs) expect(drawFigure(f).width).to.be.above(100);
+      // and the browser app's grid tiles (render/tiles.ts): every method has them
+      expect(explanationTiles(e, ctx).length, 'tiles').to.be.above(0);
     });
   }
+
+  it('style: two images (content, then style) give the restyled first, its losses per iteration, and its figures; one image is refused', async () => {
+    const calls: [number, number][] = [];
+    const digits = readIdx(new Uint8Array(gunzipSync(readFileSync(T10K))), 't10k');
+    const style = Float32Array.from(digits.data.subarray(784, 2 * 784), (v) => v / 255); // the second test digit, a 2
+    const two = { ...inputs, data: Float32Array.from([...inputs.data, ...style]), batch: 2, names: ['mnist-test-0.png', 't10k[1]'] };
+    const e = await explainer('style').run(model, two, { contentLayer: 'conv2', styleLayers: 'conv1,conv2', iterations: 12 }, (done, total, what) => {
+      expect(what).to.equal('style');
+      calls.push([done, total]);
+    });
+    expect(e.method).to.equal('style');
+    expect(e.meta.method).to.equal('style');
+    expect(JSON.parse(JSON.stringify(e.meta))).to.deep.equal(e.meta);
+    expect(calls.at(-1)).to.deep.equal([12, 12]);
+    expect(e.maps!.shape).to.deep.equal([1, 28, 28]);
+    expect(e.table!.columns).to.deep.equal(['iteration', 'content', 'style', 'total']);
+    expect(e.table!.rows).to.have.length(13);
+    expect(e.table!.rows[0]![1]).to.equal(0); // from the content image: no content loss yet
+    expect(e.table!.rows.at(-1)![2]).to.be.below(e.table!.rows[0]![2]!);
+    expect((e.meta.parameters as { lr: number }).lr).to.be.closeTo(2 * Math.abs(inputs.preprocess?.scale ?? 1), 1e-9); // 2 grey levels in LeNet's units
+    const figs = figures(e, { ...ctx, ...two });
+    expect(figs.map((f) => f.suffix)).to.deep.equal(['', 'curve']);
+    for (const f of figs) expect(drawFigure(f).width).to.be.above(100);
+    const err = await rejection(() => explainer('style').run(model, inputs, { contentLayer: 'conv2', styleLayers: 'conv1' }));
+    expect(err.message).to.match(/two images/);
+  });
 
   describe('cancellation', () => {
     const batchOf = (n: number) => {
