@@ -78,9 +78,9 @@ export async function foolCommand(argv: string[]): Promise<number> {
     const json = {
       model: basename(o.model), judge: o.judge ? basename(o.judge) : undefined, objective: o.objective, confidence: o.confidence, regularise: o.regularise,
       ...(o.regularise !== 'none' ? { parameters: foolRegularisers(o.regularise, o.lambda) } : {}), lr: o.lr, init: o.init, seed: o.seed, maxIterations: o.maxIterations,
-      units: 'lr in grey levels (pixels 0..255); iterations: the steps after which the class first reached the confidence (null: not within --max-iterations)',
+      units: 'lr and pixels in grey levels (0..255; pixels: the image\'s lowest, highest and RMS distance from mid-grey 127.5); iterations: the steps after which the class first reached the confidence (null: not within --max-iterations)',
       images: r.classes.map((t, i) => ({
-        class: t, label: name(t), iterations: r.iterations[i], prob: r.probs[i],
+        class: t, label: name(t), iterations: r.iterations[i], prob: r.probs[i], pixels: r.pixels[i],
         ...(r.judge ? { judge: { prob: r.judge.probs[i], top: r.judge.top[i], topLabel: name(r.judge.top[i]!), topProb: r.judge.topProbs[i] } } : {}),
       })),
       reached: r.iterations.filter((t) => t !== null).length, steps: r.steps, seconds: r.seconds,

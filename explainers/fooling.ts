@@ -12,7 +12,7 @@ import { maxOut, type OptimiseOptions } from './optimize.ts';
 
 export type PixelPreprocess = Pick<Preprocess, 'mean' | 'scale' | 'bgr'>;
 
-export interface FoolOptions extends Omit<OptimiseOptions, 'range' | 'ranges' | 'initValue' | 'initStd'> {
+export interface FoolOptions extends Omit<OptimiseOptions, 'range' | 'ranges' | 'initValue' | 'initValues' | 'initStd'> {
   /** the probability each class must reach (default 0.9999) */
   confidence?: number;
   /** 'logodds' (default): the log-odds of the class probability; 'logit': the class logit (MaxOut's) */
@@ -41,6 +41,8 @@ export interface FoolResult {
   /** the steps the run took (it stops when every image has reached the confidence) */
   steps: number;
   confidence: number;
+  /** per image, its pixels (0..255, all channels) as the lowest, the highest and the RMS distance from mid-grey (127.5) */
+  pixels: { min: number; max: number; rmsFromGrey: number }[];
   /** the judge's probability of each image's class, and the class it prefers with its probability */
   judge?: { probs: number[]; top: number[]; topProbs: number[] };
   log: { step: number; objective: number[] }[];
@@ -96,15 +98,26 @@ export async function fool(model: Model, classes: number[], o: FoolOptions, judg
   const means = chans(pp, c);
   const ranges = means.map((m) => [Math.min(-m * scale, (255 - m) * scale), Math.max(-m * scale, (255 - m) * scale)] as [number, number]);
   const lo = Math.min(...ranges.map((r) => r[0])), hi = Math.max(...ranges.map((r) => r[1]));
-  // start from mid-grey (pixel 127.5; with per-channel means, the first channel's), or seeded noise around it
+  // start from mid-grey (pixel 127.5 in every channel), or seeded noise around it
   const grey = means.map((m) => (127.5 - m) * scale);
   const r = await maxOut(model, { kind: 'class', classes, objective: o.objective ?? 'logodds', confidence }, {
-    ...o, range: [lo, hi], ranges, initValue: grey[0]!, initStd: (o.noiseGrey ?? 32) * Math.abs(scale),
+    ...o, range: [lo, hi], ranges, initValue: grey[0]!, initValues: grey, initStd: (o.noiseGrey ?? 32) * Math.abs(scale),
   });
   const n = classes.length;
   const { probs: p, k } = await probabilities(model, r.images, n);
+  const px = convertPixels(r.images, c, h * w, pp, {});
+  const per = c * h * w;
+  const pixels = classes.map((_, i) => {
+    let lo = Infinity, hi = -Infinity, sq = 0;
+    for (let q = i * per; q < (i + 1) * per; q++) {
+      const v = px[q]!;
+      [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+      sq += (v - 127.5) ** 2;
+    }
+    return { min: lo, max: hi, rmsFromGrey: Math.sqrt(sq / per) };
+  });
   const res: FoolResult = {
-    images: r.images, classes, probs: classes.map((t, i) => p[i * k + t]!), iterations: r.reached!, steps: r.steps, confidence, log: r.log, seconds: 0,
+    images: r.images, classes, probs: classes.map((t, i) => p[i * k + t]!), iterations: r.reached!, steps: r.steps, confidence, pixels, log: r.log, seconds: 0,
   };
   if (judge) {
     const x = convertPixels(r.images, c, h * w, pp, judge.preprocess);

@@ -51,6 +51,8 @@ export interface OptimiseOptions extends Regularisers {
   /** initial images: 'noise' (seeded Gaussian of std initStd around initValue; fourier: of the coefficients, std initStd, default 0.01) or 'mean' (initValue; fourier: mid-range) */
   init?: 'noise' | 'mean';
   initValue?: number;
+  /** pixel: the starting value of each channel (instead of initValue for all) */
+  initValues?: number[];
   initStd?: number;
   /** valid input range, e.g. the preprocessed values of pixels 0 and 255 */
   range?: [number, number];
@@ -111,8 +113,9 @@ async function optimise(
   } else {
     const total = batch * c * h * w;
     init = new Float32Array(total);
-    const base = opts.initValue ?? 0;
-    for (let i = 0; i < total; i++) init[i] = base + (opts.init === 'mean' ? 0 : (opts.initStd ?? 1) * rnd.normal());
+    const hw = h * w;
+    const base = (i: number) => opts.initValues?.[Math.floor(i / hw) % c] ?? opts.initValue ?? 0;
+    for (let i = 0; i < total; i++) init[i] = base(i) + (opts.init === 'mean' ? 0 : (opts.initStd ?? 1) * rnd.normal());
   }
   const opt = new ImageOptimiser(model, layer, init, goal, {
     ...opts, blurSigma: opts.blurEvery ? opts.blurSigma : undefined, decorrelate: true, fixMean: opts.fixMean ?? true, keepStart: until !== undefined,

@@ -47,7 +47,10 @@ describe('fool: fooling images on LeNet-ReLU, judged by mnist-8', function () {
       expect(r.iterations[i], `${what}: class ${i} reached`).to.be.a('number').and.at.most(N);
       expect(p[i * 10 + i]!, `${what}: class ${i}`).to.be.at.least(0.9999);
       expect(r.probs[i]).to.be.closeTo(p[i * 10 + i]!, 1e-6);
-      for (const v of r.images.subarray(i * 784, (i + 1) * 784)) expect(v).to.be.within(0, 1); // pixels 0..255 / 255
+      const img = r.images.subarray(i * 784, (i + 1) * 784);
+      for (const v of img) expect(v).to.be.within(0, 1); // pixels 0..255 / 255
+      expect(r.pixels[i]!.max).to.be.closeTo(255 * Math.max(...img), 1e-3);
+      expect(r.pixels[i]!.min).to.be.closeTo(255 * Math.min(...img), 1e-3);
     }
     console.log(`      ${what}: steps ${r.iterations.join(' ')}; mnist-8 ${r.judge!.probs.map((q) => (100 * q).toFixed(1)).join(' ')} % (${r.seconds.toFixed(1)} s)`);
   };
