@@ -14,6 +14,7 @@ import { softmaxRows } from '../engine/classify.ts';
 import { classLogOdds } from '../explainers/optimize.ts';
 import { convertPixels, fool, type FoolOptions } from '../explainers/fooling.ts';
 import { logoddsSeed } from '../kernels/image_opt.ts';
+import { explainer } from '../explainers/registry.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const LENET = join(ROOT, 'weights/lenet-relu-mnist.onnx');
@@ -84,6 +85,20 @@ describe('fool: fooling images on LeNet-ReLU, judged by mnist-8', function () {
     expect(a.iterations).to.deep.equal(b.iterations);
     expect(a.steps).to.equal(Math.max(...(a.iterations as number[]))); // the images returned are those the rule saw
     expect(a.judge).to.equal(undefined);
+  });
+
+  it('the registry\'s maxout takes the same objective and stop rule (--objective logodds --confidence), for the browser', async () => {
+    const inputs = { data: new Float32Array(784), batch: 1, names: ['none'], preprocess: lenet.graph.preprocess, fromImages: false };
+    const e = await explainer('maxout').run(lenet, inputs, { class: '3,8', param: 'pixel', init: 'mean', objective: 'logodds', confidence: 0.9999, iterations: N });
+    const reached = e.meta.reached as number[];
+    expect(reached.every((t) => typeof t === 'number' && t <= N)).to.equal(true);
+    expect(e.meta.steps).to.equal(Math.max(...reached));
+    const p = await lenetProbs(e.maps!.data, 2);
+    expect([p[3]!, p[18]!].every((q) => q >= 0.9999)).to.equal(true);
+    for (const bad of [{ layer: 'conv1', confidence: 0.9 }, { layer: 'conv1', objective: 'logodds' }]) {
+      const err = await explainer('maxout').run(lenet, inputs, { ...bad, iterations: 2 }).then(() => undefined, (x: Error) => x);
+      expect(err?.message).to.match(/for --class/);
+    }
   });
 
   it("the log-odds seed's kernel is the gradient of log(p/(1-p)) (finite differences, float64)", async () => {
