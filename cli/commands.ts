@@ -199,6 +199,27 @@ export const STYLE_OPTIONS = [
   { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.png (content | style | result, with the losses), PREFIX-curve.png (the losses per iteration) and PREFIX.csv (iteration, content, style, total)' },
 ] as const satisfies readonly OptionSpec[];
 
+export const FOOL_OPTIONS = [
+  ...MODEL_OPTIONS,
+  ...PREPROCESS_OPTIONS.filter((o) => o.name === 'mean' || o.name === 'scale' || o.name === 'bgr'),
+  LABELS_OPTION,
+  { name: 'class', type: 'neurons', required: true, arg: '0-9,12', help: 'the classes to fool the model into, one image each' },
+  { name: 'judge', type: 'path', arg: 'M2', help: "a different classifier (.onnx, or a Caffe .prototxt with --judge-weights) that reports its own probabilities of the same images' pixels" },
+  { name: 'judgeWeights', type: 'path', arg: 'W2', help: "the judge's .caffemodel" },
+  { name: 'judgeMean', type: 'numbers', arg: 'a,b,c', help: "the judge's preprocessing: subtracted per channel, pixels in 0..255 (default: what its file says, else none)" },
+  { name: 'judgeScale', type: 'number', arg: 's', help: "the judge's preprocessing: multiplies after the mean (default: what its file says, else 1: raw 0..255)" },
+  { name: 'judgeBgr', type: 'flag', help: 'the judge takes BGR channels' },
+  { name: 'regularise', type: 'enum', values: ['none', 'l2', 'tv', 'blur'], default: 'none', help: 'none (plain pixel-space ascent), l2 (decay of the pixels), tv (total variation) or blur (a Gaussian blur every 4 steps)' },
+  { name: 'lambda', type: 'number', min: 0, help: "the regulariser's weight (l2: 0.01, tv: 0.05, on pixels in network units over the image; blur: σ in pixels, 0.5)" },
+  { name: 'objective', type: 'enum', values: ['logodds', 'logit'], default: 'logodds', help: "what is maximised: the log-odds of the class's probability, log(p/(1-p)), or the class logit (MaxOut's objective)" },
+  { name: 'confidence', type: 'number', default: 0.9999, min: 0, max: 1, exclusive: true, help: "stop once every image's class probability reaches this" },
+  { name: 'maxIterations', type: 'int', default: 1000, min: 1, max: 1000000, help: 'the most steps' },
+  { name: 'lr', type: 'number', default: 2, min: 0, exclusive: true, help: "Adam's step, in grey levels (pixels 0..255)" },
+  { name: 'init', type: 'enum', values: ['grey', 'noise'], default: 'grey', help: 'start from mid-grey, or from seeded noise around it (σ 32 grey levels)' },
+  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1, help: 'seed of the noise start' },
+  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: "writes PREFIX.png (the images, captioned with both networks' probabilities and the steps), PREFIX.npy (the images, the model's units) and PREFIX.json" },
+] as const satisfies readonly OptionSpec[];
+
 export const SERVE_OPTIONS = [
   { name: 'port', type: 'int', default: 8080, min: 0, max: 65535, help: 'the port on 127.0.0.1 (0: any free one)' },
 ] as const satisfies readonly OptionSpec[];
@@ -232,6 +253,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'net2vec', summary: "Net2Vec (Fong & Vedaldi): per concept a weight vector over a layer's units, learned on the GPU; held-out IoU beside the best single unit's, the embeddings and their similarities", options: NET2VEC_OPTIONS, run: async (a) => (await import('./dissect.ts')).net2vecCommand(a) },
   { name: 'attack', summary: 'adversarial examples (FGSM, PGD; L∞, targeted or not) of a batch on the GPU, and what they change inside: feature maps and explanations of the clean and the adversarial image', options: ATTACK_OPTIONS, run: async (a) => (await import('./attack.ts')).attackCommand(a) },
   { name: 'style', summary: "style transfer by inversion (Gatys et al.): a photo's content at one layer and a painting's Gram matrices at several, jointly minimised over the pixels through the reverse pass", options: STYLE_OPTIONS, run: async (a) => (await import('./style.ts')).styleCommand(a) },
+  { name: 'fool', summary: 'fooling images: pixel-space activation maximisation of classes (with or without a regulariser) until the model is 99.99 % sure, and what a different network says of them', options: FOOL_OPTIONS, run: async (a) => (await import('./fool.ts')).foolCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
   { name: 'tune', summary: "measure the conv kernels' tilings (GEMM workgroup size, subgroups, GEMM or Winograd) per shape class on this adapter and cache the fastest (used with LOUPE_TUNE=on)", options: TUNE_OPTIONS, run: async (a) => (await import('./tune.ts')).tuneCommand(a) },
   { name: 'bench', summary: 'the adapter\'s measured roofline, then kernel, model and explainer timings as shares of it, against onnxruntime-node and TensorFlow.js WebGPU in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },

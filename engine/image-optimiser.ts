@@ -30,6 +30,7 @@ import { walkOf } from './reverse.ts';
 import { numel } from './shapes.ts';
 import { ArgumentError } from './errors.ts';
 import * as O from '../kernels/image_opt.ts';
+import * as K from '../kernels/index.ts';
 
 export interface ImageStepOptions {
   optimizer?: 'adam' | 'sgd';
@@ -58,18 +59,23 @@ export interface ImageStepOptions {
   decay?: number;
   /** fourier: no zero-frequency coefficient: every channel's mean stays mid-range before the sigmoid */
   fixMean?: boolean;
+  /** pixel: keep a copy of the images each step starts from (`startImages`: what a stop rule read) */
+  keepStart?: boolean;
 }
 
 /**
  * The seed of each step's reverse pass at the objective's layer: a constant tensor (`seed`), one
  * target per image (`targets`: a channel's mean with a leaky positive part, or one unit's value;
  * seeded on the GPU from the recorded activations), or the gradient of the feature-space loss
- * k·‖A(x) − target‖² computed on the GPU from the recorded activations (inversion; `k` scales it).
+ * k·‖A(x) − target‖² computed on the GPU from the recorded activations (inversion; `k` scales it),
+ * or the gradient of the log-odds of one class per image at a logits layer (`logodds`: fooling
+ * images, kernels/logodds_seed.wgsl).
  */
 export type ImageObjective =
   | { kind: 'seed'; seed: Float32Array }
   | { kind: 'targets'; targets: { channel: number; position: number }[]; leak: number }
-  | { kind: 'match'; target: Float32Array; k: number };
+  | { kind: 'match'; target: Float32Array; k: number }
+  | { kind: 'logodds'; classes: number[] };
 
 /** The random transform of one step: a shift of whole pixels (pixel), or scale, rotation and shift about a centre (fourier). */
 export interface StepTransform {
@@ -120,6 +126,7 @@ export class ImageOptimiser {
   private readonly offsets?: GPUBuffer;
   private stepped = false;
   private readonly x?: GPUBuffer; // pixel: the images
+  private readonly start?: GPUBuffer; // pixel, keepStart: the images the last step started from
   private readonly total: number;
   /** per image, the objective's values read back: the whole layer, or the target channel (conv shortcut) */
   readonly readShape: { perImage: number; hw: number; selected: boolean };
@@ -213,6 +220,12 @@ export class ImageOptimiser {
       } else if (objective.kind === 'targets') {
         const t = upload('opt:targets', Int32Array.from(objective.targets.flatMap((q) => [q.channel, q.position])));
         backward.push(e.makeDispatch(O.maxoutSeed, { uniforms: { total: numel(shape), l: L, hw, leak: objective.leak }, bindings: { a: rec.values.get(layer)!, goal: t, y: walk.seed }, threads: numel(shape), label: 'objective seed' }));
+      } else if (objective.kind === 'logodds') {
+        if (objective.classes.length !== batch) throw new ArgumentError(`image optimisation: ${objective.classes.length} classes for ${batch} images`);
+        for (const k of objective.classes) if (!Number.isInteger(k) || k < 0 || k >= L) throw new ArgumentError(`image optimisation: class ${k} of ${layer}, which has ${L}`);
+        if (L < 2) throw new ArgumentError(`image optimisation: the log-odds of a class needs at least two classes; ${layer} has ${L}`);
+        const t = upload('opt:classes', Int32Array.from(objective.classes));
+        backward.push(e.makeDispatch(O.logoddsSeed, { uniforms: { total: numel(shape), l: L }, bindings: { a: rec.values.get(layer)!, goal: t, y: walk.seed }, threads: numel(shape), label: 'log-odds seed' }));
       } else {
         const n = objective.target.length;
         if (n !== numel(shape)) throw new ArgumentError(`image optimisation: a target of ${n} values for ${layer} [${shape.join('×')}]`);
@@ -244,7 +257,9 @@ export class ImageOptimiser {
       const offsets = (this.offsets = make('opt:offsets', 8));
       e.device.queue.writeBuffer(x, 0, init.buffer, init.byteOffset, init.byteLength);
       const th = { threads: total };
+      if (o.keepStart) this.start = make('opt:start', total * 4);
       this.stepDispatches = [
+        ...(this.start ? [e.makeDispatch(K.copyChannels, { uniforms: { total, cx: 1, cy: 1, hw: total, c0: 0 }, bindings: { x, y: this.start }, ...th, label: 'keep start' })] : []),
         e.makeDispatch(O.roll2d, { uniforms: { total, h, w }, bindings: { x, offsets, y: input }, ...th, label: 'jitter' }),
         ...forward,
         ...backward,
@@ -442,6 +457,17 @@ export class ImageOptimiser {
     e.device.queue.writeBuffer(this.fourier.tf, 0, tf.buffer, tf.byteOffset, tf.byteLength);
     const [c] = this.model.graph.input.shape.slice(1) as [number];
     const [ab] = await e.run(final ? this.fourier.final : this.fourier.render, [{ buffer: this.fourier.out, bytes: this.batch * c * this.h * this.w * 4 }]);
+    return new Float32Array(ab!);
+  }
+
+  /**
+   * The images the last step started from (what its read saw, before the step's transform): pixel,
+   * the copy `keepStart` keeps; fourier, the canvases that step rendered, cropped.
+   */
+  async startImages(): Promise<Float32Array> {
+    if (this.fourier) return this.images(false);
+    if (!this.start) throw new Error('startImages needs keepStart');
+    const [ab] = await this.model.engine.run([], [{ buffer: this.start, bytes: this.total * 4 }]);
     return new Float32Array(ab!);
   }
 

@@ -51,6 +51,8 @@ export interface OptimiseOptions extends Regularisers {
   /** initial images: 'noise' (seeded Gaussian of std initStd around initValue; fourier: of the coefficients, std initStd, default 0.01) or 'mean' (initValue; fourier: mid-range) */
   init?: 'noise' | 'mean';
   initValue?: number;
+  /** pixel: the starting value of each channel (instead of initValue for all) */
+  initValues?: number[];
   initStd?: number;
   /** valid input range, e.g. the preprocessed values of pixels 0 and 255 */
   range?: [number, number];
@@ -95,7 +97,8 @@ function checkNonNegative(o: Regularisers & { lr?: number }): void {
 async function optimise(
   model: Model, batch: number, layer: string, opts: OptimiseOptions, goal: ImageObjective,
   objective: (read: Float32Array, opt: ImageOptimiser) => number[], pivot?: [number, number],
-): Promise<{ images: Float32Array; log: { step: number; objective: number[] }[] }> {
+  until?: (objective: number[], step: number) => boolean,
+): Promise<{ images: Float32Array; log: { step: number; objective: number[] }[]; steps: number }> {
   checkNonNegative(opts);
   const [c, h, w] = model.graph.input.shape.slice(1) as [number, number, number];
   if (h === undefined || w === undefined) throw new ArgumentError('image optimisation needs an image input (N×C×H×W)');
@@ -110,11 +113,12 @@ async function optimise(
   } else {
     const total = batch * c * h * w;
     init = new Float32Array(total);
-    const base = opts.initValue ?? 0;
-    for (let i = 0; i < total; i++) init[i] = base + (opts.init === 'mean' ? 0 : (opts.initStd ?? 1) * rnd.normal());
+    const hw = h * w;
+    const base = (i: number) => opts.initValues?.[Math.floor(i / hw) % c] ?? opts.initValue ?? 0;
+    for (let i = 0; i < total; i++) init[i] = base(i) + (opts.init === 'mean' ? 0 : (opts.initStd ?? 1) * rnd.normal());
   }
   const opt = new ImageOptimiser(model, layer, init, goal, {
-    ...opts, blurSigma: opts.blurEvery ? opts.blurSigma : undefined, decorrelate: true, fixMean: opts.fixMean ?? true,
+    ...opts, blurSigma: opts.blurEvery ? opts.blurSigma : undefined, decorrelate: true, fixMean: opts.fixMean ?? true, keepStart: until !== undefined,
   });
   try {
     const log: { step: number; objective: number[] }[] = [];
@@ -129,12 +133,20 @@ async function optimise(
         tf = { shift: [u() * j, u() * j], scale: 1 + u() * zoom, angle: (u() * rotate * Math.PI) / 180, pivot };
       } else tf = { shift: [Math.round((rnd.next() * 2 - 1) * j), Math.round((rnd.next() * 2 - 1) * j)] };
       const logged = t === 1 || t === opts.iterations || t % logEvery === 0;
-      const read = await opt.step(t, opts.lr, tf, { blur: !!opts.blurEvery && t % opts.blurEvery === 0, read: logged });
+      const read = await opt.step(t, opts.lr, tf, { blur: !!opts.blurEvery && t % opts.blurEvery === 0, read: logged || until !== undefined });
       if (read) {
-        // the objective of the (transformed) images this step started from
+        // the objective of the (transformed) images this step started from, i.e. after t − 1 steps
         const o = objective(read, opt);
-        log.push({ step: t, objective: o });
-        opts.onProgress?.(t, opts.iterations, o);
+        const stop = until?.(o, t) ?? false;
+        if (logged || stop) {
+          log.push({ step: t, objective: o });
+          opts.onProgress?.(t, opts.iterations, o);
+        }
+        if (stop) {
+          // the images this step started from met the stop rule: they are the result (t − 1 steps)
+          opts.onStep?.(opts.iterations, opts.iterations);
+          return { images: await opt.startImages(), log, steps: t - 1 };
+        }
       }
       if (opts.onImages && t < opts.iterations && performance.now() - shown >= 250) {
         shown = performance.now();
@@ -142,7 +154,7 @@ async function optimise(
       }
       opts.onStep?.(t, opts.iterations);
     }
-    return { images: await opt.images(true), log };
+    return { images: await opt.images(true), log, steps: opts.iterations };
   } finally {
     opt.dispose();
   }
@@ -218,7 +230,17 @@ export function preActivation(g: Graph, value: string, channel: number): { value
 export type MaxOutTarget =
   | { kind: 'channel'; layer: string; units: number[]; at?: [number, number] | 'centre' }
   | { kind: 'unit'; layer: string; units: number[] }
-  | { kind: 'class'; classes: number[] };
+  | {
+      kind: 'class'; classes: number[];
+      /**
+       * what is maximised: the class logit (default), or the log-odds of the class's softmax
+       * probability, log(p / (1 − p)) (fooling images: a logit can rise with all the others and
+       * leave p low; the log-odds rises only as p does, and its gradient does not vanish as p → 1)
+       */
+      objective?: 'logit' | 'logodds';
+      /** stop once every image's class probability reaches this (e.g. 0.9999), checked every step; `iterations` is the most steps taken */
+      confidence?: number;
+    };
 
 export interface MaxOutResult {
   images: Float32Array; // P×C×H×W
@@ -233,8 +255,12 @@ export interface MaxOutResult {
   jitter: number;
   /** the value each target was optimised at, where that is not `layer` (before its ReLU, through concats) */
   optimised?: { value: string; channel: number }[];
-  /** the objective per target at each logged step (a channel's leaky-rectified mean, a unit's value or a logit, before the ReLU) */
+  /** the objective per target at each logged step (a channel's leaky-rectified mean, a unit's value, a logit or a class's log-odds, before the ReLU) */
   log: { step: number; objective: number[] }[];
+  /** class targets with `confidence`: per target, the steps after which its probability first reached it (null: not within `iterations`) */
+  reached?: (number | null)[];
+  /** the steps taken (with `confidence`, the run stops once every target of a batch reached it: at most `iterations`) */
+  steps: number;
 }
 
 /** The slope of a channel objective's rectifier below zero (see kernels/maxout_seed.wgsl). */
@@ -250,6 +276,8 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
   const layer = model.resolve(target.kind === 'class' ? classifierValues(model.graph).logits : target.layer);
   const units = target.kind === 'class' ? target.classes : target.units;
   if (units.length === 0) throw new ArgumentError('maxout: no target units');
+  if (target.kind === 'class' && target.confidence !== undefined && !(target.confidence > 0 && target.confidence < 1))
+    throw new ArgumentError(`maxout: the confidence to reach must be in (0, 1), got ${target.confidence}`);
   const shape = (await model.run(new Float32Array(numel(model.graph.input.shape.slice(1))), 1, { outputs: [layer] })).get(layer)!.shape.slice(1);
   const L = numel(shape);
   const channels = shape[0]!;
@@ -307,8 +335,9 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
   const chunk = Math.max(1, model.maxRecordBatch());
   const per = numel(model.graph.input.shape.slice(1));
   const images = new Float32Array(P * per);
-  const objectives: number[][] = units.map(() => []); // per target, per logged step
-  let steps: number[] = [];
+  const objectives = new Map<number, number[]>(); // per logged step, per target (NaN: a chunk that had stopped)
+  const reached: (number | null)[] = units.map(() => null);
+  let totalSteps = 0;
   const leak = CHANNEL_LEAK;
   const chunks = [...groups.values()].flatMap((ids) => Array.from({ length: Math.ceil(ids.length / chunk) }, (_, k) => ids.slice(k * chunk, (k + 1) * chunk)));
   for (const [ci, ids] of chunks.entries()) {
@@ -320,8 +349,24 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
       ids.forEach((i, k) => images.set(x.subarray(k * per, (k + 1) * per), i * per));
       opts.onImages!(t, images);
     });
-    const res = await optimise(model, part.length, value, { ...opts, seed: opts.seed + ids[0]!, onStep, onImages }, { kind: 'targets', targets: part, leak }, (a, opt) => {
+    // fooling: each image's class probability from the logits read back, for the stop rule
+    const classes = ids.map((i) => units[i]!);
+    const logodds = target.kind === 'class' && target.objective === 'logodds';
+    let probs: number[] = [];
+    const until = target.kind === 'class' && target.confidence !== undefined ? (o: number[], t: number) => {
+      probs.forEach((p, k) => {
+        if (p >= target.confidence! && reached[ids[k]!] === null) reached[ids[k]!] = t - 1;
+      });
+      return ids.every((i) => reached[i] !== null);
+    } : undefined;
+    const goal: ImageObjective = logodds ? { kind: 'logodds', classes } : { kind: 'targets', targets: part, leak };
+    const res = await optimise(model, part.length, value, { ...opts, seed: opts.seed + ids[0]!, onStep, onImages }, goal, (a, opt) => {
       const { perImage, hw: n, selected } = opt.readShape;
+      if (target.kind === 'class') {
+        const z = classLogOdds(a, perImage, classes);
+        probs = z.map((v) => 1 / (1 + Math.exp(-v)));
+        if (logodds) return z;
+      }
       return part.map((q, i) => {
         const base = i * perImage + (selected ? 0 : q.channel * n);
         if (q.position >= 0) return a[base + q.position]!;
@@ -332,14 +377,39 @@ export async function maxOut(model: Model, target: MaxOutTarget, opts: OptimiseO
         }
         return s / n;
       });
-    }, pivot);
+    }, pivot, until);
     ids.forEach((i, k) => images.set(res.images.subarray(k * per, (k + 1) * per), i * per));
-    steps = res.log.map((l) => l.step);
-    res.log.forEach((l) => ids.forEach((i, k) => objectives[i]!.push(l.objective[k]!)));
+    if (until && ids.some((i) => reached[i] === null)) {
+      // the images after the last step (the loop read each step's starting images)
+      const logits = (await model.run(res.images, ids.length, { outputs: [layer] })).get(layer)!.data;
+      classLogOdds(logits, logits.length / ids.length, classes).forEach((z, k) => {
+        if (1 / (1 + Math.exp(-z)) >= (target as { confidence: number }).confidence && reached[ids[k]!] === null) reached[ids[k]!] = res.steps;
+      });
+    }
+    totalSteps = Math.max(totalSteps, res.steps);
+    for (const l of res.log) {
+      if (!objectives.has(l.step)) objectives.set(l.step, units.map(() => NaN));
+      ids.forEach((i, k) => (objectives.get(l.step)![i] = l.objective[k]!));
+    }
   }
-  const log = steps.map((step, j) => ({ step, objective: objectives.map((o) => o[j]!) }));
+  const log = [...objectives.keys()].sort((a, b) => a - b).map((step) => ({ step, objective: objectives.get(step)! }));
   const optimised = at0 && at0.some((q, i) => q.value !== layer || q.channel !== goals[i]!.channel) ? at0 : undefined;
-  return { images, targets: units, layer, kind: target.kind, ...(at ? { at } : {}), ...(field ? { field } : {}), ...(optimised ? { optimised } : {}), jitter, log };
+  return { images, targets: units, layer, kind: target.kind, ...(at ? { at } : {}), ...(field ? { field } : {}), ...(optimised ? { optimised } : {}), jitter, log,
+    ...(target.kind === 'class' && target.confidence !== undefined ? { reached } : {}), steps: totalSteps };
+}
+
+/**
+ * Per image, the log-odds of its class t from its l logits: log(p_t / (1 − p_t)) = a_t − log Σ_{i≠t} e^{a_i},
+ * in float64 (the probability is its logistic function, exact where 1 − p_t is below float32's resolution).
+ */
+export function classLogOdds(logits: ArrayLike<number>, l: number, classes: number[]): number[] {
+  return classes.map((t, b) => {
+    let m = -Infinity;
+    for (let k = 0; k < l; k++) if (k !== t) m = Math.max(m, logits[b * l + k]!);
+    let s = 0;
+    for (let k = 0; k < l; k++) if (k !== t) s += Math.exp(logits[b * l + k]! - m);
+    return logits[b * l + t]! - m - Math.log(s);
+  });
 }
 
 export interface InversionResult {

@@ -650,6 +650,11 @@ export const explainers: readonly ExplainerEntry[] = [
       { name: 'units', type: 'neurons', default: decidedLater('the first 16'), help: 'units or channels of that layer' },
       { name: 'class', type: 'neurons', arg: '0-9,12', conflicts: ['layer'], help: 'class logits to maximise, instead of --layer' },
       {
+        name: 'objective', type: 'enum', values: ['logit', 'logodds'], default: 'logit',
+        help: "with --class: maximise the class logit, or the log-odds of its probability log(p/(1-p)) (fooling images, survey 7.1: it rises only as p does, and its gradient does not vanish as p nears 1)",
+      },
+      { name: 'confidence', type: 'number', min: 0, max: 1, exclusive: true, help: "with --class: stop once every class's probability reaches this (e.g. 0.9999), read every step; --iterations is then the most steps (with --param pixel and no jitter the images returned are the ones read; fourier reads each step's transformed image)" },
+      {
         name: 'unit', type: 'string', arg: 'centre|Y,X|mean', conflicts: ['class'], default: decidedLater('centre'),
         help: "a conv layer: maximise each channel's unit at its centre, or at row,column Y,X of the layer, or the mean of the whole channel (a texture)",
       },
@@ -657,8 +662,9 @@ export const explainers: readonly ExplainerEntry[] = [
     ],
     async explain(j, o) {
       let target: MaxOutTarget;
-      if (o.class !== undefined) target = { kind: 'class', classes: o.class };
+      if (o.class !== undefined) target = { kind: 'class', classes: o.class, objective: o.objective as 'logit' | 'logodds', ...(o.confidence !== undefined ? { confidence: o.confidence } : {}) };
       else {
+        if (o.objective !== 'logit' || o.confidence !== undefined) throw new ArgumentError('maxout: --objective logodds and --confidence are for --class');
         if (o.layer === undefined) throw new ArgumentError('maxout: --layer is required (or --class)');
         const v = j.model.resolve(o.layer);
         const shape = (await j.model.run(new Float32Array(j.c * j.h * j.w), 1, { outputs: [o.layer] })).get(v)!.shape;
@@ -679,7 +685,7 @@ export const explainers: readonly ExplainerEntry[] = [
       const r = await maxOut(j.model, target, { ...opts, ...live, signal: j.signal });
       return {
         method: 'maxout', maps: { shape: [r.targets.length, j.c, j.h, j.w], data: r.images }, tensors: {},
-        meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, ...(r.at ? { at: r.at } : {}), ...(r.field ? { field: r.field } : {}), ...(r.optimised ? { optimised: r.optimised } : {}), objective: r.log.at(-1)!.objective, log: r.log, parameters: { ...opts, jitter: r.jitter, ranges: undefined } }),
+        meta: plain({ method: 'maxout', layer: r.layer, kind: r.kind, targets: r.targets, ...(r.at ? { at: r.at } : {}), ...(r.field ? { field: r.field } : {}), ...(r.optimised ? { optimised: r.optimised } : {}), objective: r.log.at(-1)!.objective, log: r.log, ...(r.reached ? { confidence: o.confidence, reached: r.reached, steps: r.steps } : {}), parameters: { ...opts, jitter: r.jitter, ranges: undefined } }),
       };
     },
   }),

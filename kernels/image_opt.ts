@@ -54,6 +54,12 @@ export const maxoutSeed = spec({
   bindings: [r('a'), r('goal', { type: 'array<i32>' }), rw('y')],
   ...wg,
 });
+export const logoddsSeed = spec({
+  name: 'logodds_seed',
+  uniforms: [['total', 'u32'], ['l', 'u32']],
+  bindings: [r('a'), r('goal', { type: 'array<i32>' }), rw('y')],
+  ...wg,
+});
 export const convSelect = spec({
   name: 'conv_select',
   uniforms: [

@@ -212,13 +212,14 @@ function crop(img: RGBAImage, [y0, x0, hh, ww]: [number, number, number, number]
 const maxout: Builder = (e, ctx) => {
   const [c, h, w] = ctx.shape;
   const kind = m<string>(e, 'kind'), last = m<number[]>(e, 'objective');
+  const reached = m<(number | null)[] | undefined>(e, 'reached'); // --confidence: the steps each class took
   // a unit's image is shown as its receptive field (the rest of the image does not reach it)
   const at = m<[number, number] | undefined>(e, 'at'), field = m<[number, number, number, number] | undefined>(e, 'field');
   const cells = m<number[]>(e, 'targets').map((u, i) => {
     const image = pixels(ctx, slice(e.maps!, i, c * h * w));
     return {
       image: field ? crop(image, field) : image,
-      caption: `${kind === 'class' ? (ctx.labels?.[u]?.split(',')[0] ?? `class ${u}`) : `${kind} ${u}${at ? ` @${at.join(',')}` : ''}`}: ${last[i]!.toFixed(2)}`,
+      caption: `${kind === 'class' ? (ctx.labels?.[u]?.split(',')[0] ?? `class ${u}`) : `${kind} ${u}${at ? ` @${at.join(',')}` : ''}`}: ${last[i]!.toFixed(2)}${reached ? (reached[i] === null ? ' (not reached)' : ` in ${reached[i]}`) : ''}`,
     };
   });
   const what = field ? ` (units' receptive fields, ${field[2]}x${field[3]} px)` : '';
