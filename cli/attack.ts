@@ -39,10 +39,18 @@ export async function attackCommand(argv: string[]): Promise<number> {
   if (targets && targets.length !== 1 && targets.length !== input.batch) throw new ArgumentError(`--target gives ${targets.length} classes for ${input.batch} images: give one, or one per image`);
   const layers = (o.layers ?? '').split(',').map((s) => s.trim()).filter((s) => s);
   const method = o.explain ? explainer(o.explain) : undefined;
+  // the method's own options: its defaults, and a layer (--explain-layer, else the last of --layers) for those that need one
+  const explainOptions: Record<string, unknown> = {};
+  if (method?.options.some((s) => s.name === 'layer' && s.required)) {
+    const layer = o.explainLayer ?? layers.at(-1);
+    if (!layer) throw new ArgumentError(`--explain ${o.explain} needs a layer: give --explain-layer L (or --layers, whose last it takes)`);
+    explainOptions.layer = layer;
+  } else if (o.explainLayer !== undefined) throw new ArgumentError(`--explain-layer is for methods with a layer; ${o.explain ?? 'no --explain'} takes none`);
+  if (method) method.validate(explainOptions, { input: { channels: c, height: h, width: w }, labels, scale: preprocess.scale ?? 1 });
   const engine = await createNodeEngine();
   const model = new Model(engine, g);
   try {
-    for (const l of layers) model.resolve(l); // unknown layers fail before the attack
+    for (const l of [...layers, ...(typeof explainOptions.layer === 'string' ? [explainOptions.layer] : [])]) model.resolve(l); // unknown layers fail before the attack
     const bar = progressBar(`${o.method} ε=${o.eps}`, input.batch);
     const abort = new AbortController();
     const onSigint = () => abort.abort();
@@ -60,7 +68,7 @@ export async function attackCommand(argv: string[]): Promise<number> {
     const changes = layers.length ? await activationChange(model, input.data, r.adversarial, input.batch, layers) : [];
     const inputs = { batch: input.batch, names: input.names, labels, preprocess, fromImages: input.images !== undefined };
     const explained = method
-      ? { clean: await method.run(model, { ...inputs, data: input.data }, {}), adversarial: await method.run(model, { ...inputs, data: r.adversarial }, {}) }
+      ? { clean: await method.run(model, { ...inputs, data: input.data }, explainOptions), adversarial: await method.run(model, { ...inputs, data: r.adversarial }, explainOptions) }
       : undefined;
     const name = (k: number) => (labels?.[k] ? `${labels[k]!.split(',')[0]} (${k})` : `class ${k}`);
     const json = {

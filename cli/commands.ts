@@ -180,6 +180,7 @@ export const ATTACK_OPTIONS = [
   { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "PGD's random start" },
   { name: 'layers', type: 'string', arg: 'L1,L2,...', help: 'layers whose most changed feature map is shown clean and adversarial, with the relative activation change of each layer' },
   { name: 'explain', type: 'enum', values: ['saliency', 'guided-backprop', 'gradcam', 'gradcampp', 'layercam', 'eigencam', 'ig', 'input-x-gradient', 'lrp', 'smoothgrad', 'rise', 'occlusion'], help: 'explain the clean and the adversarial image with this method (its default options), side by side' },
+  { name: 'explainLayer', type: 'string', arg: 'L', help: "the layer of --explain's method when it needs one (Grad-CAM, ...; default: the last of --layers)" },
   { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.png (the figure), PREFIX.npy (the adversarial images, network units) and PREFIX.json (classes, probabilities, L∞, layer changes)' },
 ] as const satisfies readonly OptionSpec[];
 

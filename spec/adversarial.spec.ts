@@ -132,6 +132,7 @@ describe('loupe attack', function () {
     expectOneLine(runLoupe(['attack', '--model', LENET, '--image', img, '--steps', '5', '--out', join(dir, 'x')]), /--steps is for --method pgd/);
     expectOneLine(runLoupe(['attack', '--model', LENET, '--image', img, '--target', '12', '--out', join(dir, 'x')]), /class 12/);
     expectOneLine(runLoupe(['attack', '--model', LENET, '--image', img, '--layers', 'nope', '--out', join(dir, 'x')]), /nope/);
+    expectOneLine(runLoupe(['attack', '--model', LENET, '--image', img, '--explain', 'gradcam', '--out', join(dir, 'x')]), /--explain gradcam needs a layer/);
     expect(existsSync(join(dir, 'x.png'))).to.equal(false);
   });
 });
