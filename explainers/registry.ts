@@ -26,6 +26,7 @@ import { smoothGrad } from './smoothgrad.ts';
 import { lrp, LRP_RULES, LRP_FIRST } from './lrp.ts';
 import { dissect, dissectionExplanation, inputImages } from './dissect.ts';
 import { net2vec, net2vecExplanation } from './net2vec.ts';
+import { attack } from './adversarial.ts';
 import { colourConcepts } from '../loaders/colour-concepts.ts';
 
 export type { ExplainInputs, Explanation, Progress };
@@ -886,6 +887,38 @@ export const explainers: readonly ExplainerEntry[] = [
         seed: o.seed, holdout: o.holdout, preprocess: { ...j.preprocess, channels: j.c }, input: (i) => j.x.subarray(i * per, (i + 1) * per),
       }, j.progress && ((_stage, done, total) => j.progress!(done, total)), j.signal);
       return net2vecExplanation(r, j.names, parameters(o));
+    },
+  }),
+  define({
+    name: 'attack', title: 'Adversarial example', summary: 'FGSM or PGD under an L∞ budget, targeted or not; the map is |x′ − x| (Goodfellow et al.; Madry et al.)', inputs: 'batch',
+    options: [
+      { name: 'algorithm', type: 'enum', values: ['fgsm', 'pgd'], default: 'fgsm', help: 'FGSM (one signed-gradient step of ε) or PGD (steps of α projected on the ε-ball)' },
+      { name: 'eps', type: 'number', default: 0.03, min: 0, max: 1, exclusive: true, help: 'the L∞ budget, a fraction of the pixel range' },
+      { name: 'steps', type: 'int', default: 10, min: 1, max: 100000, help: 'PGD: the steps (FGSM: ignored, one step)' },
+      { name: 'alpha', type: 'number', min: 0, max: 1, exclusive: true, help: 'PGD: the step, a fraction of the pixel range (default 2.5·ε/steps)' },
+      { ...CLASS, name: 'target', help: 'targeted: the class each image is pushed towards (one for all, or one per image); default untargeted, away from the top class' },
+      { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "PGD's random start (with --random-start)" },
+      { name: 'randomStart', type: 'flag', help: 'PGD: start from a uniform random point of the ε-ball' },
+    ],
+    async explain(j, o) {
+      const r = await attack(j.model, j.x, j.batch, {
+        method: o.algorithm, eps: o.eps, alpha: o.alpha, steps: o.algorithm === 'fgsm' ? 1 : o.steps, targets: o.target as number[] | undefined, randomStart: o.randomStart, seed: o.seed,
+        preprocess: { ...j.preprocess, channels: j.c }, signal: j.signal, onProgress: j.progress,
+      });
+      const hw = j.h * j.w, per = j.c * hw;
+      const maps = new Float32Array(j.batch * hw);
+      for (let i = 0; i < j.batch; i++) for (let k = 0; k < j.c; k++) for (let p = 0; p < hw; p++) maps[i * hw + p]! += Math.abs(r.adversarial[i * per + k * hw + p]! - j.x[i * per + k * hw + p]!);
+      return {
+        method: 'attack', maps: { shape: mapShape(j), data: maps }, tensors: { adversarial: { shape: [j.batch, j.c, j.h, j.w], data: r.adversarial } },
+        meta: plain({
+          method: 'attack', inputs: j.names, parameters: parameters(o), targeted: r.targeted,
+          cleanClasses: r.cleanClass, cleanProbs: r.cleanProb, classes: r.advClass, probs: r.advProb, labels: classLabels(j, r.advClass), aim: r.aim, success: r.success, linf: r.linf,
+          seconds: Number(r.seconds.toFixed(3)),
+          stored: "per image: Σ over channels of |x′ − x| in the network's units (the perturbation); tensors.adversarial holds x′; classes/probs are the adversarial image's, cleanClasses/cleanProbs the clean one's; eps and linf are fractions of the pixel range",
+          shape: mapShape(j),
+        }),
+        note: `attack: ${r.success.filter((v) => v).length} of ${j.batch} image${j.batch === 1 ? '' : 's'} ${r.targeted ? 'reached the target' : 'changed class'} in ${r.seconds.toFixed(1)}s`,
+      };
     },
   }),
 ];

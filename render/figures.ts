@@ -7,6 +7,14 @@ import type { ExplainInputs, Explanation, Tensor } from '../explainers/explanati
 import { dissectionOf } from '../explainers/dissect.ts';
 import { bestUnitsSheet, dissectionSummary, net2vecFigure } from './dissect.ts';
 import { net2vecOf } from '../explainers/net2vec.ts';
+import { attackFigure } from './adversarial.ts';
+import type { AttackResult } from '../explainers/adversarial.ts';
+
+/** The AttackResult an attack Explanation holds (for its figure). */
+const attackOf = (e: Explanation): AttackResult => {
+  const g = <T>(k: string) => e.meta[k] as T;
+  return { adversarial: e.tensors.adversarial!.data as Float32Array, cleanClass: g('cleanClasses'), cleanProb: g('cleanProbs'), advClass: g('classes'), advProb: g('probs'), aim: g('aim'), targeted: g('targeted'), success: g('success'), linf: g('linf'), seconds: g('seconds') };
+};
 import { styleCurve, styleFigure } from './style.ts';
 import type { StyleResult } from '../explainers/style.ts';
 import { renderSigned, renderSequential, overlay, montage, tensorToImage, topMask, renderMask, maxAbs, createImage, drawText, type MontageCell } from './render.ts';
@@ -347,6 +355,7 @@ export const FIGURES: Record<string, Builder> = {
     ];
   },
   net2vec: (e, ctx) => [{ suffix: '', image: net2vecFigure(net2vecOf(e), ctx.model) }],
+  attack: (e, ctx) => [{ suffix: '', image: attackFigure(attackOf(e), [], ctx, undefined, (m<{ eps: number }>(e, 'parameters')).eps, (m<{ algorithm: string }>(e, 'parameters')).algorithm) }],
 };
 
 /** The figures of an explanation: its main montage first, then its parts' and extras. */

@@ -159,6 +159,18 @@ export function explanationTiles(e: Explanation, ctx: FigureContext, key = e.met
       add('result', `style transfer of ${name(ctx, 0)}`, `${name(ctx, 0)} in the style of ${name(ctx, 1)}`, tensorToImage(e.maps!.data, sc, sh, sw, { mean: pp?.mean, scale: pp?.scale, bgr: pp?.bgr }));
       break;
     }
+    case 'attack': {
+      // per image: the adversarial image, and the perturbation |x' − x| (its values for the readout)
+      const adv = shownImages({ ...ctx, data: e.tensors.adversarial!.data as Float32Array });
+      const classes = meta<number[]>(e, 'classes'), probs = meta<number[]>(e, 'probs');
+      for (let i = 0; i < ctx.batch; i++) {
+        const group = `${name(ctx, i)} · adversarial: ${classLabel(ctx, classes[i]!)} p=${probs[i]!.toFixed(3)}`;
+        add(`${i}/adversarial`, 'adversarial image', group, adv[i]!);
+        const map = slice(e.maps!, i, h * w) as Float32Array;
+        add(`${i}/perturbation`, "|x' - x|", group, renderSequential(map, h, w), map);
+      }
+      break;
+    }
     case 'net2vec': {
       // one tile: the held-out IoU bars and the similarity table (a figure, not a per-pixel map)
       add('figure', `Net2Vec ${meta<string>(e, 'layer')}`, 'Net2Vec', net2vecFigure(net2vecOf(e), ctx.model));

@@ -89,7 +89,7 @@ describe('option schemas', () => {
   });
 
   it('every method is declared completely, and no method option shadows a common explain option', () => {
-    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'style', 'ig', 'input-x-gradient', 'smoothgrad', 'lrp', 'dissect', 'net2vec']);
+    expect(explainers.map((e) => e.name)).to.deep.equal(['saliency', 'deconvnet', 'guided-backprop', 'gradcam', 'guided-gradcam', 'gradcampp', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'ablationcam', 'scorecam', 'occlusion', 'rise', 'pda', 'etalon', 'maxout', 'invert', 'style', 'ig', 'input-x-gradient', 'smoothgrad', 'lrp', 'dissect', 'net2vec', 'attack']);
     const common = new Set<string>(EXPLAIN_OPTIONS.map((s) => s.name));
     for (const e of explainers) {
       expect(e.title, e.name).to.be.a('string').and.not.equal('');
@@ -240,6 +240,12 @@ describe('the explainer registry on the shipped LeNet-ReLU', function () {
       const layers = e.meta.layers as { op: string; rule: string }[];
       expect(layers.at(-1)).to.include({ op: 'conv', rule: 'zb' }); // the first conv, met last
       expect((e.meta.conservation as { logit: number }[])[0]!.logit).to.equal((e.meta.scores as number[])[0]);
+    }, ['']],
+    ['attack', () => ({ algorithm: 'pgd', eps: '0.2', steps: 10 }), (e) => {
+      expect(e.maps!.shape).to.deep.equal([28, 28]);
+      expect(e.tensors.adversarial!.shape).to.deep.equal([1, 1, 28, 28]);
+      expect(e.meta.cleanClasses).to.deep.equal([7]);
+      expect((e.meta.linf as number[])[0]).to.be.at.most(0.2 + 1e-6);
     }, ['']],
     ['dissect', () => ({ layer: 'conv1', maskSize: 28, top: 1, quantile: 0.05 }), (e) => {
       // the digit's colour names (black ground, white stroke) against conv1's 20 units
