@@ -97,11 +97,30 @@ export const convtranspose: OpDef<NodeOf<'convtranspose'>> = {
       bindings: { x: io.ins[0]!, wt: ctx.param(a.weight), bias: bias ? ctx.param(bias) : undefined, y: io.out }, threads: numel(y), label: io.label, flops: io.flops,
     })];
   },
-  lrp: { none: 'a transposed convolution has no reverse kernel yet' },
+  lrp: { none: 'a transposed convolution has no LRP rule yet' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
-  reverse: { none: 'the input gradient of a transposed convolution (a strided convolution) has no kernel yet' },
+  reverse: {
+    // The adjoint of a transposed conv is the conv with the same geometry and the same weights:
+    // [Cin, Cout/group, KH, KW] read as a conv's [Cout', Cin'/group, KH, KW] from the transposed
+    // conv's output (Cout channels) back to its input (Cin channels), on the forward conv kernels.
+    rules: (rc) => rc.grad(0, (dx) => lowerConv(rc.ctx, asConv(rc.node.attrs), rc.ys, rc.xs[0]!, rc.dy, dx, false, rc.label, undefined, rc.scratch)),
+  },
+  paramGrads: (rc, grad) => {
+    // dW[ci, co, ky, kx] = Σ x[n, ci, iy, ix] · dy[n, co, iy·s − p + ky·d, …]: the weight gradient
+    // of that same conv with the roles swapped (its input is our dy, its output signal our x).
+    const a = rc.node.attrs;
+    return [
+      ...convWeightGrad(rc.engine, asConv(a), rc.ys, rc.xs[0]!, rc.dy, rc.x(0), grad(a.weight), `${rc.label}:dW`, rc.scratch),
+      ...(a.bias ? [biasGrad(rc.engine, rc.ys, rc.dy, grad(a.bias), `${rc.label}:db`)] : []),
+    ];
+  },
 };
+
+/** The conv whose adjoint a transposed conv is (same weights, stride, pads, dilation, group; no bias). */
+function asConv(a: NodeOf<'convtranspose'>['attrs']): ConvAttrs {
+  return { kernel: a.kernel, stride: a.stride, pads: a.pads, dilation: a.dilation, group: a.group, weight: a.weight };
+}
 
 /** This family's entries of the op table (engine/ops/index.ts). */
 export const convOps = { conv, convtranspose };
