@@ -11,9 +11,9 @@
 import type { Graph, Node, Param } from './ir.ts';
 import type { Model } from './runner.ts';
 import { Reverser } from './reverse.ts';
-import { mulberry32 } from './train.ts';
+import { Trainer, mulberry32, shuffle } from './train.ts';
 import { numel } from './shapes.ts';
-import { ArgumentError } from './errors.ts';
+import { ArgumentError, throwIfCancelled } from './errors.ts';
 
 export const DECODER_LAYERS = ['conv1', 'pool2', 'fc1'] as const;
 export type DecoderLayer = (typeof DECODER_LAYERS)[number];
@@ -39,15 +39,19 @@ const LEAK = 0.2;
 /**
  * The decoder of `layer` of LeNet-ReLU (`shape`: the layer's shape without the batch), with
  * weights He-uniform from mulberry32(seed) and zero biases. The fc1 decoder: [500,1,1] → convT 7×7
- * → 64×7×7 → convT 4×4/2 → 32×14×14 → convT 4×4/2 → 1×28×28; pool2's: 50×4×4 → convT 3×3/2 → 64×7×7
+ * → 32×7×7 → convT 4×4/2 → 16×14×14 → convT 4×4/2 → 1×28×28; pool2's: 50×4×4 → convT 3×3/2 → 32×7×7
  * and the same two up-convolutions; conv1's (a 24×24 map): conv 3×3 → 32×24×24 → convT 5×5 → 1×28×28.
- * Leaky ReLU (0.2) after every layer but the last; the output is linear (pixels / 255).
+ * Leaky ReLU (0.2) after every layer but the last; the output is linear (pixels / 255). Small, as
+ * lavapipe trains them on two CPU cores; `inputRms` (the features' root mean square) scales the
+ * first layer's initial weights so that its outputs start at unit size.
  */
-export function decoderGraph(layer: DecoderLayer, shape: number[], seed = 1): Graph {
+export function decoderGraph(layer: DecoderLayer, shape: number[], seed = 1, inputRms = 1): Graph {
   const rand = mulberry32(seed);
   const params = new Map<string, Param>();
+  let first = true; // the first layer's weights are scaled by 1/inputRms: features are not of unit size
   const he = (name: string, dims: number[], fanIn: number) => {
-    const bound = Math.sqrt(6 / fanIn);
+    const bound = Math.sqrt(6 / fanIn) / (first ? inputRms : 1);
+    first = false;
     const data = new Float32Array(numel(dims));
     for (let i = 0; i < data.length; i++) data[i] = (2 * rand() - 1) * bound;
     params.set(name, { dims, data });
@@ -75,12 +79,12 @@ export function decoderGraph(layer: DecoderLayer, shape: number[], seed = 1): Gr
     cur = `${name}.lrelu`;
   };
   if (layer === 'fc1') {
-    upconv('up0', 64, 7, 1, 0);
-    upconv('up1', 32, 4, 2, 1);
+    upconv('up0', 32, 7, 1, 0);
+    upconv('up1', 16, 4, 2, 1);
     upconv('up2', 1, 4, 2, 1, false);
   } else if (layer === 'pool2') {
-    upconv('up0', 64, 3, 2, 1);
-    upconv('up1', 32, 4, 2, 1);
+    upconv('up0', 32, 3, 2, 1);
+    upconv('up1', 16, 4, 2, 1);
     upconv('up2', 1, 4, 2, 1, false);
   } else {
     he('conv0.weight', [32, ch, 3, 3], ch * 9);
@@ -157,4 +161,144 @@ export function relativeError(y: ArrayLike<number>, x: ArrayLike<number>): numbe
     n += x[i]! * x[i]!;
   }
   return Math.sqrt(d / Math.max(n, 1e-30));
+}
+
+// ---- training --------------------------------------------------------------------------------
+
+export interface DigitSet {
+  /** [n, 28, 28] bytes */
+  images: Uint8Array;
+  n: number;
+}
+
+export interface TrainDecoderOptions {
+  epochs: number;
+  batch: number;
+  /** Adam's learning rate (cosine decay to lr/20 over the run) */
+  lr: number;
+  seed: number;
+  /** 'pixel': Σ(ŷ − x)²/P; 'feature': that plus λ‖φ(ŷ) − φ(x)‖²/‖φ(x)‖² through the classifier */
+  loss: 'pixel' | 'feature';
+  /** λ of the feature-space term */
+  featureWeight?: number;
+  /** train on the first `limit` digits of the set (default all) */
+  limit?: number;
+  onProgress?: (done: number, total: number, loss: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainedDecoder {
+  graph: Graph;
+  meta: DecoderMeta;
+  /** mean relative pixel error on the held-out digits after each epoch */
+  heldout: number[];
+  /** mean training loss of each epoch */
+  losses: number[];
+  seconds: number[];
+}
+
+const pixels = (set: DigitSet, idx: ArrayLike<number>, out: Float32Array) => {
+  for (let b = 0; b < idx.length; b++) {
+    const src = idx[b]! * 784;
+    for (let k = 0; k < 784; k++) out[b * 784 + k] = set.images[src + k]! / 255;
+  }
+};
+
+/** The classifier's features at `layer` of digits `idx` of `set` (pixels / 255), and the pixels. */
+export async function digitFeatures(classifier: Model, layer: string, set: DigitSet, idx: ArrayLike<number>): Promise<{ x: Float32Array; h: Float32Array; shape: number[] }> {
+  const x = new Float32Array(idx.length * 784);
+  pixels(set, idx, x);
+  const v = classifier.resolve(layer);
+  const t = (await classifier.run(x, idx.length, { outputs: [v] })).get(v)!;
+  return { x, h: t.data, shape: t.shape.slice(1) };
+}
+
+/** Mean relative pixel error ‖G(φ(x)) − x‖/‖x‖ of `decoder` over the first `count` digits of `set`, in chunks. */
+export async function heldoutError(classifier: Model, decoder: Model, layer: string, set: DigitSet, count: number, chunk = 250): Promise<number> {
+  let sum = 0;
+  count = Math.min(count, set.n);
+  for (let s = 0; s < count; s += chunk) {
+    const idx = Array.from({ length: Math.min(chunk, count - s) }, (_, i) => s + i);
+    const { x, h } = await digitFeatures(classifier, layer, set, idx);
+    const y = (await decoder.run(h, idx.length)).get(decoder.graph.outputs[0]!)!.data;
+    for (let b = 0; b < idx.length; b++) sum += relativeError(y.subarray(b * 784, (b + 1) * 784), x.subarray(b * 784, (b + 1) * 784));
+  }
+  return sum / count;
+}
+
+/**
+ * Trains the decoder of `layer` of `classifier` (LeNet-ReLU) with Loupe's Trainer on `train`
+ * (a seeded shuffle each epoch, Adam, cosine decay), the features computed by the classifier on
+ * the GPU batch by batch; records each feature's range over the training digits (DGN-AM's clip)
+ * and the held-out error on `heldout` (its first `heldoutCount` digits) after every epoch.
+ */
+export async function trainDecoder(classifier: Model, layer: DecoderLayer, train: DigitSet, heldout: DigitSet, opts: TrainDecoderOptions & { heldoutCount?: number }): Promise<TrainedDecoder> {
+  const limit = opts.limit ?? train.n;
+  if (!(Number.isInteger(limit) && limit >= opts.batch && limit <= train.n)) throw new ArgumentError(`--limit must be an integer in [${opts.batch}, ${train.n}] (a batch to the training set), got ${limit}`);
+  const probe = await digitFeatures(classifier, layer, train, Array.from({ length: Math.min(256, limit) }, (_, i) => i));
+  let ms = 0;
+  for (const v of probe.h) ms += v * v;
+  const graph = decoderGraph(layer, probe.shape, opts.seed, Math.sqrt(ms / probe.h.length) || 1);
+  const engine = classifier.engine;
+  const tr = new Trainer(engine, graph, { batch: opts.batch, optimizer: 'adam', lr: opts.lr });
+  const decoder = tr.model;
+  const F = numel(probe.shape);
+  // The training digits' features, computed once when they fit in 256 MB (else batch by batch).
+  let cache: Float32Array | undefined;
+  if (F * limit * 4 <= 256 * 2 ** 20) {
+    cache = new Float32Array(F * limit);
+    for (let s = 0; s < limit; s += 1000) {
+      throwIfCancelled(opts.signal, 'train-decoder');
+      cache.set((await digitFeatures(classifier, layer, train, Array.from({ length: Math.min(1000, limit - s) }, (_, i) => s + i))).h, s * F);
+    }
+  }
+  const min = new Float64Array(F).fill(Infinity);
+  const max = new Float64Array(F).fill(-Infinity);
+  const rand = mulberry32(opts.seed ^ 0x0dec0de);
+  const order = Uint32Array.from({ length: limit }, (_, i) => i);
+  const steps = Math.floor(limit / opts.batch);
+  const total = steps * opts.epochs;
+  const lrAt = (t: number) => opts.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * t) / total)));
+  const lambda = opts.featureWeight ?? 1;
+  const res: TrainedDecoder = { graph, meta: { layer, shape: probe.shape }, heldout: [], losses: [], seconds: [] };
+  try {
+    for (let ep = 0; ep < opts.epochs; ep++) {
+      shuffle(order, rand);
+      const t0 = performance.now();
+      let lossSum = 0;
+      for (let s = 0; s < steps; s++) {
+        throwIfCancelled(opts.signal, 'train-decoder');
+        const idx = order.subarray(s * opts.batch, (s + 1) * opts.batch);
+        let x: Float32Array, h: Float32Array;
+        if (cache) {
+          x = new Float32Array(idx.length * 784);
+          pixels(train, idx, x);
+          h = new Float32Array(idx.length * F);
+          idx.forEach((j, b) => h.set(cache.subarray(j * F, (j + 1) * F), b * F));
+        } else ({ x, h } = await digitFeatures(classifier, layer, train, idx));
+        if (ep === 0)
+          for (let i = 0; i < h.length; i++) {
+            const f = i % F;
+            if (h[i]! < min[f]!) min[f] = h[i]!;
+            if (h[i]! > max[f]!) max[f] = h[i]!;
+          }
+        const r = await tr.stepLoss(h, async (out, grad) => {
+          let l = pixelLoss(out, x, opts.batch, grad);
+          if (opts.loss === 'feature') l += await featureLoss(classifier, layer, out, h, opts.batch, lambda, grad);
+          return l;
+        }, lrAt(ep * steps + s));
+        lossSum += r.loss;
+        opts.onProgress?.(ep * steps + s + 1, total, lossSum / (s + 1));
+      }
+      res.losses.push(lossSum / steps);
+      res.seconds.push((performance.now() - t0) / 1000);
+      await tr.syncParams();
+      res.heldout.push(await heldoutError(classifier, decoder, layer, heldout, opts.heldoutCount ?? 1000));
+    }
+  } finally {
+    tr.destroy();
+  }
+  res.meta.min = Array.from(min, (v) => Math.fround(v));
+  res.meta.max = Array.from(max, (v) => Math.fround(v));
+  return res;
 }
