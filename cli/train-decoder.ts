@@ -4,7 +4,7 @@
 // (loupe.decoder: the layer, its shape, the code range seen on the training digits, how it was
 // trained and its held-out error).
 import { readFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseCommand } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { ArgumentError } from '../engine/errors.ts';
@@ -35,7 +35,7 @@ export async function trainDecoderCommand(argv: string[]): Promise<number> {
   const classifier = new Model(engine, g);
   classifier.resolve(o.layer); // a classifier without the layer fails here, naming it
   const log = (s: string) => !o.quiet && console.log(s);
-  log(`loupe train-decoder: ${o.layer} of ${o.model} → 28×28 digit, ${limit} training digits, ${o.epochs} epochs of ${Math.floor(limit / o.batch)} steps of ${o.batch}, ${o.loss} loss, Adam lr ${o.lr} (cosine to ${o.lr / 20}), seed ${o.seed}; ${engine.adapterInfo}`);
+  log(`loupe train-decoder: ${o.layer} of ${basename(o.model)} → 28×28 digit, ${limit} training digits, ${o.epochs} epochs of ${Math.floor(limit / o.batch)} steps of ${o.batch}, ${o.loss} loss, Adam lr ${o.lr} (cosine to ${o.lr / 20}), seed ${o.seed}; ${engine.adapterInfo}`);
   const bar = o.quiet ? undefined : progressBar(`train-decoder ${o.layer}`, o.epochs * Math.floor(limit / o.batch));
   const abort = new AbortController();
   const onSigint = () => abort.abort();
@@ -53,7 +53,7 @@ export async function trainDecoderCommand(argv: string[]): Promise<number> {
     };
     r.seconds.forEach((s, i) => log(`epoch ${i + 1}: loss ${r.losses[i]!.toFixed(5)}, held-out relative pixel error ${r.heldout[i]!.toFixed(4)}, ${s.toFixed(1)} s`));
     const bytes = writeOnnx(r.graph, {
-      docString: `UpconvNet decoder of ${o.layer} of ${o.model} trained by loupe train-decoder (${o.loss} loss, ${o.epochs} epochs, ${limit} digits, seed ${o.seed}); held-out relative pixel error ${err.toFixed(4)}`,
+      docString: `UpconvNet decoder of ${o.layer} of ${basename(o.model)} trained by loupe train-decoder (${o.loss} loss, ${o.epochs} epochs, ${limit} digits, seed ${o.seed}); held-out relative pixel error ${err.toFixed(4)}`,
       metadata: { [DECODER_KEY]: JSON.stringify(r.meta) },
     });
     await writeOutputSet([[out, () => bytes]]);

@@ -13,7 +13,8 @@ import type { Model } from './runner.ts';
 import { Reverser } from './reverse.ts';
 import { Trainer, mulberry32, shuffle } from './train.ts';
 import { numel } from './shapes.ts';
-import { ArgumentError, throwIfCancelled } from './errors.ts';
+import { ArgumentError, ModelFormatError, throwIfCancelled } from './errors.ts';
+import { loadOnnx, onnxMetadata } from '../loaders/onnx.ts';
 
 export const DECODER_LAYERS = ['conv1', 'pool2', 'fc1'] as const;
 export type DecoderLayer = (typeof DECODER_LAYERS)[number];
@@ -301,4 +302,154 @@ export async function trainDecoder(classifier: Model, layer: DecoderLayer, train
   res.meta.min = Array.from(min, (v) => Math.fround(v));
   res.meta.max = Array.from(max, (v) => Math.fround(v));
   return res;
+}
+
+// ---- using a decoder --------------------------------------------------------------------------
+
+/** A decoder ONNX file's graph and its `loupe.decoder` metadata; ModelFormatError naming the file when it has none. */
+export function readDecoder(bytes: Uint8Array, file: string): { graph: Graph; meta: DecoderMeta } {
+  const raw = onnxMetadata(bytes, file).get(DECODER_KEY);
+  if (!raw) throw new ModelFormatError(`${file}: not a Loupe decoder (no ${DECODER_KEY} metadata: make one with loupe train-decoder)`);
+  let meta: DecoderMeta;
+  try {
+    meta = JSON.parse(raw) as DecoderMeta;
+  } catch {
+    throw new ModelFormatError(`${file}: metadata ${DECODER_KEY} is not valid JSON`);
+  }
+  if (typeof meta.layer !== 'string' || !Array.isArray(meta.shape)) throw new ModelFormatError(`${file}: metadata ${DECODER_KEY} names no layer and shape`);
+  const graph = loadOnnx(bytes, file);
+  if (graph.outputs.length !== 1) throw new ModelFormatError(`${file}: a decoder has one output, this has ${graph.outputs.length}`);
+  return { graph, meta };
+}
+
+/** Checks that `decoder` (metadata `meta`, file `file`) inverts a layer `classifier` has, of the shape it was trained on; returns the resolved value. */
+export async function decoderLayer(classifier: Model, meta: DecoderMeta, file: string): Promise<string> {
+  let value: string;
+  try {
+    value = classifier.resolve(meta.layer);
+  } catch {
+    throw new ArgumentError(`--decoder ${file} inverts layer "${meta.layer}", which this model does not have`);
+  }
+  const per = numel(classifier.graph.input.shape.slice(1));
+  const shape = (await classifier.run(new Float32Array(per), 1, { outputs: [value] })).get(value)!.shape.slice(1);
+  if (numel(shape) !== numel(meta.shape)) throw new ArgumentError(`--decoder ${file} was trained on ${meta.layer} of shape [${meta.shape.join(', ')}]; this model's ${meta.layer} is [${shape.join(', ')}]`);
+  return value;
+}
+
+export interface DecoderInversion {
+  /** the reconstructions, batch × the classifier's input (C×H×W) */
+  images: Float32Array;
+  /** per image: ‖A(x̂) − A(x)‖ / ‖A(x)‖ at the layer (the optimisation-based inversion's error) */
+  featureError: number[];
+  /** per image: ‖x̂ − x‖ / ‖x‖ */
+  pixelError: number[];
+  /** seconds of the two forward passes (classifier to the layer, decoder) */
+  seconds: number;
+}
+
+/** UpconvNet inversion of a batch: the classifier to `value`, then the decoder: two forward passes. */
+export async function decoderInvert(classifier: Model, decoder: Model, value: string, x: Float32Array, batch: number): Promise<DecoderInversion> {
+  const t0 = performance.now();
+  const h = (await classifier.run(x, batch, { outputs: [value] })).get(value)!.data;
+  const images = (await decoder.run(h, batch)).get(decoder.graph.outputs[0]!)!.data;
+  const seconds = (performance.now() - t0) / 1000;
+  if (images.length !== x.length) throw new ArgumentError(`the decoder gives ${images.length / batch} values per image, the model takes ${x.length / batch}`);
+  const h2 = (await classifier.run(images, batch, { outputs: [value] })).get(value)!.data;
+  const F = h.length / batch, P = x.length / batch;
+  const featureError = Array.from({ length: batch }, (_, b) => relativeError(h2.subarray(b * F, (b + 1) * F), h.subarray(b * F, (b + 1) * F)));
+  const pixelError = Array.from({ length: batch }, (_, b) => relativeError(images.subarray(b * P, (b + 1) * P), x.subarray(b * P, (b + 1) * P)));
+  return { images, featureError, pixelError, seconds };
+}
+
+// ---- DGN-AM -----------------------------------------------------------------------------------
+
+export interface DgnAmOptions {
+  iterations: number;
+  /** Adam's step, as a fraction of each code unit's range (max − min seen on real data) */
+  lr: number;
+  seed: number;
+  /** the classifier's valid input range: G(h) is clipped to it before the classifier sees it */
+  range: [number, number];
+  signal?: AbortSignal;
+  onStep?: (step: number, total: number) => void;
+}
+
+export interface DgnAmResult {
+  /** G(h*) clipped to the input range, one per class (classifier input units) */
+  images: Float32Array;
+  /** the codes h* */
+  codes: Float32Array;
+  /** each class's logit at the logged steps */
+  log: { step: number; objective: number[] }[];
+}
+
+/**
+ * DGN-AM (Nguyen et al. 2016, "Synthesizing the preferred inputs for neurons in neural networks via
+ * deep generator networks"): activation maximisation in the code space of a generator. For each
+ * class c, h* = argmax_h logit_c(clip(G(h))) by Adam from a small seeded code, with h clipped after
+ * every step to the per-unit range the code takes on real data (the decoder's metadata: `meta.min`,
+ * `meta.max`). The gradient runs through both networks: the classifier's reverse walk from the
+ * logits to its input, masked where G(h) was clipped, seeds the generator's reverse walk from its
+ * output to the code (two recorded forward passes and two reverse walks per step, all classes as one
+ * batch).
+ */
+export async function dgnAm(classifier: Model, generator: Model, meta: DecoderMeta, logits: string, classes: number[], opts: DgnAmOptions): Promise<DgnAmResult> {
+  const P = classes.length;
+  const F = numel(meta.shape);
+  if (!meta.min || !meta.max || meta.min.length !== F || meta.max.length !== F) throw new ArgumentError(`the generator's metadata has no code range of ${F} units (train it with loupe train-decoder)`);
+  const lo = meta.min, hi = meta.max;
+  const input = classifier.graph.input.name;
+  const gin = generator.graph.input.name;
+  const gout = generator.graph.outputs[0]!;
+  const lv = classifier.resolve(logits);
+  const rand = mulberry32(opts.seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const h = new Float32Array(P * F);
+  const clip = () => {
+    for (let i = 0; i < h.length; i++) h[i] = Math.min(hi[i % F]!, Math.max(lo[i % F]!, h[i]!));
+  };
+  for (let i = 0; i < h.length; i++) h[i] = 0.05 * (hi[i % F]! - lo[i % F]!) * normal();
+  clip();
+  const m = new Float64Array(h.length), v = new Float64Array(h.length);
+  const [b1, b2, eps] = [0.9, 0.999, 1e-8];
+  const log: DgnAmResult['log'] = [];
+  const every = Math.max(1, Math.floor(opts.iterations / 50));
+  const gRev = new Reverser(generator), cRev = new Reverser(classifier);
+  let images = new Float32Array(0);
+  for (let t = 1; t <= opts.iterations + 1; t++) {
+    throwIfCancelled(opts.signal, 'maxout --generator');
+    const recG = await generator.record(h, P, [gout]);
+    try {
+      const x = recG.read.get(gout)!.data;
+      images = x.map((u) => Math.min(opts.range[1], Math.max(opts.range[0], u)));
+      const recC = await classifier.record(images, P, [lv]);
+      let dh: Float32Array;
+      try {
+        const l = recC.read.get(lv)!.data;
+        const C = l.length / P;
+        if (t === 1 || t > opts.iterations || (t - 1) % every === 0) log.push({ step: t - 1, objective: classes.map((c, p) => l[p * C + c]!) });
+        if (t > opts.iterations) break; // the last pass only measures
+        const seed = new Float32Array(l.length);
+        classes.forEach((c, p) => (seed[p * C + c] = 1));
+        const dx = (await cRev.run(recC, lv, seed, [input], 'gradient')).get(classifier.resolve(input))!.data;
+        for (let i = 0; i < dx.length; i++) if (x[i]! < opts.range[0] || x[i]! > opts.range[1]) dx[i] = 0;
+        dh = (await gRev.run(recG, gout, dx, [gin], 'gradient')).get(generator.resolve(gin))!.data;
+      } finally {
+        recC.dispose();
+      }
+      // Adam ascent, each unit's step in proportion to its range
+      const c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
+      for (let i = 0; i < h.length; i++) {
+        const g = dh[i]!;
+        m[i] = b1 * m[i]! + (1 - b1) * g;
+        v[i] = b2 * v[i]! + (1 - b2) * g * g;
+        h[i] = h[i]! + (opts.lr * (hi[i % F]! - lo[i % F]!) * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
+      }
+      clip();
+    } finally {
+      recG.dispose();
+    }
+    opts.onStep?.(Math.min(t, opts.iterations), opts.iterations);
+  }
+  return { images, codes: h, log };
 }

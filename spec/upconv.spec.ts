@@ -4,16 +4,30 @@
 // LeakyRelu against onnxruntime-node, and the shipped decoders (weights/upconv-lenet-*.onnx):
 // onnxruntime-node agreement, held-out reconstruction error below optimisation-based inversion's.
 import { expect } from 'chai';
-import { getEngine } from './helpers.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getEngine, runLoupe, expectOneLine } from './helpers.ts';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { runGraphReference } from './reference.ts';
 import { Trainer, mulberry32 } from '../engine/train.ts';
 import { Model } from '../engine/runner.ts';
 import { Reverser } from '../engine/reverse.ts';
-import { decoderGraph, pixelLoss } from '../engine/upconv.ts';
+import { decoderGraph, pixelLoss, readDecoder, relativeError } from '../engine/upconv.ts';
+import { explainer } from '../explainers/registry.ts';
+import { readMnist } from '../cli/train.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { writeOnnx } from '../loaders/onnx-writer.ts';
 import { ortSession, ortRun } from '../cli/ort.ts';
 import type { Graph, Param } from '../engine/ir.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const DATA = join(ROOT, '..', 'shared', 'data');
+const MNIST = join(DATA, 'mnist');
+const LENET = join(ROOT, 'weights', 'lenet-relu-mnist.onnx');
+const MNIST8 = join(DATA, 'onnx', 'mnist-8', 'mnist-8.onnx');
+const decoderFile = (layer: string) => join(ROOT, 'weights', `upconv-lenet-${layer}.onnx`);
+const file = (path: string) => ({ name: path.split('/').at(-1)!, bytes: new Uint8Array(readFileSync(path)) });
 
 /** A small chain of transposed convs: stride 2 (col2im route of the input gradient), stride 1 with padding (flip route), a group. */
 function smallGraph(seed: number): Graph {
@@ -133,6 +147,117 @@ describe('UpconvNet decoders', function () {
           expect(Math.abs(a[i]! - c[i]!), `${gr.name} onnxruntime-node`).to.be.at.most(1e-4 * m);
         }
       }
+    });
+  });
+
+  describe('the shipped decoders (weights/upconv-lenet-*.onnx)', function () {
+    before(function () {
+      if (!existsSync(MNIST) || !existsSync(decoderFile('fc1'))) this.skip();
+    });
+
+    it('give the same reconstructions as onnxruntime-node, and carry their layer, code range and held-out error', async () => {
+      const engine = await getEngine();
+      const test = readMnist(MNIST, 't10k');
+      const lenet = new Model(engine, loadOnnx(new Uint8Array(readFileSync(LENET)), 'lenet'));
+      const n = 20;
+      const x = Float32Array.from(test.images.subarray(0, n * 784), (v) => v / 255);
+      for (const layer of ['fc1', 'pool2', 'conv1']) {
+        if (!existsSync(decoderFile(layer))) continue;
+        const { name, bytes } = file(decoderFile(layer));
+        const { graph, meta } = readDecoder(bytes, name);
+        expect(meta.layer).to.equal(layer);
+        expect(meta.min!.length).to.equal(meta.shape.reduce((a, b) => a * b, 1));
+        expect(meta.min!.every((v, i) => v <= meta.max![i]!)).to.equal(true);
+        expect(meta.trained!.heldoutError).to.be.a('number');
+        const h = (await lenet.run(x, n, { outputs: [layer] })).get(layer)!.data;
+        const ours = (await new Model(engine, graph).run(h, n)).get('image')!.data;
+        const ref = (await ortRun(await ortSession(bytes), h, [n, ...graph.input.shape.slice(1)], ['image'])).image!;
+        const m = Math.max(...ref.map(Math.abs));
+        let worst = 0;
+        for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(ours[i]! - ref[i]!));
+        console.log(`      ${name}: max |Loupe − onnxruntime| ${worst.toExponential(2)} (max |pixel| ${m.toFixed(2)}); trained ${JSON.stringify(meta.trained)}`);
+        expect(worst).to.be.at.most(1e-4 * m);
+      }
+    });
+
+    it("fc1: the decoder's held-out reconstruction error is below the optimisation-based inversion's (5 test digits, loupe invert's defaults)", async () => {
+      const engine = await getEngine();
+      const test = readMnist(MNIST, 't10k');
+      const lenet = new Model(engine, loadOnnx(new Uint8Array(readFileSync(LENET)), 'lenet'));
+      const dec = file(decoderFile('fc1'));
+      const inv = explainer('invert');
+      const rows: string[] = [];
+      let sumDec = 0, sumOpt = 0;
+      const N = 5;
+      for (let i = 0; i < N; i++) {
+        const x = Float32Array.from(test.images.subarray(i * 784, (i + 1) * 784), (v) => v / 255);
+        let t0 = performance.now();
+        const d = await inv.run(lenet, { data: x, batch: 1 }, { decoder: dec });
+        const td = performance.now() - t0;
+        t0 = performance.now();
+        const o = await inv.run(lenet, { data: x, batch: 1 }, { layer: 'fc1' });
+        const to = performance.now() - t0;
+        const ed = relativeError(d.maps!.data.map((v) => Math.min(1, Math.max(0, v))), x);
+        const eo = relativeError(o.maps!.data.map((v) => Math.min(1, Math.max(0, v))), x);
+        sumDec += ed;
+        sumOpt += eo;
+        rows.push(`digit ${i}: decoder ${ed.toFixed(3)} (${td.toFixed(0)} ms), optimisation ${eo.toFixed(3)} (${to.toFixed(0)} ms)`);
+      }
+      console.log(rows.map((r) => `      ${r}`).join('\n'));
+      console.log(`      mean relative pixel error: decoder ${(sumDec / N).toFixed(3)}, optimisation ${(sumOpt / N).toFixed(3)}`);
+      expect(sumDec).to.be.below(sumOpt);
+    });
+
+    it('DGN-AM: the ten digits made through the fc1 decoder are classified as their class by a different network (mnist-8) at least 8 times out of 10; pixel-space MaxOut reported beside', async function () {
+      if (!existsSync(MNIST8)) this.skip();
+      const engine = await getEngine();
+      const lenet = new Model(engine, loadOnnx(new Uint8Array(readFileSync(LENET)), 'lenet'));
+      const mnist8 = new Model(engine, loadOnnx(new Uint8Array(readFileSync(MNIST8)), 'mnist-8.onnx'));
+      const classes = '0-9';
+      const dgn = await explainer('maxout').run(lenet, { batch: 1, data: new Float32Array(784) }, { class: classes, generator: file(decoderFile('fc1')), iterations: 100 });
+      const pix = await explainer('maxout').run(lenet, { batch: 1, data: new Float32Array(784) }, { class: classes, param: 'pixel', iterations: 100 });
+      const judge = async (images: Float32Array) => {
+        const out = (await mnist8.run(images.map((v) => 255 * Math.min(1, Math.max(0, v))), 10)).get(mnist8.graph.outputs[0]!)!.data;
+        return Array.from({ length: 10 }, (_, i) => {
+          const row = Array.from(out.subarray(i * 10, i * 10 + 10));
+          return row.indexOf(Math.max(...row));
+        });
+      };
+      const a = await judge(dgn.maps!.data);
+      const b = await judge(pix.maps!.data);
+      const hits = (p: number[]) => p.filter((c, i) => c === i).length;
+      console.log(`      mnist-8 on DGN-AM's digits 0-9: [${a.join(', ')}] (${hits(a)}/10); on pixel-space MaxOut's: [${b.join(', ')}] (${hits(b)}/10)`);
+      expect(hits(a)).to.be.at.least(8);
+    });
+  });
+
+  describe('the commands (loupe train-decoder, invert --decoder, maxout --generator)', function () {
+    before(function () {
+      if (!existsSync(MNIST) || !existsSync(decoderFile('fc1'))) this.skip();
+    });
+
+    it('invert --decoder and maxout --generator write their figures; bad input gets one line naming the flag or file, nothing written', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'loupe-upconv-'));
+      const img = join(ROOT, 'weights', 'mnist-test-0.png');
+      const dec = decoderFile('fc1');
+      let r = runLoupe(['invert', '--model', LENET, '--image', img, '--decoder', dec, '--out', join(dir, 'inv')]);
+      expect(r.code, r.err).to.equal(0);
+      const meta = JSON.parse(readFileSync(join(dir, 'inv.json'), 'utf8'));
+      expect(meta.layer).to.equal('fc1');
+      expect(meta.decoder).to.equal('upconv-lenet-fc1.onnx');
+      expect(meta.finalError).to.be.a('number');
+      r = runLoupe(['maxout', '--model', LENET, '--generator', dec, '--class', '3', '--iterations', '5', '--out', join(dir, 'dgn')]);
+      expect(r.code, r.err).to.equal(0);
+      expect(JSON.parse(readFileSync(join(dir, 'dgn.json'), 'utf8')).generator).to.equal('upconv-lenet-fc1.onnx');
+      const before = readdirSync(dir).length;
+      expectOneLine(runLoupe(['invert', '--model', LENET, '--image', img, '--decoder', LENET, '--out', join(dir, 'bad1')]), /lenet-relu-mnist\.onnx: not a Loupe decoder/);
+      expectOneLine(runLoupe(['invert', '--model', LENET, '--image', img, '--decoder', dec, '--layer', 'conv2', '--out', join(dir, 'bad2')]), /inverts layer fc1, not --layer conv2/);
+      expectOneLine(runLoupe(['invert', '--model', LENET, '--image', img, '--out', join(dir, 'bad3')]), /--layer/);
+      expectOneLine(runLoupe(['maxout', '--model', LENET, '--generator', dec, '--layer', 'fc1', '--out', join(dir, 'bad4')]), /--generator: give --class/);
+      expectOneLine(runLoupe(['maxout', '--model', LENET, '--generator', dec, '--class', '12', '--out', join(dir, 'bad5')]), /class 12/);
+      expectOneLine(runLoupe(['train-decoder', '--layer', 'fc2', '--out', join(dir, 'bad6.onnx')]), /--layer/);
+      expectOneLine(runLoupe(['train-decoder', '--limit', '10', '--out', join(dir, 'bad7.onnx')]), /--limit/);
+      expect(readdirSync(dir).length).to.equal(before);
     });
   });
 });
