@@ -44,9 +44,12 @@ const LEAK = 0.2;
  * and the same two up-convolutions; conv1's (a 24×24 map): conv 3×3 → 32×24×24 → convT 5×5 → 1×28×28.
  * Leaky ReLU (0.2) after every layer but the last; the output is linear (pixels / 255). Small, as
  * lavapipe trains them on two CPU cores; `inputRms` (the features' root mean square) scales the
- * first layer's initial weights so that its outputs start at unit size.
+ * first layer's initial weights so that its outputs start at unit size, and `lastScale` the last
+ * layer's (He's init makes the output start at a pixel error of about 1: the pool2 decoder had not
+ * recovered from it after 300 steps at lr 0.002; a tenth for conv1 and pool2. The fc1 decoder was
+ * trained, and converged, with 1, its default.)
  */
-export function decoderGraph(layer: DecoderLayer, shape: number[], seed = 1, inputRms = 1): Graph {
+export function decoderGraph(layer: DecoderLayer, shape: number[], seed = 1, inputRms = 1, lastScale = layer === 'fc1' ? 1 : 0.1): Graph {
   const rand = mulberry32(seed);
   const params = new Map<string, Param>();
   let first = true; // the first layer's weights are scaled by 1/inputRms: features are not of unit size
@@ -65,6 +68,7 @@ export function decoderGraph(layer: DecoderLayer, shape: number[], seed = 1, inp
   const upconv = (name: string, cout: number, k: number, s: number, p: number, act = true) => {
     // fan-in of a transposed conv: the input taps that reach one output, about cin·(min(k, input side)/s)²
     he(`${name}.weight`, [ch, cout, k, k], Math.max(1, ch * (Math.min(k, hw) / s) ** 2));
+    if (!act) for (const [i, v] of params.get(`${name}.weight`)!.data.entries()) params.get(`${name}.weight`)!.data[i] = v * lastScale;
     zeros(`${name}.bias`, cout);
     nodes.push({
       name, op: 'convtranspose', inputs: [cur], outputs: [name],
