@@ -689,7 +689,7 @@ export const explainers: readonly ExplainerEntry[] = [
   }),
 
   define({
-    name: 'maxout', title: 'Activation maximisation', summary: "images that maximise units, whole channels or class logits, with regularisers (MaxOut), or class logits through a generator's code (DGN-AM, --generator)", inputs: 'none',
+    name: 'maxout', title: 'Activation maximisation', summary: "images that maximise units, channels or class logits, with regularisers (MaxOut) or in a generator's code (DGN-AM)", inputs: 'none',
     options: [
       { name: 'layer', type: 'layer', help: 'the layer whose units (fc) or channels (conv) are maximised' },
       { name: 'units', type: 'neurons', default: decidedLater('the first 16'), help: 'units or channels of that layer' },
@@ -736,7 +736,7 @@ export const explainers: readonly ExplainerEntry[] = [
   }),
 
   define({
-    name: 'invert', title: 'Inversion', summary: "an image, from noise, whose features at a layer match the input's (Mahendran & Vedaldi), or a trained decoder's reconstruction from them (UpconvNet, --decoder)", inputs: 'one',
+    name: 'invert', title: 'Inversion', summary: "an image whose features at a layer match the input's, by optimisation from noise or a trained decoder (UpconvNet)", inputs: 'one',
     options: [
       { name: 'layer', type: 'layer', help: 'the layer whose features are matched (required without --decoder; with it, the decoder\'s layer)' },
       { name: 'decoder', type: 'file', arg: 'FILE.onnx', help: "UpconvNet inversion (Dosovitskiy & Brox): a decoder of the layer's features trained by loupe train-decoder; one forward pass instead of the optimisation" },
