@@ -13,7 +13,8 @@ import { runGraphReference } from './reference.ts';
 import { Trainer, mulberry32 } from '../engine/train.ts';
 import { Model } from '../engine/runner.ts';
 import { Reverser } from '../engine/reverse.ts';
-import { decoderGraph, pixelLoss, readDecoder, relativeError } from '../engine/upconv.ts';
+import { decoderGraph, pixelLoss, featureLoss, readDecoder, relativeError } from '../engine/upconv.ts';
+import { lenetReluGraph } from '../engine/train.ts';
 import { explainer } from '../explainers/registry.ts';
 import { readMnist } from '../cli/train.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
@@ -127,6 +128,47 @@ describe('UpconvNet decoders', function () {
         expect(Math.abs(fd - dx[i]!) / Math.max(Math.abs(fd), 1e-3 * scale), `features[${i}]: GPU ${dx[i]}, finite difference ${fd}`).to.be.at.most(1e-3);
       }
       model.destroy();
+    });
+
+    it("the feature-space loss's gradient (a reverse walk of the classifier) equals float64 central finite differences", async () => {
+      const engine = await getEngine();
+      const g = lenetReluGraph(7);
+      const r2 = mulberry32(9);
+      for (const [k, p] of g.params) if (k.endsWith('bias')) p.data = p.data.map(() => 0.1 * (r2() - 0.5));
+      const classifier = new Model(engine, g);
+      const n = 2, lambda = 0.7;
+      const img = Float32Array.from({ length: n * 784 }, () => r2());
+      const h = Float32Array.from({ length: n * 500 }, () => 2 * r2() - 1);
+      const grad = new Float32Array(n * 784);
+      const loss = await featureLoss(classifier, 'fc1', img, h, n, lambda, grad);
+      const ref = (xx: Float64Array) => {
+        const phi = runGraphReference(g, xx, n, ['fc1']).get('fc1')!.data;
+        let l = 0;
+        for (let b = 0; b < n; b++) {
+          let n2 = 0, d2 = 0;
+          for (let i = b * 500; i < (b + 1) * 500; i++) {
+            n2 += h[i]! * h[i]!;
+            d2 += (phi[i]! - h[i]!) ** 2;
+          }
+          l += (lambda * d2) / n2 / n;
+        }
+        return l;
+      };
+      const x64 = Float64Array.from(img);
+      expect(Math.abs(loss - ref(x64)) / ref(x64)).to.be.below(1e-5);
+      const byMag = [...grad.keys()].sort((a, b) => Math.abs(grad[b]!) - Math.abs(grad[a]!));
+      const scale = Math.abs(grad[byMag[0]!]!);
+      for (const i of [...byMag.slice(0, 4), ...[0, 1, 2, 3].map(() => Math.floor(r2() * grad.length))]) {
+        const v = x64[i]!;
+        x64[i] = v + 1e-5;
+        const lp = ref(x64);
+        x64[i] = v - 1e-5;
+        const lm = ref(x64);
+        x64[i] = v;
+        const fd = (lp - lm) / 2e-5;
+        expect(Math.abs(fd - grad[i]!) / Math.max(Math.abs(fd), 1e-3 * scale), `pixel ${i}: GPU ${grad[i]}, finite difference ${fd}`).to.be.at.most(1e-3);
+      }
+      classifier.destroy();
     });
 
     it('the ONNX writer writes ConvTranspose and LeakyRelu: loadOnnx and onnxruntime-node give the same output', async () => {
