@@ -97,6 +97,22 @@ export const TRAIN_OPTIONS = [
   { name: 'quiet', type: 'flag', help: 'no progress output' },
 ] as const satisfies readonly OptionSpec[];
 
+export const TRAIN_DECODER_OPTIONS = [
+  { name: 'layer', type: 'enum', values: ['fc1', 'pool2', 'conv1'], default: 'fc1', help: "the classifier layer whose features the decoder maps back to the digit" },
+  { name: 'model', type: 'path', arg: 'FILE', default: { text: 'weights/lenet-relu-mnist.onnx', value: () => packagePath('weights', 'lenet-relu-mnist.onnx') }, help: 'the classifier (LeNet-ReLU)' },
+  { name: 'epochs', type: 'int', default: 2, min: 1, max: 1000, help: 'passes over the training digits' },
+  { name: 'batch', type: 'int', default: 64, min: 1, max: 4096, help: 'digits per step' },
+  { name: 'lr', type: 'number', default: 0.001, min: 0, max: 10, exclusive: true, help: 'Adam learning rate (cosine decay to lr/20)' },
+  { name: 'loss', type: 'enum', values: ['pixel', 'feature'], default: 'pixel', help: "pixel: the mean squared pixel error; feature: that plus the classifier's feature-space error at --layer (Dosovitskiy & Brox)" },
+  { name: 'featureWeight', type: 'number', default: 1, min: 0, max: 1e6, help: "λ of the feature-space term (relative to the layer's squared norm)" },
+  { name: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 32 - 1, help: 'seed of the weights and the shuffle' },
+  { name: 'limit', type: 'int', min: 1, arg: 'N', help: 'train on the first N training digits only' },
+  { name: 'heldout', type: 'int', default: 1000, min: 1, max: 10000, arg: 'N', help: 'test digits the held-out reconstruction error is measured on' },
+  { name: 'out', type: 'path', required: true, arg: 'FILE', help: 'the ONNX decoder, written when the training ends (its metadata: the layer, the code range, the held-out error)' },
+  { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'a folder with mnist/ or the MNIST .gz files' },
+  { name: 'quiet', type: 'flag', help: 'no progress output' },
+] as const satisfies readonly OptionSpec[];
+
 export const BENCH_SECTIONS = ['roofline', 'kernels', 'models', 'peers', 'explainers', 'etalons', 'maxout', 'methods', 'pda'];
 /** The largest --batches entry: a bound against typos (the timings that matter use 1 to 64). */
 export const BENCH_MAX_BATCH = 1024;
@@ -249,6 +265,7 @@ export const COMMANDS: readonly Command[] = [
   alias('invert', 'network inversion: an image whose features at --layer match the input\'s (+ PREFIX.csv, PREFIX-curve.png)'),
   { name: 'patch-model', summary: "prediction difference analysis's patch model, built once per window size from real images", options: PATCH_MODEL_OPTIONS, run: async (a) => (await import('./pda.ts')).patchModelCommand(a) },
   { name: 'train', summary: 'train LeNet-ReLU on MNIST with Loupe\'s own kernels and write it as ONNX', options: TRAIN_OPTIONS, run: async (a) => (await import('./train.ts')).train(a) },
+  { name: 'train-decoder', summary: "UpconvNet (Dosovitskiy & Brox): train a decoder from LeNet-ReLU's features at --layer back to the digit with Loupe's own kernels and write it as ONNX (for invert --decoder and maxout --generator)", options: TRAIN_DECODER_OPTIONS, run: async (a) => (await import('./train-decoder.ts')).trainDecoderCommand(a) },
   { name: 'evaluate', summary: 'score explanation methods: deletion and insertion AUC (Petsiuk et al.), the pointing game, the randomisation test, infidelity and max-sensitivity (Yeh et al.), completeness, per image and per method: PREFIX.csv, PREFIX.json (with the curves), PREFIX.png, PREFIX-curves.png', options: EVALUATE_OPTIONS, run: async (a) => (await import('./evaluate.ts')).evaluateCommand(a) },
   { name: 'dissect', summary: 'network dissection (Bau et al.): the concept each unit of a conv layer detects, thresholds and IoU tallies on the GPU over a concept data set (Broden, ADE20K, or the colour names of any photos)', options: DISSECT_OPTIONS, run: async (a) => (await import('./dissect.ts')).dissectCommand(a) },
   { name: 'net2vec', summary: "Net2Vec (Fong & Vedaldi): per concept a weight vector over a layer's units, learned on the GPU; held-out IoU beside the best single unit's, the embeddings and their similarities", options: NET2VEC_OPTIONS, run: async (a) => (await import('./dissect.ts')).net2vecCommand(a) },

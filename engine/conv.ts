@@ -148,8 +148,10 @@ export function conv2dDirect(ctx: LowerContext, a: ConvAttrs, x: number[], y: nu
  *    gathers each input pixel's taps.
  * The re-arranged filters are derived on the GPU from the weight buffer (kernels/flip_weights.wgsl),
  * so they follow the weights through training. `scratch` gives the column buffer of the second route.
+ * `columns` takes the second route always: a transposed conv's forward pass (engine/ops/conv.ts),
+ * where dy is the smaller map and the first route would mostly multiply its padding.
  */
-export function convInputGrad(base: LowerContext, a: ConvAttrs, xs: number[], ys: number[], dy: GPUBuffer, dx: GPUBuffer, label: string, scratch: (bytes: number, label: string) => GPUBuffer): Dispatch[] {
+export function convInputGrad(base: LowerContext, a: ConvAttrs, xs: number[], ys: number[], dy: GPUBuffer, dx: GPUBuffer, label: string, scratch: (bytes: number, label: string) => GPUBuffer, columns = false): Dispatch[] {
   const e = base.engine;
   const [kh, kw] = a.kernel;
   const [dh, dw] = a.dilation;
@@ -167,7 +169,7 @@ export function convInputGrad(base: LowerContext, a: ConvAttrs, xs: number[], ys
           ]),
   });
   const pads: [number, number, number, number] = [dh * (kh - 1) - a.pads[0], dw * (kw - 1) - a.pads[1], dh * (kh - 1) - a.pads[2], dw * (kw - 1) - a.pads[3]];
-  if (a.stride[0] === 1 && a.stride[1] === 1 && pads.every((p) => p >= 0)) {
+  if (!columns && a.stride[0] === 1 && a.stride[1] === 1 && pads.every((p) => p >= 0)) {
     const name = `flipT:${a.weight}`; // [cin][coPg][kh][kw]
     const t: ConvAttrs = { kernel: a.kernel, stride: [1, 1], pads, dilation: a.dilation, group: g, weight: name };
     return lowerConv(withDerived(name, false), t, ys, xs, dy, dx, false, label, undefined, scratch);

@@ -165,13 +165,24 @@ export interface TrainerOptions {
 }
 
 export interface StepResult {
-  loss: number; // mean cross-entropy of the batch (before the update)
-  correct: number; // images of the batch classified right (before the update)
+  loss: number; // mean loss of the batch (before the update): cross-entropy, or the loss function's
+  correct: number; // images of the batch classified right (before the update); 0 under a loss function
 }
 
 /**
- * Trains a graph of conv / relu / maxpool / flatten / fc nodes (a chain ending in the logits) with
- * softmax cross-entropy. The parameters are the Model's own GPU buffers, updated in place; call
+ * A loss on the graph's output other than softmax cross-entropy (decoders: engine/upconv.ts): from
+ * the read-back output (batch first) it returns the batch's loss and writes dL/doutput into `grad`
+ * (same length). It may run GPU work of its own (the feature-space loss walks a classifier).
+ */
+export type LossFn = (out: Float32Array, grad: Float32Array) => number | Promise<number>;
+
+/** The ops the trainer runs (each with a reverse rule and, if it has parameters, `paramGrads`). */
+export const TRAINABLE_OPS = ['conv', 'convtranspose', 'relu', 'leakyrelu', 'maxpool', 'flatten', 'reshape', 'fc'];
+
+/**
+ * Trains a graph of conv / transposed conv / relu / leaky relu / maxpool / flatten / reshape / fc
+ * nodes (a chain ending in one output) with softmax cross-entropy (`step`), or with any loss on the
+ * output (`stepLoss`: the decoders' pixel and feature-space losses). The parameters are the Model's own GPU buffers, updated in place; call
  * `syncParams` to copy them back into `graph.params` (e.g. before exporting).
  */
 export class Trainer {
@@ -206,14 +217,14 @@ export class Trainer {
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
     this.momentum = opts.momentum ?? 0.9;
-    if (graph.outputs.length !== 1) throw new ArgumentError(`training needs a graph with one output (the logits), it has ${graph.outputs.length}`);
+    if (graph.outputs.length !== 1) throw new ArgumentError(`training needs a graph with one output (the logits or the image), it has ${graph.outputs.length}`);
     this.logits = graph.outputs[0]!;
     for (const n of graph.nodes)
-      if (!['conv', 'relu', 'maxpool', 'flatten', 'fc'].includes(n.op)) throw new UnsupportedOpError(`layer "${n.name}" (${n.op}): the trainer handles conv, relu, maxpool, flatten and fc`);
+      if (!TRAINABLE_OPS.includes(n.op)) throw new UnsupportedOpError(`layer "${n.name}" (${n.op}): the trainer handles ${TRAINABLE_OPS.join(', ')}`);
     this.source = graph;
     this.model = new Model(engine, convForm(graph));
     graph = this.model.graph;
-    this.trainable = graph.nodes.flatMap((n) => (n.op === 'conv' || n.op === 'fc' ? [n.attrs.weight, ...(n.attrs.bias ? [n.attrs.bias] : [])] : []));
+    this.trainable = graph.nodes.flatMap((n) => (n.op === 'conv' || n.op === 'convtranspose' || n.op === 'fc' ? [n.attrs.weight, ...(n.attrs.bias ? [n.attrs.bias] : [])] : []));
     for (const p of this.trainable) {
       const bytes = graph.params.get(p)!.data.byteLength;
       this.grads.set(p, engine.createBuffer(bytes, `grad:${p}`));
@@ -245,9 +256,10 @@ export class Trainer {
     }));
   }
 
-  private check(x: Float32Array, labels: ArrayLike<number>): void {
+  private check(x: Float32Array, labels?: ArrayLike<number>): void {
     const per = numel(this.graph.input.shape.slice(1));
-    if (x.length !== per * this.batch) throw new ArgumentError(`a step takes ${this.batch} images (${per * this.batch} values), got ${x.length} values`);
+    if (x.length !== per * this.batch) throw new ArgumentError(`a step takes ${this.batch} inputs (${per * this.batch} values), got ${x.length} values`);
+    if (!labels) return;
     if (labels.length !== this.batch) throw new ArgumentError(`a step takes ${this.batch} labels, got ${labels.length}`);
     for (let i = 0; i < labels.length; i++)
       if (!(Number.isInteger(labels[i]) && labels[i]! >= 0 && labels[i]! < this.classes)) throw new ArgumentError(`label ${labels[i]} is not a class index in [0, ${this.classes})`);
@@ -258,14 +270,21 @@ export class Trainer {
    * (the caller disposes it once the step is submitted), the walk (from the logits to every
    * parameter gradient) and the batch's loss.
    */
-  private async forward(x: Float32Array, labels: ArrayLike<number>): Promise<{ rec: Recording; walk: Walk; res: StepResult }> {
-    this.check(x, labels);
+  private async forward(x: Float32Array, labels: ArrayLike<number> | LossFn): Promise<{ rec: Recording; walk: Walk; res: StepResult }> {
+    const fn = typeof labels === 'function' ? labels : undefined;
+    this.check(x, fn ? undefined : (labels as ArrayLike<number>));
     const rec = await this.model.record(x, this.batch, [this.logits]);
-    const walk = walkOf(this.model, rec, this.logits, [], 'gradient', { paramGrad: (p) => this.grads.get(p)! });
-    const grad = new Float32Array(this.batch * this.classes);
-    const res = softmaxCrossEntropy(rec.read.get(this.logits)!.data, labels, this.batch, this.classes, grad);
-    this.engine.device.queue.writeBuffer(walk.seed, 0, grad);
-    return { rec, walk, res };
+    try {
+      const walk = walkOf(this.model, rec, this.logits, [], 'gradient', { paramGrad: (p) => this.grads.get(p)! });
+      const grad = new Float32Array(this.batch * this.classes);
+      const out = rec.read.get(this.logits)!.data;
+      const res = fn ? { loss: await fn(out, grad), correct: 0 } : softmaxCrossEntropy(out, labels as ArrayLike<number>, this.batch, this.classes, grad);
+      this.engine.device.queue.writeBuffer(walk.seed, 0, grad);
+      return { rec, walk, res };
+    } catch (e) {
+      rec.dispose();
+      throw e;
+    }
   }
 
   /**
@@ -274,7 +293,12 @@ export class Trainer {
    * The step's GPU work is submitted, not awaited: the next step or read waits for it.
    */
   async step(x: Float32Array, labels: ArrayLike<number>, lr = this.lr): Promise<StepResult> {
-    const { rec, walk, res } = await this.forward(x, labels);
+    return this.stepLoss(x, labels, lr);
+  }
+
+  /** One optimiser step with `loss` on the output (or softmax cross-entropy against labels). */
+  async stepLoss(x: Float32Array, loss: ArrayLike<number> | LossFn, lr = this.lr): Promise<StepResult> {
+    const { rec, walk, res } = await this.forward(x, loss);
     try {
       this.t++;
       const hp = new Float32Array(4);
@@ -300,7 +324,7 @@ export class Trainer {
   }
 
   /** The loss of a mini-batch and the gradient of every trainable parameter (no update). */
-  async gradients(x: Float32Array, labels: ArrayLike<number>): Promise<StepResult & { grads: Map<string, Float32Array> }> {
+  async gradients(x: Float32Array, labels: ArrayLike<number> | LossFn): Promise<StepResult & { grads: Map<string, Float32Array> }> {
     const { rec, walk, res } = await this.forward(x, labels);
     try {
       const reads = this.trainable.map((p) => ({ buffer: this.grads.get(p)!, bytes: this.graph.params.get(p)!.data.byteLength }));

@@ -4,12 +4,13 @@
 // table are generated from it, and a page lists the methods and builds forms from the schemas.
 // Entries call the explainer modules; they add validation and the metadata the outputs carry.
 // No Node modules, no files: a file-like option (PDA's patch model) arrives as { name, bytes }.
-import type { Model } from '../engine/runner.ts';
+import { Model } from '../engine/runner.ts';
+import { readDecoder, decoderLayer, decoderInvert, dgnAm } from '../engine/upconv.ts';
 import type { Preprocess } from '../engine/ir.ts';
 import { ArgumentError, NonFiniteError, ShapeError } from '../engine/errors.ts';
 import { checkInputs, firstNonFinite, imageText, positionText, valueText } from '../engine/finite.ts';
 import { classifierValues, softmaxRows } from '../engine/classify.ts';
-import { numel } from '../engine/shapes.ts';
+import { numel, inferShapes } from '../engine/shapes.ts';
 import * as X from './gradients.ts';
 import { CAM_FORMULAS, CAM_TITLES, type CamVariant, type GradientCam } from './cam.ts';
 import { etalons, type EtalonRoute } from './etalon.ts';
@@ -318,6 +319,52 @@ const SMOOTH_BASES = ['saliency', 'guided-backprop', 'input-x-gradient', 'ig', '
  * recognisable images for any layer without tuning; inversion keeps plain pixels (it matches
  * features at their positions, so it takes no random transforms by default).
  */
+/** `maxout --generator`: DGN-AM through a decoder (engine/upconv.ts). */
+async function generatorMaxOut(j: Job, file: FileInput, classes: number[], iterations: number, lr: number, seed: number): Promise<Explanation> {
+  const { graph, meta } = readDecoder(file.bytes, file.name);
+  const { logits } = classifierValues(j.model.graph);
+  const C = numel((await j.model.run(new Float32Array(j.c * j.h * j.w), 1, { outputs: [logits] })).get(j.model.resolve(logits))!.shape.slice(1));
+  for (const c of classes) if (!Number.isInteger(c) || c < 0 || c >= C) throw new ArgumentError(`class ${c} is out of range: the model has ${C} classes (0–${C - 1})`);
+  const generator = new Model(j.model.engine, graph);
+  try {
+    const out = numel(inferShapes(graph, 1).get(graph.outputs[0]!)!.slice(1));
+    if (out !== j.c * j.h * j.w) throw new ArgumentError(`--generator ${file.name} makes ${out} values per image; the model takes ${j.c}×${j.h}×${j.w}`);
+    const scale = j.preprocess.scale ?? 1;
+    const means = j.preprocess.mean ?? [0];
+    const range: [number, number] = [Math.min(...means.map((m) => -m * scale)), Math.max(...means.map((m) => (255 - m) * scale))];
+    const r = await dgnAm(j.model, generator, meta, logits, classes, { iterations, lr, seed, range, signal: j.signal, onStep: j.progress && ((d, t) => j.progress!(d, t)) });
+    return {
+      method: 'maxout', maps: { shape: [classes.length, j.c, j.h, j.w], data: r.images }, tensors: { codes: { shape: [classes.length, numel(meta.shape)], data: r.codes } },
+      meta: plain({ method: 'maxout', kind: 'class', targets: classes, generator: file.name, generatorLayer: meta.layer, objective: r.log.at(-1)!.objective, log: r.log, parameters: { iterations, codeLr: lr, seed, range } }),
+    };
+  } finally {
+    generator.destroy();
+  }
+}
+
+/** `invert --decoder`: the classifier to the decoder's layer, then the decoder (engine/upconv.ts). */
+async function decoderInversion(j: Job, file: FileInput, layer: string | undefined): Promise<Explanation> {
+  const { graph, meta } = readDecoder(file.bytes, file.name);
+  if (layer !== undefined && j.model.resolve(layer) !== j.model.resolve(meta.layer))
+    throw new ArgumentError(`invert: --decoder ${file.name} inverts layer ${meta.layer}, not --layer ${layer} (leave --layer out)`);
+  const value = await decoderLayer(j.model, meta, file.name);
+  const decoder = new Model(j.model.engine, graph);
+  try {
+    const r = await decoderInvert(j.model, decoder, value, j.x, 1);
+    const error = r.featureError[0]!;
+    return {
+      method: 'invert', maps: { shape: [j.c, j.h, j.w], data: r.images }, tensors: {},
+      meta: plain({
+        method: 'invert', input: j.names[0], layer: meta.layer, decoder: file.name, finalError: error, pixelError: r.pixelError[0], seconds: r.seconds,
+        log: [{ step: 0, error }], trained: meta.trained,
+      }),
+      table: { columns: ['step', 'relative_error'], rows: [[0, error]] },
+    };
+  } finally {
+    decoder.destroy();
+  }
+}
+
 function optimiserOptions(lr: number, maxout: boolean) {
   return [
     { name: 'iterations', type: 'int', default: maxout ? MAXOUT_ITERATIONS : 200, min: 1, help: 'gradient steps' },
@@ -645,7 +692,7 @@ export const explainers: readonly ExplainerEntry[] = [
   }),
 
   define({
-    name: 'maxout', title: 'Activation maximisation', summary: 'images that maximise units, whole channels or class logits, with regularisers (MaxOut)', inputs: 'none',
+    name: 'maxout', title: 'Activation maximisation', summary: "images that maximise units, channels or class logits, with regularisers (MaxOut) or in a generator's code (DGN-AM)", inputs: 'none',
     options: [
       { name: 'layer', type: 'layer', help: 'the layer whose units (fc) or channels (conv) are maximised' },
       { name: 'units', type: 'neurons', default: decidedLater('the first 16'), help: 'units or channels of that layer' },
@@ -659,9 +706,15 @@ export const explainers: readonly ExplainerEntry[] = [
         name: 'unit', type: 'string', arg: 'centre|Y,X|mean', conflicts: ['class'], default: decidedLater('centre'),
         help: "a conv layer: maximise each channel's unit at its centre, or at row,column Y,X of the layer, or the mean of the whole channel (a texture)",
       },
+      { name: 'generator', type: 'file', arg: 'FILE.onnx', help: "DGN-AM (Nguyen et al. 2016): optimise the code of this generator (a decoder from loupe train-decoder) instead of the pixels, the code clipped to the range it takes on real data; --class targets only" },
+      { name: 'codeLr', type: 'number', default: 0.02, min: 0, exclusive: true, help: "--generator: Adam's step on the code, a fraction of each code unit's range" },
       ...optimiserOptions(2, true),
     ],
     async explain(j, o) {
+      if (o.generator) {
+        if (o.class === undefined) throw new ArgumentError('maxout --generator: give --class (DGN-AM maximises class logits here)');
+        return generatorMaxOut(j, o.generator as FileInput, o.class, o.iterations, o.codeLr, o.seed);
+      }
       let target: MaxOutTarget;
       if (o.class !== undefined) target = { kind: 'class', classes: o.class, objective: o.objective as 'logit' | 'logodds', ...(o.confidence !== undefined ? { confidence: o.confidence } : {}) };
       else {
@@ -692,9 +745,15 @@ export const explainers: readonly ExplainerEntry[] = [
   }),
 
   define({
-    name: 'invert', title: 'Inversion', summary: "an image, from noise, whose features at a layer match the input's (Mahendran & Vedaldi)", inputs: 'one',
-    options: [{ name: 'layer', type: 'layer', required: true, help: 'the layer whose features are matched' }, ...optimiserOptions(4, false)],
+    name: 'invert', title: 'Inversion', summary: "an image whose features at a layer match the input's, by optimisation from noise or a trained decoder (UpconvNet)", inputs: 'one',
+    options: [
+      { name: 'layer', type: 'layer', help: 'the layer whose features are matched (required without --decoder; with it, the decoder\'s layer)' },
+      { name: 'decoder', type: 'file', arg: 'FILE.onnx', help: "UpconvNet inversion (Dosovitskiy & Brox): a decoder of the layer's features trained by loupe train-decoder; one forward pass instead of the optimisation" },
+      ...optimiserOptions(4, false),
+    ],
     async explain(j, o) {
+      if (o.decoder) return decoderInversion(j, o.decoder as FileInput, o.layer);
+      if (!o.layer) throw new ArgumentError('invert: give --layer L (the layer whose features are matched), or --decoder FILE.onnx');
       const opts = optimise(j, o);
       const live = withPreview(j, (x) => ({
         method: 'invert', maps: { shape: [j.c, j.h, j.w], data: x }, tensors: {},

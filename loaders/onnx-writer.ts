@@ -1,6 +1,7 @@
 // ONNX writer: encodes a Graph (engine/ir.ts) as an ONNX ModelProto, opset 13, with
 // loaders/proto/onnx.proto (loaders/onnx.ts onnxRoot). Covers the ops a trained classifier needs: Conv, Relu,
-// MaxPool, AveragePool, Flatten, Gemm (fc, transB = 1), Softmax / LogSoftmax, Identity. Parameters
+// MaxPool, AveragePool, Flatten, Gemm (fc, transB = 1), Softmax / LogSoftmax, Identity; and a trained
+// decoder's (engine/upconv.ts): ConvTranspose, LeakyRelu. Extra metadata_props travel as given. Parameters
 // become float initializers (raw little-endian data); the batch dimension is symbolic ('N').
 // Bytes out; nothing here touches the file system.
 
@@ -27,6 +28,8 @@ function rawLE(data: Float32Array): Uint8Array {
 export interface WriteOnnxOptions {
   producer?: string;
   docString?: string;
+  /** further metadata_props (key → value), beside the preprocessing */
+  metadata?: Record<string, string>;
 }
 
 /** Encodes `graph` as an ONNX model (opset 13). Throws UnsupportedOpError for ops without a mapping here. */
@@ -47,8 +50,18 @@ export function writeOnnx(graph: Graph, opts: WriteOnnxOptions = {}): Uint8Array
         ]);
         return;
       }
+      case 'convtranspose': {
+        const a = n.attrs;
+        node('ConvTranspose', n.name, [x, a.weight, ...(a.bias ? [a.bias] : [])], [y], [
+          ints('kernel_shape', a.kernel), ints('strides', a.stride), ints('pads', a.pads), ints('dilations', a.dilation), int('group', a.group), ints('output_padding', a.outputPadding),
+        ]);
+        return;
+      }
       case 'relu':
         node('Relu', n.name, [x], [y]);
+        return;
+      case 'leakyrelu':
+        node('LeakyRelu', n.name, [x], [y], [float('alpha', n.attrs.alpha)]);
         return;
       case 'maxpool':
       case 'avgpool': {
@@ -100,7 +113,10 @@ export function writeOnnx(graph: Graph, opts: WriteOnnxOptions = {}): Uint8Array
     opset_import: [{ domain: '', version: 13 }],
     // The input preprocessing travels with the model (read back by loadOnnx), so a user need not
     // know that this net wants pixels / 255.
-    ...(graph.preprocess ? { metadata_props: [{ key: PREPROCESS_KEY, value: JSON.stringify(graph.preprocess) }] } : {}),
+    metadata_props: [
+      ...(graph.preprocess ? [{ key: PREPROCESS_KEY, value: JSON.stringify(graph.preprocess) }] : []),
+      ...Object.entries(opts.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    ],
     graph: {
       name: graph.name,
       node: nodes,

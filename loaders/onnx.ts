@@ -478,6 +478,17 @@ export function loadOnnx(bytes: Uint8Array, fileName: string): Graph {
   }
 }
 
+/** The metadata_props of an ONNX model (key → value); ModelFormatError naming `fileName` if it does not decode. */
+export function onnxMetadata(bytes: Uint8Array, fileName: string): Map<string, string> {
+  let model: PB;
+  try {
+    model = types().Model.decode(bytes);
+  } catch (e) {
+    throw new ModelFormatError(`${fileName}: not a valid ONNX model (${(e as Error).message})`);
+  }
+  return new Map(((model.metadata_props ?? []) as { key?: string; value?: string }[]).map((p) => [p.key ?? '', p.value ?? '']));
+}
+
 function load(bytes: Uint8Array, file: string): Graph {
   if (!(bytes instanceof Uint8Array)) throw new ModelFormatError(`${file}: expected the file's bytes`);
   if (bytes.length === 0) throw new ModelFormatError(`${file}: the file is empty`);

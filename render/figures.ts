@@ -231,7 +231,7 @@ const maxout: Builder = (e, ctx) => {
     };
   });
   const what = field ? ` (units' receptive fields, ${field[2]}x${field[3]} px)` : '';
-  return [{ suffix: '', cells, columns: Math.min(8, cells.length), cellSize: Math.max(112, Math.min(224, h)), title: `maxout ${kind === 'class' ? 'logits' : m(e, 'layer')}${what} - ${ctx.model}` }];
+  return [{ suffix: '', cells, columns: Math.min(8, cells.length), cellSize: Math.max(112, Math.min(224, h)), title: `maxout ${kind === 'class' ? 'logits' : m(e, 'layer')}${what}${e.meta.generator ? ` (DGN-AM: the code of ${m(e, 'generator')})` : ''} - ${ctx.model}` }];
 };
 
 const invert: Builder = (e, ctx) => {
@@ -239,11 +239,16 @@ const invert: Builder = (e, ctx) => {
   const log = m<{ step: number; error: number }[]>(e, 'log').map((l) => [l.step, l.error]);
   const cells = [
     { image: pixels(ctx, ctx.data), caption: name(ctx, 0) },
-    { image: pixels(ctx, e.maps!.data), caption: `from ${m(e, 'layer')}: error ${m<number>(e, 'finalError').toFixed(4)}` },
+    {
+      image: pixels(ctx, e.maps!.data),
+      caption: e.meta.decoder
+        ? `decoder of ${m(e, 'layer')}: error ${m<number>(e, 'finalError').toFixed(4)}, ${(1000 * m<number>(e, 'seconds')).toFixed(0)} ms`
+        : `from ${m(e, 'layer')}: error ${m<number>(e, 'finalError').toFixed(4)}`,
+    },
     { image: plot(log, 'relative feature error', 'step'), caption: 'error curve' },
   ];
   return [
-    { suffix: '', cells, columns: 3, cellSize: Math.max(160, Math.min(256, h)), title: `inversion of ${m(e, 'layer')} - ${ctx.model}` },
+    { suffix: '', cells, columns: 3, cellSize: Math.max(160, Math.min(256, h)), title: `${e.meta.decoder ? 'UpconvNet ' : ''}inversion of ${m(e, 'layer')} - ${ctx.model}` },
     { suffix: 'curve', image: plot(log, 'relative feature error', 'step', 480, 320) },
   ];
 };

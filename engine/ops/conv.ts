@@ -88,6 +88,20 @@ export const convtranspose: OpDef<NodeOf<'convtranspose'>> = {
     const x = io.inShapes[0]!, y = io.outShape;
     const cin = x[1]!, cout = y[1]!;
     const bias = a.bias && !io.noBias ? a.bias : undefined;
+    if (io.scratch && a.outputPadding[0] === 0 && a.outputPadding[1] === 0) {
+      // On the conv GEMM kernels: a transposed conv is the input gradient of the conv it is the
+      // adjoint of (engine/conv.ts convInputGrad: flipped filters, or columns + col2im), then the
+      // bias per channel. Far faster than the one-output-per-invocation gather below, which stays
+      // for modes without scratch space.
+      const pre = bias ? io.scratch(numel(y) * 4, `${io.label}:pre-bias`) : io.out;
+      const ds = convInputGrad(ctx, asConv(a), y, x, io.ins[0]!, pre, io.label, io.scratch, true);
+      if (bias)
+        ds.push(ctx.engine.makeDispatch(K.channelAffine, {
+          uniforms: { total: numel(y), hw: y[2]! * y[3]!, c: cout, scaleMod: 1, shiftMod: cout, hasScale: 0, hasShift: 1 },
+          bindings: { x: pre, scale: ctx.dummy(), shift: ctx.param(bias), y: io.out }, threads: numel(y), label: `${io.label}:bias`,
+        }));
+      return ds;
+    }
     return [ctx.engine.makeDispatch(K.convTranspose2d, {
       defines: bias ? ['HAS_BIAS'] : [],
       uniforms: {
@@ -97,11 +111,43 @@ export const convtranspose: OpDef<NodeOf<'convtranspose'>> = {
       bindings: { x: io.ins[0]!, wt: ctx.param(a.weight), bias: bias ? ctx.param(bias) : undefined, y: io.out }, threads: numel(y), label: io.label, flops: io.flops,
     })];
   },
-  lrp: { none: 'a transposed convolution has no reverse kernel yet' },
+  scratchBytes(engine, node, [x], y, pass) {
+    // forward (GEMM route above): the pre-bias output, then the columns W^T·x [N, Cout·k², H, W];
+    // reverse: the conv's own (a conv from y back to x)
+    const a = node.attrs;
+    if (pass === 'reverse') return conv.scratchBytes!(engine, asConvNode(node), [y], x!, 'forward');
+    if (a.outputPadding[0] || a.outputPadding[1]) return [];
+    return [...(a.bias ? [numel(y) * 4] : []), x![0]! * y[1]! * a.kernel[0] * a.kernel[1] * x![2]! * x![3]! * 4];
+  },
+  lrp: { none: 'a transposed convolution has no LRP rule yet' },
   frozen: { linearity: 'linear' },
   region: { kind: 'whole' },
-  reverse: { none: 'the input gradient of a transposed convolution (a strided convolution) has no kernel yet' },
+  reverse: {
+    // The adjoint of a transposed conv is the conv with the same geometry and the same weights:
+    // [Cin, Cout/group, KH, KW] read as a conv's [Cout', Cin'/group, KH, KW] from the transposed
+    // conv's output (Cout channels) back to its input (Cin channels), on the forward conv kernels.
+    rules: (rc) => rc.grad(0, (dx) => lowerConv(rc.ctx, asConv(rc.node.attrs), rc.ys, rc.xs[0]!, rc.dy, dx, false, rc.label, undefined, rc.scratch)),
+  },
+  paramGrads: (rc, grad) => {
+    // dW[ci, co, ky, kx] = Σ x[n, ci, iy, ix] · dy[n, co, iy·s − p + ky·d, …]: the weight gradient
+    // of that same conv with the roles swapped (its input is our dy, its output signal our x).
+    const a = rc.node.attrs;
+    return [
+      ...convWeightGrad(rc.engine, asConv(a), rc.ys, rc.xs[0]!, rc.dy, rc.x(0), grad(a.weight), `${rc.label}:dW`, rc.scratch),
+      ...(a.bias ? [biasGrad(rc.engine, rc.ys, rc.dy, grad(a.bias), `${rc.label}:db`)] : []),
+    ];
+  },
 };
+
+/** That conv as a node (for its scratch sizes). */
+function asConvNode(n: NodeOf<'convtranspose'>): NodeOf<'conv'> {
+  return { name: n.name, op: 'conv', inputs: n.inputs, outputs: n.outputs, attrs: asConv(n.attrs) };
+}
+
+/** The conv whose adjoint a transposed conv is (same weights, stride, pads, dilation, group; no bias). */
+function asConv(a: NodeOf<'convtranspose'>['attrs']): ConvAttrs {
+  return { kernel: a.kernel, stride: a.stride, pads: a.pads, dilation: a.dilation, group: a.group, weight: a.weight };
+}
 
 /** This family's entries of the op table (engine/ops/index.ts). */
 export const convOps = { conv, convtranspose };
