@@ -12,6 +12,7 @@ import type { Model } from '../engine/runner.ts';
 import type { Preprocess } from '../engine/ir.ts';
 import { Reverser } from '../engine/reverse.ts';
 import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
+import { mulberry32 as rng } from '../engine/train.ts';
 import { classifierValues, softmaxRows } from '../engine/classify.ts';
 import { numel } from '../engine/shapes.ts';
 
@@ -60,18 +61,6 @@ export function checkAttackOptions(o: AttackOptions): void {
   if (o.alpha !== undefined && !(o.alpha > 0 && o.alpha <= 1)) throw new ArgumentError(`attack: --alpha must be in (0, 1] (a fraction of the pixel range), got ${o.alpha}`);
   if (!Number.isInteger(o.steps) || o.steps < 1 || o.steps > 100000) throw new ArgumentError(`attack: --steps must be an integer in [1, 100000], got ${o.steps}`);
   if (o.method === 'fgsm' && o.steps !== 1) throw new ArgumentError('attack: FGSM is one step; --steps is for pgd');
-}
-
-/** mulberry32, for PGD's random start. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -9,6 +9,7 @@
 // with the same thresholds), and the weight vectors are the concepts' embeddings.
 import type { Model } from '../engine/runner.ts';
 import { ArgumentError, throwIfCancelled } from '../engine/errors.ts';
+import { mulberry32 as rng } from '../engine/train.ts';
 import { ConceptTally, iouTable, labelPlanes } from '../engine/dissect.ts';
 import { Net2VecTrainer } from '../engine/net2vec.ts';
 import { checkConceptSet, type ConceptSet } from '../loaders/concepts.ts';
@@ -91,18 +92,6 @@ export function splitSamples(set: ConceptSet, share: number): { train: number[];
   });
   if (train.length === 0 || held.length === 0) throw new ArgumentError(`${set.source}: ${set.samples.length} images leave ${train.length} to train on and ${held.length} to hold out; Net2Vec needs both`);
   return { train, held };
-}
-
-/** mulberry32: the epoch shuffles' generator (deterministic for a seed). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled(xs: number[], next: () => number): number[] {
