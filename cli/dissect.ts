@@ -71,13 +71,6 @@ function conceptSet(o: { data?: string[]; images?: string[]; colours: boolean; m
   return mergeConceptSets(sets);
 }
 
-/** --mask-size, else the data set's when every sample shares one (a Broden folder), else 112×112 (NetDissect's for 224-pixel inputs). */
-function runMaskSize(set: ConceptSet, given?: [number, number]): [number, number] {
-  if (given) return given;
-  const s0 = set.samples[0]!;
-  return set.samples.every((s) => s.height === s0.height && s.width === s0.width) ? [s0.height, s0.width] : [112, 112];
-}
-
 function parseMaskSize(text: string | undefined): [number, number] | undefined {
   if (text === undefined) return undefined;
   const m = /^(\d+)(?:x(\d+))?$/.exec(text.trim());
@@ -98,9 +91,8 @@ export async function dissectCommand(argv: string[]): Promise<number> {
   const model = new Model(engine, g);
   try {
     for (const l of layers) layerMaps(model, l); // a bad layer fails before the data is read
-    const parsedMask = parseMaskSize(o.maskSize);
-    const set = conceptSet({ data: o.data, images: o.images, colours: o.colours, maskSize: parsedMask, limit: o.limit });
-    const maskSize = runMaskSize(set, parsedMask);
+    const maskSize = parseMaskSize(o.maskSize);
+    const set = conceptSet({ data: o.data, images: o.images, colours: o.colours, maskSize, limit: o.limit });
     const stripDirs = o.strips === 'none' ? [] : layers.map((l) => `${o.out}-units/${safe(l)}`);
     checkOutputs('--out', o.out, [`${o.out}.csv`, `${o.out}.json`, `${o.out}.png`, ...layers.map((l) => `${o.out}-${safe(l)}-best.png`)]);
     const bar = progressBar('dissect', 0);
@@ -160,9 +152,8 @@ export async function net2vecCommand(argv: string[]): Promise<number> {
   const model = new Model(engine, g);
   try {
     layerMaps(model, o.layer);
-    const parsedMask = parseMaskSize(o.maskSize);
-    const set = conceptSet({ data: o.data, images: o.images, colours: o.colours, maskSize: parsedMask, limit: o.limit });
-    const maskSize = runMaskSize(set, parsedMask);
+    const maskSize = parseMaskSize(o.maskSize);
+    const set = conceptSet({ data: o.data, images: o.images, colours: o.colours, maskSize, limit: o.limit });
     checkOutputs('--out', o.out, [`${o.out}.csv`, `${o.out}.json`, `${o.out}.png`, `${o.out}.npy`, `${o.out}-similarity.csv`]);
     const concepts = (o.concepts ?? '').split(',').map((s) => s.trim()).filter((s) => s);
     const bar = progressBar('net2vec', 0);

@@ -203,12 +203,15 @@ let runs = 0;
 /** A plan-cache key no other run shares: the injected dispatches hold this run's buffers. */
 export const uniqueKey = (what: string) => `${what}#${++runs}`;
 
-/** The labels' size of a run: the option, else the first sample's. */
+/**
+ * The labels' size of a run: the option, else the data set's when every sample shares one (a Broden
+ * folder), else 112×112 (NetDissect's for 224-pixel inputs; ADE20K scenes and mixed sets).
+ */
 export function maskSizeOf(set: ConceptSet, given?: [number, number]): [number, number] {
   if (given) return given;
-  const s = set.samples[0];
-  if (!s) throw new ArgumentError(`${set.source}: the data set holds no image`);
-  return [s.height, s.width];
+  const s0 = set.samples[0];
+  if (!s0) throw new ArgumentError(`${set.source}: the data set holds no image`);
+  return set.samples.every((s) => s.height === s0.height && s.width === s0.width) ? [s0.height, s0.width] : [112, 112];
 }
 
 /** The most planes any sample needs: its pixel maps plus one per image-level concept. */
@@ -284,6 +287,7 @@ export async function dissect(model: Model, set: ConceptSet, o: DissectOptions, 
   let done = 0;
   const planes = maxPlanes(set.samples);
   const out: LayerDissection[] = [];
+  let pixels: ArrayLike<number> = new Float64Array(C + 1);
   for (const [li, L] of layers.entries()) {
     const tl = performance.now();
     const n = sizes[li]!;
@@ -347,20 +351,17 @@ export async function dissect(model: Model, set: ConceptSet, o: DissectOptions, 
         units.push({ unit: k, ...best, threshold: thresholds[k]!, thresholdError: binWidth[k]!, detector, perCategory, top: topIdx[k]!, topMax: topMax[k]!, area: totals.unitArea[k]! });
       }
       out.push({ layer: L.layer, value: L.value, shape: L.shape, units, iou, topMaps, detectors, seconds: (performance.now() - tl) / 1000 });
-      if (li === layers.length - 1) {
-        const pixels = totals.conceptArea;
-        return {
-          source: set.source, images: set.samples.length,
-          concepts: set.concepts.map((cc) => ({ ...cc, pixels: pixels[cc.id]! })), categories: set.categories,
-          mask: [maskH, maskW], quantile: o.quantile, iouThreshold: o.iou, bins: o.bins ?? 1024, top, layers: out, seconds: (performance.now() - t0) / 1000,
-        };
-      }
+      pixels = totals.conceptArea; // the labels' counts, the same for every layer
     } finally {
       tally.destroy();
       stream.destroy();
     }
   }
-  throw new ArgumentError('dissect: no layer'); // unreachable: checkDissectOptions refuses an empty list
+  return {
+    source: set.source, images: set.samples.length,
+    concepts: set.concepts.map((cc) => ({ ...cc, pixels: pixels[cc.id]! })), categories: set.categories,
+    mask: [maskH, maskW], quantile: o.quantile, iouThreshold: o.iou, bins: o.bins ?? 1024, top: o.top, layers: out, seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /**
