@@ -4,7 +4,7 @@
 // README and code cannot drift. `explain` takes its methods and their options from the explainer
 // registry. Implementations are imported when their command runs.
 import { DEFAULT_DATA, packagePath } from './paths.ts';
-import { explainers, type ExplainerEntry } from '../explainers/registry.ts';
+import { explainers, ATTACK_BUDGET, type ExplainerEntry } from '../explainers/registry.ts';
 import { decidedLater, optionLines, optionUsage, type OptionSpec } from '../explainers/options.ts';
 
 export { DEFAULT_DATA };
@@ -188,12 +188,8 @@ export const NET2VEC_OPTIONS = [
 export const ATTACK_OPTIONS = [
   ...MODEL_OPTIONS, ...INPUT_OPTIONS, ...PREPROCESS_OPTIONS, LABELS_OPTION,
   { name: 'method', type: 'enum', values: ['fgsm', 'pgd'], default: 'fgsm', help: 'FGSM (one signed-gradient step of ε, Goodfellow et al.) or PGD (steps of α projected on the ε-ball, Madry et al.)' },
-  { name: 'eps', type: 'number', default: 0.03, min: 0, max: 1, exclusive: true, help: "the L∞ budget, a fraction of the pixel range (0.03 ≈ 8/255, ImageNet's usual; MNIST's is 0.1-0.3)" },
-  { name: 'steps', type: 'int', default: 10, min: 1, max: 100000, help: 'PGD: the steps' },
-  { name: 'alpha', type: 'number', min: 0, max: 1, exclusive: true, help: "PGD: the step, a fraction of the pixel range (default 2.5·ε/steps)" },
+  ...ATTACK_BUDGET,
   { name: 'target', type: 'string', arg: 'K[,K2,...]', help: 'targeted: push each image towards this class (one for all, or one per image; numbers or --labels names); default: untargeted, away from the class the model gives the clean image' },
-  { name: 'randomStart', type: 'flag', help: 'PGD: start from a uniform random point of the ε-ball' },
-  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "PGD's random start" },
   { name: 'layers', type: 'string', arg: 'L1,L2,...', help: 'layers whose most changed feature map is shown clean and adversarial, with the relative activation change of each layer' },
   { name: 'explain', type: 'enum', values: ['saliency', 'guided-backprop', 'gradcam', 'gradcampp', 'layercam', 'eigencam', 'ig', 'input-x-gradient', 'lrp', 'smoothgrad', 'rise', 'occlusion'], help: 'explain the clean and the adversarial image with this method (its default options), side by side' },
   { name: 'explainLayer', type: 'string', arg: 'L', help: "the layer of --explain's method when it needs one (Grad-CAM, ...; default: the last of --layers)" },

@@ -189,6 +189,15 @@ function withPreview(j: Job, preview: (images: Float32Array) => Explanation) {
 
 // ---- options several methods share ------------------------------------------------------------
 
+/** The budget and steps of an adversarial attack: the registry's attack and `loupe attack` share them. */
+export const ATTACK_BUDGET = [
+  { name: 'eps', type: 'number', default: 0.03, min: 0, max: 1, exclusive: true, help: "the L∞ budget, a fraction of the pixel range (0.03 ≈ 8/255, ImageNet's usual; MNIST's is 0.1-0.3)" },
+  { name: 'steps', type: 'int', default: 10, min: 1, max: 100000, help: 'PGD: the steps (FGSM is one step)' },
+  { name: 'alpha', type: 'number', min: 0, max: 1, exclusive: true, help: 'PGD: the step, a fraction of the pixel range (default 2.5·ε/steps)' },
+  { name: 'randomStart', type: 'flag', help: 'PGD: start from a uniform random point of the ε-ball' },
+  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "PGD's random start (with --random-start)" },
+] as const satisfies readonly OptionSpec[];
+
 const CLASS = { name: 'class', type: 'classes', help: "the class to explain: an index or, with --labels, a label; one for all images or one per image (default: each image's top class)" } as const;
 const LAYERS = { name: 'layer', type: 'layers', required: true, help: 'the layers (names as loupe info prints them, or value names); several give their mean' } as const;
 const imageSide: { text: string; value: (ctx: OptionContext) => number | undefined } = { text: 'the image side', value: (ctx) => (ctx.input ? Math.min(ctx.input.height, ctx.input.width) : undefined) };
@@ -952,12 +961,8 @@ export const explainers: readonly ExplainerEntry[] = [
     name: 'attack', title: 'Adversarial example', summary: 'FGSM or PGD under an L∞ budget, targeted or not; the map is |x′ − x| (Goodfellow et al.; Madry et al.)', inputs: 'batch',
     options: [
       { name: 'algorithm', type: 'enum', values: ['fgsm', 'pgd'], default: 'fgsm', help: 'FGSM (one signed-gradient step of ε) or PGD (steps of α projected on the ε-ball)' },
-      { name: 'eps', type: 'number', default: 0.03, min: 0, max: 1, exclusive: true, help: 'the L∞ budget, a fraction of the pixel range' },
-      { name: 'steps', type: 'int', default: 10, min: 1, max: 100000, help: 'PGD: the steps (FGSM: ignored, one step)' },
-      { name: 'alpha', type: 'number', min: 0, max: 1, exclusive: true, help: 'PGD: the step, a fraction of the pixel range (default 2.5·ε/steps)' },
+      ...ATTACK_BUDGET,
       { ...CLASS, name: 'target', help: 'targeted: the class each image is pushed towards (one for all, or one per image); default untargeted, away from the top class' },
-      { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "PGD's random start (with --random-start)" },
-      { name: 'randomStart', type: 'flag', help: 'PGD: start from a uniform random point of the ε-ball' },
     ],
     async explain(j, o) {
       const r = await attack(j.model, j.x, j.batch, {
