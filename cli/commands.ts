@@ -4,7 +4,7 @@
 // README and code cannot drift. `explain` takes its methods and their options from the explainer
 // registry. Implementations are imported when their command runs.
 import { DEFAULT_DATA, packagePath } from './paths.ts';
-import { explainers, ATTACK_BUDGET, type ExplainerEntry } from '../explainers/registry.ts';
+import { explainers, ATTACK_BUDGET, STYLE_LOSS, type ExplainerEntry } from '../explainers/registry.ts';
 import { decidedLater, optionLines, optionUsage, type OptionSpec } from '../explainers/options.ts';
 
 export { DEFAULT_DATA };
@@ -203,12 +203,7 @@ export const STYLE_OPTIONS = [
   ...PREPROCESS_OPTIONS.map((o) => (o.name === 'size' ? { ...o, help: "run at H×W instead of the model's input size (only the layers up to the deepest chosen one run, and convolutions take any size their kernels fit: a smaller image is proportionally faster)" } : o)),
   { name: 'contentLayer', type: 'string', required: true, arg: 'L', help: 'the layer whose features the result shares with the photo (½‖F(x) − F(p)‖²)' },
   { name: 'styleLayers', type: 'string', required: true, arg: 'L1,L2,...', help: "the layers whose Gram matrices the result shares with the painting (Gatys et al.'s E_l, weighted equally)" },
-  { name: 'alpha', type: 'number', default: 1, min: 0, help: 'weight of the content loss' },
-  { name: 'beta', type: 'number', default: 10, min: 0, help: 'weight of the style loss (10: the two losses weigh about the same on SqueezeNet at pixel units)' },
-  { name: 'iterations', type: 'int', default: 200, min: 1, max: 100000, help: 'Adam steps on the pixels' },
-  { name: 'lr', type: 'number', min: 0, exclusive: true, help: "Adam's step, in the network's input units (default: 2 grey levels, 2 × the preprocessing's scale; 4 overshoots on SqueezeNet)" },
-  { name: 'init', type: 'enum', values: ['content', 'noise'], default: 'content', help: "start from the photo, or from seeded uniform noise over the pixel range (Gatys et al.'s start)" },
-  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'the noise start' },
+  ...STYLE_LOSS,
   { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.png (content | style | result, with the losses), PREFIX-curve.png (the losses per iteration) and PREFIX.csv (iteration, content, style, total)' },
 ] as const satisfies readonly OptionSpec[];
 

@@ -198,6 +198,16 @@ export const ATTACK_BUDGET = [
   { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "PGD's random start (with --random-start)" },
 ] as const satisfies readonly OptionSpec[];
 
+/** Style transfer's weights and optimiser: the registry's style and `loupe style` share them. */
+export const STYLE_LOSS = [
+  { name: 'alpha', type: 'number', default: 1, min: 0, help: 'weight of the content loss' },
+  { name: 'beta', type: 'number', default: 10, min: 0, help: 'weight of the style loss (10: the two losses weigh about the same on SqueezeNet at pixel units)' },
+  { name: 'iterations', type: 'int', default: 200, min: 1, max: 100000, help: 'Adam steps on the pixels' },
+  { name: 'lr', type: 'number', min: 0, exclusive: true, help: "Adam's step, in the network's input units (default: 2 grey levels, 2 × the preprocessing's scale; 4 overshoots on SqueezeNet)" },
+  { name: 'init', type: 'enum', values: ['content', 'noise'], default: 'content', help: "start from the content image, or from seeded uniform noise over the pixel range (Gatys et al.'s start)" },
+  { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'the noise start' },
+] as const satisfies readonly OptionSpec[];
+
 const CLASS = { name: 'class', type: 'classes', help: "the class to explain: an index or, with --labels, a label; one for all images or one per image (default: each image's top class)" } as const;
 const LAYERS = { name: 'layer', type: 'layers', required: true, help: 'the layers (names as loupe info prints them, or value names); several give their mean' } as const;
 const imageSide: { text: string; value: (ctx: OptionContext) => number | undefined } = { text: 'the image side', value: (ctx) => (ctx.input ? Math.min(ctx.input.height, ctx.input.width) : undefined) };
@@ -783,12 +793,7 @@ export const explainers: readonly ExplainerEntry[] = [
     options: [
       { name: 'contentLayer', type: 'layer', required: true, help: "the layer whose features the result shares with the first image (½‖F(x) − F(p)‖²)" },
       { name: 'styleLayers', type: 'layers', required: true, help: "the layers whose Gram matrices the result shares with the second image (Gatys et al.'s E_l, weighted equally)" },
-      { name: 'alpha', type: 'number', default: 1, min: 0, help: 'weight of the content loss' },
-      { name: 'beta', type: 'number', default: 10, min: 0, help: 'weight of the style loss' },
-      { name: 'iterations', type: 'int', default: 200, min: 1, max: 100000, help: 'Adam steps on the pixels' },
-      { name: 'lr', type: 'number', min: 0, exclusive: true, help: "Adam's step, in the network's input units (default: 2 grey levels, 2 × the preprocessing's scale)" },
-      { name: 'init', type: 'enum', values: ['content', 'noise'], default: 'content', help: "start from the first image, or from seeded uniform noise over the pixel range (Gatys et al.'s start)" },
-      { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'the noise start' },
+      ...STYLE_LOSS,
     ],
     async explain(j, o) {
       if (j.batch !== 2) throw new ArgumentError(`style takes two images, the content first and the style second (give --image twice); got ${j.batch}`);
