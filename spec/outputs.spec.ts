@@ -168,6 +168,8 @@ describe('outputs: checked first, written all or nothing', function () {
   });
 
   describe('signals in the write phase (LOUPE_TEST_WRITE_DELAY_MS stretches it)', () => {
+    /** A temporary of the set being written (.inv….tmp), not the pre-check's folder probe (.loupe-probe….tmp). */
+    const staged = (f: string) => f.startsWith('.inv') && f.endsWith('.tmp');
     /** Runs loupe with a slow write phase; sends `signal` once `ready(listing)` holds; resolves with the exit. */
     function killWhen(args: string[], ready: (files: string[]) => boolean, signal: NodeJS.Signals) {
       return new Promise<{ code: number | null; err: string; out: string; sent: boolean }>((done, fail) => {
@@ -194,7 +196,7 @@ describe('outputs: checked first, written all or nothing', function () {
     it('SIGTERM while the temporaries are written: no .tmp files, no file of the set, exit 143', async () => {
       writeFileSync(join(dir, 'inv.png'), 'old');
       const before = listing(dir);
-      const r = await killWhen([...INVERT, '--out', join(dir, 'inv')], (fs) => fs.filter((f) => f.endsWith('.tmp')).length >= 2, 'SIGTERM');
+      const r = await killWhen([...INVERT, '--out', join(dir, 'inv')], (fs) => fs.filter(staged).length >= 2, 'SIGTERM');
       expect(r.sent).to.equal(true);
       expect(r.code, r.err).to.equal(143);
       expect(r.err.split('\n'), r.err).to.have.length(1);
@@ -208,7 +210,7 @@ describe('outputs: checked first, written all or nothing', function () {
       const before = listing(dir);
       let made = false;
       const r = await killWhen([...INVERT, '--out', join(dir, 'inv')], (fs) => {
-        if (!made && fs.some((f) => f.endsWith('.tmp'))) {
+        if (!made && fs.some(staged)) {
           mkdirSync(join(dir, 'inv-curve.png')); // the last of the five: the four before it are renamed first
           made = true;
         }
