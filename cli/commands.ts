@@ -59,10 +59,20 @@ export const PREDICT_OPTIONS = [
   { name: 'json', type: 'flag', help: 'print JSON: logits, probabilities, top classes (one entry per image of a batch)' },
 ] as const satisfies readonly OptionSpec[];
 
+/** A data-set run's sharding: --shard i/N, or --shards N with the index from the array-job scheduler. */
+export const SHARD_OPTIONS = [
+  { name: 'shard', type: 'string', arg: 'i/N', group: 'input', help: 'only shard i of N (from 0): image p of the sorted set belongs to shard p mod N; loupe merge joins the shards' },
+  { name: 'shards', type: 'int', min: 1, max: 1000000, arg: 'N', group: 'input', conflicts: ['shard'], help: 'N shards, this one JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array)' },
+] as const satisfies readonly OptionSpec[];
+
 /** `loupe explain`'s own options; each method adds its schema's. */
 export const EXPLAIN_OPTIONS = [
   { name: 'method', type: 'enum', values: explainers.map((e) => e.name), required: true, arg: 'METHOD', help: 'the explanation method' },
-  ...MODEL_OPTIONS, ...INPUT_OPTIONS, ...PREPROCESS_OPTIONS, LABELS_OPTION, OUT_PREFIX,
+  ...MODEL_OPTIONS, ...INPUT_OPTIONS,
+  { name: 'images', type: 'path', repeatable: true, arg: 'DIR_OR_LIST', group: 'input', conflicts: ['image', 'input'], help: 'a data-set run: folders, images or .txt lists of images; --out is a folder with one result set per image and manifest.jsonl, and a rerun resumes' },
+  ...SHARD_OPTIONS,
+  ...PREPROCESS_OPTIONS, LABELS_OPTION,
+  { ...OUT_PREFIX, help: 'writes PREFIX.png, PREFIX.npy and PREFIX.json (with --images: a folder, NAME.png/.npy/.json per image)' },
 ] as const satisfies readonly OptionSpec[];
 
 export const FIGURE11_OPTIONS = [

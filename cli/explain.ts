@@ -10,8 +10,11 @@ import { Args } from './args.ts';
 import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import { ArgumentError, EmptyExplanationError } from '../engine/errors.ts';
-import { loadModelFile, readInputs, readLabels, readBytes, preprocessFromArgs } from './inputs.ts';
-import { explainer, type ExplainInputs, type Explanation } from '../explainers/registry.ts';
+import { loadModelFile, readInputs, readLabels, readBytes, preprocessFromArgs, readImage } from './inputs.ts';
+import { explainer, type ExplainerEntry, type ExplainInputs, type Explanation } from '../explainers/registry.ts';
+import type { Graph } from '../engine/ir.ts';
+import { datasetItems, fileSha256, itemStem, Manifest, runDataset, sha256, shardOf, summaryLine, type DatasetItem, type RunIdentity } from './dataset.ts';
+import { join } from 'node:path';
 import { validateOptions, flagName, type OptionSpec } from '../explainers/options.ts';
 import { figures, drawFigure, type FigureContext } from '../render/figures.ts';
 import { encodePng } from '../loaders/image.ts';
@@ -28,7 +31,33 @@ export function methodOf(argv: string[]): string | undefined {
   return undefined;
 }
 
-export async function explain(argv: string[], alias?: string): Promise<number> {
+/** A `loupe explain` command line read and checked, before any GPU work: what one run or one data-set item needs. */
+export interface PreparedExplain {
+  method: string;
+  cmd: string;
+  entry: ExplainerEntry;
+  args: Args;
+  out: string;
+  modelPath: string;
+  weights?: string;
+  graph: Graph;
+  labels?: string[];
+  preprocess: ReturnType<typeof preprocessFromArgs>;
+  /** the method's options as given, file options read into {name, bytes} */
+  given: Record<string, unknown>;
+  /** the method's options validated, defaults applied */
+  options: Record<string, unknown>;
+  /** --images: a data-set run */
+  images?: string[];
+  shard?: string;
+  shards?: number;
+}
+
+/** Methods whose one explanation spans the whole batch: a data-set run would split what they compare. */
+const WHOLE_BATCH = new Set(['dissect', 'net2vec', 'style']);
+
+/** Reads and checks a `loupe explain` (or alias) command line: options, model, labels, file options, --out. */
+export function prepareExplain(argv: string[], alias?: string): PreparedExplain {
   const method = alias ?? methodOf(argv);
   if (method === undefined) throw new ArgumentError('explain: --method is required (loupe explain --help lists the methods)');
   const entry = explainer(method);
@@ -36,14 +65,16 @@ export async function explain(argv: string[], alias?: string): Promise<number> {
   const common = EXPLAIN_OPTIONS.filter((s: OptionSpec) => !(alias && s.name === 'method') && !(entry.inputs === 'none' && s.group === 'input'));
   const args = new Args(argv, [...common, ...entry.options], cmd);
   if (args.positional.length) throw new ArgumentError(`${cmd}: unexpected argument "${args.positional[0]}"`);
-  const c = validateOptions(common, args.given(common), {}, cmd) as { model: string; weights?: string; labels?: string; out: string };
-  checkOutputs('--out', c.out, plannedFiles(c.out, method)); // before the model is read
+  const c = validateOptions(common, args.given(common), {}, cmd) as { model: string; weights?: string; labels?: string; out: string; images?: string[]; shard?: string; shards?: number };
+  const dataset = c.images !== undefined && c.images.length > 0;
+  if (!dataset && (c.shard !== undefined || c.shards !== undefined)) throw new ArgumentError(`${cmd}: --shard and --shards split a data-set run: give --images DIR_OR_LIST`);
+  if (dataset && WHOLE_BATCH.has(method))
+    throw new ArgumentError(`${cmd}: --images runs one image at a time, and ${method} needs the whole set at once: give the images with --image${method === 'dissect' ? ' (or use loupe dissect, whose --shard splits a tally)' : ''}`);
+  if (!dataset) checkOutputs('--out', c.out, plannedFiles(c.out, method)); // before the model is read
   const g = loadModelFile(c.model, c.weights);
   const [, ch, h, w] = g.input.shape as [number, number, number, number];
   const labels = readLabels(c.labels);
   const preprocess = preprocessFromArgs(args, g);
-  const input = entry.inputs === 'none' ? undefined : readInputs(args, g);
-  const inputs: ExplainInputs = { data: input?.data ?? new Float32Array(0), batch: input?.batch ?? 0, names: input?.names, labels, preprocess, fromImages: input?.images !== undefined };
   // File inputs (PDA's patch model) are read here: the method gets their bytes and name.
   const given = args.given(entry.options);
   for (const s of entry.options)
@@ -53,8 +84,16 @@ export async function explain(argv: string[], alias?: string): Promise<number> {
       given[s.name] = { name: basename(path), bytes: readBytes(path, flagName(s.name).replace(/-/g, ' ')) };
     }
   const o = entry.validate(given, { input: { channels: ch, height: h, width: w }, labels, scale: preprocess.scale ?? 1 }); // bad options fail before the GPU starts
-  checkOutputs('--out', c.out, plannedFiles(c.out, method, o)); // and so do unwritable outputs
+  if (!dataset) checkOutputs('--out', c.out, plannedFiles(c.out, method, o)); // and so do unwritable outputs
+  return { method, cmd, entry, args, out: c.out, modelPath: c.model, weights: c.weights, graph: g, labels, preprocess, given, options: o, images: dataset ? c.images : undefined, shard: c.shard, shards: c.shards };
+}
 
+export async function explain(argv: string[], alias?: string): Promise<number> {
+  const p = prepareExplain(argv, alias);
+  if (p.images) return explainDataset(p);
+  const { entry, method, graph: g } = p;
+  const input = entry.inputs === 'none' ? undefined : readInputs(p.args, g);
+  const inputs: ExplainInputs = { data: input?.data ?? new Float32Array(0), batch: input?.batch ?? 0, names: input?.names, labels: p.labels, preprocess: p.preprocess, fromImages: input?.images !== undefined };
   const engine = await createNodeEngine();
   const model = new Model(engine, g);
   const bar = progressBar(method, 0);
@@ -63,18 +102,68 @@ export async function explain(argv: string[], alias?: string): Promise<number> {
   process.once('SIGINT', onSigint);
   let e: Explanation;
   try {
-    e = await entry.run(model, inputs, given, bar.update, abort.signal);
+    e = await entry.run(model, inputs, p.given, bar.update, abort.signal);
   } finally {
     process.off('SIGINT', onSigint);
     bar.done();
     model.destroy();
   }
-  // Every map all zero or constant: no picture of nothing, and no exit 0 (one map of a batch: a warning).
-  const warnings = e.meta.warnings as string[] | undefined;
-  if (e.meta.empty && warnings?.length) throw new EmptyExplanationError(`${warnings[0]}${warnings.length > 1 ? ` (and the other ${warnings.length - 1} maps)` : ''}; nothing written`);
-  const ctx: FigureContext = { ...inputs, shape: [ch, h, w], model: basename(c.model) };
-  for (const f of await writeOutputSet(explanationFiles(c.out, e, ctx))) console.log(f);
+  for (const f of await writeOutputSet(resultFiles(p, p.out, e, inputs))) console.log(f);
   if (e.note) console.error(e.note);
+  return 0;
+}
+
+/** The files of one explanation under `prefix`; an explanation of nothing (every map empty) is refused. */
+function resultFiles(p: PreparedExplain, prefix: string, e: Explanation, inputs: ExplainInputs, allowEmpty = false): OutputFile[] {
+  // Every map all zero or constant: no picture of nothing, and no exit 0 (one map of a batch: a
+  // warning; one image of a data set: a warning, its files written with meta.empty, the run goes on).
+  const warnings = e.meta.warnings as string[] | undefined;
+  if (e.meta.empty && warnings?.length && allowEmpty) console.error(`loupe: warning: ${warnings[0]}`);
+  else if (e.meta.empty && warnings?.length) throw new EmptyExplanationError(`${warnings[0]}${warnings.length > 1 ? ` (and the other ${warnings.length - 1} maps)` : ''}; nothing written`);
+  const [, ch, h, w] = p.graph.input.shape as [number, number, number, number];
+  const ctx: FigureContext = { ...inputs, shape: [ch, h, w], model: basename(p.modelPath) };
+  return explanationFiles(prefix, e, ctx);
+}
+
+/**
+ * What a data-set run of `p` computes, as run.json records it: the method, every option (files by
+ * SHA-256), the model's SHA-256 and the preprocessing. Paths of the model and --out are not part of
+ * it (a shard on another machine mounts them elsewhere).
+ */
+export function explainIdentity(p: PreparedExplain): RunIdentity {
+  const files = Object.fromEntries(Object.entries(p.given).filter(([, v]) => v && typeof v === 'object' && 'bytes' in v).map(([k, v]) => [k, { name: (v as { name: string }).name, sha256: sha256((v as { bytes: Uint8Array }).bytes) }]));
+  const options = Object.fromEntries(Object.entries(p.options).map(([k, v]) => [k, k in files ? files[k] : v && typeof v === 'object' && 'bytes' in v ? (v as unknown as { name: string }).name : v]));
+  return {
+    command: 'explain',
+    parameters: {
+      method: p.method, model: { name: basename(p.modelPath), sha256: fileSha256(p.modelPath) },
+      ...(p.weights && { weights: { name: basename(p.weights), sha256: fileSha256(p.weights) } }),
+      preprocess: p.preprocess, labels: p.labels ? sha256(p.labels.join('\n')) : null, options,
+    },
+  };
+}
+
+/** One image of a data-set run explained: its files under the --out folder, named after the image. */
+export async function explainItem(p: PreparedExplain, model: Model, item: DatasetItem, signal?: AbortSignal): Promise<OutputFile[]> {
+  const { data, images } = readImage(item.path, item.name, p.graph, p.preprocess);
+  const inputs: ExplainInputs = { data, batch: 1, names: [item.name], labels: p.labels, preprocess: p.preprocess, fromImages: true };
+  const e = await p.entry.run(model, inputs, p.given, undefined, signal);
+  return resultFiles(p, join(p.out, itemStem(item.name)), e, { ...inputs, images } as ExplainInputs, true);
+}
+
+/** `loupe explain --images DIR_OR_LIST --out DIR`: one result set per image, resumable, shardable. */
+async function explainDataset(p: PreparedExplain): Promise<number> {
+  const items = datasetItems(p.images!);
+  const shard = shardOf(p.shard, p.shards);
+  const manifest = Manifest.open(p.out, explainIdentity(p));
+  const engine = await createNodeEngine();
+  const model = new Model(engine, p.graph);
+  try {
+    const s = await runDataset({ manifest, items, shard, adapter: engine.adapterInfo, label: p.method, compute: async (it, signal) => ({ files: await explainItem(p, model, it, signal) }) });
+    console.log(summaryLine(p.out, s));
+  } finally {
+    model.destroy();
+  }
   return 0;
 }
 

@@ -115,9 +115,7 @@ export function readInputs(args: Args, g: Graph): InputBatch {
   }
   if (imgs.length === 0) throw new ArgumentError('give an input: --image FILE or --input X.npy');
   const pp = preprocessFromArgs(args, g);
-  const [, , h, w] = g.input.shape as number[];
-  if (pp.size![0] !== h || pp.size![1] !== w)
-    throw new ShapeError(`--size ${pp.size!.join('x')} does not match the model's input ${h}x${w}`);
+  checkSize(pp, g);
   const data = new Float32Array(per * imgs.length);
   const images: RGBAImage[] = [];
   imgs.forEach((file, i) => {
@@ -126,6 +124,18 @@ export function readInputs(args: Args, g: Graph): InputBatch {
     data.set(preprocessImage(img, pp), i * per);
   });
   return { data, batch: imgs.length, names: imgs.map((f) => basename(f)), images };
+}
+
+function checkSize(pp: Preprocess, g: Graph): void {
+  const [, , h, w] = g.input.shape as number[];
+  if (pp.size![0] !== h || pp.size![1] !== w) throw new ShapeError(`--size ${pp.size!.join('x')} does not match the model's input ${h}x${w}`);
+}
+
+/** One image file (named `name` in errors) preprocessed for model `g`: a batch of one, and the decoded original. */
+export function readImage(path: string, name: string, g: Graph, pp: Preprocess & { channels: number }): { data: Float32Array; images: RGBAImage[] } {
+  checkSize(pp, g);
+  const img = decodeImage(readBytes(path, 'image'), name, maxPixels(process.env));
+  return { data: preprocessImage(img, pp), images: [img] };
 }
 
 /** Class names, one per line; Caffe's synset_words.txt lines ("n01440764 tench, Tinca tinca") lose their id. */
