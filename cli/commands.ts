@@ -242,12 +242,18 @@ export const SERVE_OPTIONS = [
   { name: 'port', type: 'int', default: 8080, min: 0, max: 65535, help: 'the port on 127.0.0.1 (0: any free one)' },
 ] as const satisfies readonly OptionSpec[];
 
+export const MERGE_OPTIONS = [
+  { name: 'out', type: 'path', required: true, arg: 'DIR', help: "the joined folder (new, or one of the runs' own): every item's files, one manifest, and the aggregates rebuilt from all items" },
+] as const satisfies readonly OptionSpec[];
+
 export interface Command {
   name: string;
   summary: string;
   options: readonly OptionSpec[];
   /** an alias of `explain --method M` */
   method?: string;
+  /** what the synopsis shows before the options (positional arguments) */
+  operands?: string;
   run: (argv: string[]) => Promise<number>;
 }
 
@@ -273,6 +279,7 @@ export const COMMANDS: readonly Command[] = [
   { name: 'attack', summary: 'adversarial examples (FGSM, PGD; L∞, targeted or not) of a batch on the GPU, and what they change inside: feature maps and explanations of the clean and the adversarial image', options: ATTACK_OPTIONS, run: async (a) => (await import('./attack.ts')).attackCommand(a) },
   { name: 'style', summary: "style transfer by inversion (Gatys et al.): a photo's content at one layer and a painting's Gram matrices at several, jointly minimised over the pixels through the reverse pass", options: STYLE_OPTIONS, run: async (a) => (await import('./style.ts')).styleCommand(a) },
   { name: 'fool', summary: 'fooling images: pixel-space activation maximisation of classes (with or without a regulariser) until the model is 99.99 % sure, and what a different network says of them', options: FOOL_OPTIONS, run: async (a) => (await import('./fool.ts')).foolCommand(a) },
+  { name: 'merge', operands: 'DIR ...', summary: "join the --out folders of a data-set run's shards: per-image results side by side, tallies and evaluation tables by exact sums, as one run would have written them", options: MERGE_OPTIONS, run: async (a) => (await import('./merge.ts')).mergeCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
   { name: 'tune', summary: "measure the conv kernels' tilings (GEMM workgroup size, subgroups, GEMM or Winograd) per shape class on this adapter and cache the fastest (used with LOUPE_TUNE=on)", options: TUNE_OPTIONS, run: async (a) => (await import('./tune.ts')).tuneCommand(a) },
   { name: 'bench', summary: 'the adapter\'s measured roofline, then kernel, model and explainer timings as shares of it, against onnxruntime-node and TensorFlow.js WebGPU in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },
@@ -309,7 +316,8 @@ function words(specs: readonly OptionSpec[]): string[] {
   for (const s of specs) {
     if (s.group && groups.has(s.group)) continue;
     if (s.group === 'model') out.push('--model M [--weights W]');
-    else if (s.group === 'input') out.push(specs.some((t) => t.name === 'input') ? '(--image I ... | --input X.npy)' : '--image I');
+    else if (s.group === 'input')
+      out.push(specs.some((t) => t.name === 'images') ? '(--image I ... | --input X.npy | --images DIR_OR_LIST [--shard i/N | --shards N])' : specs.some((t) => t.name === 'input') ? '(--image I ... | --input X.npy)' : '--image I');
     else if (s.group === 'preprocess') out.push('[preprocessing]');
     else out.push(s.required ? optionUsage(s) : `[${optionUsage(s)}]`);
     if (s.group) groups.add(s.group);
@@ -358,7 +366,7 @@ export function commandsText(): string {
       if (c.options.length) out.push(...wrap(`loupe ${c.name}`, words(c.options)));
     } else {
       out.push(...comment(c.summary));
-      out.push(...wrap(`loupe ${c.name}`, words(c.options)));
+      out.push(...wrap(`loupe ${c.name}`, [...(c.operands ? [c.operands] : []), ...words(c.options)]));
     }
   }
   return out.join('\n');
@@ -423,7 +431,7 @@ export function commandHelp(c: Command): string {
     if (c.options.length) lines.push('', ...wrap(`loupe ${c.name}`, words(c.options)), '', ...optionLines(c.options));
     return lines.join('\n');
   }
-  return [...lines, ...wrap(`loupe ${c.name}`, words(c.options)), '', ...optionLines(c.options)].join('\n');
+  return [...lines, ...wrap(`loupe ${c.name}`, [...(c.operands ? [c.operands] : []), ...words(c.options)]), '', ...optionLines(c.options)].join('\n');
 }
 
 
