@@ -21,9 +21,11 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, ftr
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { ArgumentError, InputFormatError } from '../engine/errors.ts';
+import type { Engine } from '../engine/gpu.ts';
 import { IMAGE_EXTENSIONS, filesUnder, MAX_FILE_BYTES } from './inputs.ts';
 import { checkOutputs, writeOutputSet, writeFiles, type OutputFile } from './output.ts';
 import { progressBar } from './progress.ts';
+import { createNodeEngine } from './gpu-node.ts';
 
 export const MANIFEST = 'manifest.jsonl';
 export const RUN_FILE = 'run.json';
@@ -343,6 +345,49 @@ function differences(a: RunIdentity, b: RunIdentity): string[] {
   return out;
 }
 
+// ---- the commands that run over data sets --------------------------------------------------------------
+
+/** A command prepared for one engine: computes items until closed. */
+export interface DatasetSession {
+  compute: (item: DatasetItem, signal: AbortSignal) => Promise<ItemResult>;
+  close: () => void;
+}
+
+/**
+ * A command that runs over a data set one item at a time (loupe explain --images, loupe evaluate with
+ * a folder --out): the data-set run, `loupe queue push` and `loupe worker` all go through this, so a
+ * worker computes what the single process computes.
+ */
+export interface DatasetCommand<P = unknown> {
+  /** the command's name, as run.json's `command` */
+  command: string;
+  /** parses and checks the command line (argv without the command's name); no GPU work */
+  prepare: (argv: string[]) => P;
+  /** true when `p` is a data-set run (else the command runs as usual) */
+  isDataset: (p: P) => boolean;
+  identity: (p: P) => RunIdentity;
+  items: (p: P) => DatasetItem[];
+  /** the --out folder */
+  out: (p: P) => string;
+  /** sharding flags of the command line */
+  shard: (p: P) => Shard | undefined;
+  /** the model loaded on `engine`, ready to compute items */
+  open: (p: P, engine: Engine) => DatasetSession;
+}
+
+const datasetCommands = new Map<string, DatasetCommand>();
+
+export function registerDatasetCommand<P>(c: DatasetCommand<P>): void {
+  datasetCommands.set(c.command, c as DatasetCommand);
+}
+
+/** The data-set command `name` (its module must have been imported: cli/dataset-commands.ts imports them all). */
+export function datasetCommand(name: string): DatasetCommand {
+  const c = datasetCommands.get(name);
+  if (!c) throw new ArgumentError(`${name}: not a command that runs over a data set (${[...datasetCommands.keys()].join(', ')} do)`);
+  return c;
+}
+
 // ---- running the items --------------------------------------------------------------------------------
 
 export interface ItemResult {
@@ -423,3 +468,43 @@ export function summaryLine(dir: string, s: DatasetRunSummary): string {
   const rate = s.computed > 0 ? `, ${(s.computed / s.seconds).toFixed(2)} images/s` : '';
   return `${join(dir, MANIFEST)}: ${s.total} images, ${s.computed} computed, ${s.skipped} already done${rate}`;
 }
+
+/**
+ * A data-set run of a prepared command in this process: items of its shard not yet done, computed
+ * in order; then the command's finisher (its aggregates over every item in the folder), if any.
+ */
+export async function datasetRun<P>(c: DatasetCommand<P>, p: P, label: string): Promise<number> {
+  const items = c.items(p);
+  const shard = c.shard(p);
+  const out = c.out(p);
+  const manifest = Manifest.open(out, c.identity(p));
+  const engine = await createNodeEngine();
+  const session = c.open(p, engine);
+  try {
+    const s = await runDataset({ manifest, items, shard, adapter: engine.adapterInfo, label, compute: session.compute });
+    console.log(summaryLine(out, s));
+  } finally {
+    session.close();
+  }
+  const finish = finisherOf(c.command);
+  if (finish) for (const f of await finish(manifest)) console.log(f);
+  return 0;
+}
+
+// ---- aggregates ---------------------------------------------------------------------------------------------
+
+/**
+ * A command's aggregate step: reads the items of `manifest` (complete ones, from its folder) and
+ * writes the aggregate files, recording them as '@…' entries; returns the paths written. A data-set
+ * run calls it at its end, `loupe merge` after joining; both give the same bytes.
+ */
+export type Finisher = (manifest: Manifest) => Promise<string[]>;
+
+const finishers = new Map<string, Finisher>();
+
+/** Registers the aggregate step of data-set runs of `command` (evaluate, dissect). */
+export function registerFinisher(command: string, f: Finisher): void {
+  finishers.set(command, f);
+}
+
+export const finisherOf = (command: string) => finishers.get(command);

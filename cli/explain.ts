@@ -13,7 +13,7 @@ import { ArgumentError, EmptyExplanationError } from '../engine/errors.ts';
 import { loadModelFile, readInputs, readLabels, readBytes, preprocessFromArgs, readImage } from './inputs.ts';
 import { explainer, type ExplainerEntry, type ExplainInputs, type Explanation } from '../explainers/registry.ts';
 import type { Graph } from '../engine/ir.ts';
-import { datasetItems, fileSha256, itemStem, Manifest, runDataset, sha256, shardOf, summaryLine, type DatasetItem, type RunIdentity } from './dataset.ts';
+import { datasetItems, datasetRun, fileSha256, itemStem, registerDatasetCommand, sha256, shardOf, type DatasetCommand, type DatasetItem, type RunIdentity } from './dataset.ts';
 import { join } from 'node:path';
 import { validateOptions, flagName, type OptionSpec } from '../explainers/options.ts';
 import { figures, drawFigure, type FigureContext } from '../render/figures.ts';
@@ -151,20 +151,24 @@ export async function explainItem(p: PreparedExplain, model: Model, item: Datase
   return resultFiles(p, join(p.out, itemStem(item.name)), e, { ...inputs, images } as ExplainInputs, true);
 }
 
+export const EXPLAIN_DATASET: DatasetCommand<PreparedExplain> = {
+  command: 'explain',
+  prepare: (argv) => prepareExplain(argv),
+  isDataset: (p) => p.images !== undefined,
+  identity: explainIdentity,
+  items: (p) => datasetItems(p.images!),
+  out: (p) => p.out,
+  shard: (p) => shardOf(p.shard, p.shards),
+  open: (p, engine) => {
+    const model = new Model(engine, p.graph);
+    return { compute: async (it, signal) => ({ files: await explainItem(p, model, it, signal) }), close: () => model.destroy() };
+  },
+};
+registerDatasetCommand(EXPLAIN_DATASET);
+
 /** `loupe explain --images DIR_OR_LIST --out DIR`: one result set per image, resumable, shardable. */
-async function explainDataset(p: PreparedExplain): Promise<number> {
-  const items = datasetItems(p.images!);
-  const shard = shardOf(p.shard, p.shards);
-  const manifest = Manifest.open(p.out, explainIdentity(p));
-  const engine = await createNodeEngine();
-  const model = new Model(engine, p.graph);
-  try {
-    const s = await runDataset({ manifest, items, shard, adapter: engine.adapterInfo, label: p.method, compute: async (it, signal) => ({ files: await explainItem(p, model, it, signal) }) });
-    console.log(summaryLine(p.out, s));
-  } finally {
-    model.destroy();
-  }
-  return 0;
+function explainDataset(p: PreparedExplain): Promise<number> {
+  return datasetRun(EXPLAIN_DATASET, p, p.method);
 }
 
 /**

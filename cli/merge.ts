@@ -13,21 +13,7 @@ import { ArgumentError, InputFormatError } from '../engine/errors.ts';
 import { Args } from './args.ts';
 import { MERGE_OPTIONS } from './commands.ts';
 import { validateOptions } from '../explainers/options.ts';
-import { Manifest, RUN_FILE, canonicalJson, type ManifestEntry, type RunIdentity } from './dataset.ts';
-
-/**
- * A command's aggregate step: reads the items of `manifest` (complete ones, from its folder) and
- * writes the aggregate files, recording them as '@…' entries; returns the paths written. A data-set
- * run calls it at its end, `loupe merge` after joining; both give the same bytes.
- */
-export type Finisher = (manifest: Manifest) => Promise<string[]>;
-
-const finishers = new Map<string, Finisher>();
-
-/** Registers the aggregate step of data-set runs of `command` (evaluate, dissect). */
-export function registerFinisher(command: string, f: Finisher): void {
-  finishers.set(command, f);
-}
+import { Manifest, RUN_FILE, canonicalJson, finisherOf, type ManifestEntry, type RunIdentity } from './dataset.ts';
 
 export const isAggregate = (e: ManifestEntry) => e.item.startsWith('@');
 
@@ -111,7 +97,7 @@ export async function mergeRuns(dirs: readonly string[], out: string): Promise<M
     target.record(rest);
     copied++;
   }
-  const finish = finishers.get(ids[0]!.command);
+  const finish = finisherOf(ids[0]!.command);
   const aggregates = finish ? await finish(target) : [];
   return { sources: dirs.length, items: chosen.size, copied, already, incomplete, aggregates };
 }
@@ -121,8 +107,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const args = new Args(argv, MERGE_OPTIONS, 'merge');
   const { out } = validateOptions(MERGE_OPTIONS, args.given(MERGE_OPTIONS), {}, 'merge') as { out: string };
   const dirs = args.positional;
-  await import('./evaluate.ts'); // the finishers register themselves
-  await import('./dissect.ts');
+  await import('./dataset-commands.ts'); // the commands register their finishers
   const s = await mergeRuns(dirs, out);
   for (const f of s.aggregates) console.log(f);
   if (s.incomplete.length) console.error(`loupe: warning: ${s.incomplete.length} item${s.incomplete.length > 1 ? 's' : ''} left out, their files missing or changed since the manifest recorded them (${s.incomplete.slice(0, 3).join('; ')}${s.incomplete.length > 3 ? '; …' : ''}): rerun those shards to compute them again`);
