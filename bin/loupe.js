@@ -6,7 +6,8 @@
 // two warnings about clamped limits straight to file descriptor 2 from native code on every run,
 // and nothing inside the process can hold them back. stdin and stdout are the child's directly;
 // the child learns whether the real stderr is a terminal (LOUPE_STDERR_TTY, read by
-// cli/progress.ts), and its exit code or killing signal becomes this process's.
+// cli/progress.ts), and its exit code or killing signal becomes this process's. If this process is
+// killed (SIGKILL cannot be passed on), the child ends too: see its lifeline below.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -24,13 +25,25 @@ async function load(file) {
 
 if (process.env.LOUPE_CLI_CHILD === '1') {
   delete process.env.LOUPE_CLI_CHILD; // not for processes the CLI starts
+  // File descriptor 3 is a pipe from the parent that is never written: it closes when the parent
+  // dies, even by SIGKILL, and then this process ends at once as if killed with it (a data-set run's
+  // manifest and temporaries are made for that), instead of running on unseen as an orphan.
+  if (process.env.LOUPE_CLI_LIFELINE === '3') {
+    delete process.env.LOUPE_CLI_LIFELINE;
+    const { Socket } = await import('node:net');
+    const lifeline = new Socket({ fd: 3, readable: true, writable: false });
+    lifeline.on('error', () => {});
+    lifeline.on('close', () => process.kill(process.pid, 'SIGKILL'));
+    lifeline.resume();
+    lifeline.unref();
+  }
   const { main } = await load('main.js');
   process.exitCode = await main(process.argv.slice(2));
 } else {
   const { StderrFilter } = await load('stderr-filter.js');
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: ['inherit', 'inherit', 'pipe'],
-    env: { ...process.env, LOUPE_CLI_CHILD: '1', LOUPE_STDERR_TTY: process.stderr.isTTY ? '1' : '0' },
+    stdio: ['inherit', 'inherit', 'pipe', 'pipe'],
+    env: { ...process.env, LOUPE_CLI_CHILD: '1', LOUPE_CLI_LIFELINE: '3', LOUPE_STDERR_TTY: process.stderr.isTTY ? '1' : '0' },
   });
   const filter = new StderrFilter((text) => process.stderr.write(text));
   child.stderr.setEncoding('utf8');

@@ -20,10 +20,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, ftruncateSync, writeSync, fstatSync, readSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { hostname } from 'node:os';
-import { ArgumentError, InputFormatError } from '../engine/errors.ts';
+import { ArgumentError, EmptyExplanationError, InputFormatError, NonFiniteError, ShapeError } from '../engine/errors.ts';
 import type { Engine } from '../engine/gpu.ts';
 import { IMAGE_EXTENSIONS, filesUnder, MAX_FILE_BYTES } from './inputs.ts';
-import { checkOutputs, writeOutputSet, writeFiles, type OutputFile } from './output.ts';
+import { checkOutputs, removeStaleTemporaries, writeOutputSet, writeFiles, type OutputFile } from './output.ts';
 import { progressBar } from './progress.ts';
 import { createNodeEngine } from './gpu-node.ts';
 
@@ -255,6 +255,7 @@ export class Manifest {
       checkOutputs(flag, join(dir, RUN_FILE), [runPath], 'file');
       writeFiles([[runPath, () => new TextEncoder().encode(`${JSON.stringify(identity, null, 2)}\n`)]]);
     }
+    removeStaleTemporaries(dir); // a killed process's half-written files
     m.read();
     return m;
   }
@@ -449,10 +450,16 @@ export async function runDataset(o: DatasetRunOptions): Promise<DatasetRunSummar
   process.once('SIGINT', onSigint);
   const delay = Number(process.env.LOUPE_TEST_ITEM_DELAY_MS ?? 0);
   let done = skipped;
+  const failed: Error[] = [];
   try {
-    bar.update(done);
     for (const [it, sha] of todo) {
-      await runItem(o.manifest, it, o.compute, abort.signal, { adapter: o.adapter, shard, inputSha256: sha });
+      try {
+        await runItem(o.manifest, it, o.compute, abort.signal, { adapter: o.adapter, shard, inputSha256: sha });
+      } catch (e) {
+        if (!itemError(e)) throw e;
+        failed.push(e as Error); // this image's own fault: the others go on; the run ends with exit 1
+        continue;
+      }
       bar.update(++done);
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     }
@@ -460,7 +467,16 @@ export async function runDataset(o: DatasetRunOptions): Promise<DatasetRunSummar
     process.off('SIGINT', onSigint);
     bar.done();
   }
+  if (failed.length) {
+    const rest = failed.length > 1 ? `; and ${failed.length - 1} more` : '';
+    throw new InputFormatError(`${failed[0]!.message}${rest} (${failed.length} of ${mine.length} images failed and were not written; the other ${mine.length - failed.length} are done: fix or remove the failed ones and rerun)`);
+  }
   return { total: mine.length, skipped, computed: todo.length, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** An error that is one item's own (an image that does not decode or fit, a map that is not finite), not the run's. */
+export function itemError(e: unknown): boolean {
+  return e instanceof InputFormatError || e instanceof ShapeError || e instanceof NonFiniteError || e instanceof EmptyExplanationError || (e instanceof ArgumentError && /not found|is a directory/.test(e.message));
 }
 
 /** One line for stdout at the end of a run. */

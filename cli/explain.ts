@@ -145,7 +145,7 @@ export function explainIdentity(p: PreparedExplain): RunIdentity {
 
 /** One image of a data-set run explained: its files under the --out folder, named after the image. */
 export async function explainItem(p: PreparedExplain, model: Model, item: DatasetItem, signal?: AbortSignal): Promise<OutputFile[]> {
-  const { data, images } = readImage(item.path, item.name, p.graph, p.preprocess);
+  const { data, images } = readImage(item.path, item.path, p.graph, p.preprocess);
   const inputs: ExplainInputs = { data, batch: 1, names: [item.name], labels: p.labels, preprocess: p.preprocess, fromImages: true };
   const e = await p.entry.run(model, inputs, p.given, undefined, signal);
   return resultFiles(p, join(p.out, itemStem(item.name)), e, { ...inputs, images } as ExplainInputs, true);

@@ -8,9 +8,9 @@
 // not copied.
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ArgumentError, InputFormatError } from '../engine/errors.ts';
 import { Args } from './args.ts';
+import { tempName } from './output.ts';
 import { MERGE_OPTIONS } from './commands.ts';
 import { validateOptions } from '../explainers/options.ts';
 import { Manifest, RUN_FILE, canonicalJson, finisherOf, type ManifestEntry, type RunIdentity } from './dataset.ts';
@@ -32,7 +32,7 @@ export function readIdentity(dir: string): RunIdentity {
 /** Places a copy of `from` at `to` (a hard link when possible), atomically. */
 function place(from: string, to: string): void {
   mkdirSync(dirname(to), { recursive: true });
-  const tmp = join(dirname(to), `.merge.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempName(to);
   try {
     try {
       linkSync(from, tmp);

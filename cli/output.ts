@@ -9,10 +9,10 @@
 // temporaries go, targets this run renamed are removed or get their previous file back, and folders
 // it created are removed. In the CLI (writeOutputSet, OutputGroup) SIGINT, SIGTERM and SIGHUP while
 // the set is being written undo it the same way and end the process with one line.
-import { closeSync, fsyncSync, linkSync, copyFileSync, mkdirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, copyFileSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:os';
+import { constants, hostname } from 'node:os';
 import { encodePng, type RGBAImage } from '../loaders/image.ts';
 import { writeNpy as encodeNpy } from '../loaders/npy.ts';
 import { LoupeError } from '../engine/errors.ts';
@@ -39,10 +39,50 @@ const statOrUndefined = (p: string) => {
 };
 const isFolder = (p: string) => statOrUndefined(p)?.isDirectory() === true;
 
-/** A fresh hidden name next to `path` (same folder, so the rename stays on one file system). */
-function tempName(path: string, kind = 'tmp'): string {
+/** This host's name as it appears in temporaries' names (letters, digits, _ and - only). */
+const HOST = hostname().replace(/[^A-Za-z0-9_-]+/g, '_') || 'host';
+
+/** A fresh hidden name next to `path` (same folder, so the rename stays on one file system): .NAME.HOST~PID.HEX.KIND */
+export function tempName(path: string, kind = 'tmp'): string {
   const abs = resolve(path);
-  return join(dirname(abs), `.${basename(abs)}.${process.pid}.${randomBytes(4).toString('hex')}.${kind}`);
+  return join(dirname(abs), `.${basename(abs)}.${HOST}~${process.pid}.${randomBytes(4).toString('hex')}.${kind}`);
+}
+
+const TEMP = /^\..+\.([A-Za-z0-9_-]+)~(\d+)\.[0-9a-f]{8}\.(tmp|bak)$/;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes the temporaries (.NAME.HOST~PID.HEX.tmp/.bak) under `dir` that a process of this host
+ * left when it was killed (SIGKILL cannot be caught): its PID no longer runs. Other hosts'
+ * temporaries are left alone (their processes may be running). Returns how many were removed.
+ */
+export function removeStaleTemporaries(dir: string): number {
+  let n = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true, recursive: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const m = e.isFile() ? TEMP.exec(e.name) : null;
+    if (!m || m[1] !== HOST || Number(m[2]) === process.pid || alive(Number(m[2]))) continue;
+    try {
+      unlinkSync(join(e.parentPath, e.name));
+      n++;
+    } catch {
+      /* gone already */
+    }
+  }
+  return n;
 }
 
 function removeQuietly(p: string | undefined): void {
