@@ -255,6 +255,7 @@ export class Manifest {
       checkOutputs(flag, join(dir, RUN_FILE), [runPath], 'file');
       writeFiles([[runPath, () => new TextEncoder().encode(`${JSON.stringify(identity, null, 2)}\n`)]]);
     }
+    if (!existsSync(m.path)) closeSync(openSync(m.path, 'a', 0o644)); // a shard with no images is still a complete folder
     removeStaleTemporaries(dir); // a killed process's half-written files
     m.read();
     return m;
