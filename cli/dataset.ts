@@ -17,7 +17,7 @@
 // SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN); a Slurm array's task count is taken as N when
 // neither flag is given.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, ftruncateSync, writeSync, fstatSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync, fstatSync, readSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { ArgumentError, EmptyExplanationError, InputFormatError, NonFiniteError, ShapeError } from '../engine/errors.ts';
@@ -261,34 +261,25 @@ export class Manifest {
     return m;
   }
 
-  /** Reads the manifest's entries (the last one of an item wins); a last line without its newline (a process killed while appending it) is cut off. */
+  /**
+   * Reads the manifest's entries (the last one of an item wins). A line that is not JSON is the torn
+   * end of a line whose process was killed while appending it (the next line starts after a newline
+   * of its own, see record): skipped, so its item counts as not done. The file is never cut or
+   * rewritten, since other workers may be appending to it.
+   */
   private read(): void {
     if (!existsSync(this.path)) return;
-    const fd = openSync(this.path, 'r+');
-    try {
-      const size = fstatSync(fd).size;
-      if (size > MAX_FILE_BYTES) throw new InputFormatError(`${this.path}: more than 2 GiB`);
-      const buf = Buffer.alloc(size);
-      let off = 0;
-      while (off < size) off += readSync(fd, buf, off, size - off, off);
-      const text = buf.toString('utf8');
-      const end = text.lastIndexOf('\n') + 1;
-      if (end < size) {
-        ftruncateSync(fd, Buffer.byteLength(text.slice(0, end)));
-        fsyncSync(fd);
+    const size = statSync(this.path).size;
+    if (size > MAX_FILE_BYTES) throw new InputFormatError(`${this.path}: more than 2 GiB of manifest; split the run into shards`);
+    for (const line of readFileSync(this.path, 'utf8').split('\n')) {
+      if (!line) continue;
+      let e: ManifestEntry;
+      try {
+        e = JSON.parse(line) as ManifestEntry;
+      } catch {
+        continue;
       }
-      text.slice(0, end).split('\n').forEach((line, i) => {
-        if (!line) return;
-        let e: ManifestEntry;
-        try {
-          e = JSON.parse(line) as ManifestEntry;
-        } catch {
-          throw new InputFormatError(`${this.path}: line ${i + 1} is not JSON; the manifest was edited by hand?`);
-        }
-        if (e.run === this.key) this.entries.set(e.item, e);
-      });
-    } finally {
-      closeSync(fd);
+      if (e && typeof e === 'object' && e.run === this.key && typeof e.item === 'string' && Array.isArray(e.outputs)) this.entries.set(e.item, e);
     }
   }
 
@@ -312,9 +303,13 @@ export class Manifest {
   /** Appends `e` as one line (one write, then fsync), after its files are in place. */
   record(e: Omit<ManifestEntry, 'run'>): ManifestEntry {
     const entry: ManifestEntry = { ...e, run: this.key };
-    const line = Buffer.from(`${JSON.stringify(entry)}\n`);
-    const fd = openSync(this.path, 'a', 0o644);
+    const fd = openSync(this.path, 'a+', 0o644);
     try {
+      // after a torn line (a process killed mid-append) start on a line of our own
+      const size = fstatSync(fd).size;
+      const last = Buffer.alloc(1);
+      const torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+      const line = Buffer.from(`${torn ? '\n' : ''}${JSON.stringify(entry)}\n`);
       writeSync(fd, line); // O_APPEND: one write, so workers sharing the folder do not interleave lines
       fsyncSync(fd);
     } finally {

@@ -110,7 +110,7 @@ describe('data-set runs (cli/dataset.ts)', function () {
   describe('the manifest', () => {
     const id: RunIdentity = { command: 'explain', parameters: { method: 'saliency', options: { class: [3] } } };
 
-    it('records items, cuts off a torn last line, and sees a changed or missing output file as not done', () => {
+    it('records items, skips a torn last line and starts the next on its own line, and sees a changed or missing output file as not done', () => {
       const d = join(tmp, 'm1');
       mkdirSync(d);
       const m = Manifest.open(d, id);
@@ -121,7 +121,11 @@ describe('data-set runs (cli/dataset.ts)', function () {
       appendFileSync(join(d, MANIFEST), '{"item":"c.png","run":"'); // killed while appending
       const again = Manifest.open(d, id);
       expect(again.all().map((e) => e.item).sort()).to.deep.equal(['a.png', 'b.png']);
-      expect(readFileSync(join(d, MANIFEST), 'utf8').endsWith('}\n')).to.equal(true);
+      writeFileSync(join(d, 'c.npy'), 'CCCC');
+      again.record({ item: 'c.png', outputs: again.outputsOf([join(d, 'c.npy')]), worker: 'w', time: 't', seconds: 0 });
+      const text = readFileSync(join(d, MANIFEST), 'utf8');
+      expect(text.split('\n').at(-2)).to.match(/^\{"item":"c\.png","outputs"/);
+      expect(Manifest.open(d, id).all().map((e) => e.item).sort()).to.deep.equal(['a.png', 'b.png', 'c.png']);
       expect(again.done('a.png')).to.not.equal(undefined);
       writeFileSync(join(d, 'a.npy'), 'AAAB'); // same size, other bytes
       rmSync(join(d, 'b.npy'));
