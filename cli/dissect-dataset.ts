@@ -214,7 +214,8 @@ export async function dissectDataset(args: Args, o: DissectArgs): Promise<number
     const manifest = Manifest.open(out, identity);
     const p: Prepared = { o, identity, basis, sources, set, chunk, chunks: Math.ceil(set.samples.length / chunk) };
     await runChunks(p, model, s, manifest, shard, given);
-    const written = await finishDissection(manifest, set);
+    // read again: shards writing into one shared folder see each other's chunks, and the last to end writes dissection.*
+    const written = await finishDissection(Manifest.open(out, identity), set);
     const n = 3 + layers.length;
     for (const f of written.slice(0, n)) console.log(f);
     if (written.length > n) console.log(`${written.length - n} unit strips in ${join(out, `${AGGREGATE_PREFIX}-units`)}/`);
@@ -301,7 +302,7 @@ export async function finishDissection(manifest: Manifest, known?: ConceptSet): 
   const th = manifest.done(THRESHOLDS_ITEM);
   const missing = Array.from({ length: chunks }, (_, c) => c).filter((c) => !manifest.done(chunkName(c)));
   if (!th || missing.length) {
-    console.error(`${dir}: ${chunks - missing.length} of ${chunks} tally chunks${th ? '' : ' and no thresholds'} here (chunk c is shard c mod N's): loupe merge the shards' folders to write dissection.*`);
+    console.error(`${dir}: ${chunks - missing.length} of ${chunks} tally chunks${th ? '' : ' and no thresholds'} here (chunk c is shard c mod N's); dissection.* is written once all are: by the last shard in a shared folder, or by loupe merge of the shards' folders`);
     return [];
   }
   const agg = manifest.done(AGGREGATE_ITEM);
