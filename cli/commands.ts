@@ -179,7 +179,11 @@ export const DISSECT_OPTIONS = [
   { name: 'iou', type: 'number', default: 0.04, min: 0, max: 1, help: "a unit whose best concept's IoU exceeds this is a detector (NetDissect's 0.04)" },
   { name: 'top', type: 'int', default: 5, min: 1, max: 64, help: "images per unit's strip (its highest maximum activations)" },
   { name: 'strips', type: 'enum', values: ['all', 'detectors', 'none'], default: 'all', help: "which units get a strip PNG in PREFIX-units/LAYER/" },
-  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: "writes PREFIX.csv and PREFIX.json (per unit: concept, category, IoU, threshold), PREFIX.png (detectors per category per layer), PREFIX-LAYER-best.png and PREFIX-units/LAYER/unit-K.png (top images with the unit's mask)" },
+  { name: 'chunk', type: 'int', min: 1, max: 1000000, arg: 'N', help: 'a data-set run (--out DIR/): images per tally item, the unit that a rerun skips when done and that shards split (default 256)' },
+  { name: 'thresholds', type: 'path', arg: 'FILE', help: "a data-set run: the units' thresholds from an earlier run's or merge's DIR/thresholds.json (same model, data, layers, quantile, bins), instead of the quantile passes" },
+  { name: 'shard', type: 'string', arg: 'i/N', help: 'a data-set run: only shard i of N (from 0) of the tally: chunk c belongs to shard c mod N; loupe merge joins the shards' },
+  { name: 'shards', type: 'int', min: 1, max: 1000000, arg: 'N', conflicts: ['shard'], help: 'N shards, this one JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm array)' },
+  { name: 'out', type: 'path', required: true, arg: 'PREFIX|DIR/', help: "writes PREFIX.csv and PREFIX.json (per unit: concept, category, IoU, threshold), PREFIX.png (detectors per category per layer), PREFIX-LAYER-best.png and PREFIX-units/LAYER/unit-K.png (top images with the unit's mask); a folder (ending in /, or existing, or with --shard): a data-set run, resumable, writing DIR/thresholds.json, DIR/tally-NNNNN.* per chunk, manifest.jsonl and DIR/dissection.* (the same files)" },
 ] as const satisfies readonly OptionSpec[];
 
 export const NET2VEC_OPTIONS = [

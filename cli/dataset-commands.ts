@@ -2,4 +2,4 @@
 // registerDatasetCommand, registerFinisher): loupe merge, loupe queue and loupe worker load this.
 import './explain.ts';
 import './evaluate.ts';
-import './dissect.ts';
+import './dissect-dataset.ts';

@@ -53,7 +53,7 @@ export function readConceptFolder(dir: string, limit?: number): ConceptSet {
 }
 
 /** The run's concept set: --data folders, and --images with their colour names; --colours adds colour names to --data images too. */
-function conceptSet(o: { data?: string[]; images?: string[]; colours: boolean; maskSize?: [number, number]; limit?: number }): ConceptSet {
+export function conceptSet(o: { data?: string[]; images?: string[]; colours: boolean; maskSize?: [number, number]; limit?: number }): ConceptSet {
   const size = o.maskSize?.[0] ?? 112;
   const pixels = maxPixels(process.env);
   const sets: ConceptSet[] = [];
@@ -71,20 +71,22 @@ function conceptSet(o: { data?: string[]; images?: string[]; colours: boolean; m
   return mergeConceptSets(sets);
 }
 
-function parseMaskSize(text: string | undefined): [number, number] | undefined {
+export function parseMaskSize(text: string | undefined): [number, number] | undefined {
   if (text === undefined) return undefined;
   const m = /^(\d+)(?:x(\d+))?$/.exec(text.trim());
   if (!m) throw new ArgumentError(`--mask-size must be S or HxW, got "${text}"`);
   return [Number(m[1]), Number(m[2] ?? m[1])];
 }
 
-const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'layer';
+export const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'layer';
 
 export async function dissectCommand(argv: string[]): Promise<number> {
   const { args, o } = parseCommand(argv, DISSECT_OPTIONS, 'dissect');
   if (args.positional.length) throw new ArgumentError(`dissect: unexpected argument "${args.positional[0]}"`);
-  const layers = o.layer.split(',').map((s) => s.trim()).filter((s) => s);
-  if (layers.length === 0) throw new ArgumentError('--layer is empty: give one or more layer names, comma-separated');
+  if (isDissectDataset(o)) return (await import('./dissect-dataset.ts')).dissectDataset(args, o);
+  for (const [flag, v] of [['--chunk', o.chunk], ['--thresholds', o.thresholds]] as const)
+    if (v !== undefined) throw new ArgumentError(`dissect: ${flag} belongs to a data-set run: give --out DIR/ (a folder)`);
+  const layers = dissectLayers(o.layer);
   const g = loadModelFile(o.model, o.weights);
   const preprocess = preprocessFromArgs(args, g);
   const engine = await createNodeEngine();
@@ -93,7 +95,6 @@ export async function dissectCommand(argv: string[]): Promise<number> {
     for (const l of layers) layerMaps(model, l); // a bad layer fails before the data is read
     const maskSize = parseMaskSize(o.maskSize);
     const set = conceptSet({ data: o.data, images: o.images, colours: o.colours, maskSize, limit: o.limit });
-    const stripDirs = o.strips === 'none' ? [] : layers.map((l) => `${o.out}-units/${safe(l)}`);
     checkOutputs('--out', o.out, [`${o.out}.csv`, `${o.out}.json`, `${o.out}.png`, ...layers.map((l) => `${o.out}-${safe(l)}-best.png`)]);
     const bar = progressBar('dissect', 0);
     const abort = new AbortController();
@@ -106,39 +107,67 @@ export async function dissectCommand(argv: string[]): Promise<number> {
       process.off('SIGINT', onSigint);
       bar.done();
     }
-    const image = (s: number) => set.samples[s]!.image();
-    const csv = ['layer,unit,concept,category,iou,detector,threshold,threshold_error,area_pixels,top_images'];
-    for (const l of d.layers)
-      for (const u of l.units)
-        csv.push([l.layer, u.unit, u.concept, u.category, u.iou.toFixed(6), u.detector ? 1 : 0, u.threshold, u.thresholdError, u.area, u.top.map((s) => set.samples[s]!.name).join(';')].map(csvCell).join(','));
-    const json = {
-      model: basename(o.model), source: d.source, images: d.images, mask: d.mask, quantile: d.quantile, iouThreshold: d.iouThreshold, bins: d.bins,
-      rule: 'per unit k: T_k with P(a_k > T_k) = quantile over the data set (GPU histograms: range, then bins over [min, max], then bins inside the chosen bin; exact to threshold_error); M_k = bilinear(A_k, half-pixel centres) > T_k at the mask size; IoU = Σ|M_k ∩ L_c| / Σ|M_k ∪ L_c| over the data set; detector when the best IoU > iouThreshold',
-      seconds: d.seconds,
-      concepts: d.concepts, categories: d.categories,
-      layers: d.layers.map((l) => ({
-        layer: l.layer, value: l.value, shape: l.shape, detectors: l.detectors, seconds: l.seconds,
-        units: l.units.map((u) => ({ unit: u.unit, concept: u.concept, category: u.category, iou: u.iou, detector: u.detector, threshold: u.threshold, thresholdError: u.thresholdError, area: u.area, perCategory: u.perCategory, top: u.top.map((s) => set.samples[s]!.name), topMax: u.topMax })),
-      })),
-    };
-    const files: OutputFile[] = [
-      [`${o.out}.csv`, () => new TextEncoder().encode(`${csv.join('\n')}\n`)],
-      [`${o.out}.json`, () => new TextEncoder().encode(toJson(json))],
-      [`${o.out}.png`, () => encodePng(dissectionSummary(d, basename(o.model)))],
-      ...d.layers.map((l) => [`${o.out}-${safe(l.layer)}-best.png`, () => encodePng(bestUnitsSheet(d, l, image))] as const),
-    ];
-    d.layers.forEach((l, li) => {
-      if (o.strips === 'none') return;
-      for (const u of l.units) if (o.strips === 'all' || u.detector) files.push([`${stripDirs[li]}/unit-${String(u.unit).padStart(4, '0')}.png`, () => encodePng(unitStrip(d, l, u.unit, image))]);
-    });
-    const written = await writeOutputSet(files);
-    for (const f of written.slice(0, 3 + d.layers.length)) console.log(f);
-    if (written.length > 3 + d.layers.length) console.log(`${written.length - 3 - d.layers.length} unit strips in ${o.out}-units/`);
-    for (const l of d.layers) console.log(`${l.layer}: ${l.units.filter((u) => u.detector).length} of ${l.units.length} units are detectors (${Object.entries(l.detectors).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`);
+    const written = await writeOutputSet(dissectionFiles(o.out, d, set, { model: basename(o.model), strips: o.strips, timings: true }));
+    reportDissection(d, written, o.out);
     return 0;
   } finally {
     model.destroy();
   }
+}
+
+/** A data-set run: --out names a folder (ends in /, or is one), or the tally is sharded. */
+export function isDissectDataset(o: { out: string; shard?: string; shards?: number }): boolean {
+  return /[\\/]$/.test(o.out) || (existsSync(o.out) && statSync(o.out).isDirectory()) || o.shard !== undefined || o.shards !== undefined;
+}
+
+export function dissectLayers(text: string): string[] {
+  const layers = text.split(',').map((s) => s.trim()).filter((s) => s);
+  if (layers.length === 0) throw new ArgumentError('--layer is empty: give one or more layer names, comma-separated');
+  return layers;
+}
+
+/** The lines on stdout after a dissection's files are written. */
+export function reportDissection(d: Dissection, written: string[], prefix: string): void {
+  const n = 3 + d.layers.length;
+  for (const f of written.slice(0, n)) console.log(f);
+  if (written.length > n) console.log(`${written.length - n} unit strips in ${prefix}-units/`);
+  for (const l of d.layers) console.log(`${l.layer}: ${l.units.filter((u) => u.detector).length} of ${l.units.length} units are detectors (${Object.entries(l.detectors).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`);
+}
+
+/**
+ * A dissection's files under `prefix`: PREFIX.csv, PREFIX.json, PREFIX.png, PREFIX-LAYER-best.png
+ * and the strips PREFIX-units/LAYER/unit-K.png (all, detectors' or none). `timings: false` leaves
+ * the seconds out of the JSON, so that a data-set run's files depend on the data alone (one run and
+ * merged shards write the same bytes).
+ */
+export function dissectionFiles(prefix: string, d: Dissection, set: ConceptSet, o: { model: string; strips: string; timings: boolean }): OutputFile[] {
+  const image = (s: number) => set.samples[s]!.image();
+  const name = (s: number) => set.samples[s]!.name;
+  const csv = ['layer,unit,concept,category,iou,detector,threshold,threshold_error,area_pixels,top_images'];
+  for (const l of d.layers)
+    for (const u of l.units)
+      csv.push([l.layer, u.unit, u.concept, u.category, u.iou.toFixed(6), u.detector ? 1 : 0, u.threshold, u.thresholdError, u.area, u.top.map(name).join(';')].map(csvCell).join(','));
+  const json = {
+    model: o.model, source: d.source, images: d.images, mask: d.mask, quantile: d.quantile, iouThreshold: d.iouThreshold, bins: d.bins,
+    rule: 'per unit k: T_k with P(a_k > T_k) = quantile over the data set (GPU histograms: range, then bins over [min, max], then bins inside the chosen bin; exact to threshold_error); M_k = bilinear(A_k, half-pixel centres) > T_k at the mask size; IoU = Σ|M_k ∩ L_c| / Σ|M_k ∪ L_c| over the data set; detector when the best IoU > iouThreshold',
+    seconds: o.timings ? d.seconds : undefined,
+    concepts: d.concepts, categories: d.categories,
+    layers: d.layers.map((l) => ({
+      layer: l.layer, value: l.value, shape: l.shape, detectors: l.detectors, seconds: o.timings ? l.seconds : undefined,
+      units: l.units.map((u) => ({ unit: u.unit, concept: u.concept, category: u.category, iou: u.iou, detector: u.detector, threshold: u.threshold, thresholdError: u.thresholdError, area: u.area, perCategory: u.perCategory, top: u.top.map(name), topMax: u.topMax })),
+    })),
+  };
+  const files: OutputFile[] = [
+    [`${prefix}.csv`, () => new TextEncoder().encode(`${csv.join('\n')}\n`)],
+    [`${prefix}.json`, () => new TextEncoder().encode(toJson(json))],
+    [`${prefix}.png`, () => encodePng(dissectionSummary(d, o.model))],
+    ...d.layers.map((l) => [`${prefix}-${safe(l.layer)}-best.png`, () => encodePng(bestUnitsSheet(d, l, image))] as const),
+  ];
+  for (const l of d.layers) {
+    if (o.strips === 'none') continue;
+    for (const u of l.units) if (o.strips === 'all' || u.detector) files.push([`${prefix}-units/${safe(l.layer)}/unit-${String(u.unit).padStart(4, '0')}.png`, () => encodePng(unitStrip(d, l, u.unit, image))]);
+  }
+  return files;
 }
 
 const csvCell = (v: string | number) => (typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v));

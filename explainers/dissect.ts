@@ -16,7 +16,7 @@ import type { Injection } from '../engine/plan.ts';
 import { Model as ModelClass } from '../engine/runner.ts';
 import { ArgumentError, ShapeError, throwIfCancelled } from '../engine/errors.ts';
 import { inferShapes } from '../engine/shapes.ts';
-import { ConceptTally, UnitQuantiles, iouTable, labelPlanes } from '../engine/dissect.ts';
+import { ConceptTally, UnitQuantiles, iouTable, labelPlanes, type TallyTotals } from '../engine/dissect.ts';
 import { checkConceptSet, type ConceptSample, type ConceptSet } from '../loaders/concepts.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import type { RGBAImage } from '../loaders/image-formats.ts';
@@ -266,101 +266,170 @@ export function conceptPixels(samples: ConceptSample[], concepts: number, maskH:
 }
 
 /**
- * Dissects each layer of `o.layers` over `set`. Progress reports every batch of every pass; an
- * aborted signal stops between batches.
+ * Each unit's top images over a stream of images (highest maximum first; of equal maxima the one
+ * offered first), with their maps at the layer's resolution. Offering a data set's images in order,
+ * or the top lists of its consecutive chunks in chunk order, gives the same lists and maps.
  */
-export async function dissect(model: Model, set: ConceptSet, o: DissectOptions, progress?: DissectProgress, signal?: AbortSignal): Promise<Dissection> {
+export class TopImages {
+  readonly idx: number[][];
+  readonly max: number[][];
+  /** K × top × h × w (zeros after a unit's last top image) */
+  readonly maps: Float32Array;
+  constructor(readonly units: number, readonly top: number, readonly hw: number) {
+    this.idx = Array.from({ length: units }, () => []);
+    this.max = Array.from({ length: units }, () => []);
+    this.maps = new Float32Array(units * top * hw);
+  }
+
+  /** Offers `sample` with maximum `m` to unit k; `map` gives its map (h × w) when it is kept. */
+  offer(k: number, sample: number, m: number, map: () => ArrayLike<number>): void {
+    const { top, hw } = this;
+    const ti = this.idx[k]!, tm = this.max[k]!;
+    if (ti.length === top && m <= tm[top - 1]!) return;
+    let at = tm.findIndex((v) => m > v);
+    if (at < 0) at = tm.length;
+    ti.splice(at, 0, sample);
+    tm.splice(at, 0, m);
+    const base = k * top * hw;
+    // shift the maps after `at` down one slot, dropping the last when full
+    const last = Math.min(ti.length, top) - 1;
+    for (let r = last; r > at; r--) this.maps.copyWithin(base + r * hw, base + (r - 1) * hw, base + r * hw);
+    if (ti.length > top) {
+      ti.pop();
+      tm.pop();
+    }
+    if (at < top) this.maps.set(map(), base + at * hw);
+  }
+
+  /** Offers every image of another TopImages (a chunk's), in its order. */
+  offerAll(o: TopImages): void {
+    for (let k = 0; k < this.units; k++)
+      o.idx[k]!.forEach((s, r) => this.offer(k, s, o.max[k]![r]!, () => o.maps.subarray((k * o.top + r) * o.hw, (k * o.top + r + 1) * o.hw)));
+  }
+}
+
+/** What a dissection of `set` works with, once per run: the layers, the mask size, the inputs, batch sizes. */
+export interface DissectSetup {
+  layers: { layer: string; value: string; shape: [number, number, number] }[];
+  mask: [number, number];
+  concepts: number;
+  planes: number;
+  inputs: InputStream;
+  /** images per model run, per layer */
+  sizes: number[];
+}
+
+export function dissectSetup(model: Model, set: ConceptSet, o: DissectOptions): DissectSetup {
   checkDissectOptions(o);
   checkConceptSet(set);
   if (set.samples.length === 0) throw new ArgumentError(`${set.source}: the data set holds no image`);
   const [, c, h, w] = model.graph.input.shape;
   if (c === undefined || h === undefined || w === undefined) throw new ArgumentError(`dissect needs an image input (N×C×H×W); the model takes [${model.graph.input.shape.join(', ')}]`);
   const layers = o.layers.map((l) => ({ layer: l, ...layerMaps(model, l) }));
-  const [maskH, maskW] = maskSizeOf(set, o.maskSize);
-  const C = set.concepts.length;
-  const inputs = new InputStream(set.samples, o.preprocess, [c, h, w], undefined, o.input);
+  return {
+    layers, mask: maskSizeOf(set, o.maskSize), concepts: set.concepts.length, planes: maxPlanes(set.samples),
+    inputs: new InputStream(set.samples, o.preprocess, [c, h, w], undefined, o.input),
+    sizes: layers.map((l) => Math.max(1, Math.min(o.batch ?? 16, model.maxBatch([l.value])))),
+  };
+}
+
+/** One layer's tally over `indices` (in order): exact integer totals, and each unit's top images. */
+export interface LayerTally {
+  totals: TallyTotals;
+  top: TopImages;
+}
+
+/** Tallies the images `indices` of one layer (thresholds given) on the GPU, batch by batch; `tick` after each batch. */
+export async function tallyLayer(
+  model: Model, set: ConceptSet, s: DissectSetup, li: number, stream: LayerStream, indices: number[], thresholds: Float32Array, top: number,
+  tick: () => void, signal?: AbortSignal,
+): Promise<LayerTally> {
+  const L = s.layers[li]!, n = s.sizes[li]!;
+  const [K, lh, lw] = L.shape;
+  const [maskH, maskW] = s.mask;
+  const tally = new ConceptTally(model.engine, { units: K, concepts: s.concepts, maskH, maskW, maxBatch: n, maxPlanes: s.planes });
+  const lhw = lh * lw;
+  const tops = new TopImages(K, top, lhw);
+  try {
+    tally.setThresholds(thresholds);
+    const key = uniqueKey('dissect:tally');
+    for (const b of batches(indices, n)) {
+      throwIfCancelled(signal, 'dissect');
+      const lab = labelPlanes(b.map((i) => set.samples[i]!), maskH, maskW);
+      tally.setLabels(lab.data, b.length, lab.planes);
+      const acts = await stream.run(b, key, (buf, batch, sh) => tally.dispatches(buf, batch, sh));
+      const maxima = await tally.imageMaxima(b.length);
+      await tally.afterRun(b.length);
+      // keep each unit's top images (highest maximum first) and their maps at the layer's resolution
+      for (let k = 0; k < K; k++)
+        for (let j = 0; j < b.length; j++) tops.offer(k, b[j]!, maxima[j * K + k]!, () => acts.subarray((j * K + k) * lhw, (j * K + k + 1) * lhw));
+      tick();
+    }
+    return { totals: await tally.totals(), top: tops };
+  } finally {
+    tally.destroy();
+  }
+}
+
+/** A layer's units from its thresholds and its tally over the whole data set: best concept, per category, detector. */
+export function layerDissection(
+  set: Pick<ConceptSet, 'concepts' | 'categories'>, L: DissectSetup['layers'][number], thresholds: Float32Array, binWidth: Float32Array,
+  t: LayerTally, iouThreshold: number, seconds: number,
+): LayerDissection {
+  const K = L.shape[0], C = set.concepts.length;
+  const iou = iouTable(t.totals, K, C);
+  const units: UnitDissection[] = [];
+  const detectors: Record<string, number> = Object.fromEntries(set.categories.map((cat) => [cat, 0]));
+  for (let k = 0; k < K; k++) {
+    let best: ConceptScore = { concept: '-', id: 0, category: '-', iou: 0 };
+    const perCategory: Record<string, ConceptScore> = {};
+    for (let id = 1; id <= C; id++) {
+      const v = iou[k * (C + 1) + id]!;
+      if (v <= 0) continue;
+      const cc = set.concepts[id - 1]!;
+      const sc = { concept: cc.name, id, category: cc.category, iou: v };
+      if (v > best.iou) best = sc;
+      if (v > (perCategory[cc.category]?.iou ?? 0)) perCategory[cc.category] = sc;
+    }
+    const detector = best.id !== 0 && best.iou > iouThreshold;
+    if (detector) detectors[best.category] = (detectors[best.category] ?? 0) + 1;
+    units.push({ unit: k, ...best, threshold: thresholds[k]!, thresholdError: binWidth[k]!, detector, perCategory, top: t.top.idx[k]!, topMax: t.top.max[k]!, area: t.totals.unitArea[k]! });
+  }
+  return { layer: L.layer, value: L.value, shape: L.shape, units, iou, topMaps: t.top.maps, detectors, seconds };
+}
+
+/**
+ * Dissects each layer of `o.layers` over `set`. Progress reports every batch of every pass; an
+ * aborted signal stops between batches.
+ */
+export async function dissect(model: Model, set: ConceptSet, o: DissectOptions, progress?: DissectProgress, signal?: AbortSignal): Promise<Dissection> {
+  const s = dissectSetup(model, set, o);
   const all = set.samples.map((_, i) => i);
   const t0 = performance.now();
-  const sizes = layers.map((l) => Math.max(1, Math.min(o.batch ?? 16, model.maxBatch([l.value]))));
   // passes per layer: range, histogram, refine (UnitQuantiles may end sooner), tally
-  const total = layers.reduce((s, _l, i) => s + 4 * Math.ceil(all.length / sizes[i]!), 0);
+  const total = s.layers.reduce((sum, _l, i) => sum + 4 * Math.ceil(all.length / s.sizes[i]!), 0);
   let done = 0;
-  const planes = maxPlanes(set.samples);
   const out: LayerDissection[] = [];
-  let pixels: ArrayLike<number> = new Float64Array(C + 1);
-  for (const [li, L] of layers.entries()) {
+  let pixels: ArrayLike<number> = new Float64Array(s.concepts + 1);
+  for (const [li, L] of s.layers.entries()) {
     const tl = performance.now();
-    const n = sizes[li]!;
-    const [K, lh, lw] = L.shape;
+    const n = s.sizes[li]!;
     const tick = () => progress?.(L.layer, ++done, total);
-    const stream = new LayerStream(model, L.value, L.shape, inputs, all.length, o.cacheBytes);
-    const { thresholds, binWidth, passes } = await unitThresholds(model, L.shape, stream, all, n, o, tick, signal);
-    done += (3 - passes) * Math.ceil(all.length / n); // passes UnitQuantiles did not need
-    const tally = new ConceptTally(model.engine, { units: K, concepts: C, maskH, maskW, maxBatch: n, maxPlanes: planes });
-    const top = o.top, lhw = lh * lw;
-    const topIdx = Array.from({ length: K }, () => [] as number[]);
-    const topMax = Array.from({ length: K }, () => [] as number[]);
-    const topMaps = new Float32Array(K * top * lhw);
+    const stream = new LayerStream(model, L.value, L.shape, s.inputs, all.length, o.cacheBytes);
     try {
-      tally.setThresholds(thresholds);
-      const key = uniqueKey('dissect:tally');
-      for (const b of batches(all, n)) {
-        throwIfCancelled(signal, 'dissect');
-        const lab = labelPlanes(b.map((i) => set.samples[i]!), maskH, maskW);
-        tally.setLabels(lab.data, b.length, lab.planes);
-        const acts = await stream.run(b, key, (buf, batch, s) => tally.dispatches(buf, batch, s));
-        const maxima = await tally.imageMaxima(b.length);
-        await tally.afterRun(b.length);
-        // keep each unit's top images (highest maximum first) and their maps at the layer's resolution
-        for (let k = 0; k < K; k++) {
-          for (let j = 0; j < b.length; j++) {
-            const m = maxima[j * K + k]!;
-            const ti = topIdx[k]!, tm = topMax[k]!;
-            if (ti.length === top && m <= tm[top - 1]!) continue;
-            let at = tm.findIndex((v) => m > v);
-            if (at < 0) at = tm.length;
-            ti.splice(at, 0, b[j]!);
-            tm.splice(at, 0, m);
-            const base = k * top * lhw;
-            // shift the maps after `at` down one slot, dropping the last when full
-            const last = Math.min(ti.length, top) - 1;
-            for (let r = last; r > at; r--) topMaps.copyWithin(base + r * lhw, base + (r - 1) * lhw, base + r * lhw);
-            if (ti.length > top) { ti.pop(); tm.pop(); }
-            if (at < top) topMaps.set(acts.subarray((j * K + k) * lhw, (j * K + k + 1) * lhw), base + at * lhw);
-          }
-        }
-        tick();
-      }
-      const totals = await tally.totals();
-      const iou = iouTable(totals, K, C);
-      const units: UnitDissection[] = [];
-      const detectors: Record<string, number> = Object.fromEntries(set.categories.map((cat) => [cat, 0]));
-      for (let k = 0; k < K; k++) {
-        let best: ConceptScore = { concept: '-', id: 0, category: '-', iou: 0 };
-        const perCategory: Record<string, ConceptScore> = {};
-        for (let id = 1; id <= C; id++) {
-          const v = iou[k * (C + 1) + id]!;
-          if (v <= 0) continue;
-          const cc = set.concepts[id - 1]!;
-          const s = { concept: cc.name, id, category: cc.category, iou: v };
-          if (v > best.iou) best = s;
-          if (v > (perCategory[cc.category]?.iou ?? 0)) perCategory[cc.category] = s;
-        }
-        const detector = best.id !== 0 && best.iou > o.iou;
-        if (detector) detectors[best.category] = (detectors[best.category] ?? 0) + 1;
-        units.push({ unit: k, ...best, threshold: thresholds[k]!, thresholdError: binWidth[k]!, detector, perCategory, top: topIdx[k]!, topMax: topMax[k]!, area: totals.unitArea[k]! });
-      }
-      out.push({ layer: L.layer, value: L.value, shape: L.shape, units, iou, topMaps, detectors, seconds: (performance.now() - tl) / 1000 });
-      pixels = totals.conceptArea; // the labels' counts, the same for every layer
+      const { thresholds, binWidth, passes } = await unitThresholds(model, L.shape, stream, all, n, o, tick, signal);
+      done += (3 - passes) * Math.ceil(all.length / n); // passes UnitQuantiles did not need
+      const t = await tallyLayer(model, set, s, li, stream, all, thresholds, o.top, tick, signal);
+      out.push(layerDissection(set, L, thresholds, binWidth, t, o.iou, (performance.now() - tl) / 1000));
+      pixels = t.totals.conceptArea; // the labels' counts, the same for every layer
     } finally {
-      tally.destroy();
       stream.destroy();
     }
   }
   return {
     source: set.source, images: set.samples.length,
     concepts: set.concepts.map((cc) => ({ ...cc, pixels: pixels[cc.id]! })), categories: set.categories,
-    mask: [maskH, maskW], quantile: o.quantile, iouThreshold: o.iou, bins: o.bins ?? 1024, top: o.top, layers: out, seconds: (performance.now() - t0) / 1000,
+    mask: s.mask, quantile: o.quantile, iouThreshold: o.iou, bins: o.bins ?? 1024, top: o.top, layers: out, seconds: (performance.now() - t0) / 1000,
   };
 }
 
