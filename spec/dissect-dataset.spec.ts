@@ -32,7 +32,7 @@ function files(dir: string): Record<string, string> {
   return out;
 }
 
-const items = (dir: string) => readFileSync(join(dir, 'manifest.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).item as string).sort();
+const items = (dir: string) => readFileSync(join(dir, 'manifest.jsonl'), 'utf8').split('\n').filter((l) => l).map((l) => JSON.parse(l).item as string).sort();
 
 describe('loupe dissect --out DIR/: a data-set run of chunk tallies, sharded, merged, resumed', function () {
   this.timeout(600_000);
