@@ -107,6 +107,16 @@ describe('loupe bench: the roofline', () => {
       }
     });
 
+    it("--only dissect: the forward and the tally of SqueezeNet's fire9 apart, the GPU tally's counts equal the TypeScript CPU tally's, Broden projected", () => {
+      const r = runLoupe(['bench', '--only', 'dissect', '--quick', '--json', '--data', DATA]);
+      expect(r.code, r.err).to.equal(0);
+      const d = (JSON.parse(r.out) as { dissect: { units: number; countsAgree: boolean; forwardImagesPerSecond: number; tallyImagesPerSecond: number; cpuTallyImagesPerSecond: number; brodenSeconds: number; brodenTallySeconds: number } }).dissect;
+      expect(d.units).to.equal(512);
+      expect(d.countsAgree).to.equal(true);
+      for (const v of [d.forwardImagesPerSecond, d.tallyImagesPerSecond, d.cpuTallyImagesPerSecond]) expect(Number.isFinite(v) && v > 0, String(v)).to.equal(true);
+      expect(d.brodenSeconds).to.be.closeTo(d.brodenTallySeconds + (3 * 63305) / d.forwardImagesPerSecond, 1e-6 * d.brodenSeconds);
+    });
+
     it('an unknown section is one line that lists the sections', () => {
       expectOneLine(runLoupe(['bench', '--only', 'nonsense']), /bench: unknown section "nonsense"; sections are roofline, kernels, models, peers, /);
     });
