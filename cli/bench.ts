@@ -388,6 +388,7 @@ export async function bench(argv: string[]): Promise<number> {
     if (full) report.pdaResnet50 = await benchPda(engine, { data, quick, windows: o.pdaWindows, stride: o.pdaStride, log, model: PDA_MODELS.resnet50 });
   }
   if (on('dissect')) report.dissect = await (await import('./bench-dissect.ts')).benchDissect({ engine, sqz, layer: '/Concat_7_output_0', quick, log });
+  if (on('survey')) report.survey = await (await import('./bench-survey.ts')).benchSurvey({ engine, data, quick, log });
   const json = JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1);
   if (o.json) console.log(json);
   if (o.report !== undefined) writeFileAtomic(o.report, new TextEncoder().encode(`${json}\n`));

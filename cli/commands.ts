@@ -123,7 +123,7 @@ export const TRAIN_DECODER_OPTIONS = [
   { name: 'quiet', type: 'flag', help: 'no progress output' },
 ] as const satisfies readonly OptionSpec[];
 
-export const BENCH_SECTIONS = ['roofline', 'kernels', 'models', 'peers', 'explainers', 'etalons', 'maxout', 'methods', 'pda', 'dissect'];
+export const BENCH_SECTIONS = ['roofline', 'kernels', 'models', 'peers', 'explainers', 'etalons', 'maxout', 'methods', 'pda', 'dissect', 'survey'];
 /** The largest --batches entry: a bound against typos (the timings that matter use 1 to 64). */
 export const BENCH_MAX_BATCH = 1024;
 export const BENCH_OPTIONS = [

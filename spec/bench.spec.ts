@@ -117,6 +117,15 @@ describe('loupe bench: the roofline', () => {
       expect(d.brodenSeconds).to.be.closeTo(d.brodenTallySeconds + (3 * 63305) / d.forwardImagesPerSecond, 1e-6 * d.brodenSeconds);
     });
 
+    it('--only survey: decoder inversion against optimisation per digit, PGD steps per second at batch 256', () => {
+      const r = runLoupe(['bench', '--only', 'survey', '--quick', '--json', '--data', DATA]);
+      expect(r.code, r.err).to.equal(0);
+      const s = (JSON.parse(r.out) as { survey: { invertOptimisationMs: number; invertDecoderMs: number; invertRatio: number; pgdBatch: number; pgdStepsPerSecond: number } }).survey;
+      expect(s.pgdBatch).to.equal(256);
+      for (const v of [s.invertOptimisationMs, s.invertDecoderMs, s.pgdStepsPerSecond]) expect(Number.isFinite(v) && v > 0, String(v)).to.equal(true);
+      expect(s.invertRatio).to.be.closeTo(s.invertOptimisationMs / s.invertDecoderMs, 1e-9 * s.invertRatio);
+    });
+
     it('an unknown section is one line that lists the sections', () => {
       expectOneLine(runLoupe(['bench', '--only', 'nonsense']), /bench: unknown section "nonsense"; sections are roofline, kernels, models, peers, /);
     });
