@@ -22,6 +22,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 
 import { hostname } from 'node:os';
 import { ArgumentError, InputFormatError } from '../engine/errors.ts';
 import type { Engine } from '../engine/gpu.ts';
+import type { OptionSpec } from '../explainers/options.ts';
 import { IMAGE_EXTENSIONS, filesUnder, MAX_FILE_BYTES } from './inputs.ts';
 import { checkOutputs, writeOutputSet, writeFiles, type OutputFile } from './output.ts';
 import { progressBar } from './progress.ts';
@@ -235,9 +236,11 @@ export class Manifest {
 
   /**
    * Opens `dir` for the run `identity`: refuses a folder holding another run (run.json differs) or
-   * something that is not a data-set run; writes run.json when new.
+   * something that is not a data-set run; writes run.json when new. `shared`: other processes may be
+   * appending now (queue workers), so a last line without its newline is left alone (not read yet,
+   * see refresh) instead of cut off as a killed writer's.
    */
-  static open(dir: string, identity: RunIdentity, flag = '--out'): Manifest {
+  static open(dir: string, identity: RunIdentity, flag = '--out', opts: { shared?: boolean } = {}): Manifest {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ArgumentError(`${flag} ${dir} is a file; a data-set run writes into a folder`);
     const m = new Manifest(dir, identity);
     const runPath = join(dir, RUN_FILE);
@@ -255,36 +258,56 @@ export class Manifest {
       checkOutputs(flag, join(dir, RUN_FILE), [runPath], 'file');
       writeFiles([[runPath, () => new TextEncoder().encode(`${JSON.stringify(identity, null, 2)}\n`)]]);
     }
-    m.read();
+    m.read(!opts.shared);
     return m;
   }
 
-  /** Reads the manifest's entries (the last one of an item wins); a last line without its newline (a process killed while appending it) is cut off. */
-  private read(): void {
+  /** Reads the lines appended since the last read (by other workers sharing the folder); a line still being written waits for the next call. */
+  refresh(): void {
+    this.read(false);
+  }
+
+  /** bytes of the manifest read so far (whole lines), and their lines */
+  private offset = 0;
+  private lines = 0;
+
+  /**
+   * Reads the manifest's entries from where the last read ended (the last one of an item wins). A
+   * last line without its newline is a process killed while appending it: cut off when `truncate`,
+   * else left for a later read.
+   */
+  private read(truncate: boolean): void {
     if (!existsSync(this.path)) return;
-    const fd = openSync(this.path, 'r+');
+    const fd = openSync(this.path, truncate ? 'r+' : 'r');
     try {
       const size = fstatSync(fd).size;
       if (size > MAX_FILE_BYTES) throw new InputFormatError(`${this.path}: more than 2 GiB`);
-      const buf = Buffer.alloc(size);
+      if (size <= this.offset) return;
+      const buf = Buffer.alloc(size - this.offset);
       let off = 0;
-      while (off < size) off += readSync(fd, buf, off, size - off, off);
-      const text = buf.toString('utf8');
-      const end = text.lastIndexOf('\n') + 1;
-      if (end < size) {
-        ftruncateSync(fd, Buffer.byteLength(text.slice(0, end)));
+      while (off < buf.length) {
+        const n = readSync(fd, buf, off, buf.length - off, this.offset + off);
+        if (n === 0) break;
+        off += n;
+      }
+      const end = buf.lastIndexOf(0x0a, off - 1) + 1; // whole lines only
+      if (truncate && end < size - this.offset) {
+        ftruncateSync(fd, this.offset + end);
         fsyncSync(fd);
       }
-      text.slice(0, end).split('\n').forEach((line, i) => {
+      const lines = buf.subarray(0, end).toString('utf8').split('\n');
+      lines.forEach((line, i) => {
         if (!line) return;
         let e: ManifestEntry;
         try {
           e = JSON.parse(line) as ManifestEntry;
         } catch {
-          throw new InputFormatError(`${this.path}: line ${i + 1} is not JSON; the manifest was edited by hand?`);
+          throw new InputFormatError(`${this.path}: line ${this.lines + i + 1} is not JSON; the manifest was edited by hand?`);
         }
         if (e.run === this.key) this.entries.set(e.item, e);
       });
+      this.offset += end;
+      this.lines += lines.length - 1;
     } finally {
       closeSync(fd);
     }
@@ -373,6 +396,8 @@ export interface DatasetCommand<P = unknown> {
   shard: (p: P) => Shard | undefined;
   /** the model loaded on `engine`, ready to compute items */
   open: (p: P, engine: Engine) => DatasetSession;
+  /** the options the command line `argv` may hold (loupe queue push makes their paths absolute for workers elsewhere) */
+  options?: (argv: string[]) => readonly OptionSpec[];
 }
 
 const datasetCommands = new Map<string, DatasetCommand>();
