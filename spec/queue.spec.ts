@@ -1,0 +1,223 @@
+// Queue workers on a real Redis (BullMQ), real `loupe worker` processes, no mocks: LOUPE_TEST_REDIS
+// when set (.ci/run starts one), else a redis-server this spec starts on a free loopback port and
+// stops. Each case uses its own queue.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { expectOneLine, runLoupe } from './helpers.ts';
+import { writeDigits } from './digits.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin/loupe.js');
+const LENET = join(ROOT, 'weights/lenet-relu-mnist.onnx');
+
+/** A TCP port on 127.0.0.1 that nothing listens on (now). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.on('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** A Redis for the specs: LOUPE_TEST_REDIS, or a redis-server started on a free loopback port (stop() ends it). */
+export async function testRedis(): Promise<{ url: string; stop: () => void }> {
+  if (process.env.LOUPE_TEST_REDIS) return { url: process.env.LOUPE_TEST_REDIS, stop: () => {} };
+  const v = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (v.error || v.status !== 0)
+    throw new Error('the queue specs need a Redis: install redis-server (Debian: apt-get install redis-server; .ci/setup-system does) or set LOUPE_TEST_REDIS=redis://HOST:PORT');
+  const port = await freePort();
+  const proc: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  const { Redis } = await import('ioredis');
+  const t0 = Date.now();
+  for (;;) {
+    const c = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.ping();
+      c.disconnect();
+      break;
+    } catch {
+      c.disconnect();
+      if (Date.now() - t0 > 10_000) {
+        proc.kill();
+        throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { url, stop: () => proc.kill('SIGTERM') };
+}
+
+/** A `loupe worker` process in its own process group (so SIGKILL reaches bin/loupe.js's child too), its stderr collected. */
+interface WorkerProc {
+  proc: ChildProcess;
+  err: string[];
+  exit: Promise<number | null>;
+}
+
+function startWorker(args: string[], env: Record<string, string> = {}, onLine?: (line: string) => void): WorkerProc {
+  const proc = spawn(process.execPath, [BIN, 'worker', ...args], {
+    detached: true, stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', ...env },
+  });
+  const err: string[] = [];
+  let tail = '';
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (t: string) => {
+    const parts = (tail + t).split('\n');
+    tail = parts.pop()!;
+    for (const l of parts)
+      if (l) {
+        err.push(l);
+        onLine?.(l);
+      }
+  });
+  const exit = new Promise<number | null>((res) => proc.on('close', (code) => res(code)));
+  return { proc, err, exit };
+}
+
+const within = <T>(p: Promise<T>, ms: number, what: string) =>
+  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what}: not within ${ms / 1000} s`)), ms).unref())]);
+
+const files = (dir: string) => readdirSync(dir).filter((f) => f !== 'manifest.jsonl').sort();
+
+describe('loupe queue and loupe worker (BullMQ on a real Redis)', function () {
+  this.timeout(180_000);
+  let redis: { url: string; stop: () => void };
+  let dir: string;
+  let digits: string;
+  const queue = (c: string) => `loupe-spec-${process.pid}-${Date.now().toString(36)}-${c}`;
+  const explainArgs = (images: string, out: string) => ['explain', '--method', 'saliency', '--model', LENET, '--images', images, '--out', out];
+  const workers: WorkerProc[] = [];
+
+  before(async () => {
+    redis = await testRedis();
+    dir = mkdtempSync(join(tmpdir(), 'loupe-queue-'));
+    digits = join(dir, 'digits');
+    writeDigits(digits, 15);
+  });
+  after(() => {
+    for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) process.kill(-w.proc.pid!, 'SIGKILL');
+    redis?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('three workers, one killed with SIGKILL mid-job: every image done once, byte-identical to the single-process run; status says 15 done', async () => {
+    const q = queue('kill');
+    const single = join(dir, 'single');
+    const one = runLoupe([...explainArgs(digits, single)]);
+    expect(one.code, one.err).to.equal(0);
+    const out = join(dir, 'queued');
+    const push = runLoupe(['queue', 'push', '--redis', redis.url, '--queue', q, '--', ...explainArgs(digits, out)]);
+    expect(push.code, push.err).to.equal(0);
+    expect(push.out.trim()).to.equal(`queued 15 jobs (0 already done) on ${q} at ${redis.url}`);
+
+    const args = ['--redis', redis.url, '--queue', q, '--lock-ms', '1500', '--idle-exit', '3'];
+    const env = { LOUPE_TEST_ITEM_DELAY_MS: '400' }; // each job holds its lock 0.4 s before it computes: the kill lands mid-job
+    let killedItem: string | undefined;
+    const victim = startWorker(args, env, (l) => {
+      const m = /^(\S+) started$/.exec(l);
+      if (m && killedItem === undefined) {
+        killedItem = m[1];
+        process.kill(-victim.proc.pid!, 'SIGKILL');
+      }
+    });
+    const others = [startWorker(args, env), startWorker(args, env)];
+    workers.push(victim, ...others);
+    const codes = await within(Promise.all(others.map((w) => w.exit)), 120_000, 'the two workers left');
+    await victim.exit;
+    expect(killedItem, `the killed worker never started a job: ${victim.err.join('\n')}`).to.be.a('string');
+    expect(victim.proc.signalCode ?? victim.proc.exitCode).to.equal('SIGKILL');
+    expect(victim.err.some((l) => l.startsWith(`${killedItem} done`)), victim.err.join('\n')).to.equal(false);
+    codes.forEach((c, i) => expect(c, others[i]!.err.join('\n')).to.equal(0));
+    // the killed worker's job went to another worker once its lock ran out
+    const otherLines = others.flatMap((w) => w.err);
+    expect(otherLines.filter((l) => l.startsWith(`${killedItem} done in `)), otherLines.join('\n')).to.have.length(1);
+
+    const lines = readFileSync(join(out, 'manifest.jsonl'), 'utf8').split('\n').filter((l) => l);
+    expect(lines).to.have.length(15);
+    const items = lines.map((l) => (JSON.parse(l) as { item: string }).item);
+    expect(new Set(items).size).to.equal(15);
+    expect(files(out)).to.deep.equal(files(single));
+    for (const f of files(single)) expect(readFileSync(join(out, f)).equals(readFileSync(join(single, f))), f).to.equal(true);
+
+    const st = runLoupe(['queue', 'status', '--redis', redis.url, '--queue', q, '--json']);
+    expect(st.code, st.err).to.equal(0);
+    const s = JSON.parse(st.out) as { done: number; failed: number; waiting: number; active: number; jobsPerSecond: number; etaSeconds: number };
+    expect([s.done, s.failed, s.waiting, s.active]).to.deep.equal([15, 0, 0, 0]);
+    expect(s.jobsPerSecond).to.be.greaterThan(0);
+    expect(s.etaSeconds).to.equal(0);
+    const text = runLoupe(['queue', 'status', '--redis', redis.url, '--queue', q]);
+    expect(text.out).to.match(new RegExp(`^${q} at ${redis.url}: 15 done, 0 active, 0 waiting, 0 failed\\n`));
+
+    // pushing the finished run again queues nothing: the manifest says every image is done
+    const again = runLoupe(['queue', 'push', '--redis', redis.url, '--queue', queue('again'), '--', ...explainArgs(digits, out)]);
+    expect(again.code, again.err).to.equal(0);
+    expect(again.out).to.match(/^queued 0 jobs \(15 already done\) on /);
+  });
+
+  it('pushing the same command twice queues nothing the second time', () => {
+    const q = queue('twice');
+    const some = join(dir, 'some');
+    writeDigits(some, 4);
+    const out = join(dir, 'twice');
+    const first = runLoupe(['queue', 'push', '--redis', redis.url, '--queue', q, '--', ...explainArgs(some, out)]);
+    expect(first.code, first.err).to.equal(0);
+    expect(first.out.trim()).to.equal(`queued 4 jobs (0 already done) on ${q} at ${redis.url}`);
+    const second = runLoupe(['queue', 'push', '--redis', redis.url, '--queue', q, '--', ...explainArgs(some, out)]);
+    expect(second.code, second.err).to.equal(0);
+    expect(second.out.trim()).to.equal(`queued 0 jobs (0 already done, 4 already queued) on ${q} at ${redis.url}`);
+    const st = JSON.parse(runLoupe(['queue', 'status', '--redis', redis.url, '--queue', q, '--json']).out) as { waiting: number };
+    expect(st.waiting).to.equal(4);
+  });
+
+  it('an unreachable Redis is one line and exit 1 within seconds (push, status, worker); a bad URL or a command that is not a data-set run is one line', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    for (const args of [
+      ['queue', 'status', '--redis', url],
+      ['queue', 'push', '--redis', url, '--', ...explainArgs(digits, join(dir, 'never'))],
+      ['worker', '--redis', url],
+    ]) {
+      const r = runLoupe(args);
+      expectOneLine(r, new RegExp(`cannot reach Redis at ${url.replace(/\./g, '\\.')} \\(ECONNREFUSED\\)`));
+      expect(r.ms, args.join(' ')).to.be.below(15_000);
+    }
+    expectOneLine(runLoupe(['queue', 'status', '--redis', 'http://127.0.0.1:6379']), /--redis http:\/\/127\.0\.0\.1:6379: not a Redis URL/);
+    expectOneLine(runLoupe(['worker', '--redis', 'not a url']), /--redis not a url: not a URL/);
+    expectOneLine(runLoupe(['queue', 'push', '--redis', url, '--', 'explain', '--method', 'saliency', '--model', LENET, '--image', join(digits, 'digit-0000.png'), '--out', join(dir, 'x')]), /not a data-set run/);
+    expectOneLine(runLoupe(['queue', 'push', '--redis', url, '--', 'train']), /train: not a command that runs over a data set/);
+  });
+
+  it("a job whose image does not decode fails once with its one-line reason in queue status; the others finish", async () => {
+    const q = queue('bad');
+    const imgs = join(dir, 'with-bad');
+    writeDigits(imgs, 3);
+    writeFileSync(join(imgs, 'broken.png'), Buffer.from('this is not a PNG file'));
+    const out = join(dir, 'bad-out');
+    const push = runLoupe(['queue', 'push', '--redis', redis.url, '--queue', q, '--', ...explainArgs(imgs, out)]);
+    expect(push.code, push.err).to.equal(0);
+    expect(push.out.trim()).to.equal(`queued 4 jobs (0 already done) on ${q} at ${redis.url}`);
+    const w = startWorker(['--redis', redis.url, '--queue', q, '--idle-exit', '1']);
+    workers.push(w);
+    expect(await within(w.exit, 60_000, 'the worker'), w.err.join('\n')).to.equal(0);
+    const failedLines = w.err.filter((l) => l.startsWith('broken.png failed: '));
+    expect(failedLines, w.err.join('\n')).to.have.length(1); // an input's failure is not retried
+    const s = JSON.parse(runLoupe(['queue', 'status', '--redis', redis.url, '--queue', q, '--json']).out) as { done: number; failed: number; failures: { item: string; reason: string }[] };
+    expect([s.done, s.failed]).to.deep.equal([3, 1]);
+    expect(s.failures).to.have.length(1);
+    expect(s.failures[0]!.item).to.equal('broken.png');
+    expect(s.failures[0]!.reason).to.match(/broken\.png/).and.not.match(/\n/);
+    const text = runLoupe(['queue', 'status', '--redis', redis.url, '--queue', q]);
+    expect(text.out).to.contain(`failed: broken.png: ${s.failures[0]!.reason}`);
+    expect(readFileSync(join(out, 'manifest.jsonl'), 'utf8').split('\n').filter((l) => l)).to.have.length(3);
+  });
+});
