@@ -387,6 +387,8 @@ export async function bench(argv: string[]): Promise<number> {
     if (full) report.pdaAlexnet = await benchPda(engine, { data, quick, windows: o.pdaWindows, stride: o.pdaStride, log, model: PDA_MODELS.alexnet });
     if (full) report.pdaResnet50 = await benchPda(engine, { data, quick, windows: o.pdaWindows, stride: o.pdaStride, log, model: PDA_MODELS.resnet50 });
   }
+  // Issue 18: the data-set run against 1, 2 and 3 queue workers, and the large runs' projected times.
+  if (on('scale')) report.scale = await (await import('./bench-scale.ts')).benchScale(engine, { data, quick, redis: o.redis, log, pda: report.pda as Record<string, unknown> | undefined });
   const json = JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1);
   if (o.json) console.log(json);
   if (o.report !== undefined) writeFileAtomic(o.report, new TextEncoder().encode(`${json}\n`));

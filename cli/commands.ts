@@ -123,7 +123,7 @@ export const TRAIN_DECODER_OPTIONS = [
   { name: 'quiet', type: 'flag', help: 'no progress output' },
 ] as const satisfies readonly OptionSpec[];
 
-export const BENCH_SECTIONS = ['roofline', 'kernels', 'models', 'peers', 'explainers', 'etalons', 'maxout', 'methods', 'pda'];
+export const BENCH_SECTIONS = ['roofline', 'kernels', 'models', 'peers', 'explainers', 'etalons', 'maxout', 'methods', 'pda', 'scale'];
 /** The largest --batches entry: a bound against typos (the timings that matter use 1 to 64). */
 export const BENCH_MAX_BATCH = 1024;
 export const BENCH_OPTIONS = [
@@ -136,6 +136,7 @@ export const BENCH_OPTIONS = [
   { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'the shared data (onnx/, caffe/, images/)' },
   { name: 'pdaWindows', type: 'int', min: 1, max: 100000, default: { text: '250, 50 with --quick', value: (_c, o) => (o.quick ? 50 : 250) }, help: 'PDA windows timed' },
   { name: 'pdaStride', type: 'int', default: { text: '4, 1 with --full', value: (_c, o) => (o.full ? 1 : 4) }, min: 1, max: 227, help: 'PDA window stride (pixels of the 227×227 image)' },
+  { name: 'redis', type: 'string', arg: 'URL', help: "scale: the Redis the queue workers are timed on (default: a redis-server started on a free loopback port, if installed)" },
 ] as const satisfies readonly OptionSpec[];
 
 export const EVALUATE_OPTIONS = [
