@@ -3,12 +3,15 @@
 // stops. Each case uses its own queue.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { expectOneLine, runLoupe } from './helpers.ts';
 import { writeDigits } from './digits.ts';
+import { Manifest, MANIFEST } from '../cli/dataset.ts';
+import { absoluteArgv, jobIdOf } from '../cli/queue.ts';
+import { EXPLAIN_DATASET } from '../cli/explain.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/loupe.js');
@@ -219,5 +222,53 @@ describe('loupe queue and loupe worker (BullMQ on a real Redis)', function () {
     const text = runLoupe(['queue', 'status', '--redis', redis.url, '--queue', q]);
     expect(text.out).to.contain(`failed: broken.png: ${s.failures[0]!.reason}`);
     expect(readFileSync(join(out, 'manifest.jsonl'), 'utf8').split('\n').filter((l) => l)).to.have.length(3);
+  });
+});
+
+describe('the pieces queue workers share', () => {
+  const identity = { command: 'explain', parameters: { method: 'saliency' } };
+  const entry = (item: string) => ({ item, outputs: [], worker: 'spec:1', time: new Date(0).toISOString(), seconds: 0 });
+
+  it("Manifest.refresh reads what another process appended since; a shared open leaves a line still being written alone, a plain open cuts it", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loupe-manifest-'));
+    try {
+      const a = Manifest.open(dir, identity, '--out', { shared: true });
+      const b = Manifest.open(dir, identity, '--out', { shared: true });
+      b.record(entry('one.png'));
+      expect(a.done('one.png')).to.equal(undefined);
+      a.refresh();
+      expect(a.done('one.png')?.item).to.equal('one.png');
+      // a line half written (no newline yet): a shared reader waits for the rest
+      const line = `${JSON.stringify({ ...entry('two.png'), run: a.key })}\n`;
+      appendFileSync(join(dir, MANIFEST), line.slice(0, 20));
+      const before = readFileSync(join(dir, MANIFEST), 'utf8');
+      const c = Manifest.open(dir, identity, '--out', { shared: true });
+      a.refresh();
+      expect(readFileSync(join(dir, MANIFEST), 'utf8')).to.equal(before);
+      expect([a.done('two.png'), c.done('two.png')]).to.deep.equal([undefined, undefined]);
+      appendFileSync(join(dir, MANIFEST), line.slice(20));
+      a.refresh();
+      c.refresh();
+      expect([a.done('two.png')?.item, c.done('two.png')?.item]).to.deep.equal(['two.png', 'two.png']);
+      expect(a.all().map((e) => e.item).sort()).to.deep.equal(['one.png', 'two.png']);
+      // a torn last line of a killed writer: a plain open (a single process resuming) cuts it off
+      appendFileSync(join(dir, MANIFEST), '{"item":"thr');
+      const d = Manifest.open(dir, identity);
+      expect(readFileSync(join(dir, MANIFEST), 'utf8')).to.equal(before.slice(0, before.length - 20) + line);
+      expect(d.all()).to.have.length(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("queue push makes the command line's paths absolute (model, images, out, files), and nothing else; job ids hold no ':'", () => {
+    const argv = ['--method', 'saliency', '--model', 'm.onnx', '--images=imgs', '--out', 'o', '--class', '3', '--grayscale', '--labels', '/abs/l.txt'];
+    const got = absoluteArgv(argv, EXPLAIN_DATASET.options!(argv));
+    expect(got).to.deep.equal(['--method', 'saliency', '--model', join(process.cwd(), 'm.onnx'), `--images=${join(process.cwd(), 'imgs')}`, '--out', join(process.cwd(), 'o'), '--class', '3', '--grayscale', '--labels', '/abs/l.txt']);
+    const pda = ['--method', 'pda', '--patch-model', 'pm.bin', '--images', 'x'];
+    expect(absoluteArgv(pda, EXPLAIN_DATASET.options!(pda))[3]).to.equal(join(process.cwd(), 'pm.bin'));
+    const id = jobIdOf('0123456789abcdef', { path: '/x/a:b.png', name: 'a:b.png' });
+    expect(id).to.match(/^0123456789abcdef-[0-9a-f]{16}$/);
+    expect(jobIdOf('0123456789abcdef', { path: '/y/a:b.png', name: 'a:b.png' })).to.equal(id); // by name: the same on every machine
   });
 });
