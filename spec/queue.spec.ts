@@ -183,6 +183,27 @@ describe('loupe queue and loupe worker (BullMQ on a real Redis)', function () {
     expect(st.waiting).to.equal(4);
   });
 
+  it('SIGTERM: the worker finishes the job it holds, records it, and exits 0; the rest stay queued', async () => {
+    const q = queue('term');
+    const out = join(dir, 'term');
+    expect(runLoupe(['queue', 'push', '--redis', redis.url, '--queue', q, '--', ...explainArgs(digits, out)]).code).to.equal(0);
+    let held: string | undefined;
+    const w = startWorker(['--redis', redis.url, '--queue', q], { LOUPE_TEST_ITEM_DELAY_MS: '600' }, (l) => {
+      const m = /^(\S+) started$/.exec(l);
+      if (m && held === undefined) {
+        held = m[1];
+        w.proc.kill('SIGTERM'); // bin/loupe.js passes it on to the worker
+      }
+    });
+    workers.push(w);
+    expect(await within(w.exit, 60_000, 'the worker after SIGTERM'), w.err.join('\n')).to.equal(0);
+    expect(w.err.filter((l) => l.startsWith(`${held} done in `)), w.err.join('\n')).to.have.length(1);
+    const recorded = readFileSync(join(out, 'manifest.jsonl'), 'utf8').split('\n').filter((l) => l).map((l) => (JSON.parse(l) as { item: string }).item);
+    expect(recorded).to.include(held);
+    const s = JSON.parse(runLoupe(['queue', 'status', '--redis', redis.url, '--queue', q, '--json']).out) as { done: number; active: number; waiting: number };
+    expect([s.done, s.active, s.done + s.waiting]).to.deep.equal([recorded.length, 0, 15]);
+  });
+
   it('an unreachable Redis is one line and exit 1 within seconds (push, status, worker); a bad URL or a command that is not a data-set run is one line', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     for (const args of [
