@@ -389,6 +389,8 @@ export async function bench(argv: string[]): Promise<number> {
   }
   if (on('dissect')) report.dissect = await (await import('./bench-dissect.ts')).benchDissect({ engine, sqz, layer: '/Concat_7_output_0', quick, log });
   if (on('survey')) report.survey = await (await import('./bench-survey.ts')).benchSurvey({ engine, data, quick, log });
+  // Issue 18: the data-set run against 1, 2 and 3 queue workers, and the large runs' projected times.
+  if (on('scale')) report.scale = await (await import('./bench-scale.ts')).benchScale(engine, { data, quick, redis: o.redis, log, pda: report.pda as Record<string, unknown> | undefined });
   const json = JSON.stringify({ adapter: engine.adapterInfo, ...report }, null, 1);
   if (o.json) console.log(json);
   if (o.report !== undefined) writeFileAtomic(o.report, new TextEncoder().encode(`${json}\n`));

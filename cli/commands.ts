@@ -123,7 +123,7 @@ export const TRAIN_DECODER_OPTIONS = [
   { name: 'quiet', type: 'flag', help: 'no progress output' },
 ] as const satisfies readonly OptionSpec[];
 
-export const BENCH_SECTIONS = ['roofline', 'kernels', 'models', 'peers', 'explainers', 'etalons', 'maxout', 'methods', 'pda', 'dissect', 'survey'];
+export const BENCH_SECTIONS = ['roofline', 'kernels', 'models', 'peers', 'explainers', 'etalons', 'maxout', 'methods', 'pda', 'dissect', 'survey', 'scale'];
 /** The largest --batches entry: a bound against typos (the timings that matter use 1 to 64). */
 export const BENCH_MAX_BATCH = 1024;
 export const BENCH_OPTIONS = [
@@ -136,6 +136,7 @@ export const BENCH_OPTIONS = [
   { name: 'data', type: 'path', arg: 'DIR', default: { text: '../shared/data', value: () => DEFAULT_DATA }, help: 'the shared data (onnx/, caffe/, images/)' },
   { name: 'pdaWindows', type: 'int', min: 1, max: 100000, default: { text: '250, 50 with --quick', value: (_c, o) => (o.quick ? 50 : 250) }, help: 'PDA windows timed' },
   { name: 'pdaStride', type: 'int', default: { text: '4, 1 with --full', value: (_c, o) => (o.full ? 1 : 4) }, min: 1, max: 227, help: 'PDA window stride (pixels of the 227×227 image)' },
+  { name: 'redis', type: 'string', arg: 'URL', help: "scale: the Redis the queue workers are timed on (default: a redis-server started on a free loopback port, if installed)" },
 ] as const satisfies readonly OptionSpec[];
 
 export const EVALUATE_OPTIONS = [
@@ -250,6 +251,25 @@ export const MERGE_OPTIONS = [
   { name: 'out', type: 'path', required: true, arg: 'DIR', help: "the joined folder (new, or one of the runs' own): every item's files, one manifest, and the aggregates rebuilt from all items" },
 ] as const satisfies readonly OptionSpec[];
 
+/** The Redis server and the queue of `loupe queue` and `loupe worker` (BullMQ). */
+const REDIS_OPTIONS = [
+  { name: 'redis', type: 'string', required: true, arg: 'URL', help: 'the Redis server, redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS)' },
+  { name: 'queue', type: 'string', default: 'loupe', arg: 'NAME', help: 'the BullMQ queue (letters, digits, _ . -)' },
+] as const satisfies readonly OptionSpec[];
+
+export const QUEUE_OPTIONS = [
+  ...REDIS_OPTIONS,
+  { name: 'attempts', type: 'int', default: 3, min: 1, max: 1000, help: 'push: tries per job (a failure that is the input\'s, such as an image that does not decode, is not retried)' },
+  { name: 'json', type: 'flag', help: 'status: print JSON' },
+] as const satisfies readonly OptionSpec[];
+
+export const WORKER_OPTIONS = [
+  ...REDIS_OPTIONS,
+  { name: 'concurrency', type: 'int', default: 1, min: 1, max: 256, help: 'jobs held at once (one GPU engine per process: their reading and writing overlap, their GPU work takes turns)' },
+  { name: 'lockMs', type: 'int', default: 30000, min: 200, max: 86400000, arg: 'MS', help: "a job's lock, renewed while it runs: a worker that dies loses it after this long, and another worker takes the job" },
+  { name: 'idleExit', type: 'number', min: 0, arg: 'S', help: 'exit 0 once no job has been waiting or active for S seconds (default: run until SIGINT or SIGTERM)' },
+] as const satisfies readonly OptionSpec[];
+
 export interface Command {
   name: string;
   summary: string;
@@ -284,6 +304,8 @@ export const COMMANDS: readonly Command[] = [
   { name: 'style', summary: "style transfer by inversion (Gatys et al.): a photo's content at one layer and a painting's Gram matrices at several, jointly minimised over the pixels through the reverse pass", options: STYLE_OPTIONS, run: async (a) => (await import('./style.ts')).styleCommand(a) },
   { name: 'fool', summary: 'fooling images: pixel-space activation maximisation of classes (with or without a regulariser) until the model is 99.99 % sure, and what a different network says of them', options: FOOL_OPTIONS, run: async (a) => (await import('./fool.ts')).foolCommand(a) },
   { name: 'merge', operands: 'DIR ...', summary: "join the --out folders of a data-set run's shards: per-image results side by side, tallies and evaluation tables by exact sums, as one run would have written them", options: MERGE_OPTIONS, run: async (a) => (await import('./merge.ts')).mergeCommand(a) },
+  { name: 'queue', operands: '(push ... -- COMMAND ARGS ... | status)', summary: 'a data-set run as one BullMQ job per image on Redis (push), and its progress: done, running, failed, ETA (status)', options: QUEUE_OPTIONS, run: async (a) => (await import('./queue.ts')).queueCommand(a) },
+  { name: 'worker', summary: "take a queue's jobs and write their results into the run's --out folder; a job whose worker dies goes to another", options: WORKER_OPTIONS, run: async (a) => (await import('./queue.ts')).workerCommand(a) },
   { name: 'serve', summary: 'the browser app on 127.0.0.1: open a model and images in the page, explain them on your own GPU (static files only: nothing is uploaded)', options: SERVE_OPTIONS, run: async (a) => (await import('./serve.ts')).serve(a) },
   { name: 'tune', summary: "measure the conv kernels' tilings (GEMM workgroup size, subgroups, GEMM or Winograd) per shape class on this adapter and cache the fastest (used with LOUPE_TUNE=on)", options: TUNE_OPTIONS, run: async (a) => (await import('./tune.ts')).tuneCommand(a) },
   { name: 'bench', summary: 'the adapter\'s measured roofline, then kernel, model and explainer timings as shares of it, against onnxruntime-node and TensorFlow.js WebGPU in the same run', options: BENCH_OPTIONS, run: async (a) => (await import('./bench.ts')).bench(a) },

@@ -22,6 +22,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 
 import { hostname } from 'node:os';
 import { ArgumentError, EmptyExplanationError, InputFormatError, NonFiniteError, ShapeError } from '../engine/errors.ts';
 import type { Engine } from '../engine/gpu.ts';
+import type { OptionSpec } from '../explainers/options.ts';
 import { IMAGE_EXTENSIONS, filesUnder, MAX_FILE_BYTES } from './inputs.ts';
 import { checkOutputs, removeStaleTemporaries, writeOutputSet, writeFiles, type OutputFile } from './output.ts';
 import { progressBar } from './progress.ts';
@@ -235,9 +236,11 @@ export class Manifest {
 
   /**
    * Opens `dir` for the run `identity`: refuses a folder holding another run (run.json differs) or
-   * something that is not a data-set run; writes run.json when new.
+   * something that is not a data-set run; writes run.json when new. `shared`: other processes may be
+   * appending now (queue workers), so a last line without its newline is left alone (not read yet,
+   * see refresh) instead of cut off as a killed writer's.
    */
-  static open(dir: string, identity: RunIdentity, flag = '--out'): Manifest {
+  static open(dir: string, identity: RunIdentity, flag = '--out', opts: { shared?: boolean } = {}): Manifest {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ArgumentError(`${flag} ${dir} is a file; a data-set run writes into a folder`);
     const m = new Manifest(dir, identity);
     const runPath = join(dir, RUN_FILE);
@@ -256,30 +259,54 @@ export class Manifest {
       writeFiles([[runPath, () => new TextEncoder().encode(`${JSON.stringify(identity, null, 2)}\n`)]]);
     }
     if (!existsSync(m.path)) closeSync(openSync(m.path, 'a', 0o644)); // a shard with no images is still a complete folder
-    removeStaleTemporaries(dir); // a killed process's half-written files
+    if (!opts.shared) removeStaleTemporaries(dir); // a killed process's half-written files (workers sharing the folder leave them to the next run)
     m.read();
     return m;
   }
 
+  /** Reads the lines appended since the last read (by other workers sharing the folder); a line still being written waits for the next call. */
+  refresh(): void {
+    this.read();
+  }
+
+  /** bytes of the manifest read so far (whole lines) */
+  private offset = 0;
+
   /**
-   * Reads the manifest's entries (the last one of an item wins). A line that is not JSON is the torn
-   * end of a line whose process was killed while appending it (the next line starts after a newline
-   * of its own, see record): skipped, so its item counts as not done. The file is never cut or
-   * rewritten, since other workers may be appending to it.
+   * Reads the manifest's entries from where the last read ended (the last one of an item wins). A
+   * line that is not JSON is the torn end of a line whose process was killed while appending it (the
+   * next entry starts after a newline of its own, see record): skipped, so its item counts as not
+   * done. A last line without its newline is still being written: left for the next read. The file
+   * is never cut or rewritten, since other workers may be appending to it.
    */
   private read(): void {
     if (!existsSync(this.path)) return;
-    const size = statSync(this.path).size;
-    if (size > MAX_FILE_BYTES) throw new InputFormatError(`${this.path}: more than 2 GiB of manifest; split the run into shards`);
-    for (const line of readFileSync(this.path, 'utf8').split('\n')) {
-      if (!line) continue;
-      let e: ManifestEntry;
-      try {
-        e = JSON.parse(line) as ManifestEntry;
-      } catch {
-        continue;
+    const fd = openSync(this.path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size > MAX_FILE_BYTES) throw new InputFormatError(`${this.path}: more than 2 GiB of manifest; split the run into shards`);
+      if (size <= this.offset) return;
+      const buf = Buffer.alloc(size - this.offset);
+      let off = 0;
+      while (off < buf.length) {
+        const n = readSync(fd, buf, off, buf.length - off, this.offset + off);
+        if (n === 0) break;
+        off += n;
       }
-      if (e && typeof e === 'object' && e.run === this.key && typeof e.item === 'string' && Array.isArray(e.outputs)) this.entries.set(e.item, e);
+      const end = buf.lastIndexOf(0x0a, off - 1) + 1; // whole lines only
+      for (const line of buf.subarray(0, end).toString('utf8').split('\n')) {
+        if (!line) continue;
+        let e: ManifestEntry;
+        try {
+          e = JSON.parse(line) as ManifestEntry;
+        } catch {
+          continue;
+        }
+        if (e && typeof e === 'object' && e.run === this.key && typeof e.item === 'string' && Array.isArray(e.outputs)) this.entries.set(e.item, e);
+      }
+      this.offset += end;
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -370,6 +397,8 @@ export interface DatasetCommand<P = unknown> {
   shard: (p: P) => Shard | undefined;
   /** the model loaded on `engine`, ready to compute items */
   open: (p: P, engine: Engine) => DatasetSession;
+  /** the options the command line `argv` may hold (loupe queue push makes their paths absolute for workers elsewhere) */
+  options?: (argv: string[]) => readonly OptionSpec[];
 }
 
 const datasetCommands = new Map<string, DatasetCommand>();

@@ -163,6 +163,10 @@ export const EXPLAIN_DATASET: DatasetCommand<PreparedExplain> = {
     const model = new Model(engine, p.graph);
     return { compute: async (it, signal) => ({ files: await explainItem(p, model, it, signal) }), close: () => model.destroy() };
   },
+  options: (argv) => {
+    const method = methodOf(argv);
+    return [...EXPLAIN_OPTIONS, ...(method !== undefined ? explainer(method).options : [])];
+  },
 };
 registerDatasetCommand(EXPLAIN_DATASET);
 

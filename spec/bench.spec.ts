@@ -4,6 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { closeEngine, expectOneLine, getEngine, GraphBuilder, rng, runLoupe } from './helpers.ts';
 import { copyThrough, fmaChains, FMA_ADD, FMA_MUL, measureRoofline, rooflineBound } from '../engine/roofline.ts';
@@ -14,6 +15,13 @@ import { decodeImage } from '../loaders/image.ts';
 import { preprocessImage } from '../loaders/preprocess.ts';
 import { loadTfjs, toNhwc, translate } from '../cli/tfjs-peer.ts';
 import { relativeDiff } from '../cli/bench-peers.ts';
+
+interface Scale {
+  rows: { workers: number; imagesPerSecond: number; overheadMsPerJob?: number }[];
+  queueSkipped?: string;
+  dissection: { imagesPerSecond: number; brodenSeconds: number };
+  pda: { forwardPassesPerPhoto: number; imagesPerSecond: number; seconds: number };
+}
 
 const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
 const SQZ = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
@@ -124,6 +132,34 @@ describe('loupe bench: the roofline', () => {
       expect(s.pgdBatch).to.equal(256);
       for (const v of [s.invertOptimisationMs, s.invertDecoderMs, s.pgdStepsPerSecond]) expect(Number.isFinite(v) && v > 0, String(v)).to.equal(true);
       expect(s.invertRatio).to.be.closeTo(s.invertOptimisationMs / s.invertDecoderMs, 1e-9 * s.invertRatio);
+    });
+
+    it('--only scale --quick: the single process and 1, 2, 3 queue workers on a real Redis, then the Broden and PDA projections, as text and in the report', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'loupe-bench-scale-'));
+      try {
+        const file = join(dir, 'report.json');
+        const redis = process.env.LOUPE_TEST_REDIS ? ['--redis', process.env.LOUPE_TEST_REDIS] : [];
+        const r = runLoupe(['bench', '--only', 'scale', '--quick', '--report', file, '--data', DATA, ...redis]);
+        expect(r.code, r.err).to.equal(0);
+        const canQueue = redis.length > 0 || spawnSync('redis-server', ['--version']).status === 0;
+        const j = (JSON.parse(readFileSync(file, 'utf8')) as { scale: Scale }).scale;
+        expect(r.out).to.match(/^single process +12 +[\d.]+ +[\d.]+ /m);
+        if (canQueue) {
+          for (const w of ['1 worker', '2 workers', '3 workers']) expect(r.out).to.match(new RegExp(`^queue, ${w} +12 +[\\d.]+ +[\\d.]+ +-?[\\d.]+ `, 'm'));
+          expect(r.out).to.match(/overhead per job = \(T_W × W − T_1\) \/ jobs/);
+          expect(j.rows.map((x) => x.workers)).to.deep.equal([0, 1, 2, 3]);
+          for (const x of j.rows.slice(1)) expect(Number.isFinite(x.overheadMsPerJob), JSON.stringify(x)).to.equal(true);
+        } else expect(j.queueSkipped).to.match(/redis-server/);
+        for (const x of j.rows) expect(x.imagesPerSecond > 0 && Number.isFinite(x.imagesPerSecond), JSON.stringify(x)).to.equal(true);
+        expect(r.out).to.match(/^  Broden's 63,305 images: ~[\d.]+ (s|min|h|days) on one such adapter/m);
+        expect(j.dissection.brodenSeconds).to.be.closeTo(63305 / j.dissection.imagesPerSecond, 1e-6 * j.dissection.brodenSeconds);
+        expect(r.out).to.match(/\(227 − 10 \+ 1\)² × 10 = 475,240 forward passes per photo/);
+        expect(r.out).to.match(/1,000 photos: ~[\d.]+ (s|min|h|days) on one such adapter/);
+        expect(j.pda.forwardPassesPerPhoto).to.equal(475240);
+        expect(j.pda.seconds).to.be.closeTo((1000 * 475240) / j.pda.imagesPerSecond, 1e-6 * j.pda.seconds);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('an unknown section is one line that lists the sections', () => {
