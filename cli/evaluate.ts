@@ -351,9 +351,12 @@ export const noiseKey = (name: string) => parseInt(sha256(name).slice(0, 8), 16)
 export function evaluateIdentity(p: PreparedEvaluate): RunIdentity {
   const { o, metrics } = p;
   const seeded = metrics.includes('randomisation') || metrics.includes('infidelity') || metrics.includes('sensitivity');
+  const [c, h, w] = p.shape;
+  const ctx = { input: { channels: c, height: h, width: w }, labels: p.labels, scale: p.preprocess.scale ?? 1 };
+  // each method's options validated, defaults applied (an option given at its default is the same run)
   const methods = p.methods.map((r) => ({
     name: r.name,
-    options: Object.fromEntries(Object.entries(r.options ?? {}).map(([k, v]) => [k, v && typeof v === 'object' && 'bytes' in v ? { name: (v as unknown as { name: string }).name, sha256: sha256((v as unknown as { bytes: Uint8Array }).bytes) } : v])),
+    options: Object.fromEntries(Object.entries(explainer(r.name).validate(r.options ?? {}, ctx)).map(([k, v]) => [k, v && typeof v === 'object' && 'bytes' in v ? { name: (v as unknown as { name: string }).name, sha256: sha256((v as unknown as { bytes: Uint8Array }).bytes) } : v])),
   }));
   return {
     command: 'evaluate',
@@ -533,6 +536,8 @@ export async function finishEvaluation(manifest: Manifest): Promise<string[]> {
     figure: { result: few, ctx: figCtx, shown, title },
   });
   const written = await writeOutputSet(files);
+  const warnings = methods.reduce((a, x) => a + x.warnings.length, 0);
+  if (warnings > 0) console.error(`loupe: warning: ${warnings} warning${warnings > 1 ? 's' : ''} about the images (all-zero maps, undefined values): each method's "warnings" in ${join(manifest.dir, `${AGGREGATE}.json`)}`);
   manifest.record({ item, inputSha256: sources, outputs: manifest.outputsOf(written), worker: workerName(), time: new Date(t0).toISOString(), seconds: (Date.now() - t0) / 1000 });
   return written;
 }
