@@ -7,7 +7,7 @@
 // LeNet-ReLU on nine MNIST test digits, saliency and Grad-CAM, ten deletion/insertion steps.
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDigits } from './digits.ts';
@@ -81,6 +81,27 @@ describe('loupe evaluate --out DIR/: a data-set run', function () {
     expect(r.out).to.match(/: 9 images, 0 computed, 9 already done\n$/);
     expect(manifestLines(one)).to.have.length(lines);
     expect(readdirSync(one).map((f) => [f, statSync(join(one, f)).mtimeMs] as const)).to.deep.equal(before);
+  });
+
+  it('killed with SIGKILL twice mid-run, then rerun: every file byte-identical to the uninterrupted run', async () => {
+    const out = join(tmp, 'killed');
+    // finished lines (a line being appended is not counted)
+    const items = () => (existsSync(join(out, 'manifest.jsonl')) ? readFileSync(join(out, 'manifest.jsonl'), 'utf8').split('\n').length - 1 : 0);
+    for (const after of [2, 5]) {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/loupe.js'), ...common, '--out', `${out}/`], { stdio: 'ignore', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', LOUPE_TEST_ITEM_DELAY_MS: '300' } });
+      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      const t0 = Date.now();
+      while (items() < after && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGKILL');
+      expect(await exited).to.equal(null); // killed, not finished
+    }
+    expect(items()).to.be.within(5, 8);
+    expect(existsSync(join(out, 'evaluation.csv'))).to.equal(false);
+    const r = loupe(...common, '--out', `${out}/`);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/: 9 images, [1-4] computed, [5-8] already done/);
+    expect(readdirSync(out).sort()).to.deep.equal(readdirSync(one).sort());
+    for (const f of readdirSync(one).filter((x) => x !== 'manifest.jsonl')) expect(read(out, f).equals(read(one, f)), f).to.equal(true);
   });
 
   it("each image's numbers equal those of loupe evaluate --out PREFIX over the same images, and the aggregates its table and means", () => {
