@@ -3,6 +3,9 @@
 // max-sensitivity, and the completeness gap of the methods that state one. Everything that can be refused is refused
 // before the GPU starts (methods, their options, metrics, masks, --out); then a progress bar,
 // Ctrl-C → nothing written, and PREFIX.csv/.json/.png and PREFIX-curves.png written all or nothing.
+// With --out DIR/ (a folder) or --shard/--shards it is a data-set run (cli/dataset.ts): one item per
+// image, resumable and shardable, and the same files as DIR/evaluation.* built by a finisher from
+// every image of the folder, which loupe merge calls too (see "data-set runs" below).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseCommand, type Args } from './args.ts';
