@@ -88,18 +88,19 @@ describe('loupe evaluate --out DIR/: a data-set run', function () {
     // finished lines (a line being appended is not counted)
     const items = () => (existsSync(join(out, 'manifest.jsonl')) ? readFileSync(join(out, 'manifest.jsonl'), 'utf8').split('\n').length - 1 : 0);
     for (const after of [2, 5]) {
-      const child = spawn(process.execPath, [join(ROOT, 'bin/loupe.js'), ...common, '--out', `${out}/`], { stdio: 'ignore', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', LOUPE_TEST_ITEM_DELAY_MS: '300' } });
+      const child = spawn(process.execPath, [join(ROOT, 'bin/loupe.js'), ...common, '--out', `${out}/`], { stdio: 'ignore', detached: true, env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', LOUPE_TEST_ITEM_DELAY_MS: '300' } });
       const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
       const t0 = Date.now();
       while (items() < after && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
-      child.kill('SIGKILL');
+      process.kill(-child.pid!, 'SIGKILL'); // its group: bin/loupe.js and the CLI process it runs
       expect(await exited).to.equal(null); // killed, not finished
     }
     expect(items()).to.be.within(5, 8);
     expect(existsSync(join(out, 'evaluation.csv'))).to.equal(false);
     const r = loupe(...common, '--out', `${out}/`);
     expect(r.code, r.err).to.equal(0);
-    expect(r.out).to.match(/: 9 images, [1-4] computed, [5-8] already done/);
+    expect(r.out, r.out).to.match(/: 9 images, [1-4] computed, [5-8] already done/);
+    expect(manifestLines(out).filter((l) => !l.item.startsWith('@')).map((l) => l.item)).to.deep.equal(names); // none computed twice
     expect(readdirSync(out).sort()).to.deep.equal(readdirSync(one).sort());
     for (const f of readdirSync(one).filter((x) => x !== 'manifest.jsonl')) expect(read(out, f).equals(read(one, f)), f).to.equal(true);
   });
@@ -161,12 +162,19 @@ describe('loupe evaluate --out DIR/: a data-set run', function () {
     expect(readFileSync(join(all, 'evaluation.csv'), 'utf8')).to.match(/^saliency,mean,,randomisation-spearman-abs,/m);
   });
 
-  it('--shard 3/3: one line, exit 1, nothing written', () => {
+  it('--shard 3/3, and a mask missing for an image of the shard: one line, exit 1, nothing written', () => {
     const out = join(tmp, 'bad-shard');
     const r = loupe(...common, '--shard', '3/3', '--out', out);
     expect(r.code, r.err).to.equal(1);
     expect(r.lines).to.deep.equal(['loupe: --shard 3/3: i must be 0 to N-1 and N at least 1']);
     expect(r.out).to.equal('');
+    expect(existsSync(out)).to.equal(false);
+    const masks = join(tmp, 'masks');
+    mkdirSync(masks);
+    for (const n of names.slice(0, 5)) copyFileSync(join(digits, n), join(masks, n)); // any picture is a mask: non-zero = the region
+    const m = loupe(...common, '--masks', masks, '--shard', '1/3', '--out', out);
+    expect(m.code, m.err).to.equal(1);
+    expect(m.lines).to.deep.equal([`loupe: --masks ${masks}: no mask ${stems[7]}.png for image ${names[7]}`]);
     expect(existsSync(out)).to.equal(false);
   });
 
