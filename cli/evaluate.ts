@@ -17,7 +17,7 @@ import { filesUnder, IMAGE_EXTENSIONS, loadModelFile, preprocessFromArgs, readBy
 import { readNpy, writeNpy } from '../loaders/npy.ts';
 import { shownImages, type FigureContext } from '../render/figures.ts';
 import {
-  canonicalJson, datasetItems, datasetRun, fileSha256, itemStem, registerDatasetCommand, registerFinisher, sha256, shardOf, workerName,
+  canonicalJson, datasetItems, datasetRun, fileSha256, itemStem, registerDatasetCommand, registerFinisher, sha256, shardItems, shardOf, workerName,
   type DatasetCommand, type DatasetItem, type Manifest, type RunIdentity,
 } from './dataset.ts';
 import { decodeImage, encodePng, maxPixels, type RGBAImage } from '../loaders/image.ts';
@@ -215,6 +215,13 @@ export function prepareEvaluate(argv: string[]): PreparedEvaluate {
     const clash = items.find((it) => itemStem(it.name) === AGGREGATE);
     if (clash) throw new ArgumentError(`--images: ${clash.name} would write ${AGGREGATE}.json, the name of the run's aggregate: rename it`);
     p.dataset = { out: o.out.length > 1 ? o.out.replace(/\/+$/, '') : o.out, items };
+    // every image of this shard has its mask or scene files (read with the image, item by item)
+    for (const it of shardItems(items, shardOf(o.shard, o.shards))) {
+      const stem = basename(it.path, extname(it.path));
+      if (o.masks && !existsSync(join(o.masks, `${stem}.png`))) throw new ArgumentError(`--masks ${o.masks}: no mask ${stem}.png for image ${basename(it.path)}`);
+      if (o.segmentation)
+        for (const f of [`${stem}_seg.png`, `${stem}.json`]) if (!existsSync(join(o.segmentation, f))) throw new ArgumentError(`--segmentation ${o.segmentation}: no ${f} for image ${basename(it.path)}`);
+    }
     const inputs = { data: new Float32Array(0), batch: 0, labels, preprocess };
     for (const r of methods) checkMethod(g, inputs, r); // bad options fail before the GPU starts
     if (metrics.includes('randomisation')) cascadeSteps(g, randomise); // so do bad layer names
@@ -533,7 +540,7 @@ export async function finishEvaluation(manifest: Manifest): Promise<string[]> {
   // the figures: the first FIGURE_IMAGES images (all of them in a smaller run)
   const few: Evaluation = { ...result, methods: methods.map((x) => ({ ...x, images: x.images.slice(0, shownCount) })) };
   const figCtx: FigureContext = { ...ctx, batch: shownCount, names: names.slice(0, shownCount) };
-  const title = shownCount < records.length ? `evaluate - ${first.model} - the first ${shownCount} of ${records.length} images (evaluation.csv and .json hold them all)` : undefined;
+  const title = shownCount < records.length ? `evaluate, first ${shownCount} of ${records.length} images - ${first.model}` : undefined;
   const files = evaluationFiles(join(manifest.dir, AGGREGATE), result, ctx, {
     segmentation: metrics.includes('pointing') && (manifest.identity.parameters as { regions?: string }).regions === 'segmentation' ? { matching: MATCHING_RULE } : undefined,
     figure: { result: few, ctx: figCtx, shown, title },
