@@ -141,7 +141,9 @@ export const BENCH_OPTIONS = [
 
 export const EVALUATE_OPTIONS = [
   ...MODEL_OPTIONS,
-  { name: 'images', type: 'path', repeatable: true, arg: 'DIR_OR_FILES', help: 'images (PNG or JPEG), or folders of them; repeat for more (required, except with --segmentation: then its images)' },
+  { name: 'images', type: 'path', repeatable: true, arg: 'DIR_OR_FILES', help: 'images (PNG or JPEG), or folders of them; repeat for more (required, except with --segmentation: then its images); with --out DIR/ also .txt lists of images' },
+  // not of the 'input' group: the usage line of that group is explain's (--image | --input | --images)
+  ...SHARD_OPTIONS.map(({ group: _g, ...s }) => s),
   ...PREPROCESS_OPTIONS, LABELS_OPTION,
   { name: 'methods', type: 'string', required: true, arg: 'M1,M2,...', help: 'the methods to evaluate, comma-separated (any of loupe explain\'s methods that give one map per image)' },
   { name: 'methodOptions', type: 'string', arg: "'M:key=value;...'", help: "each method's options, as its loupe explain flags without the dashes, e.g. 'gradcam:layer=/Concat_7_output_0;ig:steps=16' (one key=value per entry; repeat the method for more)" },
@@ -159,7 +161,7 @@ export const EVALUATE_OPTIONS = [
   { name: 'sensitivitySamples', type: 'int', default: 10, min: 1, max: 10000, arg: 'N', help: "sensitivity: perturbed copies per image, each explained again (Captum's default)" },
   { name: 'radius', type: 'number', default: 0.02, min: 0, help: "sensitivity: the L∞ radius of the uniform perturbations, a fraction of the pixel range (Captum's 0.02)" },
   { name: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: "randomisation: the seed of the permutations of each layer's parameters; infidelity, sensitivity: of the noise" },
-  { name: 'out', type: 'path', required: true, arg: 'PREFIX', help: 'writes PREFIX.csv, PREFIX.json, PREFIX.png, PREFIX-curves.png (deletion, insertion) and PREFIX-randomisation.png (randomisation)' },
+  { name: 'out', type: 'path', required: true, arg: 'PREFIX|DIR/', help: 'writes PREFIX.csv, PREFIX.json, PREFIX.png, PREFIX-curves.png (deletion, insertion) and PREFIX-randomisation.png (randomisation); a data-set run when DIR/ ends with / or is a folder (or with --shard): NAME.json/.npy per image, manifest.jsonl, and DIR/evaluation.* over all images' },
 ] as const satisfies readonly OptionSpec[];
 
 const CONCEPT_DATA_OPTIONS = [

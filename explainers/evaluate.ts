@@ -203,6 +203,8 @@ export interface EvaluateOptions extends Omit<CurveOptions, 'onProgress'> {
   randomise?: CascadeOptions;
   /** randomisation: the seed of the permutations; infidelity and sensitivity: of the noise; default 0 */
   seed?: number;
+  /** infidelity and sensitivity: per image the key of its noise streams in place of its index in the batch (explainers/faithfulness.ts) */
+  keys?: readonly number[];
   /** infidelity: perturbations per image (default 10) and their σ as a fraction of the pixel range (default 0.003) */
   infidelitySamples?: number;
   infidelitySigma?: number;
@@ -338,7 +340,50 @@ const meanFinite = (xs: (number | null)[]) => {
   const f = xs.filter((v): v is number => v !== null && Number.isFinite(v));
   return f.length ? meanOf(f) : null;
 };
-const meanCurve = (cs: Float32Array[]) => Array.from(cs[0]!, (_, k) => meanOf(cs.map((c) => c[k]!)));
+const meanCurve = (cs: ArrayLike<number>[]) => Array.from(cs[0]!, (_, k) => meanOf(cs.map((c) => c[k]!)));
+
+/**
+ * A method's means over its images' results (images in the order given: sums in that order, then
+ * divided by the count, so the same images in the same order give the same bits wherever their
+ * results were computed): AUCs and mean curves, the pointing accuracy (hits / counted), infidelity,
+ * max-sensitivity and completeness over the images where they are defined.
+ */
+export function imageMeans(images: readonly ImageResult[], metrics: readonly Metric[]): MethodResult['mean'] {
+  const mean: MethodResult['mean'] = {};
+  for (const metric of metrics) {
+    if (metric !== 'deletion' && metric !== 'insertion') continue;
+    mean[metric] = meanOf(images.map((im) => im[metric]!.auc));
+    mean[`${metric}Curve`] = meanCurve(images.map((im) => im[metric]!.curve));
+  }
+  if (metrics.includes('pointing')) {
+    let hits = 0, counted = 0;
+    for (const im of images)
+      if (im.pointing && im.pointing.hit !== null) {
+        counted++;
+        if (im.pointing.hit) hits++;
+      }
+    mean.pointing = counted ? hits / counted : null;
+    mean.pointingCounted = counted;
+  }
+  if (metrics.includes('infidelity')) mean.infidelity = meanFinite(images.map((im) => im.infidelity!.infidelity));
+  if (metrics.includes('sensitivity')) mean.sensitivity = meanFinite(images.map((im) => im.sensitivity!.max));
+  if (images.some((im) => im.completeness !== undefined)) mean.completeness = meanFinite(images.map((im) => im.completeness ?? null));
+  return mean;
+}
+
+/** The mean of each randomisation statistic over the images of one step (NaN where an image's is). */
+export function randomisationMean(images: readonly Record<RandomisationStat, number>[]): Record<RandomisationStat, number> {
+  return Object.fromEntries(RANDOMISATION_STATS.map((s) => [s, meanOf(images.map((im) => im[s]))])) as Record<RandomisationStat, number>;
+}
+
+/** Whether a method decorrelates: the mean |map| Spearman after the cascade's last step at most 0.5; null when undefined. */
+export function decorrelation(steps: readonly RandomisationStep[]): boolean | null {
+  const last = steps[steps.length - 1]!.mean['spearman-abs'];
+  return Number.isFinite(last) ? Math.abs(last) <= DECORRELATION_THRESHOLD : null;
+}
+
+/** The warning of a method whose decorrelation is undefined. */
+export const undecidedWarning = (method: string) => `${method}: randomisation: the Spearman correlation after the last step is undefined (a map is constant), so whether it decorrelates is not known`;
 
 /**
  * Evaluates each method on the batch: its maps through the registry, then the chosen metrics
@@ -379,17 +424,11 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
     const got = await methodMaps(model, inputs, r, o.progress, o.signal);
     const classes = got.classes ?? (top ??= await topClasses(model, x, n, inputs.names));
     const images: ImageResult[] = names.map((image, i) => ({ image, class: classes[i]! }));
-    const mean: MethodResult['mean'] = {};
     if (curveMetrics.length) {
       const curves = await perturbationCurves(model, x, n, got.maps, classes, curveMetrics, { ...o, onProgress: o.progress && ((d, t) => o.progress!(d, t, `${r.name} deletion/insertion`)) });
-      for (const [metric, cs] of curves) {
-        cs.forEach((cv, i) => (images[i]![metric] = { auc: trapezoidAuc(cv), curve: Array.from(cv) }));
-        mean[metric] = meanOf(cs.map(trapezoidAuc));
-        mean[`${metric}Curve`] = meanCurve(cs);
-      }
+      for (const [metric, cs] of curves) cs.forEach((cv, i) => (images[i]![metric] = { auc: trapezoidAuc(cv), curve: Array.from(cv) }));
     }
     if (metrics.includes('pointing')) {
-      let hits = 0, counted = 0;
       images.forEach((im, i) => {
         const region = o.regions?.[i]?.(im.class);
         const mask = region?.mask ?? o.masks?.[i];
@@ -397,19 +436,12 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
         if (mask.length !== h * w) throw new ShapeError(`the region of ${im.image} holds ${mask.length} values, not ${h}×${w}`);
         im.pointing = pointingGame(got.maps.subarray(i * h * w, (i + 1) * h * w), mask, h, w, o.tolerance ?? 15);
         if (region) im.pointing.concepts = region.concepts;
-        if (im.pointing.hit !== null) {
-          counted++;
-          if (im.pointing.hit) hits++;
-        }
       });
-      mean.pointing = counted ? hits / counted : null;
-      mean.pointingCounted = counted;
     }
     if (metrics.includes('infidelity')) {
-      probe ??= await infidelityProbe(model, x, n, { samples: infidelitySamples, sigma: infidelitySigma, seed, preprocess: pp, batch: o.batch, signal: o.signal, onProgress: o.progress && ((d, t) => o.progress!(d, t, 'infidelity')) });
+      probe ??= await infidelityProbe(model, x, n, { samples: infidelitySamples, sigma: infidelitySigma, seed, keys: o.keys, preprocess: pp, batch: o.batch, signal: o.signal, onProgress: o.progress && ((d, t) => o.progress!(d, t, 'infidelity')) });
       const scores = infidelityScores(probe, got.maps, classes);
       scores.forEach((v, i) => (images[i]!.infidelity = v));
-      mean.infidelity = meanFinite(scores.map((v) => v.infidelity));
     }
     if (metrics.includes('sensitivity')) {
       const sens = await sensitivity(model, inputs, r, got.maps, classes, sensitivitySamples, radius, seed, o);
@@ -417,18 +449,13 @@ export async function evaluate(model: Model, inputs: ExplainInputs, methods: rea
         images[i]!.sensitivity = v;
         if (Number.isNaN(v.max)) got.warnings.push(`${r.name}: sensitivity of ${names[i]} is undefined: its map is all zero and a perturbed copy's is not`);
       });
-      mean.sensitivity = meanFinite(sens.map((v) => v.max));
     }
-    if (got.completeness) {
-      got.completeness.forEach((g, i) => (images[i]!.completeness = g));
-      mean.completeness = meanFinite(got.completeness);
-    }
-    const res: MethodResult = { method: r.name, options: r.options ?? {}, maps: got.maps, images, mean, warnings: got.warnings };
+    if (got.completeness) got.completeness.forEach((g, i) => (images[i]!.completeness = g));
+    const res: MethodResult = { method: r.name, options: r.options ?? {}, maps: got.maps, images, mean: imageMeans(images, metrics), warnings: got.warnings };
     if (cascade.length) {
       res.randomisation = await randomisationCascade(model, inputs, r, got.maps, classes, cascade, seed, o);
-      const last = res.randomisation[res.randomisation.length - 1]!.mean['spearman-abs'];
-      res.decorrelates = Number.isFinite(last) ? Math.abs(last) <= DECORRELATION_THRESHOLD : null;
-      if (res.decorrelates === null) res.warnings.push(`${r.name}: randomisation: the Spearman correlation after the last step is undefined (a map is constant), so whether it decorrelates is not known`);
+      res.decorrelates = decorrelation(res.randomisation);
+      if (res.decorrelates === null) res.warnings.push(undecidedWarning(r.name));
     }
     out.push(res);
   }
@@ -461,7 +488,7 @@ async function sensitivity(model: Model, inputs: ExplainInputs, r: MethodRequest
     const copyNames = Array.from({ length: count }, (_, q) => `${names[Math.floor(q / samples)]} (sensitivity copy ${(q % samples) + 1})`);
     const progress: Progress | undefined = o.progress && ((d, t) => o.progress!(d, t, label));
     return (await methodMaps(model, { ...inputs, data: copies, batch: count, names: copyNames }, sameClass(r, copyClasses), progress, o.signal)).maps;
-  }, { samples, radius, seed, preprocess: inputs.preprocess ?? model.graph.preprocess });
+  }, { samples, radius, seed, keys: o.keys, preprocess: inputs.preprocess ?? model.graph.preprocess });
   o.progress?.(1, 1, label);
   return res;
 }
@@ -491,8 +518,7 @@ async function randomisationCascade(model: Model, inputs: ExplainInputs, r: Meth
       const a = orig.subarray(i * hw, (i + 1) * hw), b = maps.subarray(i * hw, (i + 1) * hw);
       return { spearman: spearman(a, b), 'spearman-abs': spearman(a, b, true), ssim: ssim(a, b, h, w) };
     });
-    const mean = Object.fromEntries(RANDOMISATION_STATS.map((s) => [s, meanOf(images.map((im) => im[s]))])) as Record<RandomisationStat, number>;
-    steps.push({ layer: step.name, layers: step.layers, maps, images, mean });
+    steps.push({ layer: step.name, layers: step.layers, maps, images, mean: randomisationMean(images) });
   }
   o.progress?.(cascade.length, cascade.length, `${r.name} randomisation`);
   return steps;

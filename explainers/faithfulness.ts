@@ -40,7 +40,9 @@
 //   Methods that promise nothing get no value.
 //
 // Noise: per image its own mulberry32 stream (engine/train.ts) seeded from `seed` and the image's
-// index (Gaussian through Box–Muller), so an image's numbers do not depend on the rest of the batch.
+// index (Gaussian through Box–Muller), so an image's numbers do not depend on the rest of the batch;
+// or, with `keys`, from a key per image in place of the index (loupe evaluate's data-set runs key an
+// image by its name, so its noise is the same whichever images share its run or shard).
 // No Node modules, no files, no device access: model.run only.
 import type { Model } from '../engine/runner.ts';
 import type { Preprocess } from '../engine/ir.ts';
@@ -109,6 +111,8 @@ export interface InfidelityOptions {
   sigma?: number;
   /** default 0 */
   seed?: number;
+  /** per image the key of its noise stream in place of its index in the batch (a data-set run keys each image by its name, so its noise does not depend on its place) */
+  keys?: readonly number[];
   /** the preprocessing (its scale turns the fraction into network units); default the model's */
   preprocess?: Preprocess;
   /** images per model run; default model.maxBatch of the logits */
@@ -143,6 +147,7 @@ export async function infidelityProbe(model: Model, x: Float32Array, n: number, 
   const samples = o.samples ?? INFIDELITY_SAMPLES, sigma = o.sigma ?? INFIDELITY_SIGMA, seed = o.seed ?? 0;
   checkFaithfulnessOptions({ infidelitySamples: samples, infidelitySigma: sigma });
   if (!(n >= 1) || x.length < n * per) throw new ShapeError(`${n} images of ${c}×${h}×${w} need ${n * per} values, got ${x.length}`);
+  if (o.keys && o.keys.length !== n) throw new ShapeError(`${o.keys.length} noise keys for ${n} images`);
   const sigmaUnits = sigma * pixelSpan(o.preprocess ?? model.graph.preprocess);
   const cv = checkClassifier(model.graph);
   const value = model.resolve(cv.logits);
@@ -162,7 +167,7 @@ export async function infidelityProbe(model: Model, x: Float32Array, n: number, 
       const img = batch.subarray(b * per, (b + 1) * per), orig = x.subarray(i * per, (i + 1) * per);
       if (q === 0) {
         img.set(orig);
-        z = infidelityNoise(seed, i);
+        z = infidelityNoise(seed, o.keys?.[i] ?? i);
         continue;
       }
       const sums = noiseSums.subarray((i * samples + q - 1) * hw, (i * samples + q) * hw);
@@ -237,6 +242,8 @@ export interface SensitivityOptions {
   radius?: number;
   /** default 0 */
   seed?: number;
+  /** per image the key of its noise stream in place of its index (see InfidelityOptions.keys) */
+  keys?: readonly number[];
   /** its scale turns the fraction into network units; default none (scale 1) */
   preprocess?: Preprocess;
 }
@@ -253,9 +260,10 @@ export function sensitivityCopies(x: Float32Array, n: number, per: number, o: Se
   const samples = o.samples ?? SENSITIVITY_SAMPLES, radius = o.radius ?? SENSITIVITY_RADIUS;
   checkFaithfulnessOptions({ sensitivitySamples: samples, radius });
   const r = radius * pixelSpan(o.preprocess);
+  if (o.keys && o.keys.length !== n) throw new ShapeError(`${o.keys.length} noise keys for ${n} images`);
   const out = new Float32Array(n * samples * per);
   for (let i = 0; i < n; i++) {
-    const u = sensitivityNoise(o.seed ?? 0, i), orig = x.subarray(i * per, (i + 1) * per);
+    const u = sensitivityNoise(o.seed ?? 0, o.keys?.[i] ?? i), orig = x.subarray(i * per, (i + 1) * per);
     for (let s = 0; s < samples; s++) {
       const y = out.subarray((i * samples + s) * per, (i * samples + s + 1) * per);
       for (let j = 0; j < per; j++) y[j] = orig[j]! + r * (2 * u() - 1);

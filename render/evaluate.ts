@@ -69,10 +69,9 @@ function short(v: number): string {
   return a !== 0 && (a < 1e-2 || a >= 1e4) ? v.toExponential(1) : v.toPrecision(3);
 }
 
-/** PREFIX.png: per image (rows) the image, then each method's map over it, captioned with its scores. */
-export function evaluationFigure(e: Evaluation, ctx: FigureContext): RGBAImage {
+/** PREFIX.png: per image (rows) the image, then each method's map over it, captioned with its scores (`shown`: the images, default ctx's inputs). */
+export function evaluationFigure(e: Evaluation, ctx: FigureContext, shown = shownImages(ctx), title = `evaluate - ${ctx.model}`): RGBAImage {
   const [, h, w] = ctx.shape;
-  const shown = shownImages(ctx);
   const cells: MontageCell[] = [];
   shown.forEach((img, i) => {
     cells.push({ image: img, caption: `${ctx.names?.[i] ?? `image ${i}`}: ${classLabel(ctx, e.methods[0]!.images[i]!.class)}` });
@@ -95,7 +94,7 @@ export function evaluationFigure(e: Evaluation, ctx: FigureContext): RGBAImage {
   // many images × methods: smaller tiles, so that a 12-photo × 7-method figure stays a few megabytes
   const cellSize = cells.length > 40 ? 160 : Math.max(160, Math.min(256, h));
   const more = e.metrics.includes('infidelity') || e.metrics.includes('sensitivity') || e.methods.some((m) => m.mean.completeness !== undefined);
-  return montage(cells, { columns: 1 + e.methods.length, cellSize, textScale: 1, title: `evaluate - ${ctx.model}`, ...(more ? { captionLines: 3 } : {}) });
+  return montage(cells, { columns: 1 + e.methods.length, cellSize, textScale: 1, title, ...(more ? { captionLines: 3 } : {}) });
 }
 
 /**
@@ -103,11 +102,11 @@ export function evaluationFigure(e: Evaluation, ctx: FigureContext): RGBAImage {
  * map, then the map after each step, captioned with the lowest layer randomised and its |map|
  * Spearman), then the mean Spearman (|map|) and SSIM of each method against the step.
  */
-export function randomisationFigure(e: Evaluation, ctx: FigureContext): RGBAImage | undefined {
+export function randomisationFigure(e: Evaluation, ctx: FigureContext, shown?: readonly RGBAImage[]): RGBAImage | undefined {
   const withSteps = e.methods.filter((m) => m.randomisation?.length);
   if (withSteps.length === 0) return undefined;
   const [, h, w] = ctx.shape;
-  const img = shownImages(ctx)[0]!;
+  const img = (shown ?? shownImages(ctx))[0]!;
   const heat = (map: Float32Array) => {
     const signed = map.some((v) => v < 0);
     return overlay(img, signed ? renderSigned(map, h, w, { transparent: true, scale: attributionScale(map) }) : renderSequential(map, h, w, { transparent: true }), 0.8, { greyBase: signed });

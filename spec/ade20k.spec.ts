@@ -197,6 +197,24 @@ describe('loupe evaluate --segmentation', function () {
     ]);
   });
 
+  it('as a data-set run (--out DIR/, 2 shards merged): the same table, the JSON without the folder', () => {
+    const prefix = join(tmp, 'run', 'batch');
+    const args = ['--model', model, '--segmentation', scenes, '--methods', 'saliency', '--method-options', `saliency:class=${CAB}`, '--metrics', 'pointing'];
+    expect(loupe(...args, '--out', prefix).code).to.equal(0);
+    const dirs = [0, 1].map((i) => join(tmp, `shard-${i}`));
+    dirs.forEach((d, i) => {
+      const r = loupe(...args, '--shard', `${i}/2`, '--out', d);
+      expect(r.code, r.err).to.equal(0);
+    });
+    const merged = join(tmp, 'merged');
+    const m = spawnSync(process.execPath, [join(ROOT, 'bin/loupe.js'), 'merge', ...dirs, '--out', merged], { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' } });
+    expect(m.status, m.stderr).to.equal(0);
+    expect(readFileSync(join(merged, 'evaluation.csv'), 'utf8')).to.equal(readFileSync(`${prefix}.csv`, 'utf8'));
+    const a = JSON.parse(readFileSync(join(merged, 'evaluation.json'), 'utf8')), b = JSON.parse(readFileSync(`${prefix}.json`, 'utf8'));
+    expect(a.segmentation).to.deep.equal({ matching: b.segmentation.matching });
+    expect(a.methods).to.deep.equal(b.methods);
+  });
+
   it('SqueezeNet on the three ADE20K scenes (the folder gives the images): the top class of a scene that holds it is counted, tabby nowhere', function () {
     const squeezenet = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
     if (!existsSync(squeezenet)) this.skip();
