@@ -107,7 +107,7 @@ export const fc = spec({
   uniforms: [['n', 'u32'], ['inF', 'u32'], ['outF', 'u32'], ['outTotal', 'u32'], ['oOffset', 'u32']],
   bindings: [r('x'), r('wt'), r('bias', { when: 'HAS_BIAS' }), rw('y')],
   variants: ['HAS_BIAS', 'RELU'],
-  overrides: { WG: 64 },
+  overrides: { WG: 32 },
 });
 
 /**

@@ -327,6 +327,10 @@ describe('kernels vs CPU reference (through Model)', function () {
       { shape: [3, 5, 3, 7], out: 9, bias: true, relu: true }, // 4-D input, flattened; fused ReLU
       { shape: [1, 1], out: 3, bias: false, relu: true },
       { shape: [7, 65], out: 1, bias: true, relu: true },
+      // past the kernel's 4 outputs × 16 images block and its 32 invocations: partial blocks both ways
+      { shape: [37, 130], out: 11, bias: true, relu: false },
+      { shape: [16, 1000], out: 8, bias: false, relu: true },
+      { shape: [17, 33], out: 5, bias: true, relu: true },
     ].entries())
       it(`[${c.shape}] → ${c.out}${c.bias ? ' +bias' : ''}${c.relu ? ' +fused relu' : ''}`, async () => {
         const r = rng(60 + i);

@@ -15,6 +15,9 @@ import * as K from '../../kernels/index.ts';
 import * as R from '../reverse-kernels.ts';
 import { sameShape } from './util.ts';
 
+/** kernels/fc.wgsl's block: outputs and images per workgroup. */
+const FC_OB = 4, FC_NB = 16;
+
 export const fc: OpDef<NodeOf<'fc'>> = {
   shape(node, [x], param) {
     const inF = numel(x!.slice(1));
@@ -41,7 +44,7 @@ export const fc: OpDef<NodeOf<'fc'>> = {
       const whole = cnt === a.outFeatures;
       const slice = (p: string, width: number) =>
         whole ? ctx.param(p) : ctx.derived(`${p}[${o0}:${o0 + cnt}]`, () => ctx.paramData(p).subarray(o0 * width, (o0 + cnt) * width));
-      const groups = n * cnt;
+      const groups = Math.ceil(n / FC_NB) * Math.ceil(cnt / FC_OB); // kernels/fc.wgsl: a block of FC_OB outputs × FC_NB images per workgroup
       const wx = Math.min(groups, 65535);
       ds.push(e.makeDispatch(K.fc, {
         defines, uniforms: { n, inF, outF: cnt, outTotal: a.outFeatures, oOffset: o0 },
