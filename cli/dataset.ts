@@ -45,9 +45,9 @@ const LIST_EXTENSIONS = new Set(['.txt', '.lst', '.list']);
  * The images of `--images` values, in order: a folder gives its PNG and JPEG files (subfolders
  * included, sorted by name), a list file (.txt, .lst) one image per line (paths relative to the
  * list's folder; blank lines and # comments skipped), an image file itself. Names must be unique and
- * give distinct result prefixes (cat.png and cat.jpg would both write cat.*).
+ * give distinct result prefixes (cat.png and cat.jpg would both write cat.*) unless `stems` is false.
  */
-export function datasetItems(values: readonly string[], flag = '--images'): DatasetItem[] {
+export function datasetItems(values: readonly string[], flag = '--images', o: { stems?: boolean } = {}): DatasetItem[] {
   const items: DatasetItem[] = [];
   for (const v of values) {
     if (!existsSync(v)) throw new ArgumentError(`${flag} ${v}: not found`);
@@ -80,6 +80,7 @@ export function datasetItems(values: readonly string[], flag = '--images'): Data
     const before = byName.get(it.name);
     if (before !== undefined) throw new ArgumentError(`${flag}: two images are named ${it.name} (${before} and ${it.path}); results are keyed by name`);
     byName.set(it.name, it.path);
+    if (o.stems === false) continue;
     const stem = itemStem(it.name);
     const other = byStem.get(stem);
     if (other !== undefined) throw new ArgumentError(`${flag}: ${other} and ${it.name} would both write ${stem}.*; rename one`);

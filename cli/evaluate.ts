@@ -13,7 +13,7 @@ import { createNodeEngine } from './gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import { ArgumentError, InputFormatError, ShapeError } from '../engine/errors.ts';
 import type { Graph } from '../engine/ir.ts';
-import { filesUnder, IMAGE_EXTENSIONS, loadModelFile, preprocessFromArgs, readBytes, readImage, readLabels } from './inputs.ts';
+import { IMAGE_EXTENSIONS, loadModelFile, preprocessFromArgs, readBytes, readImage, readLabels } from './inputs.ts';
 import { readNpy, writeNpy } from '../loaders/npy.ts';
 import { shownImages, type FigureContext } from '../render/figures.ts';
 import {
@@ -40,25 +40,12 @@ import { EVALUATE_OPTIONS } from './commands.ts';
 
 /**
  * --images: files as given (named by their file name), folders as their PNG and JPEG files, those
- * of subfolders included, in name order (named by their path inside the folder, e.g. caffe/cat.jpg).
+ * of subfolders included, in name order (named by their path inside the folder, e.g. caffe/cat.jpg),
+ * .txt lists of images (cli/dataset.ts's datasetItems; two images may share a stem here, since the
+ * results are one table, not a file per image).
  */
 export function imageFiles(given: readonly string[]): { path: string; name: string }[] {
-  const out: { path: string; name: string }[] = [];
-  for (const p of given) {
-    if (!existsSync(p)) throw new ArgumentError(`--images ${p}: not found`);
-    if (statSync(p).isDirectory()) {
-      const files = filesUnder(p, (f) => IMAGE_EXTENSIONS.has(extname(f).toLowerCase()));
-      if (files.length === 0) throw new ArgumentError(`--images ${p}: the folder holds no PNG or JPEG images`);
-      out.push(...files);
-    } else out.push({ path: p, name: basename(p) });
-  }
-  const seen = new Map<string, string>();
-  for (const f of out) {
-    const before = seen.get(f.name);
-    if (before !== undefined) throw new ArgumentError(`--images: two images are named ${f.name} (${before} and ${f.path}); results are keyed by name`);
-    seen.set(f.name, f.path);
-  }
-  return out;
+  return datasetItems(given, '--images', { stems: false });
 }
 
 /**
