@@ -12,6 +12,7 @@ import type { Engine } from '../engine/gpu.ts';
 import type { Model } from '../engine/runner.ts';
 import { ConceptTally } from '../engine/dissect.ts';
 import { upsampleMap } from '../explainers/dissect.ts';
+import { mulberry32 } from '../engine/train.ts';
 
 export const BRODEN_IMAGES = 63_305;
 
@@ -33,17 +34,6 @@ export interface DissectBench {
   brodenSeconds: number;
 }
 
-/** A tiny seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fmt = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${(s / 60).toFixed(0)} min` : `${s.toFixed(0)} s`);
 
@@ -52,7 +42,7 @@ export async function benchDissect(o: { engine: Engine; sqz: Model; layer: strin
   const n = quick ? 4 : 16, reps = quick ? 2 : 4;
   const MH = 112, MW = 112, C = 1198, P = 4;
   const [, ch, h, w] = sqz.graph.input.shape as [number, number, number, number];
-  const next = rng(1616);
+  const next = mulberry32(1616);
   const x = new Float32Array(n * ch * h * w).map(() => (next() - 0.5) * 120);
   // the forward pass to the layer (what every sweep of the data set costs)
   await sqz.run(x, n, { outputs: [layer] }); // warm-up

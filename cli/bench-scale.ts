@@ -51,21 +51,26 @@ export interface ScaleBenchOptions {
 
 const fmtTime = (s: number) => (s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : s < 3 * 86400 ? `${(s / 3600).toFixed(1)} h` : `${(s / 86400).toFixed(1)} days`);
 
-/** MNIST test digits 0 … n−1 as DIR/digit-NNNN.png. */
-function writeDigits(mnist: string, dir: string, n: number): void {
+/** MNIST test digits `from` … `from + n − 1` of the IDX file `mnist` (.gz) as DIR/digit-NNNN.png (grey in RGBA); returns the file names. */
+export function writeMnistDigits(mnist: string, dir: string, n: number, from = 0): string[] {
   const idx = readIdx(new Uint8Array(gunzipSync(readFileSync(mnist))), 't10k-images-idx3-ubyte');
   mkdirSync(dir, { recursive: true });
-  for (let i = 0; i < n; i++) {
+  const names: string[] = [];
+  for (let i = from; i < from + n; i++) {
     const data = new Uint8Array(28 * 28 * 4);
     for (let p = 0; p < 784; p++) {
       const v = idx.data[i * 784 + p]!;
       data.set([v, v, v, 255], 4 * p);
     }
-    writeFileSync(join(dir, `digit-${String(i).padStart(4, '0')}.png`), encodePng({ width: 28, height: 28, data }));
+    const name = `digit-${String(i).padStart(4, '0')}.png`;
+    writeFileSync(join(dir, name), encodePng({ width: 28, height: 28, data }));
+    names.push(name);
   }
+  return names;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on (now). */
+export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.on('error', rej);
@@ -182,7 +187,7 @@ async function queueLines(o: ScaleBenchOptions, report: Record<string, unknown>)
   delete env.LOUPE_TEST_ITEM_DELAY_MS;
   try {
     const digits = join(dir, 'digits');
-    writeDigits(mnist, digits, n);
+    writeMnistDigits(mnist, digits, n);
     const command = (out: string) => ['explain', '--method', 'saliency', '--model', lenet, '--images', digits, '--out', out];
     log(`\ndata-set run and queue workers: LeNet-ReLU saliency over ${n} MNIST digits, one result set per image (${cpus().length} CPU cores; times: first image started to last image recorded, process start-up left out)`);
     log(`${'route'.padEnd(26)}${'images'.padStart(7)}${'seconds'.padStart(9)}${'images/s'.padStart(10)}${'overhead ms/job'.padStart(17)}${'cycle ms'.padStart(10)}${'steady +ms'.padStart(12)}${'wall s'.padStart(8)}`);

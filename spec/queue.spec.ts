@@ -2,13 +2,13 @@
 // when set (.ci/run starts one), else a redis-server this spec starts on a free loopback port and
 // stops. Each case uses its own queue.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { expectOneLine, runLoupe } from './helpers.ts';
 import { writeDigits } from './digits.ts';
+import { freePort } from '../cli/bench-scale.ts';
 import { Manifest, MANIFEST } from '../cli/dataset.ts';
 import { absoluteArgv, jobIdOf } from '../cli/queue.ts';
 import { EXPLAIN_DATASET } from '../cli/explain.ts';
@@ -17,17 +17,6 @@ const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin/loupe.js');
 const LENET = join(ROOT, 'weights/lenet-relu-mnist.onnx');
 
-/** A TCP port on 127.0.0.1 that nothing listens on (now). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** A Redis for the specs: LOUPE_TEST_REDIS, or a redis-server started on a free loopback port (stop() ends it). */
 export async function testRedis(): Promise<{ url: string; stop: () => void }> {
