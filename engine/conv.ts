@@ -13,7 +13,7 @@ import * as RK from '../kernels/reverse.ts';
 import * as TK from '../kernels/train.ts';
 import { convWeightGrad as convWeightGradGeneral } from './reverse-kernels.ts';
 import { tunedChoice } from './tune.ts';
-import { useWinograd, winogradGemmWg, winogradInput, winogradOutput, winogradScratch, winogradTiles, winogradWeights, type Scratch } from './winograd.ts';
+import { useWinograd, winogradGemmWg, winogradInput, winogradOutput, winogradScratch, winogradTarget, winogradTiles, winogradWeights, type Scratch } from './winograd.ts';
 
 /**
  * Register block of conv2d_gemm: TM output channels × TN pixels per invocation, WG invocations per
@@ -104,21 +104,24 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
  * Winograd F(2×2, 3×3) (engine/winograd.ts): input transform into scratch V, the 16 products as one
  * grouped pointwise conv2d_gemm into scratch M (weights: the derived U), output transform into y.
  * The GEMM dispatch carries its own FLOPs (2·16·Cout·Cin·P); the direct conv's count is the node's.
+ * `region`: region mode (engine/region.ts): the tiles cover each image's output rectangle, read
+ * from its input rectangle or the clean prefix, written into its output rectangle.
  */
-export function conv2dWinograd(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, scratch: Scratch, subgroups?: boolean): Dispatch[] {
+export function conv2dWinograd(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, scratch: Scratch, subgroups?: boolean, region?: ConvRegion): Dispatch[] {
   const sg = ctx.engine.subgroups && (subgroups ?? true);
   const cin = x[1]!, cout = y[1]!;
-  const npix = y[0]! * winogradTiles(y).tiles;
-  const bytes = winogradScratch(x, y);
+  const t = winogradTarget(y, region);
+  const npix = y[0]! * winogradTiles(t).tiles;
+  const bytes = winogradScratch(x, t);
   const v = scratch(bytes.v, `${label}:winograd-v`);
   const m = scratch(bytes.m, `${label}:winograd-m`);
   const tm = sg ? GEMM_SG.TM : GEMM.TM;
   const u = winogradWeights(ctx, a, cin, cout, tm);
   const grouped: ConvAttrs = { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: 16, weight: `wino${tm}:${a.weight}` };
   return [
-    winogradInput(ctx.engine, a, x, y, xb, v, `${label}:winograd-in`),
+    winogradInput(ctx.engine, a, x, y, xb, v, `${label}:winograd-in`, region),
     conv2dGemm(ctx, grouped, [1, 16 * cin, 1, npix], [1, 16 * cout, 1, npix], v, m, false, `${label}:winograd-gemm`, 2 * 16 * cout * cin * npix, undefined, u, winogradGemmWg(npix, GEMM.TN), sg),
-    winogradOutput(ctx, a, y, m, yb, relu, `${label}:winograd-out`),
+    winogradOutput(ctx, a, y, m, yb, relu, `${label}:winograd-out`, region),
   ];
 }
 

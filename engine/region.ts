@@ -10,7 +10,8 @@
 //   rectangle can take: a conv or pool maps the interval [a, b] to the outputs whose receptive field
 //   meets it, elementwise ops keep it, concat takes the hull. A value's size is the largest interval
 //   over all positions; an origin is moved inward where the rectangle would leave the map.
-// - conv (the implicit-GEMM and direct kernels), max/avg pool, LRN (a 1×1 window: channels at one
+// - conv (the implicit-GEMM and direct kernels, and Winograd's transforms where the whole pass takes
+//   them, engine/winograd.ts), max/avg pool, LRN (a 1×1 window: channels at one
 //   pixel), elementwise ops, same-shape adds and products of two inputs (the hull of their
 //   rectangles) and concat have region kernels (the REGION variants, region_copy), for the whole
 //   batch in one dispatch each; they read a pixel from the image's rectangle where it covers it,
@@ -24,7 +25,7 @@ import type { Model, Tensor } from './runner.ts';
 import type { Node } from './ir.ts';
 import { inferShapes, nodeFlops, numel } from './shapes.ts';
 import { lowerNode, opOf } from './ops/index.ts';
-import type { RegionIO, RegionRule } from './ops/types.ts';
+import type { NodeIO, RegionIO, RegionRule } from './ops/types.ts';
 import { ArgumentError, ShapeError } from './errors.ts';
 import { firstBadImage, outputError } from './finite.ts';
 import { Arena } from './plan.ts';
@@ -78,6 +79,11 @@ function mapIntervals(iv: Intervals, k: number, s: number, p: number, d: number,
   return { lo, hi };
 }
 
+/** The kernels of a node's dispatches (their pipelines' names without the variant). */
+function kernelsOf(ds: Dispatch[]): string[] {
+  return ds.map((d) => d.pipeline.label.split('|')[0]!);
+}
+
 function hull(ivs: Intervals[]): Intervals {
   const n = ivs[0]!.lo.length;
   const lo = new Int32Array(n), hi = new Int32Array(n);
@@ -126,8 +132,8 @@ export interface RegionStats {
   /** multiply-adds of the region pass / of the full pass, per image */
   macs: number;
   fullMacs: number;
-  /** per layer: the rectangle it computes (rows×cols of its map), or 'full' */
-  layers: { name: string; op: string; rect: string }[];
+  /** per layer: the rectangle it computes (rows×cols of its map), or 'full'; for window ops on rectangles, the kernels that compute it */
+  layers: { name: string; op: string; rect: string; kernels?: string[] }[];
 }
 
 /**
@@ -148,6 +154,8 @@ export class RegionForward {
   private values = new Map<string, RValue>();
   private dispatches: Dispatch[] = [];
   private arena: Arena;
+  private fixed: Arena;
+  private scratchArena: Arena;
   private org: GPUBuffer;
   private orgData: Int32Array;
   private regionValues: RValue[] = [];
@@ -157,6 +165,8 @@ export class RegionForward {
   constructor(model: Model, o: RegionOptions) {
     this.model = model;
     this.arena = new Arena(model.engine);
+    this.fixed = new Arena(model.engine);
+    this.scratchArena = new Arena(model.engine);
     this.batch = o.batch;
     this.rect = o.rect;
     const g = model.graph;
@@ -183,20 +193,23 @@ export class RegionForward {
     /** a value read by a conv that writes into a concat lives until the concat */
     const until = new Map<string, number>();
 
-    // Buffers from an arena: whole-map values are reused once dead; values with a clean prefix
-    // (written once by setClean) and the origins live as long as the plan.
+    // Buffers from three arenas: whole-map values are reused once dead; values with a clean prefix
+    // (written once by setClean) and the origins live as long as the plan, in an arena of their own
+    // that takes no dead buffer (one would be overwritten each run by the value it held, earlier in
+    // the dispatch list, after setClean wrote the prefix); scratch (Winograd's V and M) is reused
+    // only as scratch, after the node that took it.
     let orgSize = 2 * n;
-    const arena = this.arena;
-    const alloc = (floats: number, label: string) => {
+    const arena = this.arena, fixed = this.fixed, scratchArena = this.scratchArena;
+    const alloc = (floats: number, label: string, from = arena) => {
       const bytes = Math.max(256, Math.ceil((floats * 4) / 256) * 256);
       if (bytes > e.maxBindingBytes) throw new ShapeError(`region mode: ${label} needs ${bytes} bytes, more than one binding (${e.maxBindingBytes}); use a smaller batch`);
-      return arena.alloc(bytes, `region:${label}`);
+      return from.alloc(bytes, `region:${label}`);
     };
     const make = (name: string, lay: Layout, clean: string): RValue => {
       const C = lay.shape[1] ?? 1;
       if (lay.full) return { ...lay, clean, buf: alloc(n * numel(lay.shape), name), rb: 0, org: 0 };
       const rb = numel(lay.shape);
-      const v: RValue = { ...lay, clean, buf: alloc(rb + n * C * lay.rh * lay.rw, name), rb, org: orgSize };
+      const v: RValue = { ...lay, clean, buf: alloc(rb + n * C * lay.rh * lay.rw, name, fixed), rb, org: orgSize };
       orgSize += 2 * n;
       this.regionValues.push(v);
       return v;
@@ -204,7 +217,7 @@ export class RegionForward {
     // the org buffer is created after the walk (its size is known then); dispatches bind it, so
     // create it with the largest possible size up front: two blocks per value at most.
     const maxBlocks = 1 + 1 + g.nodes.reduce((s, nd) => s + nd.outputs.length, 0);
-    this.org = alloc(maxBlocks * 2 * n, 'origins');
+    this.org = alloc(maxBlocks * 2 * n, 'origins', fixed);
 
     const inputLay = layoutOf(shapes1.get(g.input.name)!, { lo: Int32Array.from({ length: ny }, (_, i) => i), hi: Int32Array.from({ length: ny }, (_, i) => i + kh - 1) },
       { lo: Int32Array.from({ length: nx }, (_, i) => i), hi: Int32Array.from({ length: nx }, (_, i) => i + kw - 1) }, false);
@@ -226,6 +239,19 @@ export class RegionForward {
       return m;
     };
 
+    /** A lowering's dispatches, with scratch offered (Winograd's V and M; released once they are in the list). */
+    const withScratch = (lower: (scratch: NonNullable<NodeIO['scratch']>) => Dispatch | Dispatch[]): Dispatch[] => {
+      const taken: GPUBuffer[] = [];
+      const ds = lower((bytes, label) => {
+        const b = alloc(bytes / 4, label, scratchArena);
+        taken.push(b);
+        return b;
+      });
+      for (const b of taken) scratchArena.release(b);
+      return Array.isArray(ds) ? ds : [ds];
+    };
+    /** A window op's dispatches on rectangles. */
+    const lowerWindow = (rule: Extract<RegionRule, { kind: 'window' }>, nio: NodeIO, r: RegionIO): Dispatch[] => withScratch((scratch) => rule.lower(ctx, { ...nio, scratch }, r));
     const stats: RegionStats = { macs: 0, fullMacs: 0, layers: [] };
     // Which needed nodes read each value (after ReLU fusion a conv's value is its ReLU's output).
     const readers = new Map<string, Node[]>();
@@ -290,19 +316,21 @@ export class RegionForward {
             rows, cols, shape: out1,
             emit: (y: RValue, c0: number) => {
               const r: RegionIO = { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb + c0 * y.rh * y.rw, orgOut: y.org, yChannels: y.shape[1]! };
-              this.dispatches.push(rule.lower(ctx, io(shapeN, [x.buf], y.buf, relu), r));
+              const ds = lowerWindow(rule, io(shapeN, [x.buf], y.buf, relu), r);
+              this.dispatches.push(...ds);
               stats.macs += (fl / 2) * (y.rh * y.rw) / (out1[2]! * out1[3]!);
-              stats.layers.push({ name: node.name, op: node.op, rect: `${rect(y)} (into ${reader[0]!.name})` });
+              stats.layers.push({ name: node.name, op: node.op, rect: `${rect(y)} (into ${reader[0]!.name})`, kernels: kernelsOf(ds) });
             },
           });
           return;
         }
         const y = make(name, layoutOf(out1, rows, cols, false), name);
         const r: RegionIO = { org: this.org, rhIn: x.rh, rwIn: x.rw, rbIn: x.rb, orgIn: x.org, rhOut: y.rh, rwOut: y.rw, rbOut: y.rb, orgOut: y.org };
-        this.dispatches.push(rule.lower(ctx, io(shapeN, [x.buf], y.buf, relu), r));
+        const ds = lowerWindow(rule, io(shapeN, [x.buf], y.buf, relu), r);
+        this.dispatches.push(...ds);
         this.values.set(name, y);
         stats.macs += (fl / 2) * (y.rh * y.rw) / (out1[2]! * out1[3]!);
-        stats.layers.push({ name: node.name, op: node.op, rect: rect(y) });
+        stats.layers.push({ name: node.name, op: node.op, rect: rect(y), kernels: kernelsOf(ds) });
         return;
       }
       if (rule.kind === 'elementwise' && !x.full) {
@@ -375,13 +403,14 @@ export class RegionForward {
         name = g.nodes[fused]!.outputs[0]!;
       }
       const y = make(name, layoutOf(out1, undefined, undefined, true), name);
-      this.dispatches.push(...lowerNode(ctx, {
+      const ds = withScratch((scratch) => lowerNode(ctx, {
         ...io(shapesN.get(outName)!, whole.map((v) => v.buf), y.buf, fuse), label: `${node.op}:${node.name}`,
-        flops: nodeFlops(node, shapesN.get(node.inputs[0]!)!, shapesN.get(outName)!, g),
+        flops: nodeFlops(node, shapesN.get(node.inputs[0]!)!, shapesN.get(outName)!, g), scratch,
       }));
+      this.dispatches.push(...ds);
       this.values.set(name, y);
       stats.macs += fl / 2;
-      stats.layers.push({ name: node.name, op: node.op, rect: 'full' });
+      stats.layers.push({ name: node.name, op: node.op, rect: 'full', kernels: kernelsOf(ds) });
     };
     for (const i of order) {
       if (skip.has(i)) continue;
@@ -409,7 +438,7 @@ export class RegionForward {
 
   /** Bytes of GPU memory the plan holds. */
   get bytes(): number {
-    return this.arena.bytes;
+    return this.arena.bytes + this.fixed.bytes + this.scratchArena.bytes;
   }
 
   /** Writes the clean image's activations into every rectangle value's prefix (one batch-1 forward pass). */
@@ -473,5 +502,7 @@ export class RegionForward {
 
   destroy(): void {
     this.arena.destroy();
+    this.fixed.destroy();
+    this.scratchArena.destroy();
   }
 }

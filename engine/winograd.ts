@@ -15,10 +15,16 @@
 //  4. output (winograd_output.wgsl): Y = Aᵀ M A per tile, + bias, fused ReLU, written NCHW with the
 //     odd last row/column cropped.
 // V and M are scratch buffers of 16·Cin·P and 16·Cout·P floats (about 4× the conv's input and output
-// maps): the forward plan, the reverse walk and LRP hand out scratch from their arenas and release it
-// after the node; `scratchBytes` is what Model.maxBatch / maxRecordBatch count for it. Where either
-// would exceed one storage binding, or no scratch is offered (region mode runs conv2d_gemm's REGION
-// variant, never this), the conv stays on conv2d_gemm.
+// maps): the forward plan, the reverse walk, LRP and region mode hand out scratch from their arenas
+// and release it after the node; `scratchBytes` is what Model.maxBatch / maxRecordBatch count for it.
+// Where either would exceed one storage binding, or no scratch is offered, the conv stays on
+// conv2d_gemm.
+//
+// Region mode (engine/region.ts: PDA's and occlusion's incremental inference) runs the REGION
+// variants of both transforms: the tiles cover each image's output rectangle (P = batch ×
+// ⌈rh/2⌉·⌈rw/2⌉), the input transform reads a pixel from the image's input rectangle where it
+// covers it, else from the clean prefix, and the output transform writes the rectangles (or a
+// concat's channel slice of them); the GEMM between is the same grouped pointwise conv2d_gemm.
 //
 // The reverse input gradient of a stride-1 conv is itself a stride-1 conv with flipped, transposed
 // filters (engine/conv.ts, convInputGrad), so it takes the same route when its shape qualifies; its
@@ -33,7 +39,7 @@
 
 import type { Dispatch, Engine } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
-import type { LowerContext } from './ops/types.ts';
+import type { LowerContext, RegionIO } from './ops/types.ts';
 import * as K from '../kernels/index.ts';
 import { tunedChoice } from './tune.ts';
 
@@ -136,25 +142,35 @@ export function winogradWeights(ctx: LowerContext, a: ConvAttrs, cin: number, co
   ]);
 }
 
-/** The input transform: x [N, Cin, H, W] → v [16][Cin][N·tiles]. */
-export function winogradInput(e: Engine, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, v: GPUBuffer, label: string): Dispatch {
-  const { tw, tiles } = winogradTiles(y);
+/** The shape whose map the tiles cover: y's, or in region mode (engine/region.ts) the output rectangle's. */
+export function winogradTarget(y: number[], region?: RegionIO): number[] {
+  return region ? [y[0]!, y[1]!, region.rhOut, region.rwOut] : y;
+}
+
+/** The input transform: x [N, Cin, H, W] → v [16][Cin][N·tiles]; in region mode the tiles of each image's output rectangle. */
+export function winogradInput(e: Engine, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, v: GPUBuffer, label: string, region?: RegionIO): Dispatch {
+  const { tw, tiles } = winogradTiles(winogradTarget(y, region));
   const npix = y[0]! * tiles;
   const total = x[1]! * npix;
   return e.makeDispatch(K.winogradInput, {
-    uniforms: { total, npix, cin: x[1]!, h: x[2]!, w: x[3]!, tw, tiles, pt: a.pads[0], pl: a.pads[1] },
-    bindings: { x: xb, v }, threads: total, label,
+    defines: region ? ['REGION'] : [],
+    uniforms: {
+      total, npix, cin: x[1]!, h: x[2]!, w: x[3]!, tw, tiles, pt: a.pads[0], pl: a.pads[1],
+      ...(region ? { rhIn: region.rhIn, rwIn: region.rwIn, rbIn: region.rbIn, orgIn: region.orgIn, orgOut: region.orgOut } : {}),
+    },
+    bindings: { x: xb, v, org: region?.org }, threads: total, label,
   });
 }
 
-/** The output transform: m [16][Cout][N·tiles] → y [N, Cout, OH, OW], + bias, optional ReLU. */
-export function winogradOutput(ctx: LowerContext, a: ConvAttrs, y: number[], m: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string): Dispatch {
-  const { tw, tiles } = winogradTiles(y);
+/** The output transform: m [16][Cout][N·tiles] → y [N, Cout, OH, OW] (region mode: the output rectangles), + bias, optional ReLU. */
+export function winogradOutput(ctx: LowerContext, a: ConvAttrs, y: number[], m: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, region?: RegionIO): Dispatch {
+  const t = winogradTarget(y, region);
+  const { tw, tiles } = winogradTiles(t);
   const npix = y[0]! * tiles;
   const total = y[1]! * npix;
   return ctx.engine.makeDispatch(K.winogradOutput, {
-    defines: [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : [])],
-    uniforms: { total, npix, cout: y[1]!, oh: y[2]!, ow: y[3]!, tw, tiles },
+    defines: [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(region ? ['REGION'] : [])],
+    uniforms: { total, npix, cout: y[1]!, oh: t[2]!, ow: t[3]!, tw, tiles, ...(region ? { cy: region.yChannels ?? y[1]!, rbOut: region.rbOut } : {}) },
     bindings: { m, bias: a.bias ? ctx.param(a.bias) : undefined, y: yb }, threads: total, label,
   });
 }

@@ -140,15 +140,17 @@ export const winogradWeights = spec({
 });
 export const winogradInput = spec({
   name: 'winograd_input',
-  uniforms: [['total', 'u32'], ['npix', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['tw', 'u32'], ['tiles', 'u32'], ['pt', 'i32'], ['pl', 'i32']],
-  bindings: [r('x'), rw('v')],
+  uniforms: [['total', 'u32'], ['npix', 'u32'], ['cin', 'u32'], ['h', 'u32'], ['w', 'u32'], ['tw', 'u32'], ['tiles', 'u32'], ['pt', 'i32'], ['pl', 'i32'],
+    ...regionIn, ['orgOut', 'u32', 'REGION']],
+  bindings: [r('x'), rw('v'), r('org', { ...i32, when: 'REGION' })],
+  variants: ['REGION'],
   ...elementwise,
 });
 export const winogradOutput = spec({
   name: 'winograd_output',
-  uniforms: [['total', 'u32'], ['npix', 'u32'], ['cout', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['tw', 'u32'], ['tiles', 'u32']],
+  uniforms: [['total', 'u32'], ['npix', 'u32'], ['cout', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['tw', 'u32'], ['tiles', 'u32'], ['cy', 'u32', 'REGION'], ['rbOut', 'u32', 'REGION']],
   bindings: [r('m'), r('bias', { when: 'HAS_BIAS' }), rw('y')],
-  variants: ['HAS_BIAS', 'RELU'],
+  variants: ['HAS_BIAS', 'RELU', 'REGION'],
   ...elementwise,
 });
 

@@ -7,6 +7,12 @@
 // each ξ a [Cin][P] matrix, the "image" of one group of the grouped 1×1 conv2d_gemm that follows
 // (x viewed as [1][16·Cin][1×P]). One invocation per (ci, p), p fastest, so neighbouring
 // invocations write neighbouring addresses of each of the 16 planes.
+//
+// REGION (region mode, engine/region.ts): the tiles cover image b's output rectangle (rhOut×rwOut
+// at the origin org[orgOut + 2b], so tiles = ⌈rhOut/2⌉·⌈rwOut/2⌉); x holds the clean input
+// [Cin,H,W] and then the batch's input rectangles [N][Cin][rhIn][rwIn]: a patch pixel inside image
+// b's input rectangle is read from it, any other from the clean prefix (zero outside the map), as
+// conv2d_gemm's REGION variant reads.
 override WG: u32 = 64;
 
 // #include "winograd_tile.wgsl"
@@ -21,9 +27,18 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let b = tile.x;
   let ty = tile.y;
   let tx = tile.z;
+//#if REGION
+  let y0 = org[u.orgOut + 2u * b] + i32(2u * ty) - u.pt;
+  let x0 = org[u.orgOut + 2u * b + 1u] + i32(2u * tx) - u.pl;
+  let ry = org[u.orgIn + 2u * b];
+  let rx = org[u.orgIn + 2u * b + 1u];
+  let cb = ci * u.h * u.w;
+  let xb = u.rbIn + (b * u.cin + ci) * u.rhIn * u.rwIn;
+//#else
   let y0 = i32(2u * ty) - u.pt;
   let x0 = i32(2u * tx) - u.pl;
   let xb = (b * u.cin + ci) * u.h * u.w;
+//#endif
   var d: array<f32, 16>;
   for (var r = 0; r < 4; r++) {
     let iy = y0 + r;
@@ -31,7 +46,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     for (var c = 0; c < 4; c++) {
       let ix = x0 + c;
       let ok = rowOk && ix >= 0 && ix < i32(u.w);
+//#if REGION
+      let qy = iy - ry;
+      let qx = ix - rx;
+      let inR = qy >= 0 && qy < i32(u.rhIn) && qx >= 0 && qx < i32(u.rwIn);
+      let off = select(select(0u, cb + u32(iy) * u.w + u32(ix), ok), xb + u32(qy) * u.rwIn + u32(qx), inR);
+      d[r * 4 + c] = select(0.0, x[off], ok);
+//#else
       d[r * 4 + c] = select(0.0, x[select(0u, xb + u32(iy) * u.w + u32(ix), ok)], ok);
+//#endif
     }
   }
   // Bᵀ d (rows)

@@ -4,6 +4,10 @@
 //   Aᵀ = [1 1 1 0; 0 1 −1 −1],
 // plus the bias (HAS_BIAS) and clamped at 0 (RELU, the conv's fused ReLU), written NCHW into y;
 // the last row/column of tiles is cropped where OH or OW is odd. One invocation per (co, p).
+//
+// REGION (region mode, engine/region.ts): oh×ow is image b's output rectangle, written into the
+// rectangles [N][cy][oh][ow] that start at float rbOut (cy: the channels of the buffer written, a
+// concat's when the conv writes its slice of one; rbOut then includes the slice's offset).
 override WG: u32 = 64;
 
 // #include "winograd_tile.wgsl"
@@ -34,7 +38,11 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 //#endif
   let oy0 = 2u * ty;
   let ox0 = 2u * tx;
+//#if REGION
+  let yb = u.rbOut + (b * u.cy + co) * u.oh * u.ow;
+//#else
   let yb = (b * u.cout + co) * u.oh * u.ow;
+//#endif
   for (var r = 0u; r < 2u; r++) {
     let oy = oy0 + r;
     if (oy >= u.oh) { break; }

@@ -19,7 +19,8 @@ const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
 const SQZ = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
 
 /** Region run vs whole-image run of the same batch; returns the worst |difference| / max |value| per output. */
-async function compare(model: Model, rect: [number, number], n: number, outputs: string[], r: Rng, fixed?: [number, number][]): Promise<{ worst: number; rf: RegionForward }> {
+/** `beforeWhole`: runs after the region plan is built, before the whole-image run (another conv algorithm for it). */
+async function compare(model: Model, rect: [number, number], n: number, outputs: string[], r: Rng, fixed?: [number, number][], beforeWhole?: () => void): Promise<{ worst: number; rf: RegionForward }> {
   const [, C, H, W] = model.graph.input.shape as [number, number, number, number];
   const [kh, kw] = rect;
   const x = r.array(C * H * W, -1, 1);
@@ -41,6 +42,7 @@ async function compare(model: Model, rect: [number, number], n: number, outputs:
         for (let j = 0; j < kw; j++) whole[((b * C + c) * H + oy[b]! + i) * W + ox[b]! + j] = patch[((b * C + c) * kh + i) * kw + j]!;
   }
   const got = await rf.run(undefined, oy, ox);
+  beforeWhole?.();
   const want = await model.run(whole, n, { outputs });
   let worst = 0;
   for (const o of outputs) {
@@ -191,6 +193,53 @@ describe('region forward mode', function () {
       } finally {
         model.destroy();
       }
+    }
+  });
+
+  it("runs stride-1 3×3 convs on rectangles as Winograd F(2×2, 3×3) (odd and even rectangles, map edges, pads 0–2, into a concat), equal to whole images on the GEMM", async () => {
+    // img 3×21×17 → 3×3 pad 1 (fused ReLU) → fire: squeeze 1×1 → expand 1×1 ‖ expand 3×3 pad 1 (both
+    // written into the concat) → 3×3 pad 0 → 3×3 pad 2 → stride-2 3×3 (GEMM) → 3×3 pad 1
+    const r = rng(33);
+    const b = new GraphBuilder([1, 3, 21, 17], 'img');
+    const conv = (x: string, cin: number, cout: number, k: number, stride: number, pad: number, name: string) =>
+      b.node('conv', [x], {
+        kernel: [k, k], stride: [stride, stride], pads: [pad, pad, pad, pad], dilation: [1, 1], group: 1,
+        weight: b.param([cout, cin, k, k], r.array(cout * cin * k * k, -1.5 / Math.sqrt(cin * k * k), 1.5 / Math.sqrt(cin * k * k)), `${name}.w`),
+        bias: b.param([cout], r.array(cout, -0.3, 0.3), `${name}.b`),
+      }, name);
+    const relu = (x: string, name: string) => b.node('relu', [x], {}, name);
+    const c1 = relu(conv('img', 3, 8, 3, 1, 1, 'conv1'), 'relu1');
+    const sq = relu(conv(c1, 8, 6, 1, 1, 0, 'squeeze'), 'squeeze_relu');
+    const cat = b.node('concat', [relu(conv(sq, 6, 8, 1, 1, 0, 'e1'), 'e1_relu'), relu(conv(sq, 6, 12, 3, 1, 1, 'e3'), 'e3_relu')], { axis: 1 }, 'cat');
+    const p0 = relu(conv(cat, 20, 8, 3, 1, 0, 'pad0'), 'pad0_relu'); // 19×15
+    const p2 = conv(p0, 8, 8, 3, 1, 2, 'pad2'); // 21×17, no ReLU
+    const s2 = relu(conv(p2, 8, 8, 3, 2, 1, 'stride2'), 'stride2_relu'); // 11×9
+    const out = conv(s2, 8, 5, 3, 1, 1, 'last');
+    const g = b.build([b.node('globalavgpool', [out], {}, 'gap'), out, cat], 'winograd-region');
+    const e = await getEngine();
+    const model = new Model(e, g);
+    const was = e.convAlgorithm;
+    try {
+      for (const rect of [[1, 1], [4, 3], [5, 6], [21, 17]] as [number, number][]) {
+        const corners: [number, number][] = [[0, 0], [21 - rect[0], 17 - rect[1]], [0, 17 - rect[1]], [21 - rect[0], 0], [Math.floor((21 - rect[0]) / 2), Math.floor((17 - rect[1]) / 2)]];
+        e.convAlgorithm = 'winograd';
+        const { worst, rf } = await compare(model, rect, 5, g.outputs, r, corners, () => (e.convAlgorithm = 'gemm'));
+        try {
+          expect(worst, `rect ${rect.join('×')}`).to.be.at.most(1e-5);
+          const layer = Object.fromEntries(rf.stats.layers.map((l) => [l.name, l]));
+          if (rect[0] !== 21) {
+            for (const name of ['conv1', 'e3', 'pad0', 'pad2'])
+              expect(layer[name]!.kernels, `${name} at ${rect.join('×')}`).to.deep.equal(['winograd_input', 'conv2d_gemm', 'winograd_output']);
+            expect(layer.e3!.rect).to.match(/\(into cat\)$/);
+            expect(layer.stride2!.kernels).to.deep.equal(['conv2d_gemm']);
+          }
+        } finally {
+          rf.destroy();
+        }
+      }
+    } finally {
+      e.convAlgorithm = was;
+      model.destroy();
     }
   });
 

@@ -10,8 +10,9 @@ declare module '../ir.ts' {
 import type { OpDef, NodeOf } from './types.ts';
 import { convOut, numel } from '../geometry.ts';
 import { ShapeError } from '../errors.ts';
-import { GEMM, conv2dGemm, conv2dDirect, lowerConv, convInputGrad, convWeightGrad } from '../conv.ts';
-import { useWinograd, winogradScratch } from '../winograd.ts';
+import { GEMM, conv2dGemm, conv2dDirect, conv2dWinograd, lowerConv, convInputGrad, convWeightGrad } from '../conv.ts';
+import { useWinograd, winogradScratch, winogradTarget } from '../winograd.ts';
+import { tunedChoice } from '../tune.ts';
 import { biasGrad } from '../reverse-kernels.ts';
 import * as K from '../../kernels/index.ts';
 import { need4 } from './util.ts';
@@ -52,10 +53,16 @@ export const conv: OpDef<NodeOf<'conv'>> = {
   region: {
     kind: 'window',
     geometry: (n) => n.attrs,
-    // the GEMM kernel's REGION variant, and the direct kernel's for narrow groups (depthwise), as lowerConv picks them
+    // Winograd's REGION transforms where lowerConv would take Winograd for a map of the rectangle's
+    // size (and scratch is offered), else the GEMM kernel's REGION variant, and the direct kernel's
+    // for narrow groups (depthwise), as lowerConv picks them
     intoConcat: true,
-    lower: (ctx, io, r) => (io.outShape[1]! / io.node.attrs.group >= GEMM.minCoutPerGroup ? conv2dGemm : conv2dDirect)(
-      ctx, io.node.attrs, io.inShapes[0]!, io.outShape, io.ins[0]!, io.out, !!io.fuseRelu, io.label, undefined, r),
+    lower: (ctx, io, r) => {
+      const a = io.node.attrs, x = io.inShapes[0]!, y = io.outShape;
+      if (io.scratch && useWinograd(ctx.engine, a, x, winogradTarget(y, r)))
+        return conv2dWinograd(ctx, a, x, y, io.ins[0]!, io.out, !!io.fuseRelu, io.label, io.scratch, tunedChoice(ctx.engine, a, x, winogradTarget(y, r))?.subgroups, r);
+      return [(y[1]! / a.group >= GEMM.minCoutPerGroup ? conv2dGemm : conv2dDirect)(ctx, a, x, y, io.ins[0]!, io.out, !!io.fuseRelu, io.label, undefined, r)];
+    },
   },
   reverse: {
     // the transposed conv of the signal, on the forward GEMM kernels (engine/conv.ts)

@@ -109,7 +109,8 @@ export type RegionRule<N extends Node = Node> =
       /** whether the region kernel covers this node (else: whole maps) */
       applies?(node: N, x: number[], y: number[]): boolean;
       intoConcat?: boolean;
-      lower(ctx: LowerContext, io: NodeIO<N>, r: RegionIO): Dispatch;
+      /** one dispatch, or several (Winograd's transforms around its GEMM, with `io.scratch`) */
+      lower(ctx: LowerContext, io: NodeIO<N>, r: RegionIO): Dispatch | Dispatch[];
     }
   | { kind: 'global'; lower(ctx: LowerContext, io: NodeIO<N>, r: Pick<RegionIO, 'org' | 'rhIn' | 'rwIn' | 'rbIn' | 'orgIn'> & { c: number; w: number }): Dispatch }
   | { kind: 'concat' }
