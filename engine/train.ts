@@ -1,10 +1,16 @@
 // Training on the engine's own kernels: LeNet with ReLU (Molchanov et al.'s variant) and a Trainer
-// that runs mini-batch steps entirely on the GPU apart from the loss: a recording forward pass
-// (Model.record), dL/dlogits of softmax cross-entropy on the CPU from the read-back logits
-// (batch × classes floats), then one submit of the same reverse walk every explainer uses
-// (engine/reverse.ts) with parameter gradients on (the op table's `paramGrads`), the optimiser
+// that runs mini-batch steps entirely on the GPU: a recording forward pass (Model.record) through
+// the network and its loss, which is an op of the op table (engine/ops/loss.ts: softmax
+// cross-entropy against labels, or the mean squared error against target images) appended to the
+// Trainer's own copy of the graph, its labels or targets written into the loss's target parameter
+// with queue.writeBuffer; then one submit of the same reverse walk every explainer uses
+// (engine/reverse.ts), started at the loss with a seed of 1/N per image (the gradient of the batch
+// mean), with parameter gradients on (the op table's `paramGrads`), the optimiser
 // (kernels/adam.wgsl: Adam or SGD with momentum) updating the Model's own parameter buffers in
-// place, and the rebuild of every weight re-layout derived from them (Model.refreshDerived).
+// place, and the rebuild of every weight re-layout derived from them (Model.refreshDerived). A step
+// reads back the N losses (and the logits, for the count of right answers). A loss computed on the
+// CPU from the read-back output (`LossFn`) remains possible, alone or added to the mse op's (the
+// decoders' feature-space term, which runs a second network).
 // Every dispatch of a step is built once and reused: the walk lives with the recording's plan, and
 // per-step values (learning rate, Adam's bias corrections) go into a small storage buffer written
 // with queue.writeBuffer.
@@ -91,11 +97,12 @@ export function lenetReluGraph(seed = 1): Graph {
 // ---- loss --------------------------------------------------------------------------------------
 
 /**
- * Mean softmax cross-entropy of `logits` [n, c] against integer `labels`, its gradient
+ * Mean softmax cross-entropy of `logits` [n, c] against integer `labels` on the CPU (the reference
+ * of the softmax_cross_entropy op, engine/ops/loss.ts, and a LossFn's building block), its gradient
  * dL/dlogits = (softmax − onehot) / n (written into `grad` when given), and the number of rows
  * whose arg-max is the label. Computed in float64.
  */
-export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<number>, n: number, c: number, grad?: Float32Array): { loss: number; correct: number } {
+export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, n: number, c: number, grad?: Float32Array): { loss: number; correct: number } {
   let loss = 0;
   let correct = 0;
   for (let i = 0; i < n; i++) {
@@ -150,6 +157,39 @@ export function convForm(g: Graph): Graph {
   return { ...g, nodes, params };
 }
 
+/**
+ * `g` (the training form) with the loss ops on its output `out` appended (engine/ops/loss.ts), each
+ * with a zeroed target parameter of room for `batch` images: softmax_cross_entropy when `out` is a
+ * vector of class scores ([N, K] or [N, K, 1, 1]), and mse always. The Trainer records only up to
+ * the loss a step uses.
+ */
+function withLosses(g: Graph, out: string, batch: number): Graph {
+  const per = inferShapes(g, 1).get(out)!.slice(1);
+  for (const name of [XENT, MSE])
+    if (g.nodes.some((n) => n.name === name || n.outputs.includes(name)) || g.params.has(`${name}.target`) || g.params.has(`${name}.labels`))
+      throw new ArgumentError(`layer "${name}": the trainer's loss has this name; rename the graph's`);
+  const nodes = [...g.nodes];
+  const params = new Map(g.params);
+  if (per.length === 1 || (per.length === 3 && per[1] === 1 && per[2] === 1)) {
+    params.set(`${XENT}.labels`, { dims: [batch], data: new Float32Array(batch) });
+    nodes.push({ name: XENT, op: 'softmax_cross_entropy', inputs: [out], outputs: [XENT], attrs: { target: `${XENT}.labels` } });
+  }
+  params.set(`${MSE}.target`, { dims: [batch, ...per], data: new Float32Array(batch * numel(per)) });
+  nodes.push({ name: MSE, op: 'mse', inputs: [out], outputs: [MSE], attrs: { target: `${MSE}.target` } });
+  return { ...g, nodes, params };
+}
+
+/** Rows of `logits` [n, k] whose first arg-max is the label. */
+function countCorrect(logits: Float32Array, labels: ArrayLike<number>, k: number): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (logits[i * k + c]! > logits[i * k + best]!) best = c;
+    if (best === labels[i]) correct++;
+  }
+  return correct;
+}
+
 // ---- the trainer -------------------------------------------------------------------------------
 
 export interface TrainerOptions {
@@ -165,24 +205,39 @@ export interface TrainerOptions {
 }
 
 export interface StepResult {
-  loss: number; // mean loss of the batch (before the update): cross-entropy, or the loss function's
-  correct: number; // images of the batch classified right (before the update); 0 under a loss function
+  loss: number; // mean loss of the batch (before the update): cross-entropy, or the mse (plus the extra term), or the loss function's
+  correct: number; // images of the batch classified right (before the update); 0 for any other loss
 }
 
 /**
- * A loss on the graph's output other than softmax cross-entropy (decoders: engine/upconv.ts): from
- * the read-back output (batch first) it returns the batch's loss and writes dL/doutput into `grad`
- * (same length). It may run GPU work of its own (the feature-space loss walks a classifier).
+ * A loss on the graph's output computed on the CPU (the feature-space term of the decoders,
+ * engine/upconv.ts, which walks a second network): from the read-back output (batch first) it
+ * returns the batch's loss and writes dL/doutput into `grad` (same length, zeros on entry). It may
+ * run GPU work of its own.
  */
 export type LossFn = (out: Float32Array, grad: Float32Array) => number | Promise<number>;
+
+/**
+ * What a step minimises:
+ *  - labels (one class index per image): softmax cross-entropy, the softmax_cross_entropy op;
+ *  - `{ mse: target }` (batch × the output's values): the mse op (the decoders' pixel loss), plus
+ *    `extra`, a CPU loss on the output whose gradient the walk adds where the output is;
+ *  - a LossFn: the whole loss on the CPU, the walk starting at the output (no loss op).
+ */
+export type Objective = ArrayLike<number> | LossFn | { mse: Float32Array; extra?: LossFn };
+
+/** Names of the loss nodes and their target parameters in the Trainer's graph. */
+const XENT = 'loss:softmax_cross_entropy', MSE = 'loss:mse';
 
 /** The ops the trainer runs (each with a reverse rule and, if it has parameters, `paramGrads`). */
 export const TRAINABLE_OPS = ['conv', 'convtranspose', 'relu', 'leakyrelu', 'maxpool', 'flatten', 'reshape', 'fc'];
 
 /**
  * Trains a graph of conv / transposed conv / relu / leaky relu / maxpool / flatten / reshape / fc
- * nodes (a chain ending in one output) with softmax cross-entropy (`step`), or with any loss on the
- * output (`stepLoss`: the decoders' pixel and feature-space losses). The parameters are the Model's own GPU buffers, updated in place; call
+ * nodes (a chain ending in one output) with softmax cross-entropy (`step`), or with another
+ * Objective (`stepLoss`: the decoders' pixel loss, alone or with the feature-space term). Its
+ * Model runs the graph in training form (convForm) with the loss ops appended: a
+ * softmax_cross_entropy node when the output is a vector of class scores, and an mse node. The parameters are the Model's own GPU buffers, updated in place; call
  * `syncParams` to copy them back into `graph.params` (e.g. before exporting).
  */
 export class Trainer {
@@ -206,6 +261,9 @@ export class Trainer {
   private hyper: GPUBuffer;
   private validated = false;
   private source: Graph;
+  /** the loss nodes' output values (no cross-entropy when the output is not a vector of class scores) */
+  private xent: string | undefined;
+  private mse: string;
 
   constructor(engine: Engine, graph: Graph, opts: TrainerOptions) {
     if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new ArgumentError(`batch must be a positive integer, got ${opts.batch}`);
@@ -222,8 +280,10 @@ export class Trainer {
     for (const n of graph.nodes)
       if (!TRAINABLE_OPS.includes(n.op)) throw new UnsupportedOpError(`layer "${n.name}" (${n.op}): the trainer handles ${TRAINABLE_OPS.join(', ')}`);
     this.source = graph;
-    this.model = new Model(engine, convForm(graph));
+    this.model = new Model(engine, withLosses(convForm(graph), this.logits, this.batch));
     graph = this.model.graph;
+    this.xent = graph.nodes.some((n) => n.name === XENT) ? XENT : undefined;
+    this.mse = MSE;
     this.trainable = graph.nodes.flatMap((n) => (n.op === 'conv' || n.op === 'convtranspose' || n.op === 'fc' ? [n.attrs.weight, ...(n.attrs.bias ? [n.attrs.bias] : [])] : []));
     for (const p of this.trainable) {
       const bytes = graph.params.get(p)!.data.byteLength;
@@ -260,27 +320,73 @@ export class Trainer {
     const per = numel(this.graph.input.shape.slice(1));
     if (x.length !== per * this.batch) throw new ArgumentError(`a step takes ${this.batch} inputs (${per * this.batch} values), got ${x.length} values`);
     if (!labels) return;
+    if (!this.xent) throw new ArgumentError(`labels need a classifier: this graph's output "${this.logits}" is [${this.outShape().join(', ')}] per image, not a vector of class scores (give a target: { mse })`);
     if (labels.length !== this.batch) throw new ArgumentError(`a step takes ${this.batch} labels, got ${labels.length}`);
     for (let i = 0; i < labels.length; i++)
       if (!(Number.isInteger(labels[i]) && labels[i]! >= 0 && labels[i]! < this.classes)) throw new ArgumentError(`label ${labels[i]} is not a class index in [0, ${this.classes})`);
   }
 
+  /** The output's shape per image, as the graph given gives it. */
+  private outShape(): number[] {
+    return inferShapes(this.source, 1).get(this.logits)!.slice(1);
+  }
+
   /**
-   * Forward (recording) + loss + dL/dlogits uploaded into the walk's seed; returns the recording
-   * (the caller disposes it once the step is submitted), the walk (from the logits to every
-   * parameter gradient) and the batch's loss.
+   * Forward (recording) up to the loss, and the walk from it to every parameter gradient, its seed
+   * written: the loss op's seed 1/N per image (and the extra term's gradient at the output), or,
+   * under a LossFn, dL/doutput from the CPU. Returns the recording (the caller disposes it once the
+   * step is submitted), the walk and the batch's loss.
    */
-  private async forward(x: Float32Array, labels: ArrayLike<number> | LossFn): Promise<{ rec: Recording; walk: Walk; res: StepResult }> {
-    const fn = typeof labels === 'function' ? labels : undefined;
-    this.check(x, fn ? undefined : (labels as ArrayLike<number>));
-    const rec = await this.model.record(x, this.batch, [this.logits]);
+  private async forward(x: Float32Array, objective: Objective): Promise<{ rec: Recording; walk: Walk; res: StepResult }> {
+    const q = this.engine.device.queue;
+    const paramGrad = (p: string) => this.grads.get(p)!;
+    if (typeof objective === 'function') {
+      // the whole loss on the CPU: the walk starts at the output
+      this.check(x);
+      const rec = await this.model.record(x, this.batch, [this.logits], [this.logits]);
+      try {
+        const walk = walkOf(this.model, rec, this.logits, [], 'gradient', { paramGrad });
+        const out = rec.read.get(this.logits)!.data;
+        const grad = new Float32Array(out.length);
+        const loss = await objective(out, grad);
+        q.writeBuffer(walk.seed, 0, grad);
+        return { rec, walk, res: { loss, correct: 0 } };
+      } catch (e) {
+        rec.dispose();
+        throw e;
+      }
+    }
+    const mse = 'mse' in objective ? objective : undefined;
+    const labels = mse ? undefined : (objective as ArrayLike<number>);
+    this.check(x, labels);
+    let lossV: string, target: string, values: Float32Array;
+    if (mse) {
+      const want = this.batch * this.classes;
+      if (!(mse.mse instanceof Float32Array) || mse.mse.length !== want)
+        throw new ArgumentError(`the mse target of a step is ${this.batch} × [${this.outShape().join(', ')}] = ${want} values, got ${mse.mse instanceof Float32Array ? mse.mse.length : typeof mse.mse}`);
+      [lossV, target, values] = [this.mse, `${MSE}.target`, mse.mse];
+    } else [lossV, target, values] = [this.xent!, `${XENT}.labels`, Float32Array.from(labels!)];
+    q.writeBuffer(this.model.paramBuffer(target), 0, values.buffer, values.byteOffset, values.byteLength);
+    // read back: the losses; the logits to count right answers; the output for the extra term
+    const reads = [lossV, ...(labels || mse?.extra ? [this.logits] : [])];
+    const rec = await this.model.record(x, this.batch, reads, [lossV]);
     try {
-      const walk = walkOf(this.model, rec, this.logits, [], 'gradient', { paramGrad: (p) => this.grads.get(p)! });
-      const grad = new Float32Array(this.batch * this.classes);
-      const out = rec.read.get(this.logits)!.data;
-      const res = fn ? { loss: await fn(out, grad), correct: 0 } : softmaxCrossEntropy(out, labels as ArrayLike<number>, this.batch, this.classes, grad);
-      this.engine.device.queue.writeBuffer(walk.seed, 0, grad);
-      return { rec, walk, res };
+      const walk = walkOf(this.model, rec, lossV, [], 'gradient', { paramGrad, ...(mse?.extra ? { also: [this.logits] } : {}) });
+      q.writeBuffer(walk.seed, 0, new Float32Array(this.batch).fill(1 / this.batch));
+      const losses = rec.read.get(lossV)!.data;
+      let loss = 0;
+      for (const l of losses) loss += l;
+      loss /= this.batch;
+      let correct = 0;
+      if (labels) correct = countCorrect(rec.read.get(this.logits)!.data, labels, this.classes);
+      else if (mse?.extra) {
+        // the walk adds the mse's gradient into this seed at the output: written every step
+        const out = rec.read.get(this.logits)!.data;
+        const grad = new Float32Array(out.length);
+        loss += await mse.extra(out, grad);
+        q.writeBuffer(walk.seeds.get(this.logits)!, 0, grad);
+      }
+      return { rec, walk, res: { loss, correct } };
     } catch (e) {
       rec.dispose();
       throw e;
@@ -296,8 +402,8 @@ export class Trainer {
     return this.stepLoss(x, labels, lr);
   }
 
-  /** One optimiser step with `loss` on the output (or softmax cross-entropy against labels). */
-  async stepLoss(x: Float32Array, loss: ArrayLike<number> | LossFn, lr = this.lr): Promise<StepResult> {
+  /** One optimiser step that minimises `loss` (labels: softmax cross-entropy; see Objective). */
+  async stepLoss(x: Float32Array, loss: Objective, lr = this.lr): Promise<StepResult> {
     const { rec, walk, res } = await this.forward(x, loss);
     try {
       this.t++;
@@ -324,7 +430,7 @@ export class Trainer {
   }
 
   /** The loss of a mini-batch and the gradient of every trainable parameter (no update). */
-  async gradients(x: Float32Array, labels: ArrayLike<number> | LossFn): Promise<StepResult & { grads: Map<string, Float32Array> }> {
+  async gradients(x: Float32Array, labels: Objective): Promise<StepResult & { grads: Map<string, Float32Array> }> {
     const { rec, walk, res } = await this.forward(x, labels);
     try {
       const reads = this.trainable.map((p) => ({ buffer: this.grads.get(p)!, bytes: this.graph.params.get(p)!.data.byteLength }));

@@ -111,9 +111,10 @@ export function decoderGraph(layer: DecoderLayer, shape: number[], seed = 1, inp
 
 /**
  * Pixel loss: the mean over the batch of Σ (ŷ − x)² / P (P pixels per image), and its gradient
- * 2(ŷ − x) / (P·N) into `grad`. Float64 sums.
+ * 2(ŷ − x) / (P·N) into `grad`. Float64 sums. The Trainer computes it as the mse op
+ * (engine/ops/loss.ts, with its 1/N seed); this is its CPU reference.
  */
-export function pixelLoss(out: Float32Array, target: Float32Array, n: number, grad?: Float32Array): number {
+export function pixelLoss(out: ArrayLike<number>, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
   const P = out.length / n;
   let s = 0;
   for (let i = 0; i < out.length; i++) {
@@ -287,11 +288,9 @@ export async function trainDecoder(classifier: Model, layer: DecoderLayer, train
             if (h[i]! < min[f]!) min[f] = h[i]!;
             if (h[i]! > max[f]!) max[f] = h[i]!;
           }
-        const r = await tr.stepLoss(h, async (out, grad) => {
-          let l = pixelLoss(out, x, opts.batch, grad);
-          if (opts.loss === 'feature') l += await featureLoss(classifier, layer, out, h, opts.batch, lambda, grad);
-          return l;
-        }, lrAt(ep * steps + s));
+        // the pixel loss is the Trainer's mse op; the feature-space term runs the classifier on the
+        // read-back output and adds its gradient there (a LossFn)
+        const r = await tr.stepLoss(h, opts.loss === 'feature' ? { mse: x, extra: (out, grad) => featureLoss(classifier, layer, out, h, opts.batch, lambda, grad) } : { mse: x }, lrAt(ep * steps + s));
         lossSum += r.loss;
         opts.onProgress?.(ep * steps + s + 1, total, lossSum / (s + 1));
       }
