@@ -8,15 +8,16 @@
 // mean), with parameter gradients on (the op table's `paramGrads`), the optimiser
 // (kernels/adam.wgsl: Adam or SGD with momentum) updating the Model's own parameter buffers in
 // place, and the rebuild of every weight re-layout derived from them (Model.refreshDerived). A step
-// reads back the N losses (and the logits, for the count of right answers). A loss computed on the
-// CPU from the read-back output (`LossFn`) remains possible, alone or added to the mse op's (the
-// decoders' feature-space term, which runs a second network).
+// reads back the N losses (and the logits, for the count of right answers). The decoders'
+// feature-space loss is a composition in the same graph: the classifier's layers after the
+// decoder's output, their parameters frozen, and an mse against the code, each image's 1/‖h‖² in
+// the seed. A loss computed on the CPU from the read-back output (`LossFn`) remains possible.
 // Every dispatch of a step is built once and reused: the walk lives with the recording's plan, and
 // per-step values (learning rate, Adam's bias corrections) go into a small storage buffer written
 // with queue.writeBuffer.
 
 import type { Dispatch, Engine } from './gpu.ts';
-import type { Graph, Node, Param } from './ir.ts';
+import { nodeParams, type Graph, type Node, type Param } from './ir.ts';
 import { Model, type Recording } from './runner.ts';
 import { walkOf, type Walk } from './reverse.ts';
 import { inferShapes, numel } from './shapes.ts';
@@ -160,23 +161,61 @@ export function convForm(g: Graph): Graph {
 /**
  * `g` (the training form) with the loss ops on its output `out` appended (engine/ops/loss.ts), each
  * with a zeroed target parameter of room for `batch` images: softmax_cross_entropy when `out` is a
- * vector of class scores ([N, K] or [N, K, 1, 1]), and mse always. The Trainer records only up to
- * the loss a step uses.
+ * vector of class scores ([N, K] or [N, K, 1, 1]), mse always, and with `feature` (the value of a
+ * classifier's layer composed after `out`, withClassifier) an mse of that value against the code.
+ * The Trainer records only up to the losses a step uses.
  */
-function withLosses(g: Graph, out: string, batch: number): Graph {
-  const per = inferShapes(g, 1).get(out)!.slice(1);
-  for (const name of [XENT, MSE])
-    if (g.nodes.some((n) => n.name === name || n.outputs.includes(name)) || g.params.has(`${name}.target`) || g.params.has(`${name}.labels`))
+function withLosses(g: Graph, out: string, batch: number, feature?: string): Graph {
+  const shapes = inferShapes(g, 1);
+  const per = shapes.get(out)!.slice(1);
+  for (const name of [XENT, MSE, FEATURE])
+    if (g.nodes.some((n) => n.name === name || n.outputs.includes(name)) || [...g.params.keys()].some((p) => p.startsWith(`${name}.`)))
       throw new ArgumentError(`layer "${name}": the trainer's loss has this name; rename the graph's`);
   const nodes = [...g.nodes];
   const params = new Map(g.params);
-  if (per.length === 1 || (per.length === 3 && per[1] === 1 && per[2] === 1)) {
-    params.set(`${XENT}.labels`, { dims: [batch], data: new Float32Array(batch) });
-    nodes.push({ name: XENT, op: 'softmax_cross_entropy', inputs: [out], outputs: [XENT], attrs: { target: `${XENT}.labels` } });
-  }
-  params.set(`${MSE}.target`, { dims: [batch, ...per], data: new Float32Array(batch * numel(per)) });
-  nodes.push({ name: MSE, op: 'mse', inputs: [out], outputs: [MSE], attrs: { target: `${MSE}.target` } });
+  const loss = (name: string, op: 'softmax_cross_entropy' | 'mse', input: string, dims: number[]) => {
+    const target = `${name}.target`;
+    params.set(target, { dims, data: new Float32Array(numel(dims)) });
+    nodes.push({ name, op, inputs: [input], outputs: [name], attrs: { target } });
+  };
+  if (per.length === 1 || (per.length === 3 && per[1] === 1 && per[2] === 1)) loss(XENT, 'softmax_cross_entropy', out, [batch]);
+  loss(MSE, 'mse', out, [batch, ...per]);
+  if (feature) loss(FEATURE, 'mse', feature, [batch, ...shapes.get(feature)!.slice(1)]);
   return { ...g, nodes, params };
+}
+
+/**
+ * The decoder `g` followed by `f.classifier` up to `f.layer`, reading the decoder's output `out`
+ * as its input image: the network of the feature-space loss φ(G(h)). The classifier's layers,
+ * values and parameters are prefixed with `feature:` (its parameters are not trained: the Trainer
+ * trains the decoder's own). Returns the graph and the value of φ.
+ */
+function withClassifier(g: Graph, out: string, f: FeatureLoss): { graph: Graph; value: string } {
+  const c = f.classifier;
+  const at = c.nodes.findIndex((n) => n.name === f.layer || n.outputs.includes(f.layer));
+  if (at < 0) throw new ArgumentError(`the feature-space loss's layer "${f.layer}" is not a layer of ${c.name}`);
+  if (!(Number.isFinite(f.weight) && f.weight >= 0)) throw new ArgumentError(`the feature-space loss's weight must be a finite number ≥ 0, got ${f.weight}`);
+  const value = c.nodes[at]!.outputs.includes(f.layer) ? f.layer : c.nodes[at]!.outputs[0]!;
+  const cs = inferShapes(c, 1), gs = inferShapes(g, 1);
+  const perOf = (s: number[]) => numel(s.slice(1));
+  if (perOf(cs.get(c.input.name)!) !== perOf(gs.get(out)!))
+    throw new ArgumentError(`the feature-space loss: ${c.name} takes [${cs.get(c.input.name)!.slice(1).join(', ')}] per image, the decoder makes [${gs.get(out)!.slice(1).join(', ')}]`);
+  if (perOf(cs.get(value)!) !== perOf(gs.get(g.input.name)!))
+    throw new ArgumentError(`the feature-space loss: ${c.name}'s ${f.layer} is [${cs.get(value)!.slice(1).join(', ')}] per image, the decoder's input [${gs.get(g.input.name)!.slice(1).join(', ')}]`);
+  const pre = (v: string) => (v === c.input.name ? out : `feature:${v}`);
+  const params = new Map(g.params);
+  const nodes = [...g.nodes];
+  for (const n of c.nodes.slice(0, at + 1)) {
+    if (!TRAINABLE_OPS.includes(n.op)) throw new UnsupportedOpError(`layer "${n.name}" (${n.op}) of ${c.name}: the feature-space loss runs ${TRAINABLE_OPS.join(', ')}`);
+    const attrs = { ...n.attrs } as Record<string, unknown>;
+    for (const p of nodeParams(n)) {
+      const k = Object.keys(attrs).find((key) => attrs[key] === p)!;
+      attrs[k] = `feature:${p}`;
+      params.set(`feature:${p}`, c.params.get(p)!);
+    }
+    nodes.push({ ...n, name: `feature:${n.name}`, inputs: n.inputs.map(pre), outputs: n.outputs.map(pre), attrs } as Node);
+  }
+  return { graph: { ...g, nodes, params }, value: pre(value) };
 }
 
 /** Rows of `logits` [n, k] whose first arg-max is the label. */
@@ -202,18 +241,19 @@ export interface TrainerOptions {
   beta2?: number; // Adam, default 0.999
   eps?: number; // Adam, default 1e-8
   momentum?: number; // SGD, default 0.9
+  /** a decoder's feature-space loss, added to every `{ mse }` step */
+  feature?: FeatureLoss;
 }
 
 export interface StepResult {
-  loss: number; // mean loss of the batch (before the update): cross-entropy, or the mse (plus the extra term), or the loss function's
+  loss: number; // mean loss of the batch (before the update): cross-entropy, or the mse (plus the feature-space term), or the loss function's
   correct: number; // images of the batch classified right (before the update); 0 for any other loss
 }
 
 /**
- * A loss on the graph's output computed on the CPU (the feature-space term of the decoders,
- * engine/upconv.ts, which walks a second network): from the read-back output (batch first) it
+ * A loss on the graph's output computed on the CPU: from the read-back output (batch first) it
  * returns the batch's loss and writes dL/doutput into `grad` (same length, zeros on entry). It may
- * run GPU work of its own.
+ * run GPU work of its own. (The Trainer's own losses are ops; this is for any other.)
  */
 export type LossFn = (out: Float32Array, grad: Float32Array) => number | Promise<number>;
 
@@ -221,13 +261,26 @@ export type LossFn = (out: Float32Array, grad: Float32Array) => number | Promise
  * What a step minimises:
  *  - labels (one class index per image): softmax cross-entropy, the softmax_cross_entropy op;
  *  - `{ mse: target }` (batch × the output's values): the mse op (the decoders' pixel loss), plus
- *    `extra`, a CPU loss on the output whose gradient the walk adds where the output is;
+ *    the feature-space term when the Trainer has one (TrainerOptions.feature);
  *  - a LossFn: the whole loss on the CPU, the walk starting at the output (no loss op).
  */
-export type Objective = ArrayLike<number> | LossFn | { mse: Float32Array; extra?: LossFn };
+export type Objective = ArrayLike<number> | LossFn | { mse: Float32Array };
 
-/** Names of the loss nodes and their target parameters in the Trainer's graph. */
-const XENT = 'loss:softmax_cross_entropy', MSE = 'loss:mse';
+/**
+ * The decoders' feature-space loss (Dosovitskiy & Brox 2016), λ‖φ(ŷ) − h‖² / ‖h‖² per image
+ * averaged over the batch, with φ `classifier` up to `layer` and h the decoder's input (the code):
+ * composed into the Trainer's graph (the classifier's layers after the decoder's output, its
+ * parameters frozen, an mse against the code), each image's 1/‖h‖² in the walk's seed.
+ */
+export interface FeatureLoss {
+  classifier: Graph;
+  layer: string;
+  /** λ */
+  weight: number;
+}
+
+/** Names of the loss nodes in the Trainer's graph (their target parameters: NAME.target). */
+const XENT = 'loss:softmax_cross_entropy', MSE = 'loss:mse', FEATURE = 'loss:feature';
 
 /** The ops the trainer runs (each with a reverse rule and, if it has parameters, `paramGrads`). */
 export const TRAINABLE_OPS = ['conv', 'convtranspose', 'relu', 'leakyrelu', 'maxpool', 'flatten', 'reshape', 'fc'];
@@ -237,7 +290,8 @@ export const TRAINABLE_OPS = ['conv', 'convtranspose', 'relu', 'leakyrelu', 'max
  * nodes (a chain ending in one output) with softmax cross-entropy (`step`), or with another
  * Objective (`stepLoss`: the decoders' pixel loss, alone or with the feature-space term). Its
  * Model runs the graph in training form (convForm) with the loss ops appended: a
- * softmax_cross_entropy node when the output is a vector of class scores, and an mse node. The parameters are the Model's own GPU buffers, updated in place; call
+ * softmax_cross_entropy node when the output is a vector of class scores, an mse node, and with a
+ * FeatureLoss the classifier and the feature-space mse. The parameters are the Model's own GPU buffers, updated in place; call
  * `syncParams` to copy them back into `graph.params` (e.g. before exporting).
  */
 export class Trainer {
@@ -264,6 +318,7 @@ export class Trainer {
   /** the loss nodes' output values (no cross-entropy when the output is not a vector of class scores) */
   private xent: string | undefined;
   private mse: string;
+  private feature: { value: string; weight: number } | undefined;
 
   constructor(engine: Engine, graph: Graph, opts: TrainerOptions) {
     if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new ArgumentError(`batch must be a positive integer, got ${opts.batch}`);
@@ -280,11 +335,15 @@ export class Trainer {
     for (const n of graph.nodes)
       if (!TRAINABLE_OPS.includes(n.op)) throw new UnsupportedOpError(`layer "${n.name}" (${n.op}): the trainer handles ${TRAINABLE_OPS.join(', ')}`);
     this.source = graph;
-    this.model = new Model(engine, withLosses(convForm(graph), this.logits, this.batch));
+    const withF = opts.feature ? withClassifier(graph, this.logits, opts.feature) : undefined;
+    this.feature = withF && { value: withF.value, weight: opts.feature!.weight };
+    this.model = new Model(engine, withLosses(convForm(withF?.graph ?? graph), this.logits, this.batch, withF?.value));
+    const own = new Set(graph.nodes.map((n) => n.name));
     graph = this.model.graph;
     this.xent = graph.nodes.some((n) => n.name === XENT) ? XENT : undefined;
     this.mse = MSE;
-    this.trainable = graph.nodes.flatMap((n) => (n.op === 'conv' || n.op === 'convtranspose' || n.op === 'fc' ? [n.attrs.weight, ...(n.attrs.bias ? [n.attrs.bias] : [])] : []));
+    // the given graph's parameters (not a feature-space loss's classifier's)
+    this.trainable = graph.nodes.flatMap((n) => (own.has(n.name) && (n.op === 'conv' || n.op === 'convtranspose' || n.op === 'fc') ? [n.attrs.weight, ...(n.attrs.bias ? [n.attrs.bias] : [])] : []));
     for (const p of this.trainable) {
       const bytes = graph.params.get(p)!.data.byteLength;
       this.grads.set(p, engine.createBuffer(bytes, `grad:${p}`));
@@ -359,33 +418,42 @@ export class Trainer {
     const mse = 'mse' in objective ? objective : undefined;
     const labels = mse ? undefined : (objective as ArrayLike<number>);
     this.check(x, labels);
-    let lossV: string, target: string, values: Float32Array;
+    let lossV: string, values: Float32Array;
     if (mse) {
       const want = this.batch * this.classes;
       if (!(mse.mse instanceof Float32Array) || mse.mse.length !== want)
         throw new ArgumentError(`the mse target of a step is ${this.batch} × [${this.outShape().join(', ')}] = ${want} values, got ${mse.mse instanceof Float32Array ? mse.mse.length : typeof mse.mse}`);
-      [lossV, target, values] = [this.mse, `${MSE}.target`, mse.mse];
-    } else [lossV, target, values] = [this.xent!, `${XENT}.labels`, Float32Array.from(labels!)];
-    q.writeBuffer(this.model.paramBuffer(target), 0, values.buffer, values.byteOffset, values.byteLength);
-    // read back: the losses; the logits to count right answers; the output for the extra term
-    const reads = [lossV, ...(labels || mse?.extra ? [this.logits] : [])];
-    const rec = await this.model.record(x, this.batch, reads, [lossV]);
+      [lossV, values] = [this.mse, mse.mse];
+    } else [lossV, values] = [this.xent!, Float32Array.from(labels!)];
+    q.writeBuffer(this.model.paramBuffer(`${lossV}.target`), 0, values.buffer, values.byteOffset, values.byteLength);
+    // the feature-space term: φ(G(h)) against the code h, which is this step's input
+    const feature = mse && this.feature;
+    if (feature) q.writeBuffer(this.model.paramBuffer(`${FEATURE}.target`), 0, x.buffer, x.byteOffset, x.byteLength);
+    const losses = [lossV, ...(feature ? [FEATURE] : [])];
+    // read back: the losses, and the logits to count right answers
+    const rec = await this.model.record(x, this.batch, [...losses, ...(labels ? [this.logits] : [])], losses);
     try {
-      const walk = walkOf(this.model, rec, lossV, [], 'gradient', { paramGrad, ...(mse?.extra ? { also: [this.logits] } : {}) });
-      q.writeBuffer(walk.seed, 0, new Float32Array(this.batch).fill(1 / this.batch));
-      const losses = rec.read.get(lossV)!.data;
+      // the walk starts at the last loss (the feature term's, after the classifier) and adds the other's seed
+      const walk = walkOf(this.model, rec, losses.at(-1)!, [], 'gradient', { paramGrad, ...(feature ? { also: [lossV] } : {}) });
+      const mean = new Float32Array(this.batch).fill(1 / this.batch);
+      q.writeBuffer(walk.seeds.get(lossV)!, 0, mean);
       let loss = 0;
-      for (const l of losses) loss += l;
-      loss /= this.batch;
-      let correct = 0;
-      if (labels) correct = countCorrect(rec.read.get(this.logits)!.data, labels, this.classes);
-      else if (mse?.extra) {
-        // the walk adds the mse's gradient into this seed at the output: written every step
-        const out = rec.read.get(this.logits)!.data;
-        const grad = new Float32Array(out.length);
-        loss += await mse.extra(out, grad);
-        q.writeBuffer(walk.seeds.get(this.logits)!, 0, grad);
+      for (const l of rec.read.get(lossV)!.data) loss += l / this.batch;
+      if (feature) {
+        // image n's term is λ Σ (φ − h)² / ‖h_n‖², the mse op's Σ (φ − h)² / M times λM / ‖h_n‖²
+        const per = x.length / this.batch;
+        const seed = new Float32Array(this.batch);
+        const f = rec.read.get(FEATURE)!.data;
+        for (let b = 0; b < this.batch; b++) {
+          let n2 = 0;
+          for (let i = b * per; i < (b + 1) * per; i++) n2 += x[i]! * x[i]!;
+          const w = (feature.weight * per) / Math.max(n2, 1e-12) / this.batch;
+          seed[b] = w;
+          loss += w * f[b]!;
+        }
+        q.writeBuffer(walk.seeds.get(FEATURE)!, 0, seed);
       }
+      const correct = labels ? countCorrect(rec.read.get(this.logits)!.data, labels, this.classes) : 0;
       return { rec, walk, res: { loss, correct } };
     } catch (e) {
       rec.dispose();

@@ -216,28 +216,36 @@ describe('training losses as ops (engine/ops/loss.ts)', function () {
       }
     });
 
-    it('a decoder (fc1): the mse op gives the pixel loss route\'s gradients within 1e-4, and with the feature-space term added on the CPU, the gradients of the whole CPU loss', async () => {
+    it("a decoder (fc1): the mse op gives the pixel loss route's gradients within 1e-4; with the feature-space loss composed into the graph (the classifier's layers, frozen, and an mse against the code), those of pixelLoss + featureLoss on the CPU", async () => {
       const engine = await getEngine();
       const test = readMnist(MNIST, 't10k');
-      const lenet = new Model(engine, loadOnnx(new Uint8Array(readFileSync(LENET)), 'lenet-relu-mnist.onnx'));
-      const n = 4;
+      const lenetGraph = loadOnnx(new Uint8Array(readFileSync(LENET)), 'lenet-relu-mnist.onnx');
+      const lenet = new Model(engine, lenetGraph);
+      const n = 4, lambda = 0.5;
       const x = Float32Array.from(test.images.subarray(0, n * 784), (v) => v / 255);
       const h = (await lenet.run(x, n, { outputs: ['fc1'] })).get('fc1')!.data;
       const tr = new Trainer(engine, decoderGraph('fc1', [500], 3, 3), { batch: n });
+      const trF = new Trainer(engine, decoderGraph('fc1', [500], 3, 3), { batch: n, feature: { classifier: lenetGraph, layer: 'fc1', weight: lambda } });
       try {
         const pixel = await tr.gradients(h, (out, grad) => pixelLoss(out, x, n, grad));
         const ops = await tr.gradients(h, { mse: x });
         expect(ops.correct).to.equal(0);
         expect(Math.abs(ops.loss - pixel.loss)).to.be.at.most(1e-5 * pixel.loss);
         expectMapsClose(ops.grads, pixel.grads, 1e-4);
-        const feature = (out: Float32Array, grad: Float32Array) => featureLoss(lenet, 'fc1', out, h, n, 0.5, grad);
-        const whole = await tr.gradients(h, async (out, grad) => pixelLoss(out, x, n, grad) + (await feature(out, grad)));
-        const mixed = await tr.gradients(h, { mse: x, extra: feature });
-        expect(Math.abs(mixed.loss - whole.loss)).to.be.at.most(1e-5 * whole.loss);
-        expect(whole.loss - pixel.loss, 'the feature term counts').to.be.above(1e-3 * whole.loss);
-        expectMapsClose(mixed.grads, whole.grads, 1e-4);
+        const whole = await tr.gradients(h, async (out, grad) => pixelLoss(out, x, n, grad) + (await featureLoss(lenet, 'fc1', out, h, n, lambda, grad)));
+        const composed = await trF.gradients(h, { mse: x });
+        expect(whole.loss - pixel.loss, 'the feature term counts').to.be.above(1e-2 * whole.loss);
+        expect(Math.abs(composed.loss - whole.loss)).to.be.at.most(1e-5 * whole.loss);
+        // the decoder's parameters only: the classifier's are frozen
+        expectMapsClose(composed.grads, whole.grads, 1e-4);
+        // and the classifier's weights are as they were after a step
+        await trF.stepLoss(h, { mse: x });
+        const w = lenetGraph.params.get('conv1.weight')!.data;
+        const after = await engine.run([], [{ buffer: trF.model.paramBuffer('feature:conv1.weight'), bytes: w.byteLength }]);
+        expect(Array.from(new Float32Array(after[0]!))).to.deep.equal(Array.from(w));
       } finally {
         tr.destroy();
+        trF.destroy();
         lenet.destroy();
       }
     });
