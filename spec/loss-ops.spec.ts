@@ -12,7 +12,7 @@ import { runGraphReference } from './reference.ts';
 import { finiteDiff } from './reverse-reference.ts';
 import { Model } from '../engine/runner.ts';
 import { Reverser } from '../engine/reverse.ts';
-import { Trainer, softmaxCrossEntropy } from '../engine/train.ts';
+import { Trainer, lenetReluGraph, softmaxCrossEntropy } from '../engine/train.ts';
 import { decoderGraph, featureLoss, pixelLoss } from '../engine/upconv.ts';
 import { ArgumentError, NonFiniteError, ShapeError } from '../engine/errors.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
@@ -251,7 +251,7 @@ describe('training losses as ops (engine/ops/loss.ts)', function () {
     });
   });
 
-  it('the Trainer refuses bad labels and targets with one ArgumentError line', async () => {
+  it('the Trainer refuses bad labels, targets and feature-space losses with one ArgumentError line', async () => {
     const engine = await getEngine();
     const g = new GraphBuilder([1, 6], 'x');
     const r = rng(2);
@@ -274,6 +274,12 @@ describe('training losses as ops (engine/ops/loss.ts)', function () {
         expect(e, String(msg)).to.be.instanceOf(ArgumentError);
         expect(e.message).to.match(msg);
       }
+      // a feature-space loss that does not fit the decoder, named at construction
+      const lenet = lenetReluGraph(1);
+      const feature = (layer: string, weight = 1) => () => new Trainer(engine, decoderGraph('fc1', [500], 1), { batch: 2, feature: { classifier: lenet, layer, weight } });
+      expect(feature('fc9')).to.throw(ArgumentError, /^the feature-space loss's layer "fc9" is not a layer of lenet-relu-mnist$/);
+      expect(feature('fc1', -1)).to.throw(ArgumentError, /^the feature-space loss's weight must be a finite number ≥ 0, got -1$/);
+      expect(feature('pool2')).to.throw(ArgumentError, /^the feature-space loss: lenet-relu-mnist's pool2 is \[50, 4, 4\] per image, the decoder's input \[500, 1, 1\]$/);
       // a good step still runs after the refusals
       expect((await tr.step(x, [0, 3])).loss).to.be.closeTo(Math.log(4), 1e-6);
     } finally {
