@@ -318,7 +318,8 @@ export class Trainer {
   /** the loss nodes' output values (no cross-entropy when the output is not a vector of class scores) */
   private xent: string | undefined;
   private mse: string;
-  private feature: { value: string; weight: number } | undefined;
+  /** λ of the feature-space loss, when the graph has one */
+  private featureWeight: number | undefined;
 
   constructor(engine: Engine, graph: Graph, opts: TrainerOptions) {
     if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new ArgumentError(`batch must be a positive integer, got ${opts.batch}`);
@@ -336,7 +337,7 @@ export class Trainer {
       if (!TRAINABLE_OPS.includes(n.op)) throw new UnsupportedOpError(`layer "${n.name}" (${n.op}): the trainer handles ${TRAINABLE_OPS.join(', ')}`);
     this.source = graph;
     const withF = opts.feature ? withClassifier(graph, this.logits, opts.feature) : undefined;
-    this.feature = withF && { value: withF.value, weight: opts.feature!.weight };
+    this.featureWeight = opts.feature?.weight;
     this.model = new Model(engine, withLosses(convForm(withF?.graph ?? graph), this.logits, this.batch, withF?.value));
     const own = new Set(graph.nodes.map((n) => n.name));
     graph = this.model.graph;
@@ -392,13 +393,14 @@ export class Trainer {
 
   /**
    * Forward (recording) up to the loss, and the walk from it to every parameter gradient, its seed
-   * written: the loss op's seed 1/N per image (and the extra term's gradient at the output), or,
+   * written: the loss op's seed 1/N per image (and the feature-space term's λM/(‖h_n‖²·N)), or,
    * under a LossFn, dL/doutput from the CPU. Returns the recording (the caller disposes it once the
    * step is submitted), the walk and the batch's loss.
    */
   private async forward(x: Float32Array, objective: Objective): Promise<{ rec: Recording; walk: Walk; res: StepResult }> {
     const q = this.engine.device.queue;
-    const paramGrad = (p: string) => this.grads.get(p)!;
+    // undefined for a feature-space loss's classifier's parameters: frozen, the walk skips them
+    const paramGrad = (p: string) => this.grads.get(p);
     if (typeof objective === 'function') {
       // the whole loss on the CPU: the walk starts at the output
       this.check(x);
@@ -427,7 +429,7 @@ export class Trainer {
     } else [lossV, values] = [this.xent!, Float32Array.from(labels!)];
     q.writeBuffer(this.model.paramBuffer(`${lossV}.target`), 0, values.buffer, values.byteOffset, values.byteLength);
     // the feature-space term: φ(G(h)) against the code h, which is this step's input
-    const feature = mse && this.feature;
+    const feature = mse && this.featureWeight !== undefined;
     if (feature) q.writeBuffer(this.model.paramBuffer(`${FEATURE}.target`), 0, x.buffer, x.byteOffset, x.byteLength);
     const losses = [lossV, ...(feature ? [FEATURE] : [])];
     // read back: the losses, and the logits to count right answers
@@ -447,7 +449,7 @@ export class Trainer {
         for (let b = 0; b < this.batch; b++) {
           let n2 = 0;
           for (let i = b * per; i < (b + 1) * per; i++) n2 += x[i]! * x[i]!;
-          const w = (feature.weight * per) / Math.max(n2, 1e-12) / this.batch;
+          const w = (this.featureWeight! * per) / Math.max(n2, 1e-12) / this.batch;
           seed[b] = w;
           loss += w * f[b]!;
         }
