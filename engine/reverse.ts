@@ -12,7 +12,7 @@
 // gradient of every parameter of every op on the way (the op table's `paramGrads`).
 
 import type { Dispatch } from './gpu.ts';
-import type { Node } from './ir.ts';
+import { nodeParams, type Node } from './ir.ts';
 import { opOf } from './ops/index.ts';
 import type { ReverseContext, ReverseRuleName } from './ops/types.ts';
 import type { Model, Recording, Tensor } from './runner.ts';
@@ -37,8 +37,12 @@ export interface Walk {
 }
 
 export interface WalkOptions {
-  /** Training: the buffer each parameter's gradient is written to (rule 'gradient' only). */
-  paramGrad?: (name: string) => GPUBuffer;
+  /**
+   * Training: the buffer each parameter's gradient is written to (rule 'gradient' only), or
+   * undefined for a frozen parameter: a node whose parameters are all frozen (a classifier inside a
+   * decoder's feature-space loss) passes the signal on and gets no parameter gradients.
+   */
+  paramGrad?: (name: string) => GPUBuffer | undefined;
   /**
    * More seeded values besides `from` (resolved names, none after `from`): the walk adds each one's
    * seed to the signal that arrives there from later layers, so one walk carries the gradient of a
@@ -106,9 +110,15 @@ function buildWalk(m: Model, rec: Recording, from: string, to: string[], rule: R
   // Signals reach a target's value from its readers, all after its producer; a node with
   // parameters is itself visited (its parameter gradients read the signal at its output).
   let lowest = Math.min(...to.map((t) => facts.producer.get(t) ?? -1));
+  const trained = (n: Node): boolean => {
+    if (!params || !opOf(n).paramGrads) return false;
+    const own = nodeParams(n).map((p) => opts.paramGrad!(p) !== undefined);
+    if (own.some((t) => t !== own[0])) throw new ArgumentError(`layer "${n.name}" (${n.op}): some of its parameters are frozen and some are not`);
+    return own[0] ?? false;
+  };
   if (params)
     for (const i of ancestors)
-      if (opOf(g.nodes[i]!).paramGrads) {
+      if (trained(g.nodes[i]!)) {
         targets.add(g.nodes[i]!.outputs[0]!);
         lowest = Math.min(lowest, i - 1);
       }
@@ -151,7 +161,7 @@ function buildWalk(m: Model, rec: Recording, from: string, to: string[], rule: R
         return b;
       },
     };
-    if (params && def.paramGrads) dispatches.push(...def.paramGrads(rc, opts.paramGrad!));
+    if (def.paramGrads && trained(node)) dispatches.push(...def.paramGrads(rc, (p) => opts.paramGrad!(p)!));
     if (needed.some((n) => n)) {
       if ('none' in def.reverse) throw new UnsupportedOpError(`layer "${node.name}" (${node.op}): no reverse rule (${def.reverse.none})`);
       def.reverse.rules(rc);

@@ -1,16 +1,23 @@
 // Training on the engine's own kernels: LeNet with ReLU (Molchanov et al.'s variant) and a Trainer
-// that runs mini-batch steps entirely on the GPU apart from the loss: a recording forward pass
-// (Model.record), dL/dlogits of softmax cross-entropy on the CPU from the read-back logits
-// (batch × classes floats), then one submit of the same reverse walk every explainer uses
-// (engine/reverse.ts) with parameter gradients on (the op table's `paramGrads`), the optimiser
+// that runs mini-batch steps entirely on the GPU: a recording forward pass (Model.record) through
+// the network and its loss, which is an op of the op table (engine/ops/loss.ts: softmax
+// cross-entropy against labels, or the mean squared error against target images) appended to the
+// Trainer's own copy of the graph, its labels or targets written into the loss's target parameter
+// with queue.writeBuffer; then one submit of the same reverse walk every explainer uses
+// (engine/reverse.ts), started at the loss with a seed of 1/N per image (the gradient of the batch
+// mean), with parameter gradients on (the op table's `paramGrads`), the optimiser
 // (kernels/adam.wgsl: Adam or SGD with momentum) updating the Model's own parameter buffers in
-// place, and the rebuild of every weight re-layout derived from them (Model.refreshDerived).
+// place, and the rebuild of every weight re-layout derived from them (Model.refreshDerived). A step
+// reads back the N losses (and the logits, for the count of right answers). The decoders'
+// feature-space loss is a composition in the same graph: the classifier's layers after the
+// decoder's output, their parameters frozen, and an mse against the code, each image's 1/‖h‖² in
+// the seed. A loss computed on the CPU from the read-back output (`LossFn`) remains possible.
 // Every dispatch of a step is built once and reused: the walk lives with the recording's plan, and
 // per-step values (learning rate, Adam's bias corrections) go into a small storage buffer written
 // with queue.writeBuffer.
 
 import type { Dispatch, Engine } from './gpu.ts';
-import type { Graph, Node, Param } from './ir.ts';
+import { nodeParams, type Graph, type Node, type Param } from './ir.ts';
 import { Model, type Recording } from './runner.ts';
 import { walkOf, type Walk } from './reverse.ts';
 import { inferShapes, numel } from './shapes.ts';
@@ -91,11 +98,12 @@ export function lenetReluGraph(seed = 1): Graph {
 // ---- loss --------------------------------------------------------------------------------------
 
 /**
- * Mean softmax cross-entropy of `logits` [n, c] against integer `labels`, its gradient
+ * Mean softmax cross-entropy of `logits` [n, c] against integer `labels` on the CPU (the reference
+ * of the softmax_cross_entropy op, engine/ops/loss.ts, and a LossFn's building block), its gradient
  * dL/dlogits = (softmax − onehot) / n (written into `grad` when given), and the number of rows
  * whose arg-max is the label. Computed in float64.
  */
-export function softmaxCrossEntropy(logits: Float32Array, labels: ArrayLike<number>, n: number, c: number, grad?: Float32Array): { loss: number; correct: number } {
+export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, n: number, c: number, grad?: Float32Array): { loss: number; correct: number } {
   let loss = 0;
   let correct = 0;
   for (let i = 0; i < n; i++) {
@@ -150,6 +158,77 @@ export function convForm(g: Graph): Graph {
   return { ...g, nodes, params };
 }
 
+/**
+ * `g` (the training form) with the loss ops on its output `out` appended (engine/ops/loss.ts), each
+ * with a zeroed target parameter of room for `batch` images: softmax_cross_entropy when `out` is a
+ * vector of class scores ([N, K] or [N, K, 1, 1]), mse always, and with `feature` (the value of a
+ * classifier's layer composed after `out`, withClassifier) an mse of that value against the code.
+ * The Trainer records only up to the losses a step uses.
+ */
+function withLosses(g: Graph, out: string, batch: number, feature?: string): Graph {
+  const shapes = inferShapes(g, 1);
+  const per = shapes.get(out)!.slice(1);
+  for (const name of [XENT, MSE, FEATURE])
+    if (g.nodes.some((n) => n.name === name || n.outputs.includes(name)) || [...g.params.keys()].some((p) => p.startsWith(`${name}.`)))
+      throw new ArgumentError(`layer "${name}": the trainer's loss has this name; rename the graph's`);
+  const nodes = [...g.nodes];
+  const params = new Map(g.params);
+  const loss = (name: string, op: 'softmax_cross_entropy' | 'mse', input: string, dims: number[]) => {
+    const target = `${name}.target`;
+    params.set(target, { dims, data: new Float32Array(numel(dims)) });
+    nodes.push({ name, op, inputs: [input], outputs: [name], attrs: { target } });
+  };
+  if (per.length === 1 || (per.length === 3 && per[1] === 1 && per[2] === 1)) loss(XENT, 'softmax_cross_entropy', out, [batch]);
+  loss(MSE, 'mse', out, [batch, ...per]);
+  if (feature) loss(FEATURE, 'mse', feature, [batch, ...shapes.get(feature)!.slice(1)]);
+  return { ...g, nodes, params };
+}
+
+/**
+ * The decoder `g` followed by `f.classifier` up to `f.layer`, reading the decoder's output `out`
+ * as its input image: the network of the feature-space loss φ(G(h)). The classifier's layers,
+ * values and parameters are prefixed with `feature:` (its parameters are not trained: the Trainer
+ * trains the decoder's own). Returns the graph and the value of φ.
+ */
+function withClassifier(g: Graph, out: string, f: FeatureLoss): { graph: Graph; value: string } {
+  const c = f.classifier;
+  const at = c.nodes.findIndex((n) => n.name === f.layer || n.outputs.includes(f.layer));
+  if (at < 0) throw new ArgumentError(`the feature-space loss's layer "${f.layer}" is not a layer of ${c.name}`);
+  if (!(Number.isFinite(f.weight) && f.weight >= 0)) throw new ArgumentError(`the feature-space loss's weight must be a finite number ≥ 0, got ${f.weight}`);
+  const value = c.nodes[at]!.outputs.includes(f.layer) ? f.layer : c.nodes[at]!.outputs[0]!;
+  const cs = inferShapes(c, 1), gs = inferShapes(g, 1);
+  const perOf = (s: number[]) => numel(s.slice(1));
+  if (perOf(cs.get(c.input.name)!) !== perOf(gs.get(out)!))
+    throw new ArgumentError(`the feature-space loss: ${c.name} takes [${cs.get(c.input.name)!.slice(1).join(', ')}] per image, the decoder makes [${gs.get(out)!.slice(1).join(', ')}]`);
+  if (perOf(cs.get(value)!) !== perOf(gs.get(g.input.name)!))
+    throw new ArgumentError(`the feature-space loss: ${c.name}'s ${f.layer} is [${cs.get(value)!.slice(1).join(', ')}] per image, the decoder's input [${gs.get(g.input.name)!.slice(1).join(', ')}]`);
+  const pre = (v: string) => (v === c.input.name ? out : `feature:${v}`);
+  const params = new Map(g.params);
+  const nodes = [...g.nodes];
+  for (const n of c.nodes.slice(0, at + 1)) {
+    if (!TRAINABLE_OPS.includes(n.op)) throw new UnsupportedOpError(`layer "${n.name}" (${n.op}) of ${c.name}: the feature-space loss runs ${TRAINABLE_OPS.join(', ')}`);
+    const attrs = { ...n.attrs } as Record<string, unknown>;
+    for (const p of nodeParams(n)) {
+      const k = Object.keys(attrs).find((key) => attrs[key] === p)!;
+      attrs[k] = `feature:${p}`;
+      params.set(`feature:${p}`, c.params.get(p)!);
+    }
+    nodes.push({ ...n, name: `feature:${n.name}`, inputs: n.inputs.map(pre), outputs: n.outputs.map(pre), attrs } as Node);
+  }
+  return { graph: { ...g, nodes, params }, value: pre(value) };
+}
+
+/** Rows of `logits` [n, k] whose first arg-max is the label. */
+function countCorrect(logits: Float32Array, labels: ArrayLike<number>, k: number): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (logits[i * k + c]! > logits[i * k + best]!) best = c;
+    if (best === labels[i]) correct++;
+  }
+  return correct;
+}
+
 // ---- the trainer -------------------------------------------------------------------------------
 
 export interface TrainerOptions {
@@ -162,27 +241,57 @@ export interface TrainerOptions {
   beta2?: number; // Adam, default 0.999
   eps?: number; // Adam, default 1e-8
   momentum?: number; // SGD, default 0.9
+  /** a decoder's feature-space loss, added to every `{ mse }` step */
+  feature?: FeatureLoss;
 }
 
 export interface StepResult {
-  loss: number; // mean loss of the batch (before the update): cross-entropy, or the loss function's
-  correct: number; // images of the batch classified right (before the update); 0 under a loss function
+  loss: number; // mean loss of the batch (before the update): cross-entropy, or the mse (plus the feature-space term), or the loss function's
+  correct: number; // images of the batch classified right (before the update); 0 for any other loss
 }
 
 /**
- * A loss on the graph's output other than softmax cross-entropy (decoders: engine/upconv.ts): from
- * the read-back output (batch first) it returns the batch's loss and writes dL/doutput into `grad`
- * (same length). It may run GPU work of its own (the feature-space loss walks a classifier).
+ * A loss on the graph's output computed on the CPU: from the read-back output (batch first) it
+ * returns the batch's loss and writes dL/doutput into `grad` (same length, zeros on entry). It may
+ * run GPU work of its own. (The Trainer's own losses are ops; this is for any other.)
  */
 export type LossFn = (out: Float32Array, grad: Float32Array) => number | Promise<number>;
+
+/**
+ * What a step minimises:
+ *  - labels (one class index per image): softmax cross-entropy, the softmax_cross_entropy op;
+ *  - `{ mse: target }` (batch × the output's values): the mse op (the decoders' pixel loss), plus
+ *    the feature-space term when the Trainer has one (TrainerOptions.feature);
+ *  - a LossFn: the whole loss on the CPU, the walk starting at the output (no loss op).
+ */
+export type Objective = ArrayLike<number> | LossFn | { mse: Float32Array };
+
+/**
+ * The decoders' feature-space loss (Dosovitskiy & Brox 2016), λ‖φ(ŷ) − h‖² / ‖h‖² per image
+ * averaged over the batch, with φ `classifier` up to `layer` and h the decoder's input (the code):
+ * composed into the Trainer's graph (the classifier's layers after the decoder's output, its
+ * parameters frozen, an mse against the code), each image's 1/‖h‖² in the walk's seed.
+ */
+export interface FeatureLoss {
+  classifier: Graph;
+  layer: string;
+  /** λ */
+  weight: number;
+}
+
+/** Names of the loss nodes in the Trainer's graph (their target parameters: NAME.target). */
+const XENT = 'loss:softmax_cross_entropy', MSE = 'loss:mse', FEATURE = 'loss:feature';
 
 /** The ops the trainer runs (each with a reverse rule and, if it has parameters, `paramGrads`). */
 export const TRAINABLE_OPS = ['conv', 'convtranspose', 'relu', 'leakyrelu', 'maxpool', 'flatten', 'reshape', 'fc'];
 
 /**
  * Trains a graph of conv / transposed conv / relu / leaky relu / maxpool / flatten / reshape / fc
- * nodes (a chain ending in one output) with softmax cross-entropy (`step`), or with any loss on the
- * output (`stepLoss`: the decoders' pixel and feature-space losses). The parameters are the Model's own GPU buffers, updated in place; call
+ * nodes (a chain ending in one output) with softmax cross-entropy (`step`), or with another
+ * Objective (`stepLoss`: the decoders' pixel loss, alone or with the feature-space term). Its
+ * Model runs the graph in training form (convForm) with the loss ops appended: a
+ * softmax_cross_entropy node when the output is a vector of class scores, an mse node, and with a
+ * FeatureLoss the classifier and the feature-space mse. The parameters are the Model's own GPU buffers, updated in place; call
  * `syncParams` to copy them back into `graph.params` (e.g. before exporting).
  */
 export class Trainer {
@@ -206,6 +315,11 @@ export class Trainer {
   private hyper: GPUBuffer;
   private validated = false;
   private source: Graph;
+  /** the loss nodes' output values (no cross-entropy when the output is not a vector of class scores) */
+  private xent: string | undefined;
+  private mse: string;
+  /** λ of the feature-space loss, when the graph has one */
+  private featureWeight: number | undefined;
 
   constructor(engine: Engine, graph: Graph, opts: TrainerOptions) {
     if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new ArgumentError(`batch must be a positive integer, got ${opts.batch}`);
@@ -222,9 +336,15 @@ export class Trainer {
     for (const n of graph.nodes)
       if (!TRAINABLE_OPS.includes(n.op)) throw new UnsupportedOpError(`layer "${n.name}" (${n.op}): the trainer handles ${TRAINABLE_OPS.join(', ')}`);
     this.source = graph;
-    this.model = new Model(engine, convForm(graph));
+    const withF = opts.feature ? withClassifier(graph, this.logits, opts.feature) : undefined;
+    this.featureWeight = opts.feature?.weight;
+    this.model = new Model(engine, withLosses(convForm(withF?.graph ?? graph), this.logits, this.batch, withF?.value));
+    const own = new Set(graph.nodes.map((n) => n.name));
     graph = this.model.graph;
-    this.trainable = graph.nodes.flatMap((n) => (n.op === 'conv' || n.op === 'convtranspose' || n.op === 'fc' ? [n.attrs.weight, ...(n.attrs.bias ? [n.attrs.bias] : [])] : []));
+    this.xent = graph.nodes.some((n) => n.name === XENT) ? XENT : undefined;
+    this.mse = MSE;
+    // the given graph's parameters (not a feature-space loss's classifier's)
+    this.trainable = graph.nodes.flatMap((n) => (own.has(n.name) && (n.op === 'conv' || n.op === 'convtranspose' || n.op === 'fc') ? [n.attrs.weight, ...(n.attrs.bias ? [n.attrs.bias] : [])] : []));
     for (const p of this.trainable) {
       const bytes = graph.params.get(p)!.data.byteLength;
       this.grads.set(p, engine.createBuffer(bytes, `grad:${p}`));
@@ -260,27 +380,83 @@ export class Trainer {
     const per = numel(this.graph.input.shape.slice(1));
     if (x.length !== per * this.batch) throw new ArgumentError(`a step takes ${this.batch} inputs (${per * this.batch} values), got ${x.length} values`);
     if (!labels) return;
+    if (!this.xent) throw new ArgumentError(`labels need a classifier: this graph's output "${this.logits}" is [${this.outShape().join(', ')}] per image, not a vector of class scores (give a target: { mse })`);
     if (labels.length !== this.batch) throw new ArgumentError(`a step takes ${this.batch} labels, got ${labels.length}`);
     for (let i = 0; i < labels.length; i++)
       if (!(Number.isInteger(labels[i]) && labels[i]! >= 0 && labels[i]! < this.classes)) throw new ArgumentError(`label ${labels[i]} is not a class index in [0, ${this.classes})`);
   }
 
+  /** The output's shape per image, as the graph given gives it. */
+  private outShape(): number[] {
+    return inferShapes(this.source, 1).get(this.logits)!.slice(1);
+  }
+
   /**
-   * Forward (recording) + loss + dL/dlogits uploaded into the walk's seed; returns the recording
-   * (the caller disposes it once the step is submitted), the walk (from the logits to every
-   * parameter gradient) and the batch's loss.
+   * Forward (recording) up to the loss, and the walk from it to every parameter gradient, its seed
+   * written: the loss op's seed 1/N per image (and the feature-space term's λM/(‖h_n‖²·N)), or,
+   * under a LossFn, dL/doutput from the CPU. Returns the recording (the caller disposes it once the
+   * step is submitted), the walk and the batch's loss.
    */
-  private async forward(x: Float32Array, labels: ArrayLike<number> | LossFn): Promise<{ rec: Recording; walk: Walk; res: StepResult }> {
-    const fn = typeof labels === 'function' ? labels : undefined;
-    this.check(x, fn ? undefined : (labels as ArrayLike<number>));
-    const rec = await this.model.record(x, this.batch, [this.logits]);
+  private async forward(x: Float32Array, objective: Objective): Promise<{ rec: Recording; walk: Walk; res: StepResult }> {
+    const q = this.engine.device.queue;
+    // undefined for a feature-space loss's classifier's parameters: frozen, the walk skips them
+    const paramGrad = (p: string) => this.grads.get(p);
+    if (typeof objective === 'function') {
+      // the whole loss on the CPU: the walk starts at the output
+      this.check(x);
+      const rec = await this.model.record(x, this.batch, [this.logits], [this.logits]);
+      try {
+        const walk = walkOf(this.model, rec, this.logits, [], 'gradient', { paramGrad });
+        const out = rec.read.get(this.logits)!.data;
+        const grad = new Float32Array(out.length);
+        const loss = await objective(out, grad);
+        q.writeBuffer(walk.seed, 0, grad);
+        return { rec, walk, res: { loss, correct: 0 } };
+      } catch (e) {
+        rec.dispose();
+        throw e;
+      }
+    }
+    const mse = 'mse' in objective ? objective : undefined;
+    const labels = mse ? undefined : (objective as ArrayLike<number>);
+    this.check(x, labels);
+    let lossV: string, values: Float32Array;
+    if (mse) {
+      const want = this.batch * this.classes;
+      if (!(mse.mse instanceof Float32Array) || mse.mse.length !== want)
+        throw new ArgumentError(`the mse target of a step is ${this.batch} × [${this.outShape().join(', ')}] = ${want} values, got ${mse.mse instanceof Float32Array ? mse.mse.length : typeof mse.mse}`);
+      [lossV, values] = [this.mse, mse.mse];
+    } else [lossV, values] = [this.xent!, Float32Array.from(labels!)];
+    q.writeBuffer(this.model.paramBuffer(`${lossV}.target`), 0, values.buffer, values.byteOffset, values.byteLength);
+    // the feature-space term: φ(G(h)) against the code h, which is this step's input
+    const feature = mse && this.featureWeight !== undefined;
+    if (feature) q.writeBuffer(this.model.paramBuffer(`${FEATURE}.target`), 0, x.buffer, x.byteOffset, x.byteLength);
+    const losses = [lossV, ...(feature ? [FEATURE] : [])];
+    // read back: the losses, and the logits to count right answers
+    const rec = await this.model.record(x, this.batch, [...losses, ...(labels ? [this.logits] : [])], losses);
     try {
-      const walk = walkOf(this.model, rec, this.logits, [], 'gradient', { paramGrad: (p) => this.grads.get(p)! });
-      const grad = new Float32Array(this.batch * this.classes);
-      const out = rec.read.get(this.logits)!.data;
-      const res = fn ? { loss: await fn(out, grad), correct: 0 } : softmaxCrossEntropy(out, labels as ArrayLike<number>, this.batch, this.classes, grad);
-      this.engine.device.queue.writeBuffer(walk.seed, 0, grad);
-      return { rec, walk, res };
+      // the walk starts at the last loss (the feature term's, after the classifier) and adds the other's seed
+      const walk = walkOf(this.model, rec, losses.at(-1)!, [], 'gradient', { paramGrad, ...(feature ? { also: [lossV] } : {}) });
+      const mean = new Float32Array(this.batch).fill(1 / this.batch);
+      q.writeBuffer(walk.seeds.get(lossV)!, 0, mean);
+      let loss = 0;
+      for (const l of rec.read.get(lossV)!.data) loss += l / this.batch;
+      if (feature) {
+        // image n's term is λ Σ (φ − h)² / ‖h_n‖², the mse op's Σ (φ − h)² / M times λM / ‖h_n‖²
+        const per = x.length / this.batch;
+        const seed = new Float32Array(this.batch);
+        const f = rec.read.get(FEATURE)!.data;
+        for (let b = 0; b < this.batch; b++) {
+          let n2 = 0;
+          for (let i = b * per; i < (b + 1) * per; i++) n2 += x[i]! * x[i]!;
+          const w = (this.featureWeight! * per) / Math.max(n2, 1e-12) / this.batch;
+          seed[b] = w;
+          loss += w * f[b]!;
+        }
+        q.writeBuffer(walk.seeds.get(FEATURE)!, 0, seed);
+      }
+      const correct = labels ? countCorrect(rec.read.get(this.logits)!.data, labels, this.classes) : 0;
+      return { rec, walk, res: { loss, correct } };
     } catch (e) {
       rec.dispose();
       throw e;
@@ -296,8 +472,8 @@ export class Trainer {
     return this.stepLoss(x, labels, lr);
   }
 
-  /** One optimiser step with `loss` on the output (or softmax cross-entropy against labels). */
-  async stepLoss(x: Float32Array, loss: ArrayLike<number> | LossFn, lr = this.lr): Promise<StepResult> {
+  /** One optimiser step that minimises `loss` (labels: softmax cross-entropy; see Objective). */
+  async stepLoss(x: Float32Array, loss: Objective, lr = this.lr): Promise<StepResult> {
     const { rec, walk, res } = await this.forward(x, loss);
     try {
       this.t++;
@@ -324,7 +500,7 @@ export class Trainer {
   }
 
   /** The loss of a mini-batch and the gradient of every trainable parameter (no update). */
-  async gradients(x: Float32Array, labels: ArrayLike<number> | LossFn): Promise<StepResult & { grads: Map<string, Float32Array> }> {
+  async gradients(x: Float32Array, labels: Objective): Promise<StepResult & { grads: Map<string, Float32Array> }> {
     const { rec, walk, res } = await this.forward(x, labels);
     try {
       const reads = this.trainable.map((p) => ({ buffer: this.grads.get(p)!, bytes: this.graph.params.get(p)!.data.byteLength }));

@@ -111,9 +111,10 @@ export function decoderGraph(layer: DecoderLayer, shape: number[], seed = 1, inp
 
 /**
  * Pixel loss: the mean over the batch of Σ (ŷ − x)² / P (P pixels per image), and its gradient
- * 2(ŷ − x) / (P·N) into `grad`. Float64 sums.
+ * 2(ŷ − x) / (P·N) into `grad`. Float64 sums. The Trainer computes it as the mse op
+ * (engine/ops/loss.ts, with its 1/N seed); this is its CPU reference.
  */
-export function pixelLoss(out: Float32Array, target: Float32Array, n: number, grad?: Float32Array): number {
+export function pixelLoss(out: ArrayLike<number>, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
   const P = out.length / n;
   let s = 0;
   for (let i = 0; i < out.length; i++) {
@@ -129,7 +130,8 @@ export function pixelLoss(out: Float32Array, target: Float32Array, n: number, gr
  * ‖φ(x)‖² per image, averaged over the batch, with φ the classifier up to `layer` (whose features
  * of the true image are the decoder's input `h`). Its gradient with respect to ŷ comes from one
  * reverse walk of the classifier (seeded at `layer` with 2λ(φ(ŷ) − h)/(‖h‖²·N)) and is added to
- * `grad`. Returns the loss term.
+ * `grad`. Returns the loss term. On the CPU from a read-back output: the Trainer composes the same
+ * loss into its graph (engine/train.ts, FeatureLoss); this is its reference.
  */
 export async function featureLoss(classifier: Model, layer: string, out: Float32Array, h: Float32Array, n: number, lambda: number, grad: Float32Array): Promise<number> {
   const value = classifier.resolve(layer);
@@ -245,7 +247,9 @@ export async function trainDecoder(classifier: Model, layer: DecoderLayer, train
   for (const v of probe.h) ms += v * v;
   const graph = decoderGraph(layer, probe.shape, opts.seed, Math.sqrt(ms / probe.h.length) || 1);
   const engine = classifier.engine;
-  const tr = new Trainer(engine, graph, { batch: opts.batch, optimizer: 'adam', lr: opts.lr });
+  const lambda = opts.featureWeight ?? 1;
+  const feature = opts.loss === 'feature' ? { classifier: classifier.graph, layer, weight: lambda } : undefined;
+  const tr = new Trainer(engine, graph, { batch: opts.batch, optimizer: 'adam', lr: opts.lr, feature });
   const decoder = tr.model;
   const F = numel(probe.shape);
   // The training digits' features, computed once when they fit in 256 MB (else batch by batch).
@@ -264,7 +268,6 @@ export async function trainDecoder(classifier: Model, layer: DecoderLayer, train
   const steps = Math.floor(limit / opts.batch);
   const total = steps * opts.epochs;
   const lrAt = (t: number) => opts.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * t) / total)));
-  const lambda = opts.featureWeight ?? 1;
   const res: TrainedDecoder = { graph, meta: { layer, shape: probe.shape }, heldout: [], losses: [], seconds: [] };
   try {
     for (let ep = 0; ep < opts.epochs; ep++) {
@@ -287,11 +290,9 @@ export async function trainDecoder(classifier: Model, layer: DecoderLayer, train
             if (h[i]! < min[f]!) min[f] = h[i]!;
             if (h[i]! > max[f]!) max[f] = h[i]!;
           }
-        const r = await tr.stepLoss(h, async (out, grad) => {
-          let l = pixelLoss(out, x, opts.batch, grad);
-          if (opts.loss === 'feature') l += await featureLoss(classifier, layer, out, h, opts.batch, lambda, grad);
-          return l;
-        }, lrAt(ep * steps + s));
+        // the pixel loss is the Trainer's mse op, and the feature-space term (when asked for) its
+        // classifier-and-mse composition
+        const r = await tr.stepLoss(h, { mse: x }, lrAt(ep * steps + s));
         lossSum += r.loss;
         opts.onProgress?.(ep * steps + s + 1, total, lossSum / (s + 1));
       }

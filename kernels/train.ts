@@ -23,3 +23,16 @@ export const convWeightGradTiled = spec({
 });
 
 
+
+// ---- the training losses (engine/ops/loss.ts) ---------------------------------------------
+
+/** Softmax cross-entropy per image of logits [n, k] against labels t (f32 class indices). */
+export const softmaxCrossEntropy = spec({ name: 'softmax_cross_entropy', uniforms: [['n', 'u32'], ['k', 'u32']], bindings: [r('x'), r('t'), rw('y')], overrides: { WG: 64 } });
+/** Its input gradient, (softmax − onehot) · dy[n]. */
+export const softmaxCrossEntropyBackward = spec({
+  name: 'softmax_cross_entropy_backward', uniforms: [['n', 'u32'], ['k', 'u32']], bindings: [r('x'), r('t'), r('dy'), rw('dx')], overrides: { WG: 64 },
+});
+/** Mean squared error per image over its m values; one workgroup per image (WG a power of two: tree reduction). */
+export const mse = spec({ name: 'mse', uniforms: [['n', 'u32'], ['m', 'u32']], bindings: [r('x'), r('t'), rw('y')], overrides: { WG: 64 } });
+/** Its input gradient, 2(x − t)/m · dy[n]. */
+export const mseBackward = spec({ name: 'mse_backward', uniforms: [['total', 'u32'], ['m', 'u32']], bindings: [r('x'), r('t'), r('dy'), rw('dx')], overrides: { WG: 64 } });

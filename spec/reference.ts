@@ -11,6 +11,8 @@
 
 import type { Graph, Node, Pads, PoolAttrs, ConvAttrs } from '../engine/ir.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
+import { softmaxCrossEntropy } from '../engine/train.ts';
+import { pixelLoss } from '../engine/upconv.ts';
 
 export interface RefTensor {
   shape: number[];
@@ -492,6 +494,29 @@ export function reduceMean(x: RefTensor, axes: number[], keepdims: boolean): Ref
   return { shape: keepdims ? kept : x.shape.filter((_, i) => !ax.includes(i)), data: sums.map((s) => s / count) };
 }
 
+// ---- training losses (engine/ops/loss.ts) ---------------------------------------------------
+
+/**
+ * The loss of each image of a batch ([N, 1]) by the Trainer's former CPU losses, in float64:
+ * softmaxCrossEntropy (engine/train.ts) of each row of logits [N, K] against its label, pixelLoss
+ * (engine/upconv.ts) of each image against its target. `target` has room for at least N images.
+ */
+export function perImageLoss(op: 'softmax_cross_entropy' | 'mse', x: RefTensor, target: Float64Array): RefTensor {
+  const n = x.shape[0]!;
+  const per = numel(x.shape.slice(1));
+  const y = tensor([n, 1]);
+  for (let b = 0; b < n; b++) {
+    const row = x.data.subarray(b * per, (b + 1) * per);
+    if (op === 'mse') y.data[b] = pixelLoss(row, target.subarray(b * per, (b + 1) * per), 1);
+    else {
+      const label = target[b]!;
+      if (!(Number.isInteger(label) && label >= 0 && label < per)) throw new Error(`reference: label ${label} of image ${b} is not a class index in [0, ${per})`);
+      y.data[b] = softmaxCrossEntropy(row, [label], 1, per).loss;
+    }
+  }
+  return y;
+}
+
 // ---- whole graphs ---------------------------------------------------------------------
 
 const sameShapes = (ts: RefTensor[]): boolean => ts.every((t) => t.shape.length === ts[0]!.shape.length && t.shape.every((d, i) => d === ts[0]!.shape[i]));
@@ -573,6 +598,9 @@ function evalNode(g: Graph, node: Node, ins: RefTensor[], outShape: number[]): R
     }
     case 'identity':
       return { shape: [...x.shape], data: x.data.slice() };
+    case 'softmax_cross_entropy':
+    case 'mse':
+      return perImageLoss(node.op, x, param(node.attrs.target));
   }
 }
 

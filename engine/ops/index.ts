@@ -14,9 +14,10 @@ import { normalizationOps } from './normalization.ts';
 import { denseOps } from './dense.ts';
 import { elementwiseOps } from './elementwise.ts';
 import { structureOps } from './structure.ts';
+import { lossOps } from './loss.ts';
 
 /** Every family's entries; tsc checks that together they cover every op of the IR, each completely. */
-export const OPS: OpTable = { ...convOps, ...poolOps, ...activationOps, ...normalizationOps, ...denseOps, ...elementwiseOps, ...structureOps };
+export const OPS: OpTable = { ...convOps, ...poolOps, ...activationOps, ...normalizationOps, ...denseOps, ...elementwiseOps, ...structureOps, ...lossOps };
 
 /** The table entry of a node (typed for that node). */
 export function opOf<N extends Node>(node: N): OpDef<N> {
