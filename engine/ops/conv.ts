@@ -53,14 +53,20 @@ export const conv: OpDef<NodeOf<'conv'>> = {
   region: {
     kind: 'window',
     geometry: (n) => n.attrs,
-    // Winograd's REGION transforms where lowerConv would take Winograd for a map of the rectangle's
-    // size (and scratch is offered), else the GEMM kernel's REGION variant, and the direct kernel's
-    // for narrow groups (depthwise), as lowerConv picks them
+    // Winograd's REGION transforms where the setting forces Winograd, or a tuning of the shape class
+    // of a map of the rectangle's size chose it (engine/tune.ts) and scratch is offered; else the
+    // GEMM kernel's REGION variant, and the direct kernel's for narrow groups (depthwise), as
+    // lowerConv picks them. Untuned, 'auto' keeps rectangles on the GEMM: measured on lavapipe (wall
+    // time of a region batch, same machine, alternating), Winograd on rectangles made SqueezeNet's
+    // PDA batch of 250 0.93× as fast (its 16·Cin·P and 16·Cout·P scratch for small tiles cost more
+    // than the multiplies saved) and ResNet-50's light graph at batch 50 no faster.
     intoConcat: true,
     lower: (ctx, io, r) => {
       const a = io.node.attrs, x = io.inShapes[0]!, y = io.outShape;
-      if (io.scratch && useWinograd(ctx.engine, a, x, winogradTarget(y, r)))
-        return conv2dWinograd(ctx, a, x, y, io.ins[0]!, io.out, !!io.fuseRelu, io.label, io.scratch, tunedChoice(ctx.engine, a, x, winogradTarget(y, r))?.subgroups, r);
+      const t = winogradTarget(y, r);
+      const tuned = tunedChoice(ctx.engine, a, x, t);
+      if (io.scratch && useWinograd(ctx.engine, a, x, t) && (ctx.engine.convAlgorithm === 'winograd' || tuned !== undefined))
+        return conv2dWinograd(ctx, a, x, y, io.ins[0]!, io.out, !!io.fuseRelu, io.label, io.scratch, tuned?.subgroups, r);
       return [(y[1]! / a.group >= GEMM.minCoutPerGroup ? conv2dGemm : conv2dDirect)(ctx, a, x, y, io.ins[0]!, io.out, !!io.fuseRelu, io.label, undefined, r)];
     },
   },
