@@ -10,8 +10,8 @@
 //   rectangle can take: a conv or pool maps the interval [a, b] to the outputs whose receptive field
 //   meets it, elementwise ops keep it, concat takes the hull. A value's size is the largest interval
 //   over all positions; an origin is moved inward where the rectangle would leave the map.
-// - conv (the implicit-GEMM and direct kernels, and Winograd's transforms where the whole pass takes
-//   them, engine/winograd.ts), max/avg pool, LRN (a 1×1 window: channels at one
+// - conv (the implicit-GEMM and direct kernels; Winograd's transforms where forced or tuned,
+//   engine/ops/conv.ts says why not by default), max/avg pool, LRN (a 1×1 window: channels at one
 //   pixel), elementwise ops, same-shape adds and products of two inputs (the hull of their
 //   rectangles) and concat have region kernels (the REGION variants, region_copy), for the whole
 //   batch in one dispatch each; they read a pixel from the image's rectangle where it covers it,
@@ -132,7 +132,7 @@ export interface RegionStats {
   /** multiply-adds of the region pass / of the full pass, per image */
   macs: number;
   fullMacs: number;
-  /** per layer: the rectangle it computes (rows×cols of its map), or 'full'; for window ops on rectangles, the kernels that compute it */
+  /** per layer: the rectangle it computes (rows×cols of its map), or 'full'; the kernels that compute it (window ops, and ops on whole maps) */
   layers: { name: string; op: string; rect: string; kernels?: string[] }[];
 }
 
