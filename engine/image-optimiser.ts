@@ -30,7 +30,7 @@ import { walkOf } from './reverse.ts';
 import { numel } from './shapes.ts';
 import { ArgumentError } from './errors.ts';
 import * as O from '../kernels/image_opt.ts';
-import * as K from '../kernels/index.ts';
+import { copyChannels } from './ops/structure.ts';
 
 export interface ImageStepOptions {
   optimizer?: 'adam' | 'sgd';
@@ -259,7 +259,7 @@ export class ImageOptimiser {
       const th = { threads: total };
       if (o.keepStart) this.start = make('opt:start', total * 4);
       this.stepDispatches = [
-        ...(this.start ? [e.makeDispatch(K.copyChannels, { uniforms: { total, cx: 1, cy: 1, hw: total, c0: 0 }, bindings: { x, y: this.start }, ...th, label: 'keep start' })] : []),
+        ...(this.start ? [copyChannels(e, x, this.start, 1, 1, 1, total, 0, 'keep start')] : []),
         e.makeDispatch(O.roll2d, { uniforms: { total, h, w }, bindings: { x, offsets, y: input }, ...th, label: 'jitter' }),
         ...forward,
         ...backward,

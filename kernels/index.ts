@@ -65,7 +65,14 @@ export const lrn = spec({
   variants: ['REGION'],
   ...elementwise,
 });
-export const copyChannels = spec({ name: 'copy_channels', uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']], bindings: [r('x'), rw('y')], ...elementwise });
+/** Use engine/ops/structure.ts copyChannels (it picks VEC4). */
+export const copyChannels = spec({
+  name: 'copy_channels',
+  uniforms: [['total', 'u32'], ['blk', 'u32'], ['ystride', 'u32'], ['off', 'u32']],
+  bindings: [r('x', { typeIf: { VEC4: 'array<vec4f>' } }), rw('y', { typeIf: { VEC4: 'array<vec4f>' } })],
+  variants: ['VEC4'],
+  ...elementwise,
+});
 /** y = a + b, y = a · b (MUL), or y += a (ACC: no b); REGION: a, b and y each in their own rectangle layout (engine/region.ts). */
 const regionAB = (['A', 'B', 'Out'] as const).flatMap((k) => [[`rh${k}`, 'u32', 'REGION'], [`rw${k}`, 'u32', 'REGION'], [`rb${k}`, 'u32', 'REGION'], [`org${k}`, 'u32', 'REGION']] as const);
 export const binary = spec({

@@ -283,6 +283,18 @@ describe('kernels vs CPU reference (through Model)', function () {
       const y = b.node('concat', branches(b, r, 3, [2, 5, 3]), { axis: 1 }, 'y');
       await checkGraph(b.build([y]), r.array(2 * 3 * 5 * 7), 2, { atol: 1e-5 });
     });
+    it('concat over vec4s (every block, row and offset a multiple of 4) and mixed with scalar parts', async () => {
+      const r = rng(54);
+      // hw = 35 (odd): parts of 4, 8, 4 channels make blocks of 140 and 280 floats at offsets 0, 140,
+      // 420 and rows of 560 (all vec4s); then 4, 3, 1, 4 channels: vec4s, scalars (a block of 105),
+      // scalars (an offset of 245), vec4s again (an offset of 280), rows of 420
+      const b = new GraphBuilder([3, 3, 5, 7]);
+      const y = b.node('concat', branches(b, r, 3, [4, 8, 4]), { axis: 1 }, 'y');
+      await checkGraph(b.build([y]), r.array(3 * 3 * 5 * 7), 3, { atol: 1e-5 });
+      const b2 = new GraphBuilder([2, 3, 5, 7]);
+      const y2 = b2.node('concat', branches(b2, r, 3, [4, 3, 1, 4]), { axis: 1 }, 'y');
+      await checkGraph(b2.build([y2]), r.array(2 * 3 * 5 * 7), 2, { atol: 1e-5 });
+    });
     it('concat including the graph input and the same value twice', async () => {
       const r = rng(52);
       const b = new GraphBuilder([3, 3, 7, 5]);

@@ -2,6 +2,7 @@
 // resizing, transposes and channel slices.
 import type { OpDef, NodeOf, ReverseContext } from './types.ts';
 import type { Pads } from '../ir.ts';
+import type { Dispatch, Engine } from '../gpu.ts';
 
 declare module '../ir.ts' {
   interface OpAttrs {
@@ -22,6 +23,19 @@ import * as R from '../reverse-kernels.ts';
 import { need4, noKernel, sameShape, copy } from './util.ts';
 import { MAX_RANK, gather, stridesOf } from './strided.ts';
 
+/**
+ * x [n, cx, hw] into y [n, cy, hw] at channel offset c0 (kernels/copy_channels.wgsl): over vec4s
+ * where each image's block, y's image stride and the offset are multiples of 4 floats.
+ */
+export function copyChannels(e: Engine, x: GPUBuffer, y: GPUBuffer, n: number, cx: number, cy: number, hw: number, c0: number, label: string): Dispatch {
+  const blk = cx * hw, ystride = cy * hw, off = c0 * hw;
+  const v = blk % 4 === 0 && ystride % 4 === 0 && off % 4 === 0 ? 4 : 1;
+  const total = (n * blk) / v;
+  return e.makeDispatch(K.copyChannels, {
+    defines: v === 4 ? ['VEC4'] : [], uniforms: { total, blk: blk / v, ystride: ystride / v, off: off / v }, bindings: { x, y }, threads: total, label,
+  });
+}
+
 export const concat: OpDef<NodeOf<'concat'>> = {
   shape(node, ins) {
     const x = ins[0]!;
@@ -37,8 +51,7 @@ export const concat: OpDef<NodeOf<'concat'>> = {
   forward(ctx, io) {
     let c0 = 0;
     return io.inShapes.map((s, i) => {
-      const t = numel(s);
-      const d = ctx.engine.makeDispatch(K.copyChannels, { uniforms: { total: t, cx: s[1]!, cy: io.outShape[1]!, hw: numel(s.slice(2)), c0 }, bindings: { x: io.ins[i]!, y: io.out }, threads: t, label: `${io.label}[${i}]` });
+      const d = copyChannels(ctx.engine, io.ins[i]!, io.out, s[0]!, s[1]!, io.outShape[1]!, numel(s.slice(2)), c0, `${io.label}[${i}]`);
       c0 += s[1]!;
       return d;
     });
