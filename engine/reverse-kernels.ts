@@ -155,10 +155,10 @@ export function softmaxGrad(e: Engine, shape: number[], axis: number, y: GPUBuff
  * With `accumulate`, dx += that slice (for a value read by several consumers).
  */
 export function splitChannels(e: Engine, dyShape: number[], dxShape: number[], c0: number, dy: GPUBuffer, dx: GPUBuffer, label: string, accumulate = false): Dispatch {
-  const total = numel(dxShape);
+  const total = numel(dxShape), hw = numel(dxShape.slice(2));
   return e.makeDispatch(RK.splitChannels, {
     defines: accumulate ? ['ACC'] : [],
-    uniforms: { total, cx: dxShape[1]!, cy: dyShape[1]!, hw: numel(dxShape.slice(2)), c0 },
+    uniforms: { total, blk: dxShape[1]! * hw, ystride: dyShape[1]! * hw, off: c0 * hw },
     bindings: { dy, dx }, threads: total, label,
   });
 }

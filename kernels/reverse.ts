@@ -60,7 +60,8 @@ export const lrnBackward = spec({
 /** Concat backward: dx = channels [c0, c0+cx) of dy; ACC: dx += slice; PAD (a channel slice's backward): dx = dy in channels [c0, c0+cy), 0 elsewhere. */
 export const splitChannels = spec({
   name: 'split_channels',
-  uniforms: [['total', 'u32'], ['cx', 'u32'], ['cy', 'u32'], ['hw', 'u32'], ['c0', 'u32']],
+  uniforms: [['total', 'u32'], ['cx', 'u32', 'PAD'], ['cy', 'u32', 'PAD'], ['hw', 'u32', 'PAD'], ['c0', 'u32', 'PAD'],
+    ['blk', 'u32', '!PAD'], ['ystride', 'u32', '!PAD'], ['off', 'u32', '!PAD']],
   bindings: [r('dy'), rw('dx')],
   variants: ['ACC', 'PAD'],
   ...elementwise,
