@@ -95,38 +95,6 @@ export function lenetReluGraph(seed = 1): Graph {
   return { name: 'lenet-relu-mnist', format: 'onnx', input: { name: 'input', shape: [-1, 1, 28, 28] }, outputs: ['logits'], nodes, params, preprocess: { scale: 1 / 255, grayscale: true } };
 }
 
-// ---- loss --------------------------------------------------------------------------------------
-
-/**
- * Mean softmax cross-entropy of `logits` [n, c] against integer `labels` on the CPU (the reference
- * of the softmax_cross_entropy op, engine/ops/loss.ts, and a LossFn's building block), its gradient
- * dL/dlogits = (softmax − onehot) / n (written into `grad` when given), and the number of rows
- * whose arg-max is the label. Computed in float64.
- */
-export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, n: number, c: number, grad?: Float32Array): { loss: number; correct: number } {
-  let loss = 0;
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    const row = i * c;
-    let m = -Infinity;
-    let best = 0;
-    for (let k = 0; k < c; k++) {
-      const v = logits[row + k]!;
-      if (v > m) {
-        m = v;
-        best = k;
-      }
-    }
-    let s = 0;
-    for (let k = 0; k < c; k++) s += Math.exp(logits[row + k]! - m);
-    const y = labels[i]!;
-    loss += Math.log(s) + m - logits[row + y]!;
-    if (best === y) correct++;
-    if (grad) for (let k = 0; k < c; k++) grad[row + k] = (Math.exp(logits[row + k]! - m) / s - (k === y ? 1 : 0)) / n;
-  }
-  return { loss: loss / n, correct };
-}
-
 // ---- the training form of a graph -------------------------------------------------------------
 
 /**

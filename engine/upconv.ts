@@ -109,57 +109,6 @@ export function decoderGraph(layer: DecoderLayer, shape: number[], seed = 1, inp
   return { name: `upconv-lenet-${layer}`, format: 'onnx', input: { name: 'features', shape: [-1, ...inShape] }, outputs: ['image'], nodes, params };
 }
 
-/**
- * Pixel loss: the mean over the batch of Σ (ŷ − x)² / P (P pixels per image), and its gradient
- * 2(ŷ − x) / (P·N) into `grad`. Float64 sums. The Trainer computes it as the mse op
- * (engine/ops/loss.ts, with its 1/N seed); this is its CPU reference.
- */
-export function pixelLoss(out: ArrayLike<number>, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  const P = out.length / n;
-  let s = 0;
-  for (let i = 0; i < out.length; i++) {
-    const d = out[i]! - target[i]!;
-    s += d * d;
-    if (grad) grad[i] = (2 * d) / (P * n);
-  }
-  return s / (P * n);
-}
-
-/**
- * The feature-space loss (Dosovitskiy & Brox 2016, "perceptual similarity"): λ·‖φ(ŷ) − φ(x)‖² /
- * ‖φ(x)‖² per image, averaged over the batch, with φ the classifier up to `layer` (whose features
- * of the true image are the decoder's input `h`). Its gradient with respect to ŷ comes from one
- * reverse walk of the classifier (seeded at `layer` with 2λ(φ(ŷ) − h)/(‖h‖²·N)) and is added to
- * `grad`. Returns the loss term. On the CPU from a read-back output: the Trainer composes the same
- * loss into its graph (engine/train.ts, FeatureLoss); this is its reference.
- */
-export async function featureLoss(classifier: Model, layer: string, out: Float32Array, h: Float32Array, n: number, lambda: number, grad: Float32Array): Promise<number> {
-  const value = classifier.resolve(layer);
-  const rec = await classifier.record(out, n, [value]);
-  try {
-    const phi = rec.read.get(value)!.data;
-    const F = phi.length / n;
-    const seed = new Float32Array(phi.length);
-    let loss = 0;
-    for (let b = 0; b < n; b++) {
-      let n2 = 0, d2 = 0;
-      for (let i = b * F; i < (b + 1) * F; i++) n2 += h[i]! * h[i]!;
-      n2 = Math.max(n2, 1e-12);
-      for (let i = b * F; i < (b + 1) * F; i++) {
-        const d = phi[i]! - h[i]!;
-        d2 += d * d;
-        seed[i] = (2 * lambda * d) / (n2 * n);
-      }
-      loss += (lambda * d2) / n2 / n;
-    }
-    const dx = (await new Reverser(classifier).run(rec, value, seed, [classifier.graph.input.name], 'gradient')).get(classifier.resolve(classifier.graph.input.name))!.data;
-    for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! + dx[i]!;
-    return loss;
-  } finally {
-    rec.dispose();
-  }
-}
-
 /** Relative pixel error ‖ŷ − x‖ / ‖x‖ of one image (the held-out reconstruction error reported and compared). */
 export function relativeError(y: ArrayLike<number>, x: ArrayLike<number>): number {
   let d = 0, n = 0;

@@ -1,8 +1,9 @@
 // channel_sum: db[c] = sum_{n,p} dy[n,c,p] over dy [N, C, hw] (the bias gradient of conv2d and fc;
 // fc's dy is [N, out] with hw = 1). One workgroup per channel: WG threads stride over the N*hw
-// terms and tree-reduce in workgroup memory (deterministic, no atomics).
+// terms and sum them (kernels/lib/workgroup_sum.wgsl: a tree in workgroup memory, no atomics).
 override WG: u32 = 64;
-var<workgroup> part: array<f32, WG>;
+
+// #include "workgroup_sum.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32, @builtin(num_workgroups) nwg: vec3u) {
@@ -15,11 +16,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       s += dy[((k / u.hw) * u.channels + c) * u.hw + k % u.hw];
     }
   }
-  part[t] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (t < stride) { part[t] += part[t + stride]; }
-    workgroupBarrier();
-  }
-  if (t == 0u && valid) { db[c] = part[0]; }
+  let sum = workgroupSum(t, s);
+  if (t == 0u && valid) { db[c] = sum; }
 }

@@ -1,10 +1,12 @@
 // conv2d_weight_grad: the weight gradient of conv2d (reverse pass), w and x as in conv2d_direct.
 // dW[co,c,ky,kx] = sum_{n,oy,ox} dy[n,co,oy,ox] * x[n, g*cinPerGroup + c, oy*sh - pt + ky*dh, ox*sw - pl + kx*dw]
 // with g = co / coutPerGroup (taps outside x contribute nothing). One workgroup per weight element:
-// its WG threads stride over the n*OH*OW terms and the partial sums are tree-reduced in workgroup
-// memory (deterministic, no atomics). Workgroups are folded into y past 65535 (idx from num_workgroups).
+// its WG threads stride over the n*OH*OW terms and the partial sums are summed by
+// kernels/lib/workgroup_sum.wgsl (a tree in workgroup memory, deterministic, no atomics).
+// Workgroups are folded into y past 65535 (idx from num_workgroups).
 override WG: u32 = 64;
-var<workgroup> part: array<f32, WG>;
+
+// #include "workgroup_sum.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32, @builtin(num_workgroups) nwg: vec3u) {
@@ -30,11 +32,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       s += dy[(n * u.cout + co) * ohw + p] * x[((n * u.cin + ci) * u.h + u32(iy)) * u.w + u32(ix)];
     }
   }
-  part[t] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (t < stride) { part[t] += part[t + stride]; }
-    workgroupBarrier();
-  }
-  if (t == 0u && valid) { dw[idx] = part[0]; }
+  let sum = workgroupSum(t, s);
+  if (t == 0u && valid) { dw[idx] = sum; }
 }

@@ -9,6 +9,7 @@ import { createNodeEngine } from '../cli/gpu-node.ts';
 import type { Engine } from '../engine/gpu.ts';
 import type { Graph, Node, Param } from '../engine/ir.ts';
 import { Model, type Tensor } from '../engine/runner.ts';
+import { Reverser } from '../engine/reverse.ts';
 import { numel } from '../engine/shapes.ts';
 import { runGraphReference, type RefTensor } from './reference.ts';
 
@@ -265,4 +266,39 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     top = Math.max(top, Math.abs(b[i]!));
   }
   return err / Math.max(top, 1e-30);
+}
+
+/**
+ * The feature-space loss (Dosovitskiy & Brox 2016, "perceptual similarity"): λ·‖φ(ŷ) − φ(x)‖² /
+ * ‖φ(x)‖² per image, averaged over the batch, with φ the classifier up to `layer` (whose features
+ * of the true image are the decoder's input `h`). Its gradient with respect to ŷ comes from one
+ * reverse walk of the classifier (seeded at `layer` with 2λ(φ(ŷ) − h)/(‖h‖²·N)) and is added to
+ * `grad`. Returns the loss term. From a read-back output: the reference of the Trainer's composition of
+ * the same loss into its graph (engine/train.ts, FeatureLoss), and the decoders' loss before it.
+ */
+export async function featureLoss(classifier: Model, layer: string, out: Float32Array, h: Float32Array, n: number, lambda: number, grad: Float32Array): Promise<number> {
+  const value = classifier.resolve(layer);
+  const rec = await classifier.record(out, n, [value]);
+  try {
+    const phi = rec.read.get(value)!.data;
+    const F = phi.length / n;
+    const seed = new Float32Array(phi.length);
+    let loss = 0;
+    for (let b = 0; b < n; b++) {
+      let n2 = 0, d2 = 0;
+      for (let i = b * F; i < (b + 1) * F; i++) n2 += h[i]! * h[i]!;
+      n2 = Math.max(n2, 1e-12);
+      for (let i = b * F; i < (b + 1) * F; i++) {
+        const d = phi[i]! - h[i]!;
+        d2 += d * d;
+        seed[i] = (2 * lambda * d) / (n2 * n);
+      }
+      loss += (lambda * d2) / n2 / n;
+    }
+    const dx = (await new Reverser(classifier).run(rec, value, seed, [classifier.graph.input.name], 'gradient')).get(classifier.resolve(classifier.graph.input.name))!.data;
+    for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! + dx[i]!;
+    return loss;
+  } finally {
+    rec.dispose();
+  }
 }

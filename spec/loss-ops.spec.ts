@@ -7,13 +7,13 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GraphBuilder, closeEngine, getEngine, rejection, rng, type Rng } from './helpers.ts';
-import { runGraphReference } from './reference.ts';
+import { GraphBuilder, closeEngine, featureLoss, getEngine, rejection, rng, type Rng } from './helpers.ts';
+import { pixelLoss, runGraphReference, softmaxCrossEntropy } from './reference.ts';
 import { finiteDiff } from './reverse-reference.ts';
 import { Model } from '../engine/runner.ts';
 import { Reverser } from '../engine/reverse.ts';
-import { Trainer, lenetReluGraph, softmaxCrossEntropy } from '../engine/train.ts';
-import { decoderGraph, featureLoss, pixelLoss } from '../engine/upconv.ts';
+import { Trainer, lenetReluGraph } from '../engine/train.ts';
+import { decoderGraph } from '../engine/upconv.ts';
 import { ArgumentError, NonFiniteError, ShapeError } from '../engine/errors.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { readMnist } from '../cli/train.ts';

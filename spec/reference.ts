@@ -11,8 +11,6 @@
 
 import type { Graph, Node, Pads, PoolAttrs, ConvAttrs } from '../engine/ir.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
-import { softmaxCrossEntropy } from '../engine/train.ts';
-import { pixelLoss } from '../engine/upconv.ts';
 
 export interface RefTensor {
   shape: number[];
@@ -497,9 +495,55 @@ export function reduceMean(x: RefTensor, axes: number[], keepdims: boolean): Ref
 // ---- training losses (engine/ops/loss.ts) ---------------------------------------------------
 
 /**
- * The loss of each image of a batch ([N, 1]) by the Trainer's former CPU losses, in float64:
- * softmaxCrossEntropy (engine/train.ts) of each row of logits [N, K] against its label, pixelLoss
- * (engine/upconv.ts) of each image against its target. `target` has room for at least N images.
+ * Mean softmax cross-entropy of `logits` [n, c] against integer `labels` (the reference of
+ * the softmax_cross_entropy op, engine/ops/loss.ts, and the Trainer's loss before it), its gradient
+ * dL/dlogits = (softmax − onehot) / n (written into `grad` when given), and the number of rows
+ * whose arg-max is the label. Computed in float64.
+ */
+export function softmaxCrossEntropy(logits: ArrayLike<number>, labels: ArrayLike<number>, n: number, c: number, grad?: Float32Array): { loss: number; correct: number } {
+  let loss = 0;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const row = i * c;
+    let m = -Infinity;
+    let best = 0;
+    for (let k = 0; k < c; k++) {
+      const v = logits[row + k]!;
+      if (v > m) {
+        m = v;
+        best = k;
+      }
+    }
+    let s = 0;
+    for (let k = 0; k < c; k++) s += Math.exp(logits[row + k]! - m);
+    const y = labels[i]!;
+    loss += Math.log(s) + m - logits[row + y]!;
+    if (best === y) correct++;
+    if (grad) for (let k = 0; k < c; k++) grad[row + k] = (Math.exp(logits[row + k]! - m) / s - (k === y ? 1 : 0)) / n;
+  }
+  return { loss: loss / n, correct };
+}
+
+/**
+ * Pixel loss: the mean over the batch of Σ (ŷ − x)² / P (P pixels per image), and its gradient
+ * 2(ŷ − x) / (P·N) into `grad`. Float64 sums. The reference of the mse op
+ * (engine/ops/loss.ts, with the Trainer's 1/N seed), and the decoders' loss before it.
+ */
+export function pixelLoss(out: ArrayLike<number>, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  const P = out.length / n;
+  let s = 0;
+  for (let i = 0; i < out.length; i++) {
+    const d = out[i]! - target[i]!;
+    s += d * d;
+    if (grad) grad[i] = (2 * d) / (P * n);
+  }
+  return s / (P * n);
+}
+
+/**
+ * The loss of each image of a batch ([N, 1]) by the two above, in float64: softmaxCrossEntropy of
+ * each row of logits [N, K] against its label, pixelLoss of each image against its target.
+ * `target` has room for at least N images.
  */
 export function perImageLoss(op: 'softmax_cross_entropy' | 'mse', x: RefTensor, target: Float64Array): RefTensor {
   const n = x.shape[0]!;

@@ -6,15 +6,15 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getEngine, runLoupe, expectOneLine } from './helpers.ts';
+import { getEngine, runLoupe, expectOneLine, featureLoss } from './helpers.ts';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { runGraphReference } from './reference.ts';
+import { pixelLoss, runGraphReference } from './reference.ts';
 import { finiteDiff } from './reverse-reference.ts';
 import { Trainer, mulberry32 } from '../engine/train.ts';
 import { Model } from '../engine/runner.ts';
 import { Reverser } from '../engine/reverse.ts';
-import { decoderGraph, pixelLoss, featureLoss, readDecoder, relativeError } from '../engine/upconv.ts';
+import { decoderGraph, readDecoder, relativeError } from '../engine/upconv.ts';
 import { lenetReluGraph } from '../engine/train.ts';
 import { explainer } from '../explainers/registry.ts';
 import { readMnist } from '../cli/train.ts';

@@ -50,7 +50,12 @@ function classesOf(node: Node, x: number[]): number {
   return x[1]!;
 }
 
-const NOT_IN_EXPLANATIONS = 'a training loss: it is not part of a model an explainer runs';
+/** What the explanation modes do with a loss: refuse it (no frozen pattern, no LRP rule) or run it on whole maps. */
+const NOT_IN_EXPLANATIONS = {
+  lrp: { none: 'a training loss: it is not part of a model an explainer runs' },
+  frozen: { linearity: 'nonlinear' },
+  region: { kind: 'whole' },
+} as const;
 
 export const softmax_cross_entropy: OpDef<NodeOf<'softmax_cross_entropy'>> = {
   shape(node, [x], param) {
@@ -64,9 +69,7 @@ export const softmax_cross_entropy: OpDef<NodeOf<'softmax_cross_entropy'>> = {
     const n = x[0]!, k = classesOf(io.node, x);
     return [ctx.engine.makeDispatch(TK.softmaxCrossEntropy, { uniforms: { n, k }, bindings: { x: io.ins[0]!, t: room(ctx, io.node, n, 1), y: io.out }, threads: n, label: io.label })];
   },
-  lrp: { none: NOT_IN_EXPLANATIONS },
-  frozen: { linearity: 'nonlinear' },
-  region: { kind: 'whole' },
+  ...NOT_IN_EXPLANATIONS,
   // (softmax − onehot) · dy under every rule: nothing in it is a rectifier
   reverse: {
     rules: (rc) => {
@@ -91,9 +94,7 @@ export const mse: OpDef<NodeOf<'mse'>> = {
     const n = x[0]!, m = numel(x.slice(1));
     return [ctx.engine.makeDispatch(TK.mse, { uniforms: { n, m }, bindings: { x: io.ins[0]!, t: room(ctx, io.node, n, m), y: io.out }, workgroups: foldWorkgroups(n), label: io.label })];
   },
-  lrp: { none: NOT_IN_EXPLANATIONS },
-  frozen: { linearity: 'nonlinear' },
-  region: { kind: 'whole' },
+  ...NOT_IN_EXPLANATIONS,
   // 2(x − t)/M · dy[n] under every rule
   reverse: {
     rules: (rc) => {
