@@ -12,7 +12,7 @@ import type { ConvAlgorithm, Engine, TimingRecord } from '../engine/gpu.ts';
 import type { Node } from '../engine/ir.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
-import { measureRoofline, rooflineBound, type Roofline } from '../engine/roofline.ts';
+import { FMAS_PER_STEP, measureRoofline, rooflineBound, type Roofline } from '../engine/roofline.ts';
 import { summarise } from '../engine/summary.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import * as X from '../explainers/gradients.ts';
@@ -151,7 +151,7 @@ export async function bench(argv: string[]): Promise<number> {
   if (on('roofline')) {
     roof = await measureRoofline(engine, quick ? { targetMs: 50, reps: 3 } : { targetMs: 100, reps: 7 });
     log(`roofline: FMA peak ${roof.peakGflops.toFixed(1)} GFLOP/s, copy ${roof.bandwidthGBs.toFixed(1)} GB/s (${engine.adapterInfo}; ${roof.timer}, median of ${roof.fma.reps})`);
-    log(`  FMA: ${roof.fma.invocations} invocations × ${roof.fma.iterations} steps × 32 FMAs in ${roof.fma.ms.toFixed(1)} ms; copy: ${roof.copy.copies} × (${(roof.copy.bufferBytes / 2 ** 20).toFixed(0)} MiB read + as much written) in ${roof.copy.ms.toFixed(1)} ms; ridge ${roof.ridge.toFixed(1)} FLOP/byte (below it a kernel is memory-bound)`);
+    log(`  FMA: ${roof.fma.invocations} invocations × ${roof.fma.iterations} steps × ${FMAS_PER_STEP} FMAs in ${roof.fma.ms.toFixed(1)} ms; copy: ${roof.copy.copies} × (${(roof.copy.bufferBytes / 2 ** 20).toFixed(0)} MiB read + as much written) in ${roof.copy.ms.toFixed(1)} ms; ridge ${roof.ridge.toFixed(1)} FLOP/byte (below it a kernel is memory-bound)`);
     report.roofline = roof;
   }
 

@@ -10,8 +10,8 @@ import { rooflineCopy, rooflineFma } from '../kernels/roofline.ts';
 /** The FMA chains' multiplier and addend: each chain contracts towards 1, so no value overflows. */
 export const FMA_MUL = 1 - 2 ** -10;
 export const FMA_ADD = 2 ** -10;
-/** FMAs per invocation and iteration: 8 chains of vec4. */
-export const FMAS_PER_STEP = 32;
+/** FMAs per invocation and iteration: 16 chains of vec4. */
+export const FMAS_PER_STEP = 64;
 /** Bytes of each copy buffer (capped by one storage binding): the two exceed any last-level cache. */
 export const COPY_BYTES = 256 * 2 ** 20;
 
@@ -107,7 +107,7 @@ async function measureFma(engine: Engine, targetMs: number, reps: number): Promi
   const maxInvocations = 2 ** 20;
   const out = engine.acquire(maxInvocations * 4, 'roofline_fma.out');
   try {
-    let invocations = 2 ** 14, iterations = 64;
+    let invocations = 2 ** 14, iterations = 512; // long chains: per-invocation set-up and store stay a small share on any device
     // Warm-up: a software adapter compiles the shader at its first dispatch, inside the timed pass.
     await engine.run([fmaDispatch(engine, out, invocations, 1)]);
     for (let round = 0; round < 16; round++) {
@@ -115,7 +115,7 @@ async function measureFma(engine: Engine, targetMs: number, reps: number): Promi
       if (ms >= 1.2 * targetMs) break; // a margin: the timed runs may be faster than this one
       const grow = Math.min(64, (1.5 * targetMs) / Math.max(ms, 1e-3));
       const more = Math.min(maxInvocations, 2 ** Math.ceil(Math.log2(invocations * grow)));
-      iterations = Math.ceil(iterations * Math.max(1, (grow * invocations) / more));
+      iterations = 4 * Math.ceil((iterations * Math.max(1, (grow * invocations) / more)) / 4); // whole trips of the 4-step loop
       invocations = more;
     }
     const d = fmaDispatch(engine, out, invocations, iterations);

@@ -2,7 +2,7 @@
 // engine/roofline.ts measures for `loupe bench`. Neither touches a model.
 import { spec, r, rw } from './spec.ts';
 
-/** out[i]: the sum of invocation i's 8 vec4 chains of `iterations` fused multiply-adds a ← a·mul + add. */
+/** out[i]: the sum of invocation i's 16 vec4 chains of `iterations` fused multiply-adds a ← a·mul + add. */
 export const rooflineFma = spec({
   name: 'roofline_fma',
   uniforms: [['total', 'u32'], ['iterations', 'u32'], ['mul', 'f32'], ['add', 'f32']],

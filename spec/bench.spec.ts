@@ -26,16 +26,17 @@ interface Scale {
 const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
 const SQZ = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
 
-/** kernels/roofline_fma.wgsl on the CPU: the same start values, chains and order of summation. */
+/** kernels/roofline_fma.wgsl on the CPU: the same start values, 16 vec4 chains and order of summation. */
 function fmaChainsCpu(invocations: number, iterations: number): Float32Array {
   const f = Math.fround;
   const out = new Float32Array(invocations);
   for (let i = 0; i < invocations; i++) {
     const s = f((i % 1024) * 2 ** -10);
-    const a = Array.from({ length: 32 }, (_, k) => f(s + k * 2 ** -5));
-    for (let k = 0; k < iterations; k++) for (let j = 0; j < 32; j++) a[j] = f(a[j]! * FMA_MUL + FMA_ADD);
-    const v = (j: number, l: number) => a[4 * j + l]!;
-    const t = [0, 1, 2, 3].map((l) => f(f(f(v(0, l) + v(1, l)) + f(v(2, l) + v(3, l))) + f(f(v(4, l) + v(5, l)) + f(v(6, l) + v(7, l)))));
+    const a = Array.from({ length: 64 }, (_, k) => f(s + k * 2 ** -6));
+    for (let k = 0; k < iterations; k++) for (let j = 0; j < 64; j++) a[j] = f(a[j]! * FMA_MUL + FMA_ADD);
+    // the kernel's balanced tree over chains 0..15, lane by lane
+    const tree = (lo: number, hi: number, l: number): number => (hi - lo === 1 ? a[4 * lo + l]! : f(tree(lo, (lo + hi) / 2, l) + tree((lo + hi) / 2, hi, l)));
+    const t = [0, 1, 2, 3].map((l) => tree(0, 16, l));
     out[i] = f(f(t[0]! + t[1]!) + f(t[2]! + t[3]!));
   }
   return out;
