@@ -1,4 +1,4 @@
-// `loupe bench`: the adapter's measured roofline (FMA peak and copy bandwidth) first, then per-kernel
+// `loupe bench`: the adapter's measured roofline (FMA peak, copy bandwidth and load rate) first, then per-kernel
 // GPU time and GFLOP/s from timestamp queries on real models' conv shapes, each as a share of that
 // peak beside the bound the roofline sets for its arithmetic intensity, and whole-model throughput of
 // SqueezeNet against onnxruntime-node (CPU) and TensorFlow.js's WebGPU backend (same adapter) in the
@@ -12,7 +12,7 @@ import type { ConvAlgorithm, Engine, TimingRecord } from '../engine/gpu.ts';
 import type { Node } from '../engine/ir.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
-import { FMAS_PER_STEP, measureRoofline, rooflineBound, type Roofline } from '../engine/roofline.ts';
+import { FMAS_PER_STEP, LOADS_PER_STEP, measureRoofline, rooflineBound, type Roofline } from '../engine/roofline.ts';
 import { summarise } from '../engine/summary.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import * as X from '../explainers/gradients.ts';
@@ -152,6 +152,7 @@ export async function bench(argv: string[]): Promise<number> {
     roof = await measureRoofline(engine, quick ? { targetMs: 50, reps: 3 } : { targetMs: 100, reps: 7 });
     log(`roofline: FMA peak ${roof.peakGflops.toFixed(1)} GFLOP/s, copy ${roof.bandwidthGBs.toFixed(1)} GB/s (${engine.adapterInfo}; ${roof.timer}, median of ${roof.fma.reps})`);
     log(`  FMA: ${roof.fma.invocations} invocations × ${roof.fma.iterations} steps × ${FMAS_PER_STEP} FMAs in ${roof.fma.ms.toFixed(1)} ms; copy: ${roof.copy.copies} × (${(roof.copy.bufferBytes / 2 ** 20).toFixed(0)} MiB read + as much written) in ${roof.copy.ms.toFixed(1)} ms; ridge ${roof.ridge.toFixed(1)} FLOP/byte (below it a kernel is memory-bound)`);
+    log(`  loads: ${roof.gatherGloads.toFixed(2)} G/s (f32 from cache, each invocation its own addresses: ${roof.load.invocations} × ${roof.load.iterations} × ${LOADS_PER_STEP} in ${roof.load.ms.toFixed(1)} ms); one load takes the time of ${roof.fmasPerLoad.toFixed(1)} FMAs, so a kernel needs more FMAs than that per load to be bound by its FMAs`);
     report.roofline = roof;
   }
 

@@ -10,6 +10,14 @@ export const rooflineFma = spec({
   overrides: { WG: 256 },
 });
 
+/** out[i]: the sum of invocation i's 4 × iterations loads src[(i + k·step + c·spread) & mask]. */
+export const rooflineLoad = spec({
+  name: 'roofline_load',
+  uniforms: [['total', 'u32'], ['iterations', 'u32'], ['step', 'u32'], ['spread', 'u32'], ['mask', 'u32']],
+  bindings: [r('src'), rw('out')],
+  overrides: { WG: 256 },
+});
+
 /** dst[i] = src[i], vec4 by vec4, for i < total. */
 export const rooflineCopy = spec({
   name: 'roofline_copy',

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { closeEngine, expectOneLine, getEngine, GraphBuilder, rng, runLoupe } from './helpers.ts';
-import { copyThrough, fmaChains, FMA_ADD, FMA_MUL, measureRoofline, rooflineBound } from '../engine/roofline.ts';
+import { copyThrough, fmaChains, FMA_ADD, FMA_MUL, LOAD_SPREAD, LOAD_STEP, LOAD_WINDOW, loadSums, loadWindow, measureRoofline, rooflineBound } from '../engine/roofline.ts';
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import { Model } from '../engine/runner.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
@@ -61,6 +61,23 @@ describe('loupe bench: the roofline', () => {
     }
   });
 
+  it('the load kernel does its loads: every invocation equals a CPU sum of the same words, one step more changes it', async () => {
+    const e = await getEngine();
+    const n = 300; // not a multiple of the workgroup size (256)
+    const w = loadWindow();
+    const cpu = (iterations: number) =>
+      Float32Array.from({ length: n }, (_, i) => {
+        const a = [0, 0, 0, 0];
+        for (let k = 0, p = i; k < iterations; k++, p += LOAD_STEP) for (let c = 0; c < 4; c++) a[c] += w[(p + c * LOAD_SPREAD) & (LOAD_WINDOW - 1)]!;
+        return a[0]! + a[1]! + (a[2]! + a[3]!);
+      });
+    const got = await loadSums(e, n, 37);
+    expect(Array.from(got)).to.deep.equal(Array.from(cpu(37))); // small integers: exact
+    const more = await loadSums(e, n, 38);
+    expect(Array.from(more)).to.deep.equal(Array.from(cpu(38)));
+    for (let i = 0; i < n; i++) expect(more[i], `invocation ${i}`).to.not.equal(got[i]);
+  });
+
   it('the copy kernel copies exactly', async () => {
     const e = await getEngine();
     const src = rng(3).array(4 * 1001, -1e6, 1e6); // 1001 vec4s: not a multiple of the workgroup size
@@ -73,8 +90,8 @@ describe('loupe bench: the roofline', () => {
     try {
       Object.defineProperty(e, 'hasTimestamps', { value: false });
       const roof = await measureRoofline(e, { targetMs: 5, reps: 1 });
-      expect([roof.timer, roof.fma.timer, roof.copy.timer]).to.deep.equal(['wall clock', 'wall', 'wall']);
-      for (const v of [roof.peakGflops, roof.bandwidthGBs]) expect(Number.isFinite(v) && v > 0, String(v)).to.equal(true);
+      expect([roof.timer, roof.fma.timer, roof.load.timer, roof.copy.timer]).to.deep.equal(['wall clock', 'wall', 'wall', 'wall']);
+      for (const v of [roof.peakGflops, roof.bandwidthGBs, roof.gatherGloads, roof.fmasPerLoad]) expect(Number.isFinite(v) && v > 0, String(v)).to.equal(true);
     } finally {
       e.trimPool();
       e.device.destroy();
@@ -95,9 +112,9 @@ describe('loupe bench: the roofline', () => {
     it('loupe bench --only roofline --quick --json prints positive finite ceilings and says how they were timed', () => {
       const r = runLoupe(['bench', '--only', 'roofline', '--quick', '--json', '--data', DATA]);
       expect(r.code, r.err).to.equal(0);
-      const j = JSON.parse(r.out) as { adapter: string; roofline: { peakGflops: number; bandwidthGBs: number; ridge: number; timer: string; fma: { ms: number }; copy: { ms: number } } };
+      const j = JSON.parse(r.out) as { adapter: string; roofline: { peakGflops: number; bandwidthGBs: number; ridge: number; gatherGloads: number; fmasPerLoad: number; timer: string; fma: { ms: number }; load: { ms: number }; copy: { ms: number } } };
       expect(j.adapter).to.be.a('string');
-      for (const v of [j.roofline.peakGflops, j.roofline.bandwidthGBs, j.roofline.ridge, j.roofline.fma.ms, j.roofline.copy.ms]) expect(Number.isFinite(v) && v > 0, String(v)).to.equal(true);
+      for (const v of [j.roofline.peakGflops, j.roofline.bandwidthGBs, j.roofline.ridge, j.roofline.gatherGloads, j.roofline.fmasPerLoad, j.roofline.fma.ms, j.roofline.load.ms, j.roofline.copy.ms]) expect(Number.isFinite(v) && v > 0, String(v)).to.equal(true);
       expect(j.roofline.timer).to.be.oneOf(['gpu timestamps', 'wall clock']);
     });
 
@@ -108,6 +125,7 @@ describe('loupe bench: the roofline', () => {
         const r = runLoupe(['bench', '--only', 'roofline', '--quick', '--report', file, '--data', DATA]);
         expect(r.code, r.err).to.equal(0);
         expect(r.out).to.match(/^roofline: FMA peak [\d.]+ GFLOP\/s, copy [\d.]+ GB\/s \(/m);
+        expect(r.out).to.match(/^  loads: [\d.]+ G\/s .*one load takes the time of [\d.]+ FMAs/m);
         expect((JSON.parse(readFileSync(file, 'utf8')) as { roofline: { peakGflops: number } }).roofline.peakGflops).to.be.greaterThan(0);
         writeFileSync(join(dir, 'plain'), '');
         expectOneLine(runLoupe(['bench', '--only', 'roofline', '--report', join(dir, 'plain', 'r.json'), '--data', DATA]), /--report/);
