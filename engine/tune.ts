@@ -1,7 +1,8 @@
 // Per-adapter tuning of the conv lowering (issue 15). What is tuned, per conv *shape class*:
-//  - wg: invocations per workgroup of conv2d_gemm (its `override WG`): 32, 64, 128, 256 (within the
-//    device's limits); 0 for a Winograd choice (its GEMM keeps winogradGemmWg's width);
-//  - subgroups: conv2d_gemm's SUBGROUPS variant on or off (only where Engine.subgroups allows it);
+//  - wg: invocations per workgroup of the direct route, conv2d_gemm or conv2d_rows (their `override
+//    WG`): 32, 64, 128, 256 (within the device's limits); 0 for a Winograd choice (its GEMM keeps
+//    winogradGemmWg's width);
+//  - subgroups: that kernel's SUBGROUPS variant on or off (only where Engine.subgroups allows it);
 //  - algorithm: 'gemm' or 'winograd' for the convs Winograd applies to (3×3, stride 1, group 1),
 //    replacing the measured-on-lavapipe rule of engine/winograd.ts (autoPrefersWinograd) where a
 //    tuning is present and Engine.convAlgorithm is 'auto'.
@@ -96,7 +97,7 @@ function fnv1a(s: string, seed = 0x811c9dc5): string {
 }
 
 /** The conv kernels a tuning depends on. */
-export const TUNED_KERNELS = ['conv2d_gemm', 'conv_weights_gemm', 'winograd_input', 'winograd_output', 'winograd_weights'] as const;
+export const TUNED_KERNELS = ['conv2d_gemm', 'conv2d_rows', 'conv_weights_gemm', 'winograd_input', 'winograd_output', 'winograd_weights'] as const;
 
 let shippedHash: string | undefined;
 

@@ -32,7 +32,7 @@
 //
 // Selection (Engine.convAlgorithm, env LOUPE_CONV in the CLI): 'gemm' never, 'winograd' every conv
 // it applies to (group 1, 3×3, stride 1, dilation 1, at least GEMM.minCoutPerGroup output
-// channels), 'auto' only where `autoPrefersWinograd` says so: on lavapipe, Cin ≥ 32 and Cout ≥ 64
+// channels), 'auto' only where `autoPrefersWinograd` says so: on lavapipe, Cin ≥ 128 and Cout ≥ 256
 // (see there for the measurements). The GEMM runs with fewer invocations per workgroup when the
 // batch's tiles are few (`winogradGemmWg`): 49 tiles of a 14×14 map at batch 1 would otherwise leave
 // 80 % of a 256-column block empty, and Winograd lost to the direct GEMM there.
@@ -72,20 +72,19 @@ export function measuredAdapter(e: Engine): boolean {
 }
 
 /**
- * 'auto': Winograd where it was measured faster than conv2d_gemm, i.e. on lavapipe for Cin ≥ 32 and
- * Cout ≥ 64; everywhere else (other adapters: not measured; Cin < 32: the 16 products have too
- * short a K to pay for 4× the GEMM's outputs and the transforms; Cout < 64: not measured) GEMM.
- * Measured with timestamp queries on a shared 2-core machine (`loupe bench --only kernels`, and the
- * same layers one by one), time of the three Winograd dispatches against the GEMM conv's one:
- * SqueezeNet v1.0 fire expand 3×3 at batch 1 and 16: 16→64 0.85–0.94× (slower), 32→128 1.1–2.3×,
- * 48→192 1.4×, 64→256 1.5–2.7×; VGG-19 at batch 1: 3→64 0.49×, 64→64 @224 1.4×, 64→128 and
- * 128→128 @112 1.7–2.0×, 128→256 and 256→256 @56 1.9–2.4×, 256→512 and 512→512 @28 2.5–3.3×,
- * 512→512 @14 3.3×; AlexNet 256→384 @13 1.9×. The GEMM is most of Winograd's time everywhere; the
- * transforms are 5–30 %. Whole forward passes, 'auto' against 'gemm' (wall time): SqueezeNet batch
- * 16 1.10×, VGG-19 batch 1 1.83×.
+ * 'auto': Winograd where it was measured faster than the direct route, i.e. on lavapipe for Cin ≥ 128
+ * and Cout ≥ 256; everywhere else (other adapters: not measured; fewer channels: the 16 products have
+ * too short a K, or too few columns of output, to pay for 4× the GEMM's outputs and the transforms) the
+ * direct route, conv2d_rows. Measured with timestamp queries on a shared 2-core machine (`loupe bench
+ * --only kernels`), time of the three Winograd dispatches against conv2d_rows's one, 2026-12:
+ * SqueezeNet v1.0's fire expand 3×3 at batch 16, 16→64 to 64→256: 0.67–0.93× (slower; one run of
+ * 48→192 1.20×); VGG-19 at batch 1: 3→64 0.31×, 64→64 @224 and 64→128 @112 0.98–0.99×, 128→128 @112
+ * 1.06×, 128→256 and 256→256 @56 1.16–1.48×, 256→512 and 512→512 @28 1.54–1.96×, 512→512 @14
+ * 1.46–1.68×; AlexNet 256→384 @12 1.0–1.9×. (Against conv2d_gemm's tap loop, before conv2d_rows took
+ * these convs, Winograd had won from Cin ≥ 32 and Cout ≥ 64.)
  */
 export function autoPrefersWinograd(e: Engine, cin: number, cout: number): boolean {
-  return measuredAdapter(e) && cin >= 32 && cout >= 64;
+  return measuredAdapter(e) && cin >= 128 && cout >= 256;
 }
 
 /**

@@ -9,7 +9,7 @@ import { Model } from '../engine/runner.ts';
 import type { LowerContext } from '../engine/ops/index.ts';
 import type { Graph, ConvAttrs, Pads } from '../engine/ir.ts';
 import { convOut } from '../engine/shapes.ts';
-import { GEMM, GEMM_SG, isPointwise, lowerConv } from '../engine/conv.ts';
+import { GEMM, GEMM_SG, isPointwise, lowerConv, rowsFit } from '../engine/conv.ts';
 
 export interface ConvCase {
   n: number; cin: number; h: number; w: number; cout: number;
@@ -97,25 +97,35 @@ describe('conv (engine/conv.ts)', function () {
     e = await createNodeEngine();
   });
 
-  it('lowers wide convs to conv2d_gemm and depthwise to conv2d_direct', () => {
+  it('lowers wide convs to conv2d_rows (taps along x or a stride) or conv2d_gemm (pointwise, or rows too wide), depthwise to conv2d_direct', () => {
     const ctx: LowerContext = {
       engine: e, param: () => e.acquire(1024, 'p'), derived: () => e.acquire(1 << 16, 'd'), derivedGpu: () => e.acquire(1 << 16, 'd'), paramSize: () => 0,
       paramData: () => new Float32Array(0), dummy: () => e.acquire(16, 'd'),
     };
     const base: ConvAttrs = { kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], group: 1, weight: 'w' };
+    const pointwise: ConvAttrs = { ...base, kernel: [1, 1], pads: [0, 0, 0, 0] };
+    const wide: ConvAttrs = { ...base, dilation: [1, 19] }; // (TN − 1) + 2·19 + 1 = 42 input columns under a kernel row
     const xb = e.acquire(1 << 16, 'x'), yb = e.acquire(1 << 16, 'y');
-    // the SUBGROUPS variant of the GEMM kernel where the device has subgroups, the plain one otherwise
-    const gemm = e.hasSubgroups ? /^conv2d_gemm\|[^|]*SUBGROUPS/ : /^conv2d_gemm\|(?![^|]*SUBGROUPS)/;
-    expect(lowerConv(ctx, base, [1, 8, 8, 8], [1, 16, 8, 8], xb, yb, false, 'c')[0]!.pipeline.label).to.match(gemm);
+    const label = (a: ConvAttrs, x: number[], y: number[]) => lowerConv(ctx, a, x, y, xb, yb, false, 'c')[0]!.pipeline.label;
+    // the SUBGROUPS variants where the device has subgroups, the plain ones otherwise
+    const sg = (k: string) => (e.hasSubgroups ? new RegExp(`^${k}\\|[^|]*SUBGROUPS`) : new RegExp(`^${k}\\|(?![^|]*SUBGROUPS)`));
+    const plain = (k: string) => new RegExp(`^${k}\\|(?![^|]*SUBGROUPS)`);
+    expect(label(base, [1, 8, 8, 8], [1, 16, 8, 8])).to.match(sg('conv2d_rows')).and.match(/KW=3,SW=1/);
+    expect(label({ ...base, kernel: [7, 7], stride: [2, 2], pads: [0, 0, 0, 0] }, [1, 3, 23, 23], [1, 16, 9, 9])).to.match(sg('conv2d_rows')).and.match(/KW=7,SW=2/);
+    expect(label(pointwise, [1, 8, 8, 8], [1, 16, 8, 8])).to.match(sg('conv2d_gemm')).and.match(/POINTWISE/);
+    expect(rowsFit(base)).to.equal(true);
+    expect(rowsFit(wide)).to.equal(false);
+    expect(label(wide, [1, 8, 8, 45], [1, 16, 8, 45])).to.match(sg('conv2d_gemm')).and.not.match(/POINTWISE/);
     e.subgroups = false;
     try {
-      expect(lowerConv(ctx, base, [1, 8, 8, 8], [1, 16, 8, 8], xb, yb, false, 'c')[0]!.pipeline.label).to.match(/^conv2d_gemm\|(?![^|]*SUBGROUPS)/);
+      expect(label(base, [1, 8, 8, 8], [1, 16, 8, 8])).to.match(plain('conv2d_rows'));
+      expect(label(pointwise, [1, 8, 8, 8], [1, 16, 8, 8])).to.match(plain('conv2d_gemm'));
     } finally {
       e.subgroups = true;
     }
-    expect(lowerConv(ctx, { ...base, group: 8 }, [1, 8, 8, 8], [1, 8, 8, 8], xb, yb, false, 'c')[0]!.pipeline.label).to.match(/^conv2d_direct\|/);
+    expect(label({ ...base, group: 8 }, [1, 8, 8, 8], [1, 8, 8, 8])).to.match(/^conv2d_direct\|/);
     expect(GEMM.minCoutPerGroup).to.be.greaterThan(1);
-    expect(isPointwise({ ...base, kernel: [1, 1], pads: [0, 0, 0, 0] })).to.equal(true);
+    expect(isPointwise(pointwise)).to.equal(true);
     expect(isPointwise({ ...base, kernel: [1, 1] })).to.equal(false);
   });
 
@@ -145,6 +155,10 @@ describe('conv (engine/conv.ts)', function () {
   cases.push({ n: 1, cin: 3, h: 37, w: 35, cout: 17, kernel: [7, 7], stride: [2, 2], pads: [0, 0, 0, 0], dilation: [1, 1], group: 1, bias: true, relu: false });
   cases.push({ n: 1, cin: 10, h: 15, w: 15, cout: 70, kernel: [5, 5], stride: [1, 1], pads: [2, 2, 2, 2], dilation: [1, 1], group: 2, bias: false, relu: true });
   cases.push({ n: 2, cin: 3, h: 1, w: 1, cout: 5, kernel: [1, 1], stride: [1, 1], pads: [1, 1, 1, 1], dilation: [1, 1], group: 1, bias: true, relu: false });
+  // AlexNet's conv1 kind (11×11 stride 4: 23 input columns under a kernel row), and rows too wide
+  // for conv2d_rows (42 columns), which conv2d_gemm's tap loop takes.
+  cases.push({ n: 2, cin: 3, h: 31, w: 43, cout: 17, kernel: [11, 11], stride: [4, 4], pads: [2, 1, 0, 3], dilation: [1, 1], group: 1, bias: true, relu: true });
+  cases.push({ n: 2, cin: 5, h: 9, w: 47, cout: 17, kernel: [3, 3], stride: [1, 1], pads: [1, 2, 1, 0], dilation: [1, 19], group: 1, bias: true, relu: false });
 
   for (const [i, c] of cases.entries())
     it(`matches the reference: ${describe1(c)}`, async () => {
