@@ -83,7 +83,7 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
   const coPad = Math.ceil(coutPg / TM) * TM;
   const wt = panel ?? gemmWeights(ctx, a, cout, cinPg, TM);
   const pointwise = isPointwise(a);
-  if (!pointwise && !region && rowsFit(a)) return conv2dRows(ctx, a, x, y, xb, yb, relu, label, flops, wt, WG, sg);
+  if (!pointwise && rowsFit(a)) return conv2dRows(ctx, a, x, y, xb, yb, relu, label, flops, wt, WG, sg, region);
   const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : []), ...(region ? ['REGION'] : []), ...(sg ? ['SUBGROUPS'] : [])];
   const [oh, ow] = region ? [region.rhOut, region.rwOut] : [y[2]!, y[3]!];
   const npix = y[0]! * oh * ow;
@@ -112,24 +112,25 @@ export function rowsFit(a: ConvAttrs): boolean {
 /**
  * conv2d_rows (kernels/conv2d_rows.wgsl): conv2dGemm's work for a conv that is not pointwise, each
  * invocation on TN neighbours of one output row, so that the inputs under a kernel row are loaded
- * once for all its taps; the same weight panel `wt`, block of channels and workgroup size.
+ * once for all its taps; the same weight panel `wt`, block of channels, workgroup size and region.
  */
-function conv2dRows(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops: number | undefined, wt: GPUBuffer, WG: number, sg: boolean): Dispatch {
+function conv2dRows(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops: number | undefined, wt: GPUBuffer, WG: number, sg: boolean, region?: ConvRegion): Dispatch {
   const { TM } = sg ? GEMM_SG : GEMM;
   const cin = x[1]!, cout = y[1]!, group = a.group;
   const cinPg = cin / group, coutPg = cout / group;
   const coPad = Math.ceil(coutPg / TM) * TM;
-  const [oh, ow] = [y[2]!, y[3]!];
+  const [oh, ow] = region ? [region.rhOut, region.rwOut] : [y[2]!, y[3]!];
   const nbx = Math.ceil(ow / ROWS.TN);
   const nblk = y[0]! * oh * nbx;
   return ctx.engine.makeDispatch(K.conv2dRows, {
-    defines: [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(sg ? ['SUBGROUPS'] : [])],
+    defines: [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(region ? ['REGION'] : []), ...(sg ? ['SUBGROUPS'] : [])],
     overrides: { WG, KW: a.kernel[1], SW: a.stride[1], DW: a.dilation[1] },
     uniforms: {
-      nblk, nbx, cin, cinPg, hw: x[2]! * x[3]!, w: x[3]!, h: x[2]!, oh, ow, ohw: oh * ow, cout, coutPg, coPad4: coPad / 4,
+      nblk, nbx, cin, cinPg, hw: x[2]! * x[3]!, w: x[3]!, h: x[2]!, oh, ow, ohw: oh * ow, cout: region?.yChannels ?? cout, coutPg, coPad4: coPad / 4,
       kh: a.kernel[0], sh: a.stride[0], pt: a.pads[0], pl: a.pads[1], dh: a.dilation[0],
+      ...(region ? { rhIn: region.rhIn, rwIn: region.rwIn, rbIn: region.rbIn, orgIn: region.orgIn, rbOut: region.rbOut, orgOut: region.orgOut } : {}),
     },
-    bindings: { x: xb, wt, bias: a.bias ? ctx.param(a.bias) : undefined, y: yb },
+    bindings: { x: xb, wt, bias: a.bias ? ctx.param(a.bias) : undefined, y: yb, org: region?.org },
     workgroups: [Math.ceil(nblk / WG), coPad / TM, group],
     label, flops,
   });

@@ -23,7 +23,13 @@
 // KW, SW and DW are pipeline overrides, so SEG and every index into the row segment are constants
 // after specialisation: the loops over the segment, the taps and the pixels unroll and xs lives in
 // registers (an index unknown at compile time would put it in memory). SEG ≤ SEGMAX; the engine
-// sends wider rows to conv2d_gemm. Out-of-image inputs (padding) read as 0.
+// sends wider rows to conv2d_gemm. Out-of-image inputs (padding) read as 0. Where each column of a
+// kernel row starts, and whether it is in the image, is worked out once per kernel row, not per
+// input channel.
+//
+// Variants: HAS_BIAS, RELU, SUBGROUPS as conv2d_gemm's; REGION is region mode (engine/region.ts),
+// as conv2d_gemm's: the output map is each image's output rectangle, and an input column is read
+// from the image's input rectangle where it lies in it, else from the clean image.
 override WG: u32 = 64;
 override KW: u32 = 3u;
 override SW: u32 = 1u;
@@ -67,9 +73,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   let rowsPerImage = u.oh * u.nbx;
   let b = blk / rowsPerImage;
   let r = blk - b * rowsPerImage;
-  let oy = r / u.nbx;
-  let ox0 = (r - oy * u.nbx) * TN;
+  let oyb = r / u.nbx; // row within the output map (region mode: within the output rectangle)
+  let oxb = (r - oyb * u.nbx) * TN;
+//#if REGION
+  // region mode (engine/region.ts): x holds the clean input [Cin,H,W] and then the batch's
+  // rectangles [N][Cin][rhIn][rwIn]; an input pixel inside image b's rectangle is read from the
+  // rectangle, any other from the clean prefix. The output map is image b's output rectangle.
+  let oy = oyb + u32(org[u.orgOut + 2u * b]);
+  let ox0 = oxb + u32(org[u.orgOut + 2u * b + 1u]);
+  let ry = org[u.orgIn + 2u * b];
+  let rx = org[u.orgIn + 2u * b + 1u];
+  let rhw = u.rhIn * u.rwIn;
+  let xr = u.rbIn + (b * u.cin + g * cinPg) * rhw; // image b's rectangle, channel 0 of group g
+  let xc = g * cinPg * hw; // the clean prefix, channel 0 of group g
+//#else
+  let oy = oyb;
+  let ox0 = oxb;
   let xb = (b * u.cin + g * cinPg) * hw;
+//#endif
   let ix0 = i32(ox0 * SW) - u.pl;
   let iy0 = i32(oy * u.sh) - u.pt;
   let seg = (TN - 1u) * SW + (KW - 1u) * DW + 1u;
@@ -92,15 +113,38 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   for (var ky = 0u; ky < u.kh; ky++) {
     let iy = iy0 + i32(ky * u.dh);
     let rowOk = iy >= 0 && iy < i32(u.h);
+    // where each input column under kernel row ky starts (channel 0), and whether it is in the image
+    var off: array<u32, SEGMAX>;
+    var ok: array<bool, SEGMAX>;
+//#if REGION
+    var cs: array<u32, SEGMAX>; // its channel stride: the rectangle's or the clean map's
+    let qy = iy - ry;
+    let rowInR = qy >= 0 && qy < i32(u.rhIn);
+    for (var s = 0u; s < seg; s++) {
+      let ix = ix0 + i32(s);
+      let qx = ix - rx;
+      let inR = rowInR && qx >= 0 && qx < i32(u.rwIn);
+      ok[s] = rowOk && colOk[s];
+      off[s] = select(select(0u, xc + u32(iy) * u.w + u32(ix), ok[s]), xr + u32(qy) * u.rwIn + u32(qx), inR);
+      cs[s] = select(hw, rhw, inR);
+    }
+//#else
     let rb = xb + u32(max(iy, 0)) * u.w;
+    for (var s = 0u; s < seg; s++) {
+      ok[s] = rowOk && colOk[s];
+      off[s] = select(0u, rb + u32(ix0 + i32(s)), ok[s]);
+    }
+//#endif
     var wi = w0 + ky * KW * tapStep;
     for (var ci = 0u; ci < cinPg; ci++) {
       // the inputs under kernel row ky, once for every tap and pixel
-      let cb = rb + ci * hw;
       var xs: array<f32, SEGMAX>;
       for (var s = 0u; s < seg; s++) {
-        let ok = rowOk && colOk[s];
-        xs[s] = select(0.0, x[select(0u, cb + u32(ix0 + i32(s)), ok)], ok);
+//#if REGION
+        xs[s] = select(0.0, x[off[s] + ci * cs[s]], ok[s]);
+//#else
+        xs[s] = select(0.0, x[off[s] + ci * hw], ok[s]);
+//#endif
       }
       for (var kx = 0u; kx < KW; kx++) {
         let wv = weights(wi + kx * tapStep);
@@ -113,9 +157,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     }
   }
   if (!live) { return; }
-  let yb = (b * u.cout + g * u.coutPg + co0) * u.ohw + oy * u.ow;
+//#if REGION
+  let yb = u.rbOut + (b * u.cout + g * u.coutPg + co0) * u.ohw + oyb * u.ow;
+//#else
+  let yb = (b * u.cout + g * u.coutPg + co0) * u.ohw + oyb * u.ow;
+//#endif
   for (var j = 0u; j < TN; j++) {
-    let ox = ox0 + j;
+    let ox = oxb + j;
     if (ox >= u.ow) { break; }
     for (var m = 0u; m < MV; m++) {
       for (var c = 0u; c < 4u; c++) {

@@ -133,14 +133,16 @@ export const conv2dGemm = spec({
 });
 /**
  * conv2d_gemm for convs with taps along x or a stride, each invocation's pixels neighbours in one
- * output row (see the header of conv2d_rows.wgsl): same weight panel, bias and y; KW, SW, DW overrides.
+ * output row (see the header of conv2d_rows.wgsl): same weight panel, bias, y and region mode's
+ * origins; KW, SW, DW overrides.
  */
 export const conv2dRows = spec({
   name: 'conv2d_rows',
   uniforms: [['nblk', 'u32'], ['nbx', 'u32'], ['cin', 'u32'], ['cinPg', 'u32'], ['hw', 'u32'], ['w', 'u32'], ['h', 'u32'], ['oh', 'u32'], ['ow', 'u32'], ['ohw', 'u32'],
-    ['cout', 'u32'], ['coutPg', 'u32'], ['coPad4', 'u32'], ['kh', 'u32'], ['sh', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32']],
-  bindings: [r('x'), r('wt', { type: 'array<vec4f>', typeIf: { SUBGROUPS: 'array<f32>' } }), r('bias', { when: 'HAS_BIAS' }), rw('y')],
-  variants: ['HAS_BIAS', 'RELU', 'SUBGROUPS'],
+    ['cout', 'u32'], ['coutPg', 'u32'], ['coPad4', 'u32'], ['kh', 'u32'], ['sh', 'u32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'u32'],
+    ...regionIn, ['rbOut', 'u32', 'REGION'], ['orgOut', 'u32', 'REGION']],
+  bindings: [r('x'), r('wt', { type: 'array<vec4f>', typeIf: { SUBGROUPS: 'array<f32>' } }), r('bias', { when: 'HAS_BIAS' }), rw('y'), r('org', { ...i32, when: 'REGION' })],
+  variants: ['HAS_BIAS', 'RELU', 'REGION', 'SUBGROUPS'],
   enables: { SUBGROUPS: 'subgroups' },
   overrides: { WG: 64, KW: 3, SW: 1, DW: 1 },
 });

@@ -9,7 +9,7 @@ import { Model } from '../engine/runner.ts';
 import type { LowerContext } from '../engine/ops/index.ts';
 import type { Graph, ConvAttrs, Pads } from '../engine/ir.ts';
 import { convOut } from '../engine/shapes.ts';
-import { GEMM, GEMM_SG, isPointwise, lowerConv, rowsFit } from '../engine/conv.ts';
+import { GEMM, GEMM_SG, ROWS, isPointwise, lowerConv, rowsFit } from '../engine/conv.ts';
 
 export interface ConvCase {
   n: number; cin: number; h: number; w: number; cout: number;
@@ -172,9 +172,27 @@ describe('conv (engine/conv.ts)', function () {
     expect(await check(e, c, 7)).to.be.below(1e-4);
   });
 
-  // conv2d_gemm without subgroups (the fallback where the device lacks them): every case with
-  // channels per group for the GEMM path (every other one, to keep the run short).
-  describe('without subgroups (conv2d_gemm)', () => {
+  // conv2d_gemm's tap loop, which takes the convs whose rows are too wide for conv2d_rows (and took
+  // every non-pointwise conv before it): with no room for a row, every case with GEMM-wide groups,
+  // with and without subgroups (every other case each, to keep the run short).
+  describe("conv2d_gemm's tap loop (rows too wide for conv2d_rows)", () => {
+    const segmax = ROWS.SEGMAX;
+    before(() => { ROWS.SEGMAX = 0; });
+    after(() => { ROWS.SEGMAX = segmax; e.subgroups = true; });
+    for (const [i, c] of cases.entries()) {
+      if (c.cout / c.group < GEMM.minCoutPerGroup) continue;
+      it(`matches the reference: ${describe1(c)}${i % 2 ? ' (no subgroups)' : ''}`, async () => {
+        e.subgroups = i % 2 === 0;
+        expect(rowsFit({ kernel: c.kernel, stride: c.stride, pads: c.pads, dilation: c.dilation, group: c.group, weight: 'w' })).to.equal(false);
+        expect(await check(e, c, 3000 + i), describe1(c)).to.be.below(1e-4);
+      });
+    }
+  });
+
+  // The GEMM kernels without subgroups (the fallback where the device lacks them): conv2d_rows, or
+  // conv2d_gemm for pointwise convs, for every case with channels per group for the GEMM path
+  // (every other one, to keep the run short).
+  describe('without subgroups (conv2d_rows, conv2d_gemm)', () => {
     before(() => { e.subgroups = false; });
     after(() => { e.subgroups = true; });
     for (const [i, c] of cases.entries()) {

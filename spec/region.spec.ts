@@ -14,6 +14,7 @@ import { occlusion } from '../explainers/gradients.ts';
 import { ArgumentError, ShapeError } from '../engine/errors.ts';
 import type { Graph } from '../engine/ir.ts';
 import { mobileModels } from './mobile-models.ts';
+import { ROWS } from '../engine/conv.ts';
 
 const DATA = join(import.meta.dirname, '..', '..', 'shared', 'data');
 const SQZ = join(DATA, 'onnx/squeezenet_v1.0_derived/squeezenet_v1.0_decoded.onnx');
@@ -164,6 +165,29 @@ describe('region forward mode', function () {
     }
   });
 
+  it("equals whole-image recomputation with conv2d_gemm's tap loop on rectangles (rows too wide for conv2d_rows)", async () => {
+    const segmax = ROWS.SEGMAX;
+    ROWS.SEGMAX = 0; // no room for a row: every non-pointwise conv takes the tap loop, as a conv wider than 40 input columns does
+    const r = rng(12);
+    const model = new Model(await getEngine(), mixedGraph(r));
+    try {
+      for (const rect of [[4, 3], [7, 7]] as [number, number][]) {
+        const corners: [number, number][] = [[0, 0], [23 - rect[0], 19 - rect[1]], [0, 19 - rect[1]], [23 - rect[0], 0]];
+        const { worst, rf } = await compare(model, rect, 6, ['scores', 'side', 'concat', 'pool1', 'relu_a'], r, corners);
+        try {
+          expect(worst, `rect ${rect.join('×')}`).to.be.at.most(1e-5);
+          const layer = Object.fromEntries(rf.stats.layers.map((l) => [l.name, l]));
+          for (const name of ['conv1', 'branch_b']) expect(layer[name]!.kernels, name).to.deep.equal(['conv2d_gemm']);
+        } finally {
+          rf.destroy();
+        }
+      }
+    } finally {
+      ROWS.SEGMAX = segmax;
+      model.destroy();
+    }
+  });
+
   it('equals whole-image recomputation with LRN, residual adds, depthwise convs, pad-1 1×1 convs, channel affine maps and PReLU on rectangles', async () => {
     const r = rng(15);
     const expectRect: Record<string, string[]> = {
@@ -231,7 +255,7 @@ describe('region forward mode', function () {
             for (const name of ['conv1', 'e3', 'pad0', 'pad2'])
               expect(layer[name]!.kernels, `${name} at ${rect.join('×')}`).to.deep.equal(['winograd_input', 'conv2d_gemm', 'winograd_output']);
             expect(layer.e3!.rect).to.match(/\(into cat\)$/);
-            expect(layer.stride2!.kernels).to.deep.equal(['conv2d_gemm']);
+            expect(layer.stride2!.kernels).to.deep.equal(['conv2d_rows']); // no Winograd at stride 2: the direct route's REGION variant
           }
         } finally {
           rf.destroy();

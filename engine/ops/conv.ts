@@ -55,8 +55,9 @@ export const conv: OpDef<NodeOf<'conv'>> = {
     geometry: (n) => n.attrs,
     // Winograd's REGION transforms where the setting forces Winograd, or a tuning of the shape class
     // of a map of the rectangle's size chose it (engine/tune.ts) and scratch is offered; else the
-    // GEMM kernel's REGION variant, and the direct kernel's for narrow groups (depthwise), as
-    // lowerConv picks them. Untuned, 'auto' keeps rectangles on the GEMM: measured on lavapipe (wall
+    // REGION variant of the GEMM kernel conv2dGemm picks (conv2d_rows, or conv2d_gemm for pointwise
+    // convs and rows too wide), and the direct kernel's for narrow groups (depthwise), as lowerConv
+    // picks them. Untuned, 'auto' keeps rectangles on the GEMM: measured on lavapipe (wall
     // time of a region batch, same machine, alternating), Winograd on rectangles made SqueezeNet's
     // PDA batch of 250 0.93× as fast (its 16·Cin·P and 16·Cout·P scratch for small tiles cost more
     // than the multiplies saved) and ResNet-50's light graph at batch 50 no faster.
