@@ -195,7 +195,7 @@ describe('data-set runs (cli/dataset.ts)', function () {
         const before = manifestLines(out).length;
         // items take ~20 ms (+ the pauses below); the kill lands before, during or after an item's writes
         const after = 150 + Math.floor(r.next() * 900);
-        const code = await new Promise<number | null>((done) => {
+        const { code, left } = await new Promise<{ code: number | null; left: number[] }>((done) => {
           const p = spawn(process.execPath, [join(ROOT, 'bin/loupe.js'), ...args(out)], { env: { ...ENV, LOUPE_TEST_ITEM_DELAY_MS: '40', LOUPE_TEST_WRITE_DELAY_MS: '15' }, stdio: 'ignore' });
           let t: NodeJS.Timeout | undefined;
           let children: number[] = [];
@@ -209,11 +209,15 @@ describe('data-set runs (cli/dataset.ts)', function () {
           p.on('close', async (c) => {
             clearInterval(poll);
             clearTimeout(t);
-            for (let i = 0; i < 200 && children.some(running); i++) await new Promise((r) => setTimeout(r, 10));
-            expect(children.filter(running), 'the CLI process outlived bin/loupe.js').to.deep.equal([]);
-            done(c);
+            // The CLI ends when its lifeline closes, as soon as its event loop runs: on a loaded machine
+            // a pipeline compile in progress may hold it a few seconds (an orphan would instead finish
+            // the run, which the manifest's count below would show). The verdict is the test's, after
+            // the promise: an assertion thrown in this callback would leave the test hanging.
+            for (let i = 0; i < 1000 && children.some(running); i++) await new Promise((r) => setTimeout(r, 10));
+            done({ code: c, left: children.filter(running) });
           });
         });
+        expect(left, `the CLI process outlived bin/loupe.js by 10 s (kill ${k})`).to.deep.equal([]);
         expect(code, `kill ${k} after ${after} ms came after the run ended`).to.equal(null);
         kills.push(manifestLines(out).length - before);
       }
