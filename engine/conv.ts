@@ -8,7 +8,7 @@ import type { Dispatch, Engine } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
 import type { LowerContext, RegionIO } from './ops/types.ts';
 import * as K from '../kernels/index.ts';
-import { numel } from './geometry.ts';
+import { fillingWg, numel } from './geometry.ts';
 import * as RK from '../kernels/reverse.ts';
 import * as TK from '../kernels/train.ts';
 import { convWeightGrad as convWeightGradGeneral } from './reverse-kernels.ts';
@@ -65,28 +65,40 @@ export function gemmWeights(ctx: LowerContext, a: ConvAttrs, cout: number, cinPg
   ]);
 }
 
+/**
+ * The direct route's workgroup width (conv2d_rows, or conv2d_gemm for pointwise convs) for output
+ * shape `y` (in region mode the rectangles'), untuned: the block's 64, narrowed where the columns are
+ * few (fillingWg: a 7×7 map at batch 1 is 14 row blocks, 13 invocations of pointwise pixels).
+ */
+export function defaultGemmWg(a: ConvAttrs, y: number[], sg: boolean, region?: ConvRegion): number {
+  const [oh, ow] = region ? [region.rhOut, region.rwOut] : [y[2]!, y[3]!];
+  if (!isPointwise(a) && rowsFit(a)) return fillingWg(y[0]! * oh * Math.ceil(ow / ROWS.TN), 1);
+  return fillingWg(y[0]! * oh * ow, (sg ? GEMM_SG : GEMM).TN);
+}
+
 /** Region mode (engine/region.ts): `region` says where the input and output rectangles sit; `rhOut`×`rwOut` replace the output map in the pixel count. */
 export type ConvRegion = RegionIO;
 
 /**
  * `panel`: the weight panel [g][k][coPad] when the caller derived it (Winograd's U), else the conv's
- * weights re-laid out; `wg`: invocations per workgroup instead of the block's WG (a multiple of 8);
+ * weights re-laid out; `wg`: invocations per workgroup (a multiple of 8) instead of the default, the
+ * block's 64 narrowed for few columns (fillingWg: a 7×7 map at batch 1 is 13 invocations' work);
  * `subgroups`: the SUBGROUPS variant on or off instead of Engine.subgroups (on only where that allows it).
  */
 export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: number[], xb: GPUBuffer, yb: GPUBuffer, relu: boolean, label: string, flops?: number, region?: ConvRegion, panel?: GPUBuffer, wg?: number, subgroups?: boolean): Dispatch {
   const sg = ctx.engine.subgroups && (subgroups ?? true);
   const { TM, TN } = sg ? GEMM_SG : GEMM;
-  const WG = wg ?? (sg ? GEMM_SG : GEMM).WG;
   const cin = x[1]!, cout = y[1]!, group = a.group;
   const cinPg = cin / group, coutPg = cout / group;
   const [kh, kw] = a.kernel;
   const coPad = Math.ceil(coutPg / TM) * TM;
   const wt = panel ?? gemmWeights(ctx, a, cout, cinPg, TM);
   const pointwise = isPointwise(a);
+  const WG = wg ?? defaultGemmWg(a, y, sg, region);
   if (!pointwise && rowsFit(a)) return conv2dRows(ctx, a, x, y, xb, yb, relu, label, flops, wt, WG, sg, region);
-  const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : []), ...(region ? ['REGION'] : []), ...(sg ? ['SUBGROUPS'] : [])];
   const [oh, ow] = region ? [region.rhOut, region.rwOut] : [y[2]!, y[3]!];
   const npix = y[0]! * oh * ow;
+  const defines = [...(a.bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), ...(pointwise ? ['POINTWISE'] : []), ...(region ? ['REGION'] : []), ...(sg ? ['SUBGROUPS'] : [])];
   return ctx.engine.makeDispatch(K.conv2dGemm, {
     defines,
     overrides: { WG },

@@ -34,3 +34,15 @@ export function poolUniforms(a: PoolAttrs, x: number[], y: number[]) {
     pt: a.pads[0], pl: a.pads[1], hEnd: h + a.pads[2], wEnd: w + a.pads[3], countPad: a.countIncludePad ? 1 : 0,
   };
 }
+
+/**
+ * Invocations per workgroup for `columns` units of work, `per` to an invocation: the largest of 64,
+ * 32, 16, 8 whose workgroups are at least 85 % filled, else the one that fills them most. The GEMM
+ * kernels' default: a small map at batch 1 (13 invocations' worth of a 7×7 map) would leave most of
+ * a 64-wide workgroup computing clamped copies of its last column.
+ */
+export function fillingWg(columns: number, per: number): number {
+  const fill = (wg: number) => columns / (Math.ceil(columns / (wg * per)) * wg * per);
+  const sizes = [64, 32, 16, 8];
+  return sizes.find((wg) => fill(wg) >= 0.85) ?? sizes.reduce((best, wg) => (fill(wg) > fill(best) ? wg : best));
+}

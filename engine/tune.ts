@@ -1,7 +1,7 @@
 // Per-adapter tuning of the conv lowering (issue 15). What is tuned, per conv *shape class*:
 //  - wg: invocations per workgroup of the direct route, conv2d_gemm or conv2d_rows (their `override
-//    WG`): 32, 64, 128, 256 (within the device's limits); 0 for a Winograd choice (its GEMM keeps
-//    winogradGemmWg's width);
+//    WG`): 32, 64, 128, 256 (within the device's limits); 0 for the default width (64, narrowed for
+//    few columns: conv.ts, defaultGemmWg) and for a Winograd choice (its GEMM keeps winogradGemmWg's);
 //  - subgroups: that kernel's SUBGROUPS variant on or off (only where Engine.subgroups allows it);
 //  - algorithm: 'gemm' or 'winograd' for the convs Winograd applies to (3×3, stride 1, group 1),
 //    replacing the measured-on-lavapipe rule of engine/winograd.ts (autoPrefersWinograd) where a
@@ -34,7 +34,7 @@ import { convOut } from './geometry.ts';
 import { wgsl } from '../kernels/wgsl.generated.ts';
 
 export interface TuneChoice {
-  /** conv2d_gemm's WG (0: the route's own, for Winograd) */
+  /** the direct route's WG (conv2d_gemm or conv2d_rows); 0: the route's own default (conv.ts, defaultGemmWg; for Winograd, winogradGemmWg) */
   wg: number;
   subgroups: boolean;
   algorithm: 'gemm' | 'winograd';
@@ -179,7 +179,7 @@ export function withTuning(cache: TuneCache | undefined, t: Tuning): TuneCache {
 
 /** A choice as text: "gemm wg64 sg" / "winograd". */
 export function choiceText(c: TuneChoice): string {
-  return c.algorithm === 'winograd' ? `winograd${c.subgroups ? ' sg' : ''}` : `gemm wg${c.wg}${c.subgroups ? ' sg' : ''}`;
+  return c.algorithm === 'winograd' ? `winograd${c.subgroups ? ' sg' : ''}` : `gemm ${c.wg ? `wg${c.wg}` : 'wg default'}${c.subgroups ? ' sg' : ''}`;
 }
 
 // ---- measuring -----------------------------------------------------------------------------------
@@ -337,7 +337,9 @@ export function defaultChoice(e: Engine, s: TuneShape): TuneChoice {
   const a = attrsOf(s), y = outShape(s);
   const wino = autoWinograd(e, a, [s.n, s.cin, s.h, s.w], y);
   const sg = e.subgroups;
-  return { wg: wino ? 0 : (sg ? GEMM_SG : GEMM).WG, subgroups: sg, algorithm: wino ? 'winograd' : 'gemm' };
+  // wg 0: the default width, which narrows for few columns (defaultGemmWg), so that a class tuned at
+  // batch 1 to its default does not pin a batch of 16 to the narrow workgroups of a small map
+  return { wg: 0, subgroups: sg, algorithm: wino ? 'winograd' : 'gemm' };
 }
 
 const same = (a: TuneChoice, b: TuneChoice) => a.wg === b.wg && a.subgroups === b.subgroups && a.algorithm === b.algorithm;

@@ -42,6 +42,7 @@ import type { ConvAttrs } from './ir.ts';
 import type { LowerContext, RegionIO } from './ops/types.ts';
 import * as K from '../kernels/index.ts';
 import { tunedChoice } from './tune.ts';
+import { fillingWg } from './geometry.ts';
 
 /** Where a lowering gets a scratch buffer that lives until its dispatches have run (released after the node). */
 export type Scratch = (bytes: number, label: string) => GPUBuffer;
@@ -127,9 +128,7 @@ export function useWinograd(e: Engine, a: ConvAttrs, x: number[], y: number[]): 
  * one that fills most.
  */
 export function winogradGemmWg(npix: number, tn: number): number {
-  const fill = (wg: number) => npix / (Math.ceil(npix / (wg * tn)) * wg * tn);
-  const sizes = [64, 32, 16, 8];
-  return sizes.find((wg) => fill(wg) >= 0.85) ?? sizes.reduce((best, wg) => (fill(wg) > fill(best) ? wg : best));
+  return fillingWg(npix, tn);
 }
 
 /** U = G g Gᵀ as conv2d_gemm's grouped weight panel [16][cin][coPad], coPad = cout rounded up to `tm`. */
