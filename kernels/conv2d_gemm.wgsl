@@ -36,17 +36,8 @@ const TN: u32 = 4u; // pixels per invocation
 //#if SUBGROUPS
 const MV: u32 = 4u; // vec4s of output channels per invocation (TM = 4*MV = 16, fixed by the broadcasts below)
 
-// The 16 weights of one k for this workgroup's channels: two per-lane loads, shared by broadcast.
-// Must be called in subgroup-uniform control flow (every loop bound here is uniform).
-fn weights(wi: u32) -> array<vec4f, MV> {
-  let a = wt[wi];
-  let b = wt[wi + 8u];
-  return array<vec4f, MV>(
-    vec4f(subgroupBroadcast(a, 0u), subgroupBroadcast(a, 1u), subgroupBroadcast(a, 2u), subgroupBroadcast(a, 3u)),
-    vec4f(subgroupBroadcast(a, 4u), subgroupBroadcast(a, 5u), subgroupBroadcast(a, 6u), subgroupBroadcast(a, 7u)),
-    vec4f(subgroupBroadcast(b, 0u), subgroupBroadcast(b, 1u), subgroupBroadcast(b, 2u), subgroupBroadcast(b, 3u)),
-    vec4f(subgroupBroadcast(b, 4u), subgroupBroadcast(b, 5u), subgroupBroadcast(b, 6u), subgroupBroadcast(b, 7u)));
-}
+// weights(wi): the block's 16 weights of one k, two loads per invocation shared by broadcast
+// #include "subgroup_weights.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32, @builtin(subgroup_invocation_id) sl: u32) {
