@@ -13,23 +13,22 @@ import * as RK from '../kernels/reverse.ts';
 import * as TK from '../kernels/train.ts';
 import { convWeightGrad as convWeightGradGeneral } from './reverse-kernels.ts';
 import { tunedChoice } from './tune.ts';
-import { useWinograd, winogradGemmWg, winogradInput, winogradOutput, winogradScratch, winogradTarget, winogradTiles, winogradWeights, type Scratch } from './winograd.ts';
+import { useWinograd, winogradInput, winogradOutput, winogradScratch, winogradTarget, winogradTiles, winogradWeights, type Scratch } from './winograd.ts';
 
 /**
- * Register block of conv2d_gemm: TM output channels × TN pixels per invocation, WG invocations per
- * workgroup. TM and TN must match the constants in kernels/conv2d_gemm.wgsl (benchmarks that patch
+ * Register block of conv2d_gemm: TM output channels × TN pixels per invocation (the workgroup's
+ * width is defaultGemmWg's, or a tuning's). TM and TN must match the constants in kernels/conv2d_gemm.wgsl (benchmarks that patch
  * the shader text change them together).
  */
 export const GEMM = {
   TM: 8,
   TN: 4,
-  WG: 64,
   /** Below this many output channels per group the direct kernel is used (depthwise and the like). */
   minCoutPerGroup: 4,
 };
 
 /** Register block of conv2d_gemm's SUBGROUPS variant (fixed in the shader: two weight loads of 8 lanes per k); used when Engine.subgroups. */
-export const GEMM_SG = { TM: 16, TN: 4, WG: 64 };
+export const GEMM_SG = { TM: 16, TN: 4 };
 
 /**
  * The dispatches of one conv: Winograd where `useWinograd` says so and `scratch` is offered, else
@@ -168,7 +167,7 @@ export function conv2dWinograd(ctx: LowerContext, a: ConvAttrs, x: number[], y: 
   const grouped: ConvAttrs = { kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], dilation: [1, 1], group: 16, weight: `wino${tm}:${a.weight}` };
   return [
     winogradInput(ctx.engine, a, x, y, xb, v, `${label}:winograd-in`, region),
-    conv2dGemm(ctx, grouped, [1, 16 * cin, 1, npix], [1, 16 * cout, 1, npix], v, m, false, `${label}:winograd-gemm`, 2 * 16 * cout * cin * npix, undefined, u, winogradGemmWg(npix, GEMM.TN), sg),
+    conv2dGemm(ctx, grouped, [1, 16 * cin, 1, npix], [1, 16 * cout, 1, npix], v, m, false, `${label}:winograd-gemm`, 2 * 16 * cout * cin * npix, undefined, u, undefined, sg),
     winogradOutput(ctx, a, y, m, yb, relu, `${label}:winograd-out`, region),
   ];
 }

@@ -1,7 +1,7 @@
 // Per-adapter tuning of the conv lowering (issue 15). What is tuned, per conv *shape class*:
 //  - wg: invocations per workgroup of the direct route, conv2d_gemm or conv2d_rows (their `override
 //    WG`): 32, 64, 128, 256 (within the device's limits); 0 for the default width (64, narrowed for
-//    few columns: conv.ts, defaultGemmWg) and for a Winograd choice (its GEMM keeps winogradGemmWg's);
+//    few columns: conv.ts, defaultGemmWg) and for a Winograd choice (its pointwise GEMM takes that default too);
 //  - subgroups: that kernel's SUBGROUPS variant on or off (only where Engine.subgroups allows it);
 //  - algorithm: 'gemm' or 'winograd' for the convs Winograd applies to (3×3, stride 1, group 1),
 //    replacing the measured-on-lavapipe rule of engine/winograd.ts (autoPrefersWinograd) where a
@@ -34,7 +34,7 @@ import { convOut } from './geometry.ts';
 import { wgsl } from '../kernels/wgsl.generated.ts';
 
 export interface TuneChoice {
-  /** the direct route's WG (conv2d_gemm or conv2d_rows); 0: the route's own default (conv.ts, defaultGemmWg; for Winograd, winogradGemmWg) */
+  /** the direct route's WG (conv2d_gemm or conv2d_rows); 0: the route's own default (conv.ts, defaultGemmWg; Winograd's GEMM takes it too) */
   wg: number;
   subgroups: boolean;
   algorithm: 'gemm' | 'winograd';

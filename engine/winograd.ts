@@ -34,15 +34,15 @@
 // it applies to (group 1, 3×3, stride 1, dilation 1, at least GEMM.minCoutPerGroup output
 // channels), 'auto' only where `autoPrefersWinograd` says so: on lavapipe, Cin ≥ 128 and Cout ≥ 256
 // (see there for the measurements). The GEMM runs with fewer invocations per workgroup when the
-// batch's tiles are few (`winogradGemmWg`): 49 tiles of a 14×14 map at batch 1 would otherwise leave
-// 80 % of a 256-column block empty, and Winograd lost to the direct GEMM there.
+// batch's tiles are few (conv2d_gemm's default width, geometry.ts's fillingWg): 49 tiles of a 14×14
+// map at batch 1 would otherwise leave 80 % of a 256-column block empty, and Winograd lost to the
+// direct GEMM there.
 
 import type { Dispatch, Engine } from './gpu.ts';
 import type { ConvAttrs } from './ir.ts';
 import type { LowerContext, RegionIO } from './ops/types.ts';
 import * as K from '../kernels/index.ts';
 import { tunedChoice } from './tune.ts';
-import { fillingWg } from './geometry.ts';
 
 /** Where a lowering gets a scratch buffer that lives until its dispatches have run (released after the node). */
 export type Scratch = (bytes: number, label: string) => GPUBuffer;
@@ -119,16 +119,6 @@ export function autoWinograd(e: Engine, a: ConvAttrs, x: number[], y: number[]):
  */
 export function useWinograd(e: Engine, a: ConvAttrs, x: number[], y: number[]): boolean {
   return winogradChosen(e, a, x, y) && fitsOneBinding(e, x, y);
-}
-
-/**
- * Invocations per workgroup of the Winograd GEMM over `npix` = batch·tiles columns, `tn` per
- * invocation: the tiles of a small map at batch 1 (49 at 14×14) would leave most of the block's 256
- * columns empty, so the largest of 64, 32, 16, 8 that fills at least 85 % of its columns, else the
- * one that fills most.
- */
-export function winogradGemmWg(npix: number, tn: number): number {
-  return fillingWg(npix, tn);
 }
 
 /** U = G g Gᵀ as conv2d_gemm's grouped weight panel [16][cin][coPad], coPad = cout rounded up to `tm`. */

@@ -21,7 +21,8 @@ import { Reverser } from '../engine/reverse.ts';
 import { Trainer } from '../engine/train.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import { lowerConv } from '../engine/conv.ts';
-import { autoPrefersWinograd, useWinograd, winogradApplies, winogradGemmWg } from '../engine/winograd.ts';
+import { autoPrefersWinograd, useWinograd, winogradApplies } from '../engine/winograd.ts';
+import { fillingWg } from '../engine/geometry.ts';
 import { peakBytesPerImage, scratchBytesOf } from '../engine/plan.ts';
 import { createNodeEngine } from '../cli/gpu-node.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
@@ -121,10 +122,11 @@ describe('Winograd F(2×2, 3×3) (engine/winograd.ts)', function () {
     });
 
     it('the GEMM of few tiles runs narrower workgroups (batch 1 on 14×14 maps: 49 columns)', () => {
-      expect(winogradGemmWg(49, 4)).to.equal(16);
-      expect(winogradGemmWg(784, 4)).to.equal(32);
-      expect(winogradGemmWg(16 * 784, 4)).to.equal(64);
-      expect(winogradGemmWg(12, 4)).to.equal(8);
+      // conv2d_gemm's default width (geometry.ts), which the Winograd GEMM takes
+      expect(fillingWg(49, 4)).to.equal(16);
+      expect(fillingWg(784, 4)).to.equal(32);
+      expect(fillingWg(16 * 784, 4)).to.equal(64);
+      expect(fillingWg(12, 4)).to.equal(8);
     });
 
     it('a plan shares one V and one M buffer among its Winograd convs, and Model.maxBatch counts them', () => {
