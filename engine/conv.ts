@@ -112,6 +112,29 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
   });
 }
 
+/**
+ * Outputs [o0, o0 + rows) of a fully-connected layer with `outTotal` outputs (engine/ops/dense.ts), as
+ * conv2d_gemm's WT_ROWS variant: the 1×1 conv over x viewed as [n][inF][1][1], the images as columns,
+ * read from the weights' own rows `wt` ([rows][inF]: the parameter or a slice of it) by the SUBGROUPS
+ * loads (the caller checks Engine.subgroups); `bias` holds the same rows.
+ */
+export function fcGemm(e: Engine, n: number, inF: number, rows: number, outTotal: number, o0: number, xb: GPUBuffer, wt: GPUBuffer, bias: GPUBuffer | undefined, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch {
+  const { TM, TN } = GEMM_SG;
+  const WG = fillingWg(n, TN);
+  const coPad = Math.ceil(rows / TM) * TM;
+  return e.makeDispatch(K.conv2dGemm, {
+    defines: [...(bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), 'POINTWISE', 'SUBGROUPS', 'WT_ROWS'],
+    overrides: { WG },
+    uniforms: {
+      npix: n, cin: inF, cinPg: inF, hw: 1, w: 1, h: 1, ow: 1, ohw: 1, cout: outTotal, coutPg: rows, coPad4: coPad / 4,
+      kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, yOff: o0,
+    },
+    bindings: { x: xb, wt, bias, y: yb },
+    workgroups: [Math.ceil(n / (WG * TN)), coPad / TM, 1],
+    label, flops,
+  });
+}
+
 /** conv2d_rows's register block: TN neighbouring pixels of one row, SEGMAX input columns under a kernel row at most. */
 export const ROWS = { TN: 4, SEGMAX: 40 };
 

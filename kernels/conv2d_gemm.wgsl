@@ -30,13 +30,21 @@
 // loads weight l of each group of 8 (one per-lane load instead of 8; wt is read as f32) and the
 // others get it by subgroupBroadcast with a constant lane, which compiles to a register permute.
 // TM = 16 output channels (two loads per k), TN = 4 pixels. scratch/gemm_micro.mts measured it.
+//
+// WT_ROWS (with SUBGROUPS and POINTWISE, one group): a fully-connected layer y[n,o] = b[o] +
+// sum_i x[n,i] W[o,i] as the 1×1 conv it is over x viewed as [N][in][1][1] (fcGemm in engine/conv.ts,
+// used by engine/ops/dense.ts), the images as columns. wt is then the parameter's own rows [Cout][Cin]
+// (or a slice of them) instead of the panel: a subgroup load fetches one weight per lane wherever it
+// lies, so no transposed copy of (say) AlexNet's 151 MB fc6 is made. Outputs go to y[n][yOff + o] in
+// rows of u.cout values, for layers whose weights are split over dispatches by rows. Why: kernels/fc.wgsl
+// loads 20 values per 64 multiply-adds, this 2 + 4 per 64, and on lavapipe loads set the pace.
 override WG: u32 = 64;
 
 const TN: u32 = 4u; // pixels per invocation
 //#if SUBGROUPS
 const MV: u32 = 4u; // vec4s of output channels per invocation (TM = 4*MV = 16, fixed by the broadcasts below)
 
-// weights(wi): the block's 16 weights of one k, two loads per invocation shared by broadcast
+// weightsAt(ia, ib): the block's 16 weights of one k, two loads per invocation shared by broadcast
 // #include "subgroup_weights.wgsl"
 
 @compute @workgroup_size(WG)
@@ -89,8 +97,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   }
   var acc: array<vec4f, TN * MV>;
 //#if SUBGROUPS
+//#if WT_ROWS
+  // the parameter's own rows [Cout][Cin]: lane l reads rows co0 + l and co0 + 8 + l, clamped to the
+  // last row (the sums of rows past the end are not written)
+  let wg0 = min(co0 + lane, u.coutPg - 1u) * cinPg;
+  let wd = min(co0 + 8u + lane, u.coutPg - 1u) * cinPg - wg0;
+  let wstride = 1u;
+//#else
   let wg0 = (g * u.kh * u.kw * cinPg * u.coPad4 + co0 / 4u) * 4u + lane; // f32 index of this lane's weight
+  let wd = 8u; // to its second weight, 8 channels on
   let wstride = u.coPad4 * 4u;
+//#endif
 //#else
   let wg0 = g * u.kh * u.kw * cinPg * u.coPad4 + co0 / 4u;
   let wstride = u.coPad4;
@@ -112,7 +129,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   var wi = wg0;
   for (var ci = 0u; ci < cinPg; ci++) {
 //#if SUBGROUPS
-    let wv = weights(wi);
+    let wv = weightsAt(wi, wi + wd);
 //#else
     var wv: array<vec4f, MV>;
     for (var m = 0u; m < MV; m++) { wv[m] = wt[wi + m]; }
@@ -152,7 +169,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       }
       for (var ci = 0u; ci < cinPg; ci++) {
 //#if SUBGROUPS
-        let wv = weights(wi);
+        let wv = weightsAt(wi, wi + wd);
 //#else
         var wv: array<vec4f, MV>;
         for (var m = 0u; m < MV; m++) { wv[m] = wt[wi + m]; }
@@ -178,7 +195,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
 //#if REGION
     let yb = u.rbOut + (b * u.cout + g * u.coutPg + co0) * u.ohw + p;
 //#else
+//#if WT_ROWS
+    let yb = b * u.cout + u.yOff + co0; // ohw = 1, p = 0
+//#else
     let yb = (b * u.cout + g * u.coutPg + co0) * u.ohw + p;
+//#endif
 //#endif
     for (var m = 0u; m < MV; m++) {
       for (var c = 0u; c < 4u; c++) {

@@ -40,7 +40,7 @@ const SEGMAX: u32 = 40u; // input columns under one kernel row, at most
 //#if SUBGROUPS
 const MV: u32 = 4u; // vec4s of output channels per invocation (TM = 16)
 
-// weights(wi): the block's 16 weights of one k, two loads per invocation shared by broadcast
+// weights(wi): the block's 16 weights of one k, two loads per invocation shared by broadcast (weightsAt: any two indices)
 // #include "subgroup_weights.wgsl"
 
 @compute @workgroup_size(WG)

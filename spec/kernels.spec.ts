@@ -6,6 +6,8 @@ import { expect } from 'chai';
 import * as K from '../kernels/index.ts';
 import type { Graph, PoolAttrs, Pads } from '../engine/ir.ts';
 import { Model } from '../engine/runner.ts';
+import { FC } from '../engine/ops/dense.ts';
+import { lowerNode } from '../engine/ops/index.ts';
 import { poolUniforms } from '../engine/geometry.ts';
 import { numel, poolOut, inferShapes } from '../engine/shapes.ts';
 import { ShapeError } from '../engine/errors.ts';
@@ -354,6 +356,46 @@ describe('kernels vs CPU reference (through Model)', function () {
         // the pre-activation requested too: no fusion, both values correct
         if (c.relu) await checkGraph(b.build([y]), r.array(numel(c.shape)), c.shape[0]!, { atol: 1e-5, rtol: 1e-5, outputs: ['y', 'f'] });
       });
+
+    // Both routes (engine/ops/dense.ts, FC): conv2d_gemm's WT_ROWS variant from FC.gemmMinBatch
+    // images on where the engine has subgroups, fc.wgsl otherwise; each whole and split over
+    // dispatches by rows (as AlexNet's fc6 is where its 151 MB exceed one binding). Output counts
+    // around the 16-row block: a partial block reads clamped rows and must not write them.
+    describe('routes', () => {
+      const saved = { ...FC };
+      afterEach(() => Object.assign(FC, saved));
+      const cases = [
+        { shape: [16, 1000], out: 8, bias: false, relu: true },
+        { shape: [37, 130], out: 21, bias: true, relu: false },
+        { shape: [33, 3, 4, 5], out: 35, bias: true, relu: true },
+      ];
+      for (const route of ['conv2d_gemm', 'fc']) for (const rowsMax of [0, 5]) for (const [i, c] of cases.entries())
+        it(`${route}${rowsMax ? `, ${rowsMax} rows per dispatch` : ''}: [${c.shape}] → ${c.out}`, async function () {
+          const e = await getEngine();
+          if (route === 'conv2d_gemm' && !e.hasSubgroups) this.skip();
+          FC.gemmMinBatch = route === 'fc' ? Infinity : 16;
+          FC.rowsMax = rowsMax;
+          const r = rng(90 + i);
+          const inF = numel(c.shape.slice(1));
+          const b = new GraphBuilder(c.shape);
+          let y = b.node('fc', ['x'], { weight: b.param([c.out, inF], r), bias: c.bias ? b.param([c.out], r) : undefined, outFeatures: c.out }, 'f');
+          if (c.relu) y = b.node('relu', [y], {}, 'y');
+          const g = b.build([y]);
+          // the kernels it takes
+          const m = new Model(e, g);
+          try {
+            const n = c.shape[0]!;
+            const buf = e.acquire(n * Math.max(inF, c.out) * 4, 'fc-route');
+            const ds = lowerNode(m.ctx(), { node: g.nodes[0]!, inShapes: [c.shape], outShape: [n, c.out], ins: [buf], out: buf, label: 'f' });
+            e.release(buf);
+            expect(ds.map((d) => d.pipeline.label.split('|')[0])).to.deep.equal(Array(Math.ceil(c.out / (rowsMax || c.out))).fill(route === 'fc' ? 'fc' : 'conv2d_gemm'));
+            if (route !== 'fc') expect(ds[0]!.pipeline.label).to.match(/WT_ROWS/);
+          } finally {
+            m.destroy();
+          }
+          await checkGraph(g, r.array(numel(c.shape)), c.shape[0]!, { atol: 1e-5, rtol: 1e-5, outputs: c.relu ? ['y', 'f'] : ['f'] });
+        });
+    });
   });
 
   describe('resize', () => {

@@ -14,9 +14,21 @@ import { ShapeError, UnsupportedOpError } from '../errors.ts';
 import * as K from '../../kernels/index.ts';
 import * as R from '../reverse-kernels.ts';
 import { sameShape } from './util.ts';
+import { fcGemm } from '../conv.ts';
 
 /** kernels/fc.wgsl's block: outputs and images per workgroup. */
 const FC_OB = 4, FC_NB = 16;
+
+/**
+ * How fc runs. From `gemmMinBatch` images on, where the engine has subgroups, as conv2d_gemm's
+ * WT_ROWS variant (fcGemm, engine/conv.ts: 6 loads per 64 multiply-adds where kernels/fc.wgsl makes
+ * 20); below it the columns cannot fill a subgroup and fc.wgsl, which splits each dot product over
+ * 32 invocations, is faster. Measured on lavapipe, AlexNet's fc7 (4096 × 4096), GPU timestamps,
+ * fc.wgsl → conv2d_gemm: 1 image 69 → 111 ms, 8 images 93 → 114 ms, 16 images 91 → 73 ms,
+ * 128 images 659 → 404 ms. `rowsMax`: outputs per dispatch at most (0: as many rows as one storage
+ * binding holds), for specs of the split.
+ */
+export const FC = { gemmMinBatch: 16, rowsMax: 0 };
 
 export const fc: OpDef<NodeOf<'fc'>> = {
   shape(node, [x], param) {
@@ -37,19 +49,25 @@ export const fc: OpDef<NodeOf<'fc'>> = {
     const bias = a.bias && !io.noBias ? a.bias : undefined;
     const defines = [...(bias ? ['HAS_BIAS'] : []), ...(io.fuseRelu ? ['RELU'] : [])];
     // Rows per dispatch: all of them unless the weights exceed one storage binding.
-    const rows = Math.min(a.outFeatures, Math.floor(e.maxBindingBytes / (inF * 4)));
+    const rows = Math.min(a.outFeatures, Math.floor(e.maxBindingBytes / (inF * 4)), FC.rowsMax || Infinity);
+    const gemm = e.subgroups && n >= FC.gemmMinBatch;
     const ds: Dispatch[] = [];
     for (let o0 = 0; o0 < a.outFeatures; o0 += rows) {
       const cnt = Math.min(rows, a.outFeatures - o0);
       const whole = cnt === a.outFeatures;
       const slice = (p: string, width: number) =>
         whole ? ctx.param(p) : ctx.derived(`${p}[${o0}:${o0 + cnt}]`, () => ctx.paramData(p).subarray(o0 * width, (o0 + cnt) * width));
+      const flops = ((io.flops ?? 0) * cnt) / a.outFeatures;
+      if (gemm) {
+        ds.push(fcGemm(e, n, inF, cnt, a.outFeatures, o0, io.ins[0]!, slice(a.weight, inF), bias ? slice(bias, 1) : undefined, io.out, !!io.fuseRelu, io.label, flops));
+        continue;
+      }
       const groups = Math.ceil(n / FC_NB) * Math.ceil(cnt / FC_OB); // kernels/fc.wgsl: a block of FC_OB outputs × FC_NB images per workgroup
       const wx = Math.min(groups, 65535);
       ds.push(e.makeDispatch(K.fc, {
         defines, uniforms: { n, inF, outF: cnt, outTotal: a.outFeatures, oOffset: o0 },
         bindings: { x: io.ins[0]!, wt: slice(a.weight, inF), bias: bias ? slice(bias, 1) : undefined, y: io.out },
-        workgroups: [wx, Math.ceil(groups / wx), 1], label: io.label, flops: ((io.flops ?? 0) * cnt) / a.outFeatures,
+        workgroups: [wx, Math.ceil(groups / wx), 1], label: io.label, flops,
       }));
     }
     return ds;
