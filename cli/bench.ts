@@ -14,6 +14,7 @@ import { loadOnnx } from '../loaders/onnx.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
 import { FMAS_PER_STEP, LOADS_PER_STEP, measureRoofline, rooflineBound, type Roofline } from '../engine/roofline.ts';
 import { summarise } from '../engine/summary.ts';
+import { FC } from '../engine/ops/dense.ts';
 import { ArgumentError } from '../engine/errors.ts';
 import * as X from '../explainers/gradients.ts';
 import { etalons } from '../explainers/etalon.ts';
@@ -67,6 +68,58 @@ async function kernelTimes(engine: Engine, model: Model, tag: string, batch: num
     engine.convAlgorithm = was;
     model.dropPlans();
   }
+}
+
+/** One fully-connected layer's median GPU time on each of its routes (engine/ops/dense.ts, FC). */
+interface FcRow {
+  model: string;
+  layer: string;
+  shape: string;
+  batch: number;
+  flops: number;
+  /** route → ms */
+  ms: Record<'fc' | 'gemm', number>;
+}
+
+/**
+ * The fc layers of `model` at `batch`, on kernels/fc.wgsl and on conv2d_gemm's WT_ROWS variant
+ * (the route fc takes from FC.gemmMinBatch images on where the engine has subgroups), one after
+ * the other in the same run; empty without timestamps or subgroups.
+ */
+async function fcTimes(engine: Engine, model: Model, tag: string, batch: number, reps: number): Promise<FcRow[]> {
+  if (!engine.hasTimestamps || !engine.subgroups) return [];
+  const per = numel(model.graph.input.shape.slice(1));
+  const x = new Float32Array(per * batch).map((_, i) => Math.sin(i * 0.01));
+  const shapes = inferShapes(model.graph, batch);
+  const was = { ...FC };
+  const times = new Map<string, Record<'fc' | 'gemm', number>>();
+  try {
+    for (const route of ['fc', 'gemm'] as const) {
+      FC.gemmMinBatch = route === 'fc' ? Infinity : Math.min(was.gemmMinBatch, batch);
+      model.dropPlans();
+      engine.timing = true;
+      const runs: TimingRecord[][] = [];
+      await model.run(x, batch); // warm-up: pipelines compiled
+      for (let r = 0; r < reps; r++) {
+        await model.run(x, batch);
+        runs.push(engine.lastTimings);
+      }
+      engine.timing = false;
+      for (const name of new Set(runs[0]!.filter((t) => t.label.startsWith('fc:')).map((t) => t.label.slice(3)))) {
+        const ns = median(runs.map((r) => r.filter((t) => t.label === `fc:${name}`).reduce((s, t) => s + t.ns, 0)));
+        times.set(name, { ...(times.get(name) ?? { fc: 0, gemm: 0 }), [route]: ns / 1e6 });
+      }
+    }
+  } finally {
+    Object.assign(FC, was);
+    engine.timing = false;
+    model.dropPlans();
+  }
+  return [...times].map(([name, ms]) => {
+    const node = model.graph.nodes.find((n) => n.name === name)!;
+    const w = model.graph.params.get((node.attrs as { weight: string }).weight)!.dims;
+    return { model: tag, layer: name, shape: `${w[1]}→${w[0]}`, batch, flops: 2 * batch * w[0]! * w[1]!, ms };
+  });
 }
 
 async function convTimes(engine: Engine, model: Model, tag: string, batch: number, reps: number, wino: boolean, roof?: Roofline): Promise<KernelRow[]> {
@@ -163,6 +216,7 @@ export async function bench(argv: string[]): Promise<number> {
 
   // Per-kernel conv times.
   const kernels: KernelRow[] = [];
+  const fcs: FcRow[] = [];
   if (on('kernels')) {
   // Winograd rows (engine/winograd.ts) beside the GEMM rows of the stride-1 3×3 layers, with the ratio.
   const withWinograd = async (m: Model, tag: string, batch: number, reps: number) => {
@@ -179,6 +233,7 @@ export async function bench(argv: string[]): Promise<number> {
   for (const name of light) {
     const m = new Model(engine, loadOnnx(new Uint8Array(readFileSync(join(data, `onnx/onnx-light-models/light_${name}.onnx`))), name));
     await withWinograd(m, name, 1, quick ? 2 : 3);
+    if (name === 'bvlc_alexnet') fcs.push(...(await fcTimes(engine, m, name, quick ? 32 : 64, quick ? 2 : 3)));
     m.destroy();
   }
   if (kernels.length > 0) {
@@ -199,9 +254,16 @@ export async function bench(argv: string[]): Promise<number> {
     }
     report.convs = summary;
   }
+  if (fcs.length > 0) {
+    log(`\nfully-connected layers (median GPU time from timestamp queries): kernels/fc.wgsl (below ${FC.gemmMinBatch} images, or without subgroups) and conv2d_gemm's WT_ROWS variant (from ${FC.gemmMinBatch} images on), the same run`);
+    log(`${'model'.padEnd(13)}${'layer'.padEnd(12)}${'shape'.padEnd(14)}${'batch'.padStart(6)}${'fc.wgsl ms'.padStart(12)}${'GFLOP/s'.padStart(9)}${'gemm ms'.padStart(10)}${'GFLOP/s'.padStart(9)}${roof ? '% peak'.padStart(8) : ''}${'fc ÷ gemm'.padStart(11)}`);
+    for (const r of fcs)
+      log(`${r.model.padEnd(13)}${r.layer.slice(0, 11).padEnd(12)}${r.shape.padEnd(14)}${String(r.batch).padStart(6)}${r.ms.fc.toFixed(1).padStart(12)}${(r.flops / r.ms.fc / 1e6).toFixed(1).padStart(9)}${r.ms.gemm.toFixed(1).padStart(10)}${(r.flops / r.ms.gemm / 1e6).toFixed(1).padStart(9)}${roof ? pct(r.flops / r.ms.gemm / 1e6 / roof.peakGflops).padStart(8) : ''}${`${(r.ms.fc / r.ms.gemm).toFixed(2)}×`.padStart(11)}`);
+  }
 
   }
   report.kernels = kernels;
+  if (fcs.length > 0) report.fc = fcs;
 
   // Images per second of Loupe and its peers, by batch: measured once per run, shared by the sections.
   const rates = new Map<string, number>();
