@@ -16,10 +16,19 @@
 //
 // Weights larger than one storage binding (AlexNet fc6 on lavapipe) are split by rows: a dispatch
 // then covers outputs [oOffset, oOffset + outF) of outTotal, with w and b holding just those rows.
-// Variants: HAS_BIAS, RELU.
+// Variants: HAS_BIAS, RELU; FEW, for batches of up to 4 images (engine/ops/dense.ts, FC.fewMaxBatch):
+// blocks of 16 outputs × 4 images, the same 64 sums per invocation, so that a batch of 1 to 4 does
+// not run 12 or more empty image slots per input feature (AlexNet's fc7 at 4 images on lavapipe:
+// 64–69 → 25–44 ms).
+// From 16 images on, where the device has subgroups, fc runs on conv2d_gemm instead (its WT_ROWS variant).
 override WG: u32 = 32;
+//#if FEW
+const OB: u32 = 16u; // outputs per workgroup
+const NB: u32 = 4u; // images per workgroup
+//#else
 const OB: u32 = 4u; // outputs per workgroup
 const NB: u32 = 16u; // images per workgroup
+//#endif
 var<workgroup> part: array<array<f32, 64>, WG>; // OB*NB partial sums per invocation
 
 @compute @workgroup_size(WG)

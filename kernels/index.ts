@@ -113,7 +113,7 @@ export const fc = spec({
   name: 'fc',
   uniforms: [['n', 'u32'], ['inF', 'u32'], ['outF', 'u32'], ['outTotal', 'u32'], ['oOffset', 'u32']],
   bindings: [r('x'), r('wt'), r('bias', { when: 'HAS_BIAS' }), rw('y')],
-  variants: ['HAS_BIAS', 'RELU'],
+  variants: ['HAS_BIAS', 'RELU', 'FEW'],
   overrides: { WG: 32 },
 });
 

@@ -345,6 +345,9 @@ describe('kernels vs CPU reference (through Model)', function () {
       { shape: [37, 130], out: 11, bias: true, relu: false },
       { shape: [16, 1000], out: 8, bias: false, relu: true },
       { shape: [17, 33], out: 5, bias: true, relu: true },
+      // the FEW variant (up to 4 images): past its 16 outputs × 4 images block
+      { shape: [4, 50], out: 37, bias: true, relu: false },
+      { shape: [2, 3, 2, 2], out: 16, bias: false, relu: true },
     ].entries())
       it(`[${c.shape}] → ${c.out}${c.bias ? ' +bias' : ''}${c.relu ? ' +fused relu' : ''}`, async () => {
         const r = rng(60 + i);
@@ -358,7 +361,8 @@ describe('kernels vs CPU reference (through Model)', function () {
       });
 
     // Both routes (engine/ops/dense.ts, FC): conv2d_gemm's WT_ROWS variant from FC.gemmMinBatch
-    // images on where the engine has subgroups, fc.wgsl otherwise; each whole and split over
+    // images on where the engine has subgroups, fc.wgsl otherwise (its FEW variant up to 4 images);
+    // each forced here, whole and split over
     // dispatches by rows (as AlexNet's fc6 is where its 151 MB exceed one binding). Output counts
     // around the 16-row block: a partial block reads clamped rows and must not write them.
     describe('routes', () => {
@@ -368,12 +372,13 @@ describe('kernels vs CPU reference (through Model)', function () {
         { shape: [16, 1000], out: 8, bias: false, relu: true },
         { shape: [37, 130], out: 21, bias: true, relu: false },
         { shape: [33, 3, 4, 5], out: 35, bias: true, relu: true },
+        { shape: [3, 40], out: 21, bias: true, relu: true }, // fc.wgsl's FEW variant; conv2d_gemm below its usual 16 images
       ];
       for (const route of ['conv2d_gemm', 'fc']) for (const rowsMax of [0, 5]) for (const [i, c] of cases.entries())
         it(`${route}${rowsMax ? `, ${rowsMax} rows per dispatch` : ''}: [${c.shape}] → ${c.out}`, async function () {
           const e = await getEngine();
           if (route === 'conv2d_gemm' && !e.hasSubgroups) this.skip();
-          FC.gemmMinBatch = route === 'fc' ? Infinity : 16;
+          FC.gemmMinBatch = route === 'fc' ? Infinity : 1;
           FC.rowsMax = rowsMax;
           const r = rng(90 + i);
           const inF = numel(c.shape.slice(1));
@@ -390,6 +395,7 @@ describe('kernels vs CPU reference (through Model)', function () {
             e.release(buf);
             expect(ds.map((d) => d.pipeline.label.split('|')[0])).to.deep.equal(Array(Math.ceil(c.out / (rowsMax || c.out))).fill(route === 'fc' ? 'fc' : 'conv2d_gemm'));
             if (route !== 'fc') expect(ds[0]!.pipeline.label).to.match(/WT_ROWS/);
+            else expect(/FEW/.test(ds[0]!.pipeline.label)).to.equal(n <= FC.fewMaxBatch);
           } finally {
             m.destroy();
           }

@@ -16,8 +16,9 @@ import * as R from '../reverse-kernels.ts';
 import { sameShape } from './util.ts';
 import { fcGemm } from '../conv.ts';
 
-/** kernels/fc.wgsl's block: outputs and images per workgroup. */
+/** kernels/fc.wgsl's block: outputs and images per workgroup; its FEW variant's. */
 const FC_OB = 4, FC_NB = 16;
+const FC_FEW = [16, 4] as const;
 
 /**
  * How fc runs. From `gemmMinBatch` images on, where the engine has subgroups, as conv2d_gemm's
@@ -25,10 +26,12 @@ const FC_OB = 4, FC_NB = 16;
  * 20); below it the columns cannot fill a subgroup and fc.wgsl, which splits each dot product over
  * 32 invocations, is faster. Measured on lavapipe, AlexNet's fc7 (4096 × 4096), GPU timestamps,
  * fc.wgsl → conv2d_gemm: 1 image 69 → 111 ms, 8 images 93 → 114 ms, 16 images 91 → 73 ms,
- * 128 images 659 → 404 ms. `rowsMax`: outputs per dispatch at most (0: as many rows as one storage
- * binding holds), for specs of the split.
+ * 128 images 659 → 404 ms. Up to `fewMaxBatch` images fc.wgsl runs its FEW variant (16 outputs × 4
+ * images a workgroup instead of 4 × 16): fc7 at 4 images 64–69 → 25–44 ms, at 1 image 36–41 →
+ * 33–37 ms; at 8 and 12 images the two were within noise. `rowsMax`: outputs per dispatch at most
+ * (0: as many rows as one storage binding holds), for specs of the split.
  */
-export const FC = { gemmMinBatch: 16, rowsMax: 0 };
+export const FC = { gemmMinBatch: 16, fewMaxBatch: 4, rowsMax: 0 };
 
 export const fc: OpDef<NodeOf<'fc'>> = {
   shape(node, [x], param) {
@@ -47,7 +50,8 @@ export const fc: OpDef<NodeOf<'fc'>> = {
     const n = x[0]!;
     const inF = numel(x.slice(1));
     const bias = a.bias && !io.noBias ? a.bias : undefined;
-    const defines = [...(bias ? ['HAS_BIAS'] : []), ...(io.fuseRelu ? ['RELU'] : [])];
+    const few = n <= FC.fewMaxBatch;
+    const defines = [...(bias ? ['HAS_BIAS'] : []), ...(io.fuseRelu ? ['RELU'] : []), ...(few ? ['FEW'] : [])];
     // Rows per dispatch: all of them unless the weights exceed one storage binding.
     const rows = Math.min(a.outFeatures, Math.floor(e.maxBindingBytes / (inF * 4)), FC.rowsMax || Infinity);
     const gemm = e.subgroups && n >= FC.gemmMinBatch;
@@ -62,7 +66,8 @@ export const fc: OpDef<NodeOf<'fc'>> = {
         ds.push(fcGemm(e, n, inF, cnt, a.outFeatures, o0, io.ins[0]!, slice(a.weight, inF), bias ? slice(bias, 1) : undefined, io.out, !!io.fuseRelu, io.label, flops));
         continue;
       }
-      const groups = Math.ceil(n / FC_NB) * Math.ceil(cnt / FC_OB); // kernels/fc.wgsl: a block of FC_OB outputs × FC_NB images per workgroup
+      const [ob, nb] = few ? FC_FEW : [FC_OB, FC_NB];
+      const groups = Math.ceil(n / nb) * Math.ceil(cnt / ob); // kernels/fc.wgsl: a block of ob outputs × nb images per workgroup
       const wx = Math.min(groups, 65535);
       ds.push(e.makeDispatch(K.fc, {
         defines, uniforms: { n, inF, outF: cnt, outTotal: a.outFeatures, oOffset: o0 },
