@@ -11,7 +11,7 @@ import * as K from '../kernels/index.ts';
 import { fillingWg, numel } from './geometry.ts';
 import * as RK from '../kernels/reverse.ts';
 import * as TK from '../kernels/train.ts';
-import { convWeightGrad as convWeightGradGeneral } from './reverse-kernels.ts';
+import { convWeightGrad as convWeightGradGeneral, fcInputGrad as fcInputGradDirect } from './reverse-kernels.ts';
 import { tunedChoice } from './tune.ts';
 import { useWinograd, winogradInput, winogradOutput, winogradScratch, winogradTarget, winogradTiles, winogradWeights, type Scratch } from './winograd.ts';
 
@@ -123,7 +123,7 @@ export function fcGemm(e: Engine, n: number, inF: number, rows: number, outTotal
   const WG = fillingWg(n, TN);
   const coPad = Math.ceil(rows / TM) * TM;
   return e.makeDispatch(K.conv2dGemm, {
-    defines: [...(bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), 'POINTWISE', 'SUBGROUPS', 'WT_ROWS'],
+    defines: [...(bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), 'POINTWISE', 'SUBGROUPS', 'WT_ROWS', 'Y_OFFSET'],
     overrides: { WG },
     uniforms: {
       npix: n, cin: inF, cinPg: inF, hw: 1, w: 1, h: 1, ow: 1, ohw: 1, cout: outTotal, coutPg: rows, coPad4: coPad / 4,
@@ -133,6 +133,63 @@ export function fcGemm(e: Engine, n: number, inF: number, rows: number, outTotal
     workgroups: [Math.ceil(n / (WG * TN)), coPad / TM, 1],
     label, flops,
   });
+}
+
+/**
+ * fcInputGrad's routes: `gemmMinBatch`, the images from which weights that fit one binding go to
+ * conv2d_gemm (below it fc_backward.wgsl, whose one invocation per dx element wins for a single
+ * image: AlexNet's fc7 on lavapipe, GPU timestamps, fc_backward → conv2d_gemm: 1 image 30–31 →
+ * 60–68 ms, 2 images 52–86 → 66–77, 3 images 97–144 → 86–96, 4 images 117–156 → 63–89, 16 images
+ * 423–497 → 81–101, 64 images 1,546–1,599 → 166–178); `colsMax`, columns of W per dispatch at most
+ * (0: as many as one storage binding holds), for specs of the split.
+ */
+export const FC_GRAD = { gemmMinBatch: 3, colsMax: 0 };
+
+/**
+ * A fully-connected layer's input gradient dx [n][inF] = dy [n][outF] · W [outF][inF], where W is the
+ * parameter `weight`. W is itself a GEMM weight panel [k = o][co = i], so this is conv2d_gemm's
+ * pointwise GEMM over dy viewed as [n][outF][1][1], the images as columns, with the parameter as the
+ * panel when inF is a multiple of 4 (the panel's vec4 rows) and W fits one storage binding. Larger
+ * weights (AlexNet's fc6, 151 MB, VGG's 411 MB: more than a browser's default 128 MiB binding) go as
+ * blocks of columns, each copied once per model into a panel of its own (padded to the register
+ * block with zeros) and written to its columns of dx (Y_OFFSET). Weights that fit go to
+ * kernels/fc_backward.wgsl (one invocation per dx element) below FC_GRAD.gemmMinBatch images or
+ * when inF is not a multiple of 4. Why not only fc_backward: it loads two values per multiply-add
+ * and reads W once per image; this loads 6 per 64 (with subgroups) and W once per 4 × the
+ * workgroup's images, 4–9× faster from 16 images on (FC_GRAD).
+ */
+export function fcInputGrad(ctx: LowerContext, n: number, inF: number, outF: number, dy: GPUBuffer, weight: string, dx: GPUBuffer, label: string): Dispatch[] {
+  const e = ctx.engine;
+  const fits = inF * outF * 4 <= e.maxBindingBytes && !FC_GRAD.colsMax;
+  if (fits && (inF % 4 !== 0 || n < FC_GRAD.gemmMinBatch)) return [fcInputGradDirect(e, n, inF, outF, dy, ctx.param(weight), dx, label)];
+  const sg = e.subgroups;
+  const { TM, TN } = sg ? GEMM_SG : GEMM;
+  const WG = fillingWg(n, TN);
+  const cols = fits ? inF : Math.max(TM, Math.floor(Math.min(FC_GRAD.colsMax || Infinity, e.maxBindingBytes / (outF * 4)) / TM) * TM);
+  const ds: Dispatch[] = [];
+  for (let c0 = 0; c0 < inF; c0 += cols) {
+    const cnt = Math.min(cols, inF - c0);
+    // the parameter as the panel (rows of inF), or this block's columns padded to coPad
+    const coPad = fits ? inF : Math.ceil(cnt / TM) * TM;
+    const wt = fits ? ctx.param(weight) : ctx.derived(`${weight}:columns[${c0}:${c0 + cnt}]/${coPad}`, () => {
+      const w = ctx.paramData(weight);
+      const out = new Float32Array(outF * coPad);
+      for (let o = 0; o < outF; o++) out.set(w.subarray(o * inF + c0, o * inF + c0 + cnt), o * coPad);
+      return out;
+    });
+    ds.push(e.makeDispatch(K.conv2dGemm, {
+      defines: ['POINTWISE', 'Y_OFFSET', ...(sg ? ['SUBGROUPS'] : [])],
+      overrides: { WG },
+      uniforms: {
+        npix: n, cin: outF, cinPg: outF, hw: 1, w: 1, h: 1, ow: 1, ohw: 1, cout: inF, coutPg: cnt, coPad4: coPad / 4,
+        kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, yOff: c0,
+      },
+      bindings: { x: dy, wt, y: dx },
+      workgroups: [Math.ceil(n / (WG * TN)), Math.ceil(cnt / TM), 1],
+      label, flops: 2 * n * cnt * outF,
+    }));
+  }
+  return ds;
 }
 
 /** conv2d_rows's register block: TN neighbouring pixels of one row, SEGMAX input columns under a kernel row at most. */

@@ -35,9 +35,12 @@
 // sum_i x[n,i] W[o,i] as the 1×1 conv it is over x viewed as [N][in][1][1] (fcGemm in engine/conv.ts,
 // used by engine/ops/dense.ts), the images as columns. wt is then the parameter's own rows [Cout][Cin]
 // (or a slice of them) instead of the panel: a subgroup load fetches one weight per lane wherever it
-// lies, so no transposed copy of (say) AlexNet's 151 MB fc6 is made. Outputs go to y[n][yOff + o] in
-// rows of u.cout values, for layers whose weights are split over dispatches by rows. Why: kernels/fc.wgsl
-// loads 20 values per 64 multiply-adds, this 2 + 4 per 64, and on lavapipe loads set the pace.
+// lies, so no transposed copy of (say) AlexNet's 151 MB fc6 is made. Why: kernels/fc.wgsl loads 20
+// values per 64 multiply-adds, this 2 + 4 per 64, and on lavapipe loads set the pace.
+// Y_OFFSET (with POINTWISE over 1×1 maps): outputs go to y[n][yOff + co] in rows of u.cout values, for
+// fully-connected layers whose weights are split over dispatches (forward by rows; the input
+// gradient, fcInputGrad in engine/conv.ts, by columns: there W [out][in] is itself the panel
+// [k = out][co = in]).
 override WG: u32 = 64;
 
 const TN: u32 = 4u; // pixels per invocation
@@ -195,7 +198,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
 //#if REGION
     let yb = u.rbOut + (b * u.cout + g * u.coutPg + co0) * u.ohw + p;
 //#else
-//#if WT_ROWS
+//#if Y_OFFSET
     let yb = b * u.cout + u.yOff + co0; // ohw = 1, p = 0
 //#else
     let yb = (b * u.cout + g * u.coutPg + co0) * u.ohw + p;

@@ -125,9 +125,9 @@ export const conv2dGemm = spec({
   name: 'conv2d_gemm',
   uniforms: [['npix', 'u32'], ['cin', 'u32'], ['cinPg', 'u32'], ['hw', 'u32'], ['w', 'u32'], ['h', 'u32'], ['ow', 'u32'], ['ohw', 'u32'],
     ['cout', 'u32'], ['coutPg', 'u32'], ['coPad4', 'u32'], ['kh', 'u32'], ['kw', 'u32'], ['sh', 'u32'], ['sw', 'u32'], ['pt', 'i32'], ['pl', 'i32'],
-    ['dh', 'u32'], ['dw', 'u32'], ...regionIn, ['rbOut', 'u32', 'REGION'], ['orgOut', 'u32', 'REGION'], ['yOff', 'u32', 'WT_ROWS']],
+    ['dh', 'u32'], ['dw', 'u32'], ...regionIn, ['rbOut', 'u32', 'REGION'], ['orgOut', 'u32', 'REGION'], ['yOff', 'u32', 'Y_OFFSET']],
   bindings: [r('x'), r('wt', { type: 'array<vec4f>', typeIf: { SUBGROUPS: 'array<f32>' } }), r('bias', { when: 'HAS_BIAS' }), rw('y'), r('org', { ...i32, when: 'REGION' })],
-  variants: ['HAS_BIAS', 'RELU', 'POINTWISE', 'REGION', 'SUBGROUPS', 'WT_ROWS'],
+  variants: ['HAS_BIAS', 'RELU', 'POINTWISE', 'REGION', 'SUBGROUPS', 'WT_ROWS', 'Y_OFFSET'],
   enables: { SUBGROUPS: 'subgroups' },
   overrides: { WG: 64 },
 });

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { ConvAttrs, Graph } from '../engine/ir.ts';
 import { Model } from '../engine/runner.ts';
 import { Reverser, type ReverseRule } from '../engine/reverse.ts';
+import { FC_GRAD } from '../engine/conv.ts';
 import { inferShapes, numel } from '../engine/shapes.ts';
 import { ArgumentError, UnsupportedOpError } from '../engine/errors.ts';
 import { loadOnnx } from '../loaders/onnx.ts';
@@ -814,6 +815,49 @@ describe('regressions', () => {
       m.destroy();
     }
   });
+});
+
+// The fc input gradient's routes (engine/conv.ts, fcInputGrad): conv2d_gemm with the weights as
+// its panel, the same in blocks of columns (weights over one storage binding: AlexNet's fc6 on
+// lavapipe and in browsers), and fc_backward.wgsl for an input width that is not a multiple of 4;
+// with and without subgroups; against the float64 product dyᵀ·W, batch sizes around the register
+// block's 4 columns, output widths around its 16 (8) rows.
+describe('fc input gradient: every route equals dy · W', () => {
+  const cases = [
+    { n: 1, inF: 40, outF: 7, colsMax: 0, gemmMinBatch: 3 }, // fc_backward.wgsl (one image)
+    { n: 1, inF: 40, outF: 7, colsMax: 0, gemmMinBatch: 1 }, // conv2d_gemm, one column
+    { n: 5, inF: 36, outF: 33, colsMax: 0, gemmMinBatch: 3 },
+    { n: 3, inF: 37, outF: 9, colsMax: 0, gemmMinBatch: 3 }, // fc_backward.wgsl (37 columns)
+    { n: 6, inF: 52, outF: 11, colsMax: 16, gemmMinBatch: 3 }, // columns in blocks of 16: 16, 16, 16, 4
+    { n: 2, inF: 45, outF: 5, colsMax: 20, gemmMinBatch: 3 }, // blocks of 16 (colsMax rounded down to the block): 16, 16, 13
+  ];
+  const saved = { ...FC_GRAD };
+  afterEach(async () => {
+    Object.assign(FC_GRAD, saved);
+    (await getEngine()).subgroups = true;
+  });
+  for (const sg of [true, false])
+    for (const c of cases)
+      it(`[${c.n}, ${c.inF}] → ${c.outF}${c.colsMax ? `, at most ${c.colsMax} columns a dispatch` : ''}${c.gemmMinBatch === 1 ? ', on conv2d_gemm' : ''}${sg ? '' : ', no subgroups'}`, async function () {
+        const e = await getEngine();
+        if (sg && !e.hasSubgroups) this.skip();
+        e.subgroups = sg;
+        FC_GRAD.colsMax = c.colsMax;
+        FC_GRAD.gemmMinBatch = c.gemmMinBatch;
+        const r = rng(c.n * 1000 + c.inF + c.outF);
+        const b = new GraphBuilder([c.n, c.inF], 'x');
+        const w = r.array(c.outF * c.inF);
+        b.node('fc', ['x'], { weight: b.param([c.outF, c.inF], w), bias: b.param([c.outF], r), outFeatures: c.outF }, 'scores');
+        const m = new Model(e, b.build(['scores'], 'fc-grad'));
+        try {
+          const seed = r.array(c.n * c.outF);
+          const got = (await new Reverser(m).run(await m.record(r.array(c.n * c.inF), c.n), 'scores', seed, ['x'], 'gradient')).get('x')!.data;
+          const want = B.fcInputGrad(R.tensor([c.n, c.outF], seed), w, [c.n, c.inF]).data;
+          expect(relErr(got, want, 'fc dx')).to.be.at.most(1e-5);
+        } finally {
+          m.destroy();
+        }
+      });
 });
 
 describe('a reverse pass through an op without a reverse rule', () => {

@@ -10,11 +10,11 @@ declare module '../ir.ts' {
 }
 import type { OpDef, NodeOf } from './types.ts';
 import { numel } from '../geometry.ts';
-import { ShapeError, UnsupportedOpError } from '../errors.ts';
+import { ShapeError } from '../errors.ts';
 import * as K from '../../kernels/index.ts';
 import * as R from '../reverse-kernels.ts';
 import { sameShape } from './util.ts';
-import { fcGemm } from '../conv.ts';
+import { fcGemm, fcInputGrad } from '../conv.ts';
 
 /** kernels/fc.wgsl's block: outputs and images per workgroup; its FEW variant's. */
 const FC_OB = 4, FC_NB = 16;
@@ -85,9 +85,7 @@ export const fc: OpDef<NodeOf<'fc'>> = {
       const xs = rc.xs[0]!;
       const inF = numel(xs.slice(1));
       const outF = rc.node.attrs.outFeatures;
-      if (inF * outF * 4 > rc.engine.maxBindingBytes)
-        throw new UnsupportedOpError(`layer "${rc.node.name}" (fc): weights larger than one storage binding are not supported in reverse passes yet`);
-      rc.grad(0, (dx) => [R.fcInputGrad(rc.engine, xs[0]!, inF, outF, rc.dy, rc.ctx.param(rc.node.attrs.weight), dx, rc.label)]);
+      rc.grad(0, (dx) => fcInputGrad(rc.ctx, xs[0]!, inF, outF, rc.dy, rc.node.attrs.weight, dx, rc.label));
     },
   },
   paramGrads: (rc, grad) => {
