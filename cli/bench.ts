@@ -70,6 +70,22 @@ async function kernelTimes(engine: Engine, model: Model, tag: string, batch: num
   }
 }
 
+/** The per-dispatch GPU times of `reps` forward passes after an untimed one (pipelines compiled); empty records without timestamps. */
+async function timedRuns(engine: Engine, model: Model, x: Float32Array, batch: number, reps: number): Promise<TimingRecord[][]> {
+  engine.timing = engine.hasTimestamps;
+  try {
+    const runs: TimingRecord[][] = [];
+    await model.run(x, batch);
+    for (let r = 0; r < reps; r++) {
+      await model.run(x, batch);
+      runs.push(engine.lastTimings);
+    }
+    return runs;
+  } finally {
+    engine.timing = false;
+  }
+}
+
 /** One fully-connected layer's median GPU time on each of its routes (engine/ops/dense.ts, FC). */
 interface FcRow {
   model: string;
@@ -90,21 +106,13 @@ async function fcTimes(engine: Engine, model: Model, tag: string, batch: number,
   if (!engine.hasTimestamps || !engine.subgroups) return [];
   const per = numel(model.graph.input.shape.slice(1));
   const x = new Float32Array(per * batch).map((_, i) => Math.sin(i * 0.01));
-  const shapes = inferShapes(model.graph, batch);
   const was = { ...FC };
   const times = new Map<string, Record<'fc' | 'gemm', number>>();
   try {
     for (const route of ['fc', 'gemm'] as const) {
       FC.gemmMinBatch = route === 'fc' ? Infinity : Math.min(was.gemmMinBatch, batch);
       model.dropPlans();
-      engine.timing = true;
-      const runs: TimingRecord[][] = [];
-      await model.run(x, batch); // warm-up: pipelines compiled
-      for (let r = 0; r < reps; r++) {
-        await model.run(x, batch);
-        runs.push(engine.lastTimings);
-      }
-      engine.timing = false;
+      const runs = await timedRuns(engine, model, x, batch, reps);
       for (const name of new Set(runs[0]!.filter((t) => t.label.startsWith('fc:')).map((t) => t.label.slice(3)))) {
         const ns = median(runs.map((r) => r.filter((t) => t.label === `fc:${name}`).reduce((s, t) => s + t.ns, 0)));
         times.set(name, { ...(times.get(name) ?? { fc: 0, gemm: 0 }), [route]: ns / 1e6 });
@@ -112,7 +120,6 @@ async function fcTimes(engine: Engine, model: Model, tag: string, batch: number,
     }
   } finally {
     Object.assign(FC, was);
-    engine.timing = false;
     model.dropPlans();
   }
   return [...times].map(([name, ms]) => {
@@ -126,14 +133,7 @@ async function convTimes(engine: Engine, model: Model, tag: string, batch: numbe
   const per = model.graph.input.shape.slice(1).reduce((a, b) => a * b, 1);
   const x = new Float32Array(per * batch).map((_, i) => Math.sin(i * 0.01));
   const shapes = inferShapes(model.graph, batch);
-  engine.timing = engine.hasTimestamps;
-  const runs: TimingRecord[][] = [];
-  await model.run(x, batch); // warm-up: pipelines compiled
-  for (let r = 0; r < reps; r++) {
-    await model.run(x, batch);
-    runs.push(engine.lastTimings);
-  }
-  engine.timing = false;
+  const runs = await timedRuns(engine, model, x, batch, reps);
   if (runs[0]!.length === 0) return [];
   const rows: KernelRow[] = [];
   const byLayer = new Map<string, { node: Extract<Node, { op: 'conv' }>; idx: number[] }>(); // Winograd: a layer's three dispatches
