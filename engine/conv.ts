@@ -113,26 +113,35 @@ export function conv2dGemm(ctx: LowerContext, a: ConvAttrs, x: number[], y: numb
 }
 
 /**
+ * One dispatch of conv2d_gemm as the dense GEMM y[n][yOff + r] = Σ_k x[n][k] · W(r, k) (+ b, ReLU) over
+ * 1×1 maps, the n images as columns: `rows` rows of `rowTotal` per image written from `yOff` on
+ * (Y_OFFSET). W is `wt`, either the panel [k][coPad] (coPad a multiple of 4) or, with `wtRows`, the
+ * rows [rows][k] of a parameter (WT_ROWS, SUBGROUPS loads only). fcGemm and fcInputGrad below.
+ */
+function denseGemm(e: Engine, o: { n: number; k: number; rows: number; rowTotal: number; yOff: number; coPad: number; sg: boolean; wtRows: boolean; x: GPUBuffer; wt: GPUBuffer; bias?: GPUBuffer; y: GPUBuffer; relu: boolean; label: string; flops?: number }): Dispatch {
+  const { TM, TN } = o.sg ? GEMM_SG : GEMM;
+  const WG = fillingWg(o.n, TN);
+  return e.makeDispatch(K.conv2dGemm, {
+    defines: [...(o.bias ? ['HAS_BIAS'] : []), ...(o.relu ? ['RELU'] : []), 'POINTWISE', 'Y_OFFSET', ...(o.sg ? ['SUBGROUPS'] : []), ...(o.wtRows ? ['WT_ROWS'] : [])],
+    overrides: { WG },
+    uniforms: {
+      npix: o.n, cin: o.k, cinPg: o.k, hw: 1, w: 1, h: 1, ow: 1, ohw: 1, cout: o.rowTotal, coutPg: o.rows, coPad4: o.coPad / 4,
+      kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, yOff: o.yOff,
+    },
+    bindings: { x: o.x, wt: o.wt, bias: o.bias, y: o.y },
+    workgroups: [Math.ceil(o.n / (WG * TN)), Math.ceil(o.rows / TM), 1],
+    label: o.label, flops: o.flops,
+  });
+}
+
+/**
  * Outputs [o0, o0 + rows) of a fully-connected layer with `outTotal` outputs (engine/ops/dense.ts), as
  * conv2d_gemm's WT_ROWS variant: the 1×1 conv over x viewed as [n][inF][1][1], the images as columns,
  * read from the weights' own rows `wt` ([rows][inF]: the parameter or a slice of it) by the SUBGROUPS
  * loads (the caller checks Engine.subgroups); `bias` holds the same rows.
  */
 export function fcGemm(e: Engine, n: number, inF: number, rows: number, outTotal: number, o0: number, xb: GPUBuffer, wt: GPUBuffer, bias: GPUBuffer | undefined, yb: GPUBuffer, relu: boolean, label: string, flops?: number): Dispatch {
-  const { TM, TN } = GEMM_SG;
-  const WG = fillingWg(n, TN);
-  const coPad = Math.ceil(rows / TM) * TM;
-  return e.makeDispatch(K.conv2dGemm, {
-    defines: [...(bias ? ['HAS_BIAS'] : []), ...(relu ? ['RELU'] : []), 'POINTWISE', 'SUBGROUPS', 'WT_ROWS', 'Y_OFFSET'],
-    overrides: { WG },
-    uniforms: {
-      npix: n, cin: inF, cinPg: inF, hw: 1, w: 1, h: 1, ow: 1, ohw: 1, cout: outTotal, coutPg: rows, coPad4: coPad / 4,
-      kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, yOff: o0,
-    },
-    bindings: { x: xb, wt, bias, y: yb },
-    workgroups: [Math.ceil(n / (WG * TN)), coPad / TM, 1],
-    label, flops,
-  });
+  return denseGemm(e, { n, k: inF, rows, rowTotal: outTotal, yOff: o0, coPad: Math.ceil(rows / GEMM_SG.TM) * GEMM_SG.TM, sg: true, wtRows: true, x: xb, wt, bias, y: yb, relu, label, flops });
 }
 
 /**
@@ -163,8 +172,7 @@ export function fcInputGrad(ctx: LowerContext, n: number, inF: number, outF: num
   const fits = inF * outF * 4 <= e.maxBindingBytes && !FC_GRAD.colsMax;
   if (fits && (inF % 4 !== 0 || n < FC_GRAD.gemmMinBatch)) return [fcInputGradDirect(e, n, inF, outF, dy, ctx.param(weight), dx, label)];
   const sg = e.subgroups;
-  const { TM, TN } = sg ? GEMM_SG : GEMM;
-  const WG = fillingWg(n, TN);
+  const { TM } = sg ? GEMM_SG : GEMM;
   const cols = fits ? inF : Math.max(TM, Math.floor(Math.min(FC_GRAD.colsMax || Infinity, e.maxBindingBytes / (outF * 4)) / TM) * TM);
   const ds: Dispatch[] = [];
   for (let c0 = 0; c0 < inF; c0 += cols) {
@@ -177,17 +185,7 @@ export function fcInputGrad(ctx: LowerContext, n: number, inF: number, outF: num
       for (let o = 0; o < outF; o++) out.set(w.subarray(o * inF + c0, o * inF + c0 + cnt), o * coPad);
       return out;
     });
-    ds.push(e.makeDispatch(K.conv2dGemm, {
-      defines: ['POINTWISE', 'Y_OFFSET', ...(sg ? ['SUBGROUPS'] : [])],
-      overrides: { WG },
-      uniforms: {
-        npix: n, cin: outF, cinPg: outF, hw: 1, w: 1, h: 1, ow: 1, ohw: 1, cout: inF, coutPg: cnt, coPad4: coPad / 4,
-        kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, yOff: c0,
-      },
-      bindings: { x: dy, wt, y: dx },
-      workgroups: [Math.ceil(n / (WG * TN)), Math.ceil(cnt / TM), 1],
-      label, flops: 2 * n * cnt * outF,
-    }));
+    ds.push(denseGemm(e, { n, k: outF, rows: cnt, rowTotal: inF, yOff: c0, coPad, sg, wtRows: false, x: dy, wt, y: dx, relu: false, label, flops: 2 * n * cnt * outF }));
   }
   return ds;
 }
